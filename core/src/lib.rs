@@ -1,0 +1,57 @@
+//! # seqlink-core
+//!
+//! The sans-IO, `no_std`, allocation-free core of seqlink: typed, checksummed,
+//! sequenced packets for microcontrollers, C programs and Python tools.
+//!
+//! This crate never touches sockets or clocks. It turns bytes into checked
+//! packets and packets into bytes, in buffers the caller owns.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`wire`] | the 9-byte header of seed 000: [`wire::Packet`] view, [`wire::PacketRepr`], [`wire::PacketType`], [`wire::Codec`] |
+//! | [`checksum`] | RFC 1071 Internet checksum, RFC 1624 updates, split-buffer sums; SIMD on x86-64 |
+//! | [`integrity`] | integrity modes: Internet checksum (default) or CRC-32C |
+//! | [`framing`] | datagram, byte-stream, serial (COBS) and length-prefixed framings |
+//! | [`seq`] | RFC 1982 serial-number arithmetic ([`Seq`]) |
+//!
+//! The wire protocol is specified in `docs/PROTOCOL.md`.
+//!
+//! ```
+//! use seqlink_core::framing::{decode_datagram, encode_datagram};
+//! use seqlink_core::wire::{Codec, PacketRepr, PacketType};
+//! use seqlink_core::Seq;
+//!
+//! let codec = Codec::new();
+//! let mut datagram = [0u8; 64];
+//! let n = encode_datagram(&PacketRepr::new(Seq(41), PacketType::MSG_RESULT, b"HIT"), &codec, &mut datagram)?;
+//! let packet = decode_datagram(&datagram[..n], &codec)?;
+//! assert_eq!((packet.seq, packet.ptype, packet.payload), (Seq(41), PacketType::MSG_RESULT, &b"HIT"[..]));
+//! # Ok::<(), seqlink_core::Error>(())
+//! ```
+//!
+//! ## Features
+//! * `crc32c` (default): the CRC-32C integrity mode.
+//! * `defmt`: `defmt::Format` for the public types.
+#![no_std]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::todo
+    )
+)]
+
+pub mod checksum;
+mod error;
+pub mod framing;
+pub mod integrity;
+pub mod seq;
+pub mod wire;
+
+pub use error::Error;
+pub use integrity::Integrity;
+pub use seq::Seq;
+pub use wire::{Codec, Packet, PacketRepr, PacketType};

@@ -1,0 +1,1 @@
+//! Shared helpers for seqlink cross-crate tests.
