@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh machine: Rust components and the
+# embedded targets of the no_std proof. Idempotent; safe to run repeatedly.
+set -euo pipefail
+
+EMBEDDED_TARGETS=(thumbv6m-none-eabi thumbv7em-none-eabihf riscv32imac-unknown-none-elf)
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "setup: cargo not found; install Rust with rustup first" >&2
+    exit 1
+fi
+if command -v rustup >/dev/null 2>&1; then
+    installed=$(rustup target list --installed)
+    missing=()
+    for t in "${EMBEDDED_TARGETS[@]}"; do
+        grep -qx "$t" <<<"$installed" || missing+=("$t")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        rustup target add "${missing[@]}"
+    fi
+    components=$(rustup component list --installed)
+    for c in rustfmt clippy; do
+        grep -q "^$c" <<<"$components" || rustup component add "$c"
+    done
+    # Miri (nightly) runs the core's unit tests on a big-endian and a 32-bit target.
+    if ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^miri'; then
+        rustup toolchain install nightly --profile minimal --component miri,rust-src
+    fi
+fi
+command -v python3 >/dev/null 2>&1 || { echo "setup: python3 is needed for the seed test vectors" >&2; exit 1; }

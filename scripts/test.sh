@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test of seqlink: formatting, lints, unit/property/integration
+# tests, and the no_std builds for the embedded targets.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "setup"
+./scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (host, all targets)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
+
+step "rustdoc (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p seqlink-core --no-deps --locked
+
+step "no_std builds of seqlink-core"
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
+    cargo clippy -p seqlink-core --target "$target" --locked -- -D warnings
+    cargo build -p seqlink-core --target "$target" --release --locked
+    cargo build -p seqlink-core --target "$target" --release --locked --no-default-features
+    cargo build -p seqlink-core --target "$target" --release --locked --features defmt
+done
+
+step "Miri: core unit tests on big-endian (s390x) and 32-bit (i686) targets"
+for target in s390x-unknown-linux-gnu i686-unknown-linux-gnu; do
+    cargo +nightly miri test -p seqlink-core --lib --target "$target"
+done
+
+step "all tests passed"
