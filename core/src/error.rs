@@ -50,6 +50,8 @@ pub enum Error {
     },
     /// A serial frame is not valid COBS (a block runs past the delimiter).
     BadFrame,
+    /// A control or data payload does not follow its documented format.
+    Malformed,
     /// A serial frame grew past the decoder's buffer before its delimiter; it was skipped.
     FrameTooLong {
         /// The largest frame the decoder can hold.
@@ -68,6 +70,7 @@ impl Error {
             Error::BufferTooSmall { .. } => "buffer too small",
             Error::BadFrame => "bad frame: invalid COBS encoding",
             Error::FrameTooLong { .. } => "frame longer than the decoder buffer",
+            Error::Malformed => "malformed payload",
         }
     }
 }
@@ -79,16 +82,10 @@ impl fmt::Display for Error {
                 write!(f, "truncated: need {needed} bytes, have {available}")
             }
             Error::LengthMismatch { declared, actual } => {
-                write!(
-                    f,
-                    "length mismatch: header declares {declared} payload bytes, {actual} present"
-                )
+                write!(f, "length mismatch: header declares {declared} payload bytes, {actual} present")
             }
             Error::BadChecksum { received, computed } => {
-                write!(
-                    f,
-                    "bad checksum: received {received:#06x}, computed {computed:#06x}"
-                )
+                write!(f, "bad checksum: received {received:#06x}, computed {computed:#06x}")
             }
             Error::PayloadTooLarge { len, max } => {
                 write!(f, "payload of {len} bytes exceeds the maximum of {max}")
@@ -96,7 +93,7 @@ impl fmt::Display for Error {
             Error::BufferTooSmall { needed, available } => {
                 write!(f, "buffer too small: need {needed} bytes, have {available}")
             }
-            Error::BadFrame => f.write_str(self.as_str()),
+            Error::BadFrame | Error::Malformed => f.write_str(self.as_str()),
             Error::FrameTooLong { max } => write!(f, "frame longer than the decoder's {max} bytes"),
         }
     }

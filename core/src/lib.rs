@@ -13,6 +13,9 @@
 //! | [`integrity`] | integrity modes: Internet checksum (default) or CRC-32C |
 //! | [`framing`] | datagram, byte-stream, serial (COBS) and length-prefixed framings |
 //! | [`seq`] | RFC 1982 serial-number arithmetic ([`Seq`]) |
+//! | [`link`] | the reliability engine: windows, ACK/SACK/NACK, retransmission, fragmentation |
+//! | [`rtt`], [`congestion`] | RFC 6298 timers and NewReno congestion control |
+//! | [`event`] | events and per-packet trace records |
 //!
 //! The wire protocol is specified in `docs/PROTOCOL.md`.
 //!
@@ -35,23 +38,23 @@
 #![no_std]
 #![cfg_attr(
     not(test),
-    deny(
-        clippy::indexing_slicing,
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::todo
-    )
+    deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
 )]
 
 pub mod checksum;
+pub mod congestion;
 mod error;
+pub mod event;
 pub mod framing;
 pub mod integrity;
+pub mod link;
+pub mod rtt;
 pub mod seq;
 pub mod wire;
 
 pub use error::Error;
+pub use event::{Event, FailReason, TraceEvent, TraceKind};
 pub use integrity::Integrity;
+pub use link::{Delivery, Link, LinkConfig};
 pub use seq::Seq;
 pub use wire::{Codec, Packet, PacketRepr, PacketType};

@@ -26,6 +26,9 @@
 //! assert_eq!(PacketRepr::decode(&buf[..n], &codec).unwrap(), repr);
 //! ```
 
+pub mod ack;
+pub mod data;
+
 use crate::error::Error;
 use crate::integrity::Integrity;
 use crate::seq::Seq;
@@ -52,7 +55,8 @@ mod field {
 /// |---|---|
 /// | 0-5, 10-17 | seed 000's Battleship commands and messages (application types) |
 /// | 20-23 | ACK, NACK, HEARTBEAT, ERR_MSG (protocol) |
-/// | 24-47 | reserved for seqlink control packets (handshake, close, ...) |
+/// | 24 | DATA: seqlink's extended data packet (see [`data`]) |
+/// | 25-47 | reserved for seqlink control packets (handshake, close, ...) |
 /// | everything else | applications; passed through untouched |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -98,6 +102,9 @@ impl PacketType {
     pub const ERR_MSG: PacketType = PacketType(23);
     /// Short name for [`PacketType::ERR_MSG`].
     pub const ERR: PacketType = PacketType::ERR_MSG;
+    /// seqlink's extended data packet (fragments, unreliable messages,
+    /// piggybacked acknowledgements); see [`data`].
+    pub const DATA: PacketType = PacketType(24);
     /// First value of the range reserved for seqlink's control packets.
     pub const RESERVED_FIRST: PacketType = PacketType(24);
     /// Last value of the range reserved for seqlink's control packets.
@@ -144,6 +151,7 @@ impl PacketType {
             21 => "NACK",
             22 => "HEARTBEAT",
             23 => "ERR_MSG",
+            24 => "DATA",
             _ => return None,
         })
     }
@@ -181,11 +189,7 @@ pub struct Codec {
 impl Codec {
     /// Seed 000's settings.
     pub const fn new() -> Codec {
-        Codec {
-            max_payload: MAX_PAYLOAD,
-            integrity: Integrity::InternetChecksum,
-            pseudo_header: 0,
-        }
+        Codec { max_payload: MAX_PAYLOAD, integrity: Integrity::InternetChecksum, pseudo_header: 0 }
     }
 
     /// The same codec with another payload maximum.
@@ -250,10 +254,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     pub fn check_len(&self) -> Result<(), Error> {
         let available = self.buffer.as_ref().len();
         if available < HEADER_LEN {
-            return Err(Error::Truncated {
-                needed: HEADER_LEN,
-                available,
-            });
+            return Err(Error::Truncated { needed: HEADER_LEN, available });
         }
         let declared = usize::from(self.payload_len());
         let actual = available - HEADER_LEN;
@@ -316,9 +317,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The check value computed over the header and payload as they are now.
     pub fn computed_check(&self, codec: &Codec) -> u32 {
-        codec
-            .integrity
-            .compute(codec.pseudo_header, &self.header(), self.payload_slice())
+        codec.integrity.compute(codec.pseudo_header, &self.header(), self.payload_slice())
     }
 
     /// Checks the integrity of the header and payload.
@@ -376,10 +375,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// The payload, writable (empty if the buffer does not hold all of it).
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let end = HEADER_LEN + usize::from(self.payload_len());
-        self.buffer
-            .as_mut()
-            .get_mut(field::PAYLOAD..end)
-            .unwrap_or(&mut [])
+        self.buffer.as_mut().get_mut(field::PAYLOAD..end).unwrap_or(&mut [])
     }
 
     /// Computes and stores the check value (checksum field, or CRC trailer)
@@ -390,10 +386,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         let total = codec.packet_len(payload_len);
         let available = self.buffer.as_ref().len();
         if available < total {
-            return Err(Error::BufferTooSmall {
-                needed: total,
-                available,
-            });
+            return Err(Error::BufferTooSmall { needed: total, available });
         }
         self.set_checksum(0);
         let check = self.computed_check(codec);
@@ -421,43 +414,26 @@ pub struct PacketRepr<'a> {
 impl<'a> PacketRepr<'a> {
     /// A packet to emit.
     pub const fn new(seq: Seq, ptype: PacketType, payload: &'a [u8]) -> PacketRepr<'a> {
-        PacketRepr {
-            seq,
-            ptype,
-            payload,
-        }
+        PacketRepr { seq, ptype, payload }
     }
 
     /// Parses a view that must hold exactly one packet (header, payload and
     /// trailer, nothing more), within the codec's maximum, with a valid check.
-    pub fn parse<T: AsRef<[u8]> + ?Sized>(
-        packet: &Packet<&'a T>,
-        codec: &Codec,
-    ) -> Result<PacketRepr<'a>, Error> {
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &Packet<&'a T>, codec: &Codec) -> Result<PacketRepr<'a>, Error> {
         let available = packet.buffer.as_ref().len();
         if available < HEADER_LEN {
-            return Err(Error::Truncated {
-                needed: HEADER_LEN,
-                available,
-            });
+            return Err(Error::Truncated { needed: HEADER_LEN, available });
         }
         let declared = usize::from(packet.payload_len());
         if declared > usize::from(codec.max_payload) {
-            return Err(Error::PayloadTooLarge {
-                len: declared,
-                max: usize::from(codec.max_payload),
-            });
+            return Err(Error::PayloadTooLarge { len: declared, max: usize::from(codec.max_payload) });
         }
         if available != codec.packet_len(declared) {
             let actual = available.saturating_sub(HEADER_LEN + codec.integrity.trailer_len());
             return Err(Error::LengthMismatch { declared, actual });
         }
         packet.verify(codec)?;
-        Ok(PacketRepr {
-            seq: packet.seq(),
-            ptype: packet.packet_type(),
-            payload: packet.payload(),
-        })
+        Ok(PacketRepr { seq: packet.seq(), ptype: packet.packet_type(), payload: packet.payload() })
     }
 
     /// Parses `bytes` as exactly one packet (datagram rules: no short or trailing bytes).
@@ -477,22 +453,13 @@ impl<'a> PacketRepr<'a> {
         let total = codec.packet_len(len);
         let available = buf.len();
         let Some(out) = buf.get_mut(..total) else {
-            return Err(Error::BufferTooSmall {
-                needed: total,
-                available,
-            });
+            return Err(Error::BufferTooSmall { needed: total, available });
         };
         let Some((head, rest)) = out.split_at_mut_checked(HEADER_LEN) else {
-            return Err(Error::BufferTooSmall {
-                needed: total,
-                available,
-            });
+            return Err(Error::BufferTooSmall { needed: total, available });
         };
         let Some((body, tail)) = rest.split_at_mut_checked(len) else {
-            return Err(Error::BufferTooSmall {
-                needed: total,
-                available,
-            });
+            return Err(Error::BufferTooSmall { needed: total, available });
         };
         head.copy_from_slice(&header);
         body.copy_from_slice(self.payload);
@@ -503,23 +470,15 @@ impl<'a> PacketRepr<'a> {
     /// The header (check included) and the trailer bytes (only the first
     /// [`Integrity::trailer_len`] are sent), for writers that place the
     /// payload themselves, such as the serial framing.
-    pub(crate) fn header_and_trailer(
-        &self,
-        codec: &Codec,
-    ) -> Result<([u8; HEADER_LEN], [u8; 4]), Error> {
+    pub(crate) fn header_and_trailer(&self, codec: &Codec) -> Result<([u8; HEADER_LEN], [u8; 4]), Error> {
         let len = self.payload.len();
         if len > usize::from(codec.max_payload) {
-            return Err(Error::PayloadTooLarge {
-                len,
-                max: usize::from(codec.max_payload),
-            });
+            return Err(Error::PayloadTooLarge { len, max: usize::from(codec.max_payload) });
         }
         let [s0, s1, s2, s3] = self.seq.0.to_be_bytes();
         let [l0, l1] = (len as u16).to_be_bytes();
         let mut header = [s0, s1, s2, s3, self.ptype.0, l0, l1, 0, 0];
-        let check = codec
-            .integrity
-            .compute(codec.pseudo_header, &header, self.payload);
+        let check = codec.integrity.compute(codec.pseudo_header, &header, self.payload);
         let mut trailer = [0u8; 4];
         match codec.integrity {
             Integrity::InternetChecksum => {
@@ -555,45 +514,19 @@ mod tests {
         let mut covered = [0u8; 10];
         covered[..7].copy_from_slice(&buf[..7]);
         covered[7..].copy_from_slice(b"xyz");
-        assert_eq!(
-            packet.checksum(),
-            crate::checksum::internet_checksum(&covered)
-        );
+        assert_eq!(packet.checksum(), crate::checksum::internet_checksum(&covered));
     }
 
     #[test]
     fn typed_errors() {
         let codec = Codec::new();
         let mut buf = [0u8; 32];
-        let n = PacketRepr::new(Seq(7), PacketType::MSG_INFO, b"hello")
-            .emit(&mut buf, &codec)
-            .unwrap();
-        assert_eq!(
-            PacketRepr::decode(&buf[..5], &codec),
-            Err(Error::Truncated {
-                needed: 9,
-                available: 5
-            })
-        );
-        assert_eq!(
-            PacketRepr::decode(&buf[..n - 1], &codec),
-            Err(Error::LengthMismatch {
-                declared: 5,
-                actual: 4
-            })
-        );
-        assert_eq!(
-            PacketRepr::decode(&buf[..n + 1], &codec),
-            Err(Error::LengthMismatch {
-                declared: 5,
-                actual: 6
-            })
-        );
+        let n = PacketRepr::new(Seq(7), PacketType::MSG_INFO, b"hello").emit(&mut buf, &codec).unwrap();
+        assert_eq!(PacketRepr::decode(&buf[..5], &codec), Err(Error::Truncated { needed: 9, available: 5 }));
+        assert_eq!(PacketRepr::decode(&buf[..n - 1], &codec), Err(Error::LengthMismatch { declared: 5, actual: 4 }));
+        assert_eq!(PacketRepr::decode(&buf[..n + 1], &codec), Err(Error::LengthMismatch { declared: 5, actual: 6 }));
         let small = codec.with_max_payload(4);
-        assert_eq!(
-            PacketRepr::decode(&buf[..n], &small),
-            Err(Error::PayloadTooLarge { len: 5, max: 4 })
-        );
+        assert_eq!(PacketRepr::decode(&buf[..n], &small), Err(Error::PayloadTooLarge { len: 5, max: 4 }));
         let good = u32::from(Packet::new_unchecked(&buf[..n]).checksum());
         buf[10] ^= 0x40;
         match PacketRepr::decode(&buf[..n], &codec) {
@@ -605,10 +538,7 @@ mod tests {
         }
         assert_eq!(
             PacketRepr::new(Seq(0), PacketType(0), b"hello").emit(&mut buf[..13], &codec),
-            Err(Error::BufferTooSmall {
-                needed: 14,
-                available: 13
-            })
+            Err(Error::BufferTooSmall { needed: 14, available: 13 })
         );
         assert_eq!(
             PacketRepr::new(Seq(0), PacketType(0), b"hello").emit(&mut buf, &small),
@@ -635,18 +565,10 @@ mod tests {
         let a = Codec::new().with_pseudo_header(0x1234_5678);
         let b = Codec::new().with_pseudo_header(0x1234_5679);
         let mut buf = [0u8; 32];
-        let n = PacketRepr::new(Seq(1), PacketType(60), b"data")
-            .emit(&mut buf, &a)
-            .unwrap();
+        let n = PacketRepr::new(Seq(1), PacketType(60), b"data").emit(&mut buf, &a).unwrap();
         assert!(PacketRepr::decode(&buf[..n], &a).is_ok());
-        assert!(matches!(
-            PacketRepr::decode(&buf[..n], &b),
-            Err(Error::BadChecksum { .. })
-        ));
-        assert!(matches!(
-            PacketRepr::decode(&buf[..n], &Codec::new()),
-            Err(Error::BadChecksum { .. })
-        ));
+        assert!(matches!(PacketRepr::decode(&buf[..n], &b), Err(Error::BadChecksum { .. })));
+        assert!(matches!(PacketRepr::decode(&buf[..n], &Codec::new()), Err(Error::BadChecksum { .. })));
     }
 
     #[cfg(feature = "crc32c")]

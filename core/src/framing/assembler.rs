@@ -24,10 +24,7 @@ impl Layout {
     /// The largest frame this layout accepts.
     pub(crate) const fn max_frame_len(&self) -> usize {
         match *self {
-            Layout::Packet {
-                max_payload,
-                trailer,
-            } => HEADER_LEN + max_payload + trailer,
+            Layout::Packet { max_payload, trailer } => HEADER_LEN + max_payload + trailer,
             Layout::LengthPrefixed { max_len } => 4 + max_len,
         }
     }
@@ -35,19 +32,10 @@ impl Layout {
     /// Total frame length from a complete header, or the fatal error of an over-long one.
     fn frame_len(&self, header: &[u8]) -> Result<usize, Error> {
         match (*self, header) {
-            (
-                Layout::Packet {
-                    max_payload,
-                    trailer,
-                },
-                [_, _, _, _, _, hi, lo, _, _],
-            ) => {
+            (Layout::Packet { max_payload, trailer }, [_, _, _, _, _, hi, lo, _, _]) => {
                 let len = usize::from(u16::from_be_bytes([*hi, *lo]));
                 if len > max_payload {
-                    return Err(Error::PayloadTooLarge {
-                        len,
-                        max: max_payload,
-                    });
+                    return Err(Error::PayloadTooLarge { len, max: max_payload });
                 }
                 Ok(HEADER_LEN + len + trailer)
             }
@@ -58,10 +46,7 @@ impl Layout {
                 }
                 Ok(4 + len)
             }
-            _ => Err(Error::Truncated {
-                needed: self.header_len(),
-                available: header.len(),
-            }),
+            _ => Err(Error::Truncated { needed: self.header_len(), available: header.len() }),
         }
     }
 }
@@ -120,13 +105,7 @@ impl Assembler {
             Err(error) => return self.fail(error, input),
         };
         if len > buf.len() {
-            return self.fail(
-                Error::BufferTooSmall {
-                    needed: len,
-                    available: buf.len(),
-                },
-                input,
-            );
+            return self.fail(Error::BufferTooSmall { needed: len, available: buf.len() }, input);
         }
         self.take(buf, input, len);
         if self.filled < len {
@@ -139,10 +118,7 @@ impl Assembler {
     /// Copies input bytes into `buf` until `self.filled == upto` or input runs out.
     fn take(&mut self, buf: &mut [u8], input: &mut &[u8], upto: usize) {
         let want = upto.saturating_sub(self.filled).min(input.len());
-        if let (Some(dst), Some(src)) = (
-            buf.get_mut(self.filled..self.filled + want),
-            input.get(..want),
-        ) {
+        if let (Some(dst), Some(src)) = (buf.get_mut(self.filled..self.filled + want), input.get(..want)) {
             dst.copy_from_slice(src);
             self.filled += want;
             *input = input.get(want..).unwrap_or(&[]);

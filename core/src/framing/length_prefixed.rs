@@ -16,20 +16,12 @@ pub const PREFIX_LEN: usize = 4;
 /// assert_eq!(n, 34);
 /// ```
 pub fn encode_length_prefixed(payload: &[u8], out: &mut [u8]) -> Result<usize, Error> {
-    let len = u32::try_from(payload.len()).map_err(|_| Error::PayloadTooLarge {
-        len: payload.len(),
-        max: u32::MAX as usize,
-    })?;
+    let len = u32::try_from(payload.len())
+        .map_err(|_| Error::PayloadTooLarge { len: payload.len(), max: u32::MAX as usize })?;
     let total = PREFIX_LEN + payload.len();
     let available = out.len();
-    let Some((prefix, body)) = out
-        .get_mut(..total)
-        .and_then(|frame| frame.split_at_mut_checked(PREFIX_LEN))
-    else {
-        return Err(Error::BufferTooSmall {
-            needed: total,
-            available,
-        });
+    let Some((prefix, body)) = out.get_mut(..total).and_then(|frame| frame.split_at_mut_checked(PREFIX_LEN)) else {
+        return Err(Error::BufferTooSmall { needed: total, available });
     };
     prefix.copy_from_slice(&len.to_be_bytes());
     body.copy_from_slice(payload);
@@ -66,23 +58,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> LengthPrefixedDecoder<B> {
         if available < needed {
             return Err(Error::BufferTooSmall { needed, available });
         }
-        Ok(LengthPrefixedDecoder {
-            buffer,
-            max_len,
-            assembler: Assembler::default(),
-        })
+        Ok(LengthPrefixedDecoder { buffer, max_len, assembler: Assembler::default() })
     }
 
     /// Takes bytes from the front of `input` until one message is complete
     /// and returns its payload; `None` means all of `input` was taken and
     /// more bytes are needed.
-    pub fn decode<'x, 's: 'x, 'i: 'x>(
-        &'s mut self,
-        input: &mut &'i [u8],
-    ) -> Option<Result<&'x [u8], Error>> {
-        let layout = Layout::LengthPrefixed {
-            max_len: self.max_len,
-        };
+    pub fn decode<'x, 's: 'x, 'i: 'x>(&'s mut self, input: &mut &'i [u8]) -> Option<Result<&'x [u8], Error>> {
+        let layout = Layout::LengthPrefixed { max_len: self.max_len };
         let frame = self.assembler.next(self.buffer.as_mut(), input, &layout)?;
         Some(frame.map(|bytes| bytes.get(PREFIX_LEN..).unwrap_or(&[])))
     }
@@ -125,14 +108,8 @@ mod tests {
         let m = encode_length_prefixed(b"and seven years ago", &mut wire[n..]).unwrap();
         let mut decoder = LengthPrefixedDecoder::new([0u8; 36], 32).unwrap();
         let mut input = &wire[..n + m];
-        assert_eq!(
-            decoder.decode(&mut input).unwrap().unwrap(),
-            b"Four score and seven years ago"
-        );
-        assert_eq!(
-            decoder.decode(&mut input).unwrap().unwrap(),
-            b"and seven years ago"
-        );
+        assert_eq!(decoder.decode(&mut input).unwrap().unwrap(), b"Four score and seven years ago");
+        assert_eq!(decoder.decode(&mut input).unwrap().unwrap(), b"and seven years ago");
         assert!(decoder.decode(&mut input).is_none());
     }
 
@@ -142,21 +119,12 @@ mod tests {
         let mut input = &[0u8, 0, 0, 0][..];
         assert_eq!(decoder.decode(&mut input).unwrap().unwrap(), b"");
         let mut input = &[0u8, 0, 0, 5, 1][..];
-        assert_eq!(
-            decoder.decode(&mut input),
-            Some(Err(Error::PayloadTooLarge { len: 5, max: 4 }))
-        );
-        assert_eq!(
-            decoder.failure(),
-            Some(Error::PayloadTooLarge { len: 5, max: 4 })
-        );
+        assert_eq!(decoder.decode(&mut input), Some(Err(Error::PayloadTooLarge { len: 5, max: 4 })));
+        assert_eq!(decoder.failure(), Some(Error::PayloadTooLarge { len: 5, max: 4 }));
         assert!(LengthPrefixedDecoder::new([0u8; 7], 4).is_err());
         assert_eq!(
             encode_length_prefixed(b"abc", &mut [0u8; 6]),
-            Err(Error::BufferTooSmall {
-                needed: 7,
-                available: 6
-            })
+            Err(Error::BufferTooSmall { needed: 7, available: 6 })
         );
     }
 }

@@ -39,10 +39,6 @@ pub fn decode_datagram<'a>(datagram: &'a [u8], codec: &Codec) -> Result<PacketRe
 
 /// Writes one packet as a datagram (or as the next packet of a byte stream);
 /// returns the bytes written.
-pub fn encode_datagram(
-    repr: &PacketRepr<'_>,
-    codec: &Codec,
-    out: &mut [u8],
-) -> Result<usize, Error> {
+pub fn encode_datagram(repr: &PacketRepr<'_>, codec: &Codec, out: &mut [u8]) -> Result<usize, Error> {
     repr.emit(out, codec)
 }

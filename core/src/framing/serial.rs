@@ -44,10 +44,7 @@ pub fn encode_serial(repr: &PacketRepr<'_>, codec: &Codec, out: &mut [u8]) -> Re
     let (header, trailer) = repr.header_and_trailer(codec)?;
     let needed = max_serial_frame_len(repr.buffer_len(codec));
     if out.len() < needed {
-        return Err(Error::BufferTooSmall {
-            needed,
-            available: out.len(),
-        });
+        return Err(Error::BufferTooSmall { needed, available: out.len() });
     }
     let mut writer = CobsWriter::new(out);
     writer.write(&header);
@@ -66,12 +63,7 @@ struct CobsWriter<'a> {
 
 impl<'a> CobsWriter<'a> {
     fn new(out: &'a mut [u8]) -> CobsWriter<'a> {
-        CobsWriter {
-            out,
-            code_at: 0,
-            pos: 1,
-            code: 1,
-        }
+        CobsWriter { out, code_at: 0, pos: 1, code: 1 }
     }
 
     fn put(&mut self, at: usize, byte: u8) {
@@ -140,15 +132,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> SerialDecoder<B> {
         if available < needed {
             return Err(Error::BufferTooSmall { needed, available });
         }
-        Ok(SerialDecoder {
-            buffer,
-            codec,
-            filled: 0,
-            remaining: 0,
-            block_code: 0,
-            overflow: false,
-            frame_ready: false,
-        })
+        Ok(SerialDecoder { buffer, codec, filled: 0, remaining: 0, block_code: 0, overflow: false, frame_ready: false })
     }
 
     /// Takes bytes from the front of `input` up to the end of one frame and
@@ -165,9 +149,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> SerialDecoder<B> {
                 continue;
             }
             let result = if self.overflow {
-                Err(Error::FrameTooLong {
-                    max: self.buffer.as_ref().len(),
-                })
+                Err(Error::FrameTooLong { max: self.buffer.as_ref().len() })
             } else if self.block_code == 0 {
                 continue; // empty frame
             } else if self.remaining != 0 {
@@ -178,9 +160,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> SerialDecoder<B> {
             self.frame_ready = true;
             let codec = self.codec;
             let buffer = self.buffer.as_ref();
-            return Some(
-                result.and_then(|len| PacketRepr::decode(buffer.get(..len).unwrap_or(&[]), &codec)),
-            );
+            return Some(result.and_then(|len| PacketRepr::decode(buffer.get(..len).unwrap_or(&[]), &codec)));
         }
         None
     }
@@ -263,18 +243,9 @@ mod tests {
         let cases: &[(&[u8], &[u8])] = &[
             (&[0x00], &[0x01, 0x01, 0x00]),
             (&[0x00, 0x00], &[0x01, 0x01, 0x01, 0x00]),
-            (
-                &[0x11, 0x22, 0x00, 0x33],
-                &[0x03, 0x11, 0x22, 0x02, 0x33, 0x00],
-            ),
-            (
-                &[0x11, 0x22, 0x33, 0x44],
-                &[0x05, 0x11, 0x22, 0x33, 0x44, 0x00],
-            ),
-            (
-                &[0x11, 0x00, 0x00, 0x00],
-                &[0x02, 0x11, 0x01, 0x01, 0x01, 0x00],
-            ),
+            (&[0x11, 0x22, 0x00, 0x33], &[0x03, 0x11, 0x22, 0x02, 0x33, 0x00]),
+            (&[0x11, 0x22, 0x33, 0x44], &[0x05, 0x11, 0x22, 0x33, 0x44, 0x00]),
+            (&[0x11, 0x00, 0x00, 0x00], &[0x02, 0x11, 0x01, 0x01, 0x01, 0x00]),
         ];
         for (data, want) in cases {
             let mut out = [0u8; 16];
@@ -337,10 +308,7 @@ mod tests {
         let mut input = &noise[..];
         assert!(decoder.decode(&mut input).is_none());
         let mut input = &[0u8, 0, 0][..];
-        assert_eq!(
-            decoder.decode(&mut input),
-            Some(Err(Error::FrameTooLong { max: 13 }))
-        );
+        assert_eq!(decoder.decode(&mut input), Some(Err(Error::FrameTooLong { max: 13 })));
         assert!(decoder.decode(&mut input).is_none()); // empty frames ignored
         let mut line = [0u8; 32];
         let repr = PacketRepr::new(Seq(5), PacketType::ACK, &[0, 0, 0, 4]);

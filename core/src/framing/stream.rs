@@ -52,20 +52,13 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> StreamDecoder<B> {
     /// largest such packet ([`Codec::max_packet_len`]).
     pub fn new(buffer: B, codec: Codec) -> Result<StreamDecoder<B>, Error> {
         check_capacity(buffer.as_ref().len(), &codec)?;
-        Ok(StreamDecoder {
-            buffer,
-            codec,
-            assembler: Assembler::default(),
-        })
+        Ok(StreamDecoder { buffer, codec, assembler: Assembler::default() })
     }
 
     /// Takes bytes from the front of `input` until one packet is complete,
     /// and returns it (or the error that packet had). `None` means all of
     /// `input` was taken and more bytes are needed.
-    pub fn decode<'x, 's: 'x, 'i: 'x>(
-        &'s mut self,
-        input: &mut &'i [u8],
-    ) -> Option<Result<PacketRepr<'x>, Error>> {
+    pub fn decode<'x, 's: 'x, 'i: 'x>(&'s mut self, input: &mut &'i [u8]) -> Option<Result<PacketRepr<'x>, Error>> {
         let layout = layout(&self.codec);
         let frame = self.assembler.next(self.buffer.as_mut(), input, &layout)?;
         Some(frame.and_then(|bytes| PacketRepr::decode(bytes, &self.codec)))
@@ -106,10 +99,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> StreamDecoder<B> {
 }
 
 fn layout(codec: &Codec) -> Layout {
-    Layout::Packet {
-        max_payload: usize::from(codec.max_payload),
-        trailer: codec.integrity.trailer_len(),
-    }
+    Layout::Packet { max_payload: usize::from(codec.max_payload), trailer: codec.integrity.trailer_len() }
 }
 
 fn check_capacity(available: usize, codec: &Codec) -> Result<(), Error> {
@@ -130,9 +120,7 @@ mod tests {
     fn emit_all(codec: &Codec, payloads: &[&[u8]], out: &mut [u8]) -> usize {
         let mut n = 0;
         for (i, p) in payloads.iter().enumerate() {
-            n += PacketRepr::new(Seq(i as u32), PacketType(60), p)
-                .emit(&mut out[n..], codec)
-                .unwrap();
+            n += PacketRepr::new(Seq(i as u32), PacketType(60), p).emit(&mut out[n..], codec).unwrap();
         }
         n
     }
@@ -146,14 +134,8 @@ mod tests {
         let mut decoder = StreamDecoder::new([0u8; 109], codec).unwrap();
         let mut input = &wire[..n];
         assert_eq!(decoder.decode(&mut input).unwrap().unwrap().payload, b"one");
-        assert!(matches!(
-            decoder.decode(&mut input),
-            Some(Err(Error::BadChecksum { .. }))
-        ));
-        assert_eq!(
-            decoder.decode(&mut input).unwrap().unwrap().payload,
-            b"three"
-        );
+        assert!(matches!(decoder.decode(&mut input), Some(Err(Error::BadChecksum { .. }))));
+        assert_eq!(decoder.decode(&mut input).unwrap().unwrap().payload, b"three");
         assert!(decoder.decode(&mut input).is_none());
         assert!(decoder.failure().is_none());
     }
@@ -163,16 +145,10 @@ mod tests {
         let codec = Codec::new().with_max_payload(4);
         let mut decoder = StreamDecoder::new([0u8; 13], codec).unwrap();
         let mut input = &[0u8, 0, 0, 1, 60, 0, 5, 0, 0, 1, 2, 3, 4, 5][..];
-        assert_eq!(
-            decoder.decode(&mut input),
-            Some(Err(Error::PayloadTooLarge { len: 5, max: 4 }))
-        );
+        assert_eq!(decoder.decode(&mut input), Some(Err(Error::PayloadTooLarge { len: 5, max: 4 })));
         assert!(input.is_empty());
         let mut more = &[1u8, 2, 3][..];
-        assert_eq!(
-            decoder.decode(&mut more),
-            Some(Err(Error::PayloadTooLarge { len: 5, max: 4 }))
-        );
+        assert_eq!(decoder.decode(&mut more), Some(Err(Error::PayloadTooLarge { len: 5, max: 4 })));
         assert!(decoder.decode(&mut more).is_none());
         decoder.reset();
         let mut wire = [0u8; 16];
@@ -186,10 +162,7 @@ mod tests {
         let codec = Codec::new().with_max_payload(100);
         assert_eq!(
             StreamDecoder::new([0u8; 108], codec).err(),
-            Some(Error::BufferTooSmall {
-                needed: 109,
-                available: 108
-            })
+            Some(Error::BufferTooSmall { needed: 109, available: 108 })
         );
     }
 

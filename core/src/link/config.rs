@@ -1,0 +1,211 @@
+//! Link configuration and the layout of the storage the caller provides.
+
+use crate::event::TRACE_RECORD_LEN;
+use crate::integrity::Integrity;
+use crate::rtt::Timing;
+use crate::seq::Seq;
+use crate::wire::data::{EXTENDED_MIN_LEN, FRAGMENT_HEADER_LEN};
+use crate::wire::Codec;
+
+/// The largest send or receive window, in packets (the SACK bitmap covers it).
+pub const MAX_WINDOW: u16 = 256;
+/// The smallest maximum payload a link accepts: room for the extended data
+/// header, a fragment header and a useful amount of data.
+pub const MIN_PAYLOAD: u16 = 64;
+
+/// Bytes of per-slot bookkeeping in the send window.
+pub(crate) const SEND_META_LEN: usize = 28;
+/// Bytes of per-slot bookkeeping in the receive window.
+pub(crate) const RECV_META_LEN: usize = 10;
+/// Bytes of per-slot bookkeeping in the unreliable queues.
+pub(crate) const UNRELIABLE_META_LEN: usize = 4;
+
+/// Everything a link needs to know, chosen at run time.
+///
+/// ```
+/// use seqlink_core::link::LinkConfig;
+/// let config = LinkConfig::new().with_window(32).with_max_payload(1200);
+/// assert!(config.validate().is_ok());
+/// // the bytes of storage the caller provides for it
+/// assert!(config.storage_len() > 2 * 32 * 1200);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LinkConfig {
+    /// Largest packet payload, both directions (`MIN_PAYLOAD..=65535`).
+    pub max_payload: u16,
+    /// Packets this side keeps unacknowledged or queued (1..=256; 1 is stop-and-wait).
+    pub send_window: u16,
+    /// Packets this side buffers for reordering and unread delivery (1..=256).
+    pub recv_window: u16,
+    /// The peer's receive window assumed until its first acknowledgement.
+    pub peer_recv_window: u16,
+    /// Unreliable messages queued each way (0 disables unreliable delivery).
+    pub unreliable_slots: u8,
+    /// Packet trace records kept until read with `poll_trace` (0: no tracing).
+    pub trace_slots: u16,
+    /// Retransmission and acknowledgement timing.
+    pub timing: Timing,
+    /// NewReno congestion control (on by default; off for fixed-rate links, like KCP's `nc`).
+    pub congestion_control: bool,
+    /// Integrity check of every packet.
+    pub integrity: Integrity,
+    /// Value folded into every check but never sent (the connection id).
+    pub pseudo_header: u32,
+    /// Sequence number of this side's first reliable packet.
+    pub initial_send_seq: Seq,
+    /// Sequence number of the peer's first reliable packet.
+    pub initial_recv_seq: Seq,
+}
+
+/// Why a configuration or storage was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ConfigError {
+    /// A window is 0 or above [`MAX_WINDOW`].
+    Window,
+    /// `max_payload` is below [`MIN_PAYLOAD`].
+    Payload,
+    /// The storage is smaller than [`LinkConfig::storage_len`].
+    Storage {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes given.
+        available: usize,
+    },
+}
+
+impl LinkConfig {
+    /// Defaults for UDP on a LAN or the Internet: 1200-byte payloads, 64-packet
+    /// windows, standard timing, congestion control on, 8 unreliable slots.
+    pub const fn new() -> LinkConfig {
+        LinkConfig {
+            max_payload: 1200,
+            send_window: 64,
+            recv_window: 64,
+            peer_recv_window: 64,
+            unreliable_slots: 8,
+            trace_slots: 0,
+            timing: Timing::standard(),
+            congestion_control: true,
+            integrity: Integrity::InternetChecksum,
+            pseudo_header: 0,
+            initial_send_seq: Seq(0),
+            initial_recv_seq: Seq(0),
+        }
+    }
+
+    /// Same, with the low-latency timing profile ([`Timing::low_latency`]).
+    pub const fn low_latency() -> LinkConfig {
+        let mut c = LinkConfig::new();
+        c.timing = Timing::low_latency();
+        c
+    }
+
+    /// Sets all three windows (send, receive, and the peer's assumed one).
+    pub const fn with_window(mut self, window: u16) -> LinkConfig {
+        self.send_window = window;
+        self.recv_window = window;
+        self.peer_recv_window = window;
+        self
+    }
+
+    /// Sets the maximum payload.
+    pub const fn with_max_payload(mut self, max_payload: u16) -> LinkConfig {
+        self.max_payload = max_payload;
+        self
+    }
+
+    /// Sets the initial sequence numbers of both directions.
+    pub const fn with_initial_seqs(mut self, send: Seq, recv: Seq) -> LinkConfig {
+        self.initial_send_seq = send;
+        self.initial_recv_seq = recv;
+        self
+    }
+
+    /// Checks the windows and payload bounds.
+    pub const fn validate(&self) -> Result<(), ConfigError> {
+        if self.send_window == 0
+            || self.send_window > MAX_WINDOW
+            || self.recv_window == 0
+            || self.recv_window > MAX_WINDOW
+            || self.peer_recv_window == 0
+        {
+            return Err(ConfigError::Window);
+        }
+        if self.max_payload < MIN_PAYLOAD {
+            return Err(ConfigError::Payload);
+        }
+        Ok(())
+    }
+
+    /// The codec every packet of this link is checked with.
+    pub const fn codec(&self) -> Codec {
+        Codec { max_payload: self.max_payload, integrity: self.integrity, pseudo_header: self.pseudo_header }
+    }
+
+    /// Bytes of data one fragment carries.
+    pub const fn fragment_data_len(&self) -> usize {
+        self.max_payload as usize - EXTENDED_MIN_LEN - FRAGMENT_HEADER_LEN
+    }
+
+    /// Longest unreliable message (it must fit one packet).
+    pub const fn max_unreliable_len(&self) -> usize {
+        self.max_payload as usize - EXTENDED_MIN_LEN
+    }
+
+    /// Longest reliable message this side can send: as many fragments as the
+    /// smaller of its send window and the peer's receive window.
+    pub const fn max_message_len(&self) -> usize {
+        let w = if self.send_window < self.peer_recv_window { self.send_window } else { self.peer_recv_window };
+        if w <= 1 {
+            self.max_payload as usize
+        } else {
+            w as usize * self.fragment_data_len()
+        }
+    }
+
+    /// Bytes of storage a link with this configuration needs.
+    pub const fn storage_len(&self) -> usize {
+        Layout::of(self).total
+    }
+
+    /// Largest datagram the link emits; `poll_transmit` needs a buffer this large.
+    pub const fn max_datagram_len(&self) -> usize {
+        self.codec().max_packet_len()
+    }
+}
+
+impl Default for LinkConfig {
+    fn default() -> LinkConfig {
+        LinkConfig::new()
+    }
+}
+
+/// Where each region lives in the caller's storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub send_slot: usize,
+    pub recv_at: usize,
+    pub recv_slot: usize,
+    pub unrel_send_at: usize,
+    pub unrel_recv_at: usize,
+    pub unrel_slot: usize,
+    pub trace_at: usize,
+    pub total: usize,
+}
+
+impl Layout {
+    pub(crate) const fn of(c: &LinkConfig) -> Layout {
+        let payload = c.max_payload as usize;
+        let send_slot = SEND_META_LEN + payload;
+        let recv_slot = RECV_META_LEN + payload;
+        let unrel_slot = UNRELIABLE_META_LEN + payload;
+        let recv_at = send_slot * c.send_window as usize;
+        let unrel_send_at = recv_at + recv_slot * c.recv_window as usize;
+        let unrel_recv_at = unrel_send_at + unrel_slot * c.unreliable_slots as usize;
+        let trace_at = unrel_recv_at + unrel_slot * c.unreliable_slots as usize;
+        let total = trace_at + TRACE_RECORD_LEN * c.trace_slots as usize;
+        Layout { send_slot, recv_at, recv_slot, unrel_send_at, unrel_recv_at, unrel_slot, trace_at, total }
+    }
+}

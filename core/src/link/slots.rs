@@ -1,0 +1,168 @@
+//! Per-slot bookkeeping, stored as bytes in the caller's storage so that any
+//! byte buffer works (no alignment, no `unsafe`).
+
+use super::config::{RECV_META_LEN, SEND_META_LEN, UNRELIABLE_META_LEN};
+
+/// Send slot states.
+pub(crate) const FREE: u8 = 0;
+pub(crate) const QUEUED: u8 = 1;
+pub(crate) const SENT: u8 = 2;
+pub(crate) const ACKED: u8 = 3;
+
+/// Slot flags.
+pub(crate) const F_FRAGMENT: u8 = 0x01;
+pub(crate) const F_FAST_DONE: u8 = 0x02;
+pub(crate) const F_RESEND: u8 = 0x04;
+
+fn bytes<const N: usize>(b: &[u8]) -> [u8; N] {
+    let mut out = [0u8; N];
+    for (d, s) in out.iter_mut().zip(b) {
+        *d = *s;
+    }
+    out
+}
+
+fn put(dst: &mut [u8], parts: &[&[u8]]) {
+    let mut it = dst.iter_mut();
+    for part in parts {
+        for (s, d) in part.iter().zip(it.by_ref()) {
+            *d = *s;
+        }
+    }
+}
+
+/// Bookkeeping of one packet in the send window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SendMeta {
+    pub state: u8,
+    pub retries: u8,
+    pub app_type: u8,
+    pub flags: u8,
+    pub len: u16,
+    pub frag_index: u16,
+    pub frag_count: u16,
+    pub fastack: u16,
+    pub sent_at: u64,
+    pub resend_at: u64,
+}
+
+impl SendMeta {
+    pub(crate) fn read(b: &[u8]) -> SendMeta {
+        let [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, f0, f1, rest @ ..] = bytes::<SEND_META_LEN>(b);
+        let [s0, s1, s2, s3, s4, s5, s6, s7, r0, r1, r2, r3, r4, r5, r6, r7] = rest;
+        SendMeta {
+            state,
+            retries,
+            app_type,
+            flags,
+            len: u16::from_le_bytes([l0, l1]),
+            frag_index: u16::from_le_bytes([i0, i1]),
+            frag_count: u16::from_le_bytes([c0, c1]),
+            fastack: u16::from_le_bytes([f0, f1]),
+            sent_at: u64::from_le_bytes([s0, s1, s2, s3, s4, s5, s6, s7]),
+            resend_at: u64::from_le_bytes([r0, r1, r2, r3, r4, r5, r6, r7]),
+        }
+    }
+
+    pub(crate) fn write(&self, b: &mut [u8]) {
+        put(
+            b,
+            &[
+                &[self.state, self.retries, self.app_type, self.flags],
+                &self.len.to_le_bytes(),
+                &self.frag_index.to_le_bytes(),
+                &self.frag_count.to_le_bytes(),
+                &self.fastack.to_le_bytes(),
+                &self.sent_at.to_le_bytes(),
+                &self.resend_at.to_le_bytes(),
+            ],
+        );
+    }
+}
+
+/// Bookkeeping of one packet in the receive window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RecvMeta {
+    pub filled: bool,
+    pub app_type: u8,
+    pub flags: u8,
+    pub len: u16,
+    pub frag_index: u16,
+    pub frag_count: u16,
+}
+
+impl RecvMeta {
+    pub(crate) fn read(b: &[u8]) -> RecvMeta {
+        let [filled, app_type, flags, _, l0, l1, i0, i1, c0, c1] = bytes::<RECV_META_LEN>(b);
+        RecvMeta {
+            filled: filled != 0,
+            app_type,
+            flags,
+            len: u16::from_le_bytes([l0, l1]),
+            frag_index: u16::from_le_bytes([i0, i1]),
+            frag_count: u16::from_le_bytes([c0, c1]),
+        }
+    }
+
+    pub(crate) fn write(&self, b: &mut [u8]) {
+        put(
+            b,
+            &[
+                &[u8::from(self.filled), self.app_type, self.flags, 0],
+                &self.len.to_le_bytes(),
+                &self.frag_index.to_le_bytes(),
+                &self.frag_count.to_le_bytes(),
+            ],
+        );
+    }
+}
+
+/// Bookkeeping of one queued unreliable message.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct UnreliableMeta {
+    pub len: u16,
+    pub app_type: u8,
+}
+
+impl UnreliableMeta {
+    pub(crate) fn read(b: &[u8]) -> UnreliableMeta {
+        let [l0, l1, app_type, _] = bytes::<UNRELIABLE_META_LEN>(b);
+        UnreliableMeta { len: u16::from_le_bytes([l0, l1]), app_type }
+    }
+
+    pub(crate) fn write(&self, b: &mut [u8]) {
+        put(b, &[&self.len.to_le_bytes(), &[self.app_type, 0]]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metas_round_trip() {
+        let m = SendMeta {
+            state: SENT,
+            retries: 3,
+            app_type: 77,
+            flags: F_FRAGMENT | F_RESEND,
+            len: 1200,
+            frag_index: 5,
+            frag_count: 9,
+            fastack: 2,
+            sent_at: u64::MAX - 5,
+            resend_at: 123_456_789,
+        };
+        let mut b = [0u8; SEND_META_LEN];
+        m.write(&mut b);
+        assert_eq!(SendMeta::read(&b), m);
+        let r = RecvMeta { filled: true, app_type: 3, flags: F_FRAGMENT, len: 99, frag_index: 1, frag_count: 2 };
+        let mut b = [0u8; RECV_META_LEN];
+        r.write(&mut b);
+        assert_eq!(RecvMeta::read(&b), r);
+        let u = UnreliableMeta { len: 7, app_type: 200 };
+        let mut b = [0u8; UNRELIABLE_META_LEN];
+        u.write(&mut b);
+        assert_eq!(UnreliableMeta::read(&b), u);
+    }
+}

@@ -1,0 +1,384 @@
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::panic)]
+
+extern crate std;
+use std::vec;
+use std::vec::Vec;
+
+use super::*;
+use crate::wire::Codec;
+
+type TestLink = Link<Vec<u8>>;
+
+fn link(config: LinkConfig) -> TestLink {
+    Link::new(config, vec![0u8; config.storage_len()]).unwrap()
+}
+
+fn config() -> LinkConfig {
+    LinkConfig::new().with_window(8).with_max_payload(100)
+}
+
+/// Everything `from` wants to send now.
+fn drain(from: &mut TestLink, now: u64) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 2048];
+    while let Some(n) = from.poll_transmit(now, &mut buf).unwrap() {
+        out.push(buf[..n].to_vec());
+        assert!(out.len() < 10_000, "runaway transmitter");
+    }
+    out
+}
+
+fn deliver(to: &mut TestLink, now: u64, datagrams: &[Vec<u8>]) {
+    for d in datagrams {
+        to.handle_datagram(now, d);
+    }
+}
+
+fn recv_all(link: &mut TestLink) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1 << 16];
+    while let Some(r) = link.recv(&mut buf).unwrap() {
+        out.push((r.ptype.0, buf[..r.len].to_vec()));
+    }
+    out
+}
+
+fn ptype(d: &[u8]) -> PacketType {
+    PacketType(d[4])
+}
+
+#[test]
+fn rejects_bad_configs_and_small_storage() {
+    assert_eq!(Link::new(config().with_window(0), vec![0u8; 100_000]).err(), Some(ConfigError::Window));
+    assert_eq!(Link::new(config().with_window(257), vec![0u8; 1 << 20]).err(), Some(ConfigError::Window));
+    assert_eq!(Link::new(config().with_max_payload(10), vec![0u8; 100_000]).err(), Some(ConfigError::Payload));
+    let c = config();
+    assert!(matches!(Link::new(c, vec![0u8; c.storage_len() - 1]).err(), Some(ConfigError::Storage { .. })));
+    let mut l = link(c);
+    assert!(matches!(l.poll_transmit(0, &mut [0u8; 50]), Err(Error::BufferTooSmall { .. })));
+}
+
+#[test]
+fn in_order_delivery_with_delayed_ack() {
+    let mut a = link(config());
+    let mut b = link(config());
+    a.send(0, PacketType(50), b"one", Delivery::Reliable).unwrap();
+    let out = drain(&mut a, 0);
+    assert_eq!(out.len(), 1);
+    // a plain seed 000 packet: type 50, seq 0, payload "one"
+    assert_eq!(PacketRepr::decode(&out[0], &Codec::new()).unwrap(), PacketRepr::new(Seq(0), PacketType(50), b"one"));
+    deliver(&mut b, 1, &out);
+    assert_eq!(recv_all(&mut b), vec![(50, b"one".to_vec())]);
+    // one packet: the ACK waits for the delayed-ACK timer
+    assert!(drain(&mut b, 1).is_empty());
+    let deadline = b.poll_timeout().unwrap();
+    assert_eq!(deadline, 1 + u64::from(config().timing.ack_delay));
+    let acks = drain(&mut b, deadline);
+    assert_eq!(acks.len(), 1);
+    assert_eq!(ptype(&acks[0]), PacketType::ACK);
+    deliver(&mut a, deadline, &acks);
+    assert!(a.is_idle());
+    assert_eq!(a.stats().srtt_ms, u32::try_from(deadline).unwrap());
+}
+
+#[test]
+fn fragments_are_reassembled() {
+    let mut c = config();
+    c.congestion_control = false;
+    let mut a = link(c);
+    let mut b = link(c);
+    let message: Vec<u8> = (0..500u32).map(|i| i as u8).collect();
+    a.send(0, PacketType(60), &message, Delivery::Reliable).unwrap();
+    let out = drain(&mut a, 0);
+    assert_eq!(out.len(), 500usize.div_ceil(c.fragment_data_len()));
+    assert!(out.iter().all(|d| ptype(d) == PacketType::DATA));
+    // deliver in reverse order: nothing until the first fragment arrives
+    for d in out.iter().rev() {
+        b.handle_datagram(0, d);
+    }
+    assert_eq!(b.next_message_len(), Some(500));
+    assert_eq!(recv_all(&mut b), vec![(60, message.clone())]);
+    assert_eq!(b.stats().out_of_order, out.len() as u64 - 1);
+}
+
+#[test]
+fn recv_with_small_buffer_consumes_nothing() {
+    let mut a = link(config());
+    let mut b = link(config());
+    a.send(0, PacketType(60), &[7u8; 300], Delivery::Reliable).unwrap();
+    deliver(&mut b, 0, &drain(&mut a, 0));
+    let mut small = [0u8; 299];
+    assert_eq!(b.recv(&mut small), Err(Error::BufferTooSmall { needed: 300, available: 299 }));
+    assert_eq!(recv_all(&mut b), vec![(60, vec![7u8; 300])]);
+}
+
+#[test]
+fn window_full_blocks_then_writable() {
+    let c = config().with_window(2);
+    let mut a = link(c);
+    let mut b = link(c);
+    a.send(0, PacketType(60), b"1", Delivery::Reliable).unwrap();
+    a.send(0, PacketType(60), b"2", Delivery::Reliable).unwrap();
+    assert_eq!(a.send(0, PacketType(60), b"3", Delivery::Reliable), Err(SendError::WouldBlock));
+    assert_eq!(
+        a.send(0, PacketType(60), &[0u8; 1000], Delivery::Reliable),
+        Err(SendError::MessageTooLarge { max: c.max_message_len() })
+    );
+    deliver(&mut b, 0, &drain(&mut a, 0));
+    deliver(&mut a, 0, &drain(&mut b, 0)); // two packets: immediate ACK
+    assert_eq!(a.poll_event(), Some(Event::Writable));
+    a.send(0, PacketType(60), b"3", Delivery::Reliable).unwrap();
+}
+
+#[test]
+fn reserved_types_are_refused() {
+    let mut a = link(config());
+    assert_eq!(a.send(0, PacketType::ACK, b"", Delivery::Reliable), Err(SendError::ReservedType));
+    assert_eq!(a.send(0, PacketType(30), b"", Delivery::Reliable), Err(SendError::ReservedType));
+}
+
+#[test]
+fn lost_packet_is_retransmitted_after_rto_with_backoff() {
+    let c = config();
+    let mut a = link(c);
+    a.send(0, PacketType(60), b"x", Delivery::Reliable).unwrap();
+    assert_eq!(drain(&mut a, 0).len(), 1); // lost
+    let rto = u64::from(c.timing.initial_rto);
+    assert_eq!(a.poll_timeout(), Some(rto));
+    assert!(drain(&mut a, rto - 1).is_empty());
+    assert_eq!(drain(&mut a, rto).len(), 1);
+    assert_eq!(a.poll_timeout(), Some(rto + 2 * rto)); // doubled
+    assert_eq!(a.stats().retransmissions, 1);
+    assert_eq!(a.stats().timeouts, 1);
+    assert_eq!(a.stats().cwnd, 1);
+}
+
+#[test]
+fn dead_peer_fails_the_link() {
+    let mut c = config();
+    c.timing.max_retries = 3;
+    let mut a = link(c);
+    a.send(0, PacketType(60), b"x", Delivery::Reliable).unwrap();
+    let mut now = 0;
+    let mut sends = 0;
+    while a.failure().is_none() {
+        sends += drain(&mut a, now).len();
+        now = a.poll_timeout().unwrap_or(now);
+        assert!(now < 10_000_000);
+    }
+    assert_eq!(sends, 4); // original + 3 retransmissions
+    assert_eq!(a.poll_event(), Some(Event::Failed(FailReason::DeadPeer { seq: Seq(0) })));
+    assert_eq!(a.send(now, PacketType(60), b"y", Delivery::Reliable), Err(SendError::Failed));
+    assert!(a.poll_timeout().is_none());
+}
+
+#[test]
+fn duplicate_is_answered_with_the_cumulative_ack() {
+    let mut a = link(config());
+    let mut b = link(config());
+    for m in [b"a", b"b", b"c"] {
+        a.send(0, PacketType(60), m, Delivery::Reliable).unwrap();
+    }
+    let out = drain(&mut a, 0);
+    deliver(&mut b, 0, &out);
+    let _ = drain(&mut b, 100); // acks, lost
+    b.handle_datagram(200, &out[0]); // the sender retransmits the first one
+    let acks = drain(&mut b, 200);
+    assert_eq!(acks.len(), 1);
+    let ack = AckRepr::parse(&acks[0][HEADER_LEN..]).unwrap();
+    assert_eq!(ack.cumulative, Seq(2)); // not just the duplicate's own number
+    assert_eq!(b.stats().duplicates, 1);
+}
+
+#[test]
+fn gap_triggers_nack_and_immediate_retransmission() {
+    let mut a = link(config());
+    let mut b = link(config());
+    for m in [b"a", b"b", b"c"] {
+        a.send(0, PacketType(60), m, Delivery::Reliable).unwrap();
+    }
+    let out = drain(&mut a, 0);
+    deliver(&mut b, 5, &out[1..]); // first lost
+    let replies = drain(&mut b, 5);
+    let nacks: Vec<_> = replies.iter().filter(|d| ptype(d) == PacketType::NACK).collect();
+    assert_eq!(nacks.len(), 1, "one NACK despite two out-of-order packets (rate limit)");
+    assert_eq!(parse_nack(&nacks[0][HEADER_LEN..]).unwrap(), Seq(0));
+    deliver(&mut a, 10, &replies);
+    let resent = drain(&mut a, 10);
+    assert_eq!(resent.len(), 1);
+    assert_eq!(Packet::new_unchecked(&resent[0][..]).seq(), Seq(0));
+    deliver(&mut b, 15, &resent);
+    assert_eq!(recv_all(&mut b).len(), 3);
+    assert_eq!(a.stats().nacks_received, 1);
+    assert_eq!(b.stats().nacks_sent, 1);
+}
+
+#[test]
+fn sack_drives_fast_retransmit() {
+    let mut c = config();
+    c.timing.nack_interval = 1_000_000; // no NACKs after the first: SACK alone must do it
+    let mut a = link(c);
+    let mut b = link(c);
+    for i in 0..6u8 {
+        a.send(0, PacketType(60), &[i], Delivery::Reliable).unwrap();
+    }
+    let out = drain(&mut a, 0);
+    assert_eq!(out.len(), 4); // initial congestion window
+                              // packet 0 lost; 1, 2, 3 arrive, each answered by an ACK with SACK bits
+    let mut replies = Vec::new();
+    for d in &out[1..] {
+        b.handle_datagram(1, d);
+        replies.extend(drain(&mut b, 1).into_iter().filter(|d| ptype(d) == PacketType::ACK));
+    }
+    assert_eq!(replies.len(), 3);
+    deliver(&mut a, 2, &replies);
+    assert_eq!(a.stats().fast_retransmissions, 1);
+    let resent = drain(&mut a, 2);
+    assert_eq!(Packet::new_unchecked(&resent[0][..]).seq(), Seq(0));
+}
+
+#[test]
+fn plain_seed_acks_are_understood() {
+    let mut a = link(config());
+    for m in [b"a", b"b"] {
+        a.send(0, PacketType(60), m, Delivery::Reliable).unwrap();
+    }
+    assert_eq!(drain(&mut a, 0).len(), 2);
+    let mut ack = [0u8; 13];
+    let n = PacketRepr::new(Seq(0), PacketType::ACK, &1u32.to_be_bytes()).emit(&mut ack, &Codec::new()).unwrap();
+    a.handle_datagram(5, &ack[..n]);
+    assert!(a.is_idle());
+}
+
+#[test]
+fn unreliable_messages_drop_late_and_duplicate_packets() {
+    let mut a = link(config());
+    let mut b = link(config());
+    for m in [b"s1", b"s2", b"s3"] {
+        a.send(0, PacketType(70), m, Delivery::Unreliable).unwrap();
+    }
+    let out = drain(&mut a, 0);
+    assert_eq!(out.len(), 3);
+    b.handle_datagram(0, &out[1]);
+    b.handle_datagram(0, &out[0]); // late
+    b.handle_datagram(0, &out[1]); // duplicate
+    b.handle_datagram(0, &out[2]);
+    let got = recv_all(&mut b);
+    assert_eq!(got, vec![(70, b"s2".to_vec()), (70, b"s3".to_vec())]);
+    assert_eq!(b.stats().unreliable_dropped, 2);
+    // nothing to retransmit
+    assert!(a.is_idle());
+    assert!(a.poll_timeout().is_none());
+}
+
+#[test]
+fn acks_ride_on_data_when_they_fit() {
+    let mut a = link(config());
+    let mut b = link(config());
+    a.send(0, PacketType(60), b"ping", Delivery::Reliable).unwrap();
+    deliver(&mut b, 0, &drain(&mut a, 0));
+    b.send(1, PacketType(61), b"pong", Delivery::Reliable).unwrap();
+    let out = drain(&mut b, 1);
+    assert_eq!(out.len(), 1);
+    assert_eq!(ptype(&out[0]), PacketType::DATA);
+    deliver(&mut a, 2, &out);
+    assert!(a.is_idle(), "the piggybacked ACK acknowledged ping");
+    assert_eq!(recv_all(&mut a), vec![(61, b"pong".to_vec())]);
+}
+
+#[test]
+fn zero_window_probe_and_window_update() {
+    let c = config().with_window(2);
+    let mut a = link(c);
+    let mut b = link(c);
+    for m in [b"1", b"2", b"3"] {
+        while a.send(0, PacketType(60), m, Delivery::Reliable).is_err() {
+            let out = drain(&mut a, 0);
+            deliver(&mut b, 0, &out);
+            deliver(&mut a, 0, &drain(&mut b, 0));
+        }
+    }
+    // b's application reads nothing: its window is 0; a probes with one packet
+    let probe = drain(&mut a, 0);
+    assert_eq!(probe.len(), 1);
+    deliver(&mut b, 0, &probe);
+    assert_eq!(b.stats().out_of_window, 1);
+    deliver(&mut a, 0, &drain(&mut b, 0));
+    // reading opens the window and sends an update at once
+    assert_eq!(recv_all(&mut b).len(), 2);
+    let update = drain(&mut b, 1);
+    assert_eq!(update.len(), 1);
+    deliver(&mut a, 1, &update);
+    let mut now = 1;
+    while !a.is_idle() {
+        now = a.poll_timeout().unwrap().max(now);
+        deliver(&mut b, now, &drain(&mut a, now));
+        deliver(&mut a, now, &drain(&mut b, now));
+        assert!(now < 100_000);
+    }
+    assert_eq!(recv_all(&mut b), vec![(60, b"3".to_vec())]);
+}
+
+#[test]
+fn oversized_incoming_message_is_dropped_with_an_event() {
+    let big = config().with_window(16);
+    let mut a = link(big);
+    let mut small_cfg = config().with_window(4);
+    small_cfg.peer_recv_window = 16;
+    let mut b = link(small_cfg);
+    let message = vec![1u8; 10 * big.fragment_data_len()];
+    a.send(0, PacketType(60), &message, Delivery::Reliable).unwrap();
+    a.send(0, PacketType(60), b"after", Delivery::Reliable).unwrap();
+    let mut now = 0;
+    for _ in 0..200 {
+        deliver(&mut b, now, &drain(&mut a, now));
+        deliver(&mut a, now, &drain(&mut b, now));
+        now += 50;
+    }
+    assert_eq!(b.poll_event(), Some(Event::MessageDropped { fragments: 10 }));
+    assert_eq!(recv_all(&mut b), vec![(60, b"after".to_vec())]);
+    assert!(a.is_idle());
+}
+
+#[test]
+fn traces_record_packet_events() {
+    let mut c = config();
+    c.trace_slots = 4;
+    let mut a = link(c);
+    for i in 0..6u8 {
+        a.send(0, PacketType(60), &[i], Delivery::Reliable).unwrap();
+    }
+    let _ = drain(&mut a, 0); // 4 sent (cwnd)
+    let first = a.poll_trace().unwrap();
+    assert_eq!((first.kind, first.seq, first.ptype, first.len), (TraceKind::Sent, Seq(0), PacketType(60), 10));
+    assert_eq!(a.poll_trace().unwrap().seq, Seq(1));
+    let _ = drain(&mut a, 5000); // timeout: retransmissions, overflowing the ring
+    let mut last = None;
+    while let Some(t) = a.poll_trace() {
+        last = Some(t);
+    }
+    assert_eq!(last.unwrap().kind, TraceKind::Retransmitted);
+    assert!(a.stats().trace_overflows > 0);
+}
+
+#[test]
+fn sequence_numbers_wrap() {
+    let c = config().with_initial_seqs(Seq(u32::MAX - 2), Seq(u32::MAX - 2));
+    let mut a = link(c);
+    let mut b = link(c);
+    let mut now = 0;
+    let mut sent = 0u32;
+    let mut got = Vec::new();
+    while got.len() < 20 {
+        while sent < 20 && a.send(now, PacketType(60), &sent.to_be_bytes(), Delivery::Reliable).is_ok() {
+            sent += 1;
+        }
+        deliver(&mut b, now, &drain(&mut a, now));
+        deliver(&mut a, now, &drain(&mut b, now));
+        got.extend(recv_all(&mut b));
+        now += 10;
+    }
+    for (i, (_, m)) in got.iter().enumerate() {
+        assert_eq!(m, &(i as u32).to_be_bytes());
+    }
+}
