@@ -15,8 +15,10 @@ pub struct Congestion {
     ssthresh: u16,
     /// Acknowledged packets counted towards the next increase in congestion avoidance.
     credit: u16,
-    /// Losses before this sequence number belong to the current recovery.
+    /// Losses before this sequence number belong to the current fast recovery (no growth meanwhile).
     recover: Option<Seq>,
+    /// Losses before this sequence number belong to the last timeout (no second halving).
+    timeout_recover: Option<Seq>,
     max: u16,
 }
 
@@ -28,7 +30,7 @@ impl Congestion {
     pub const fn new(max: u16) -> Congestion {
         let max = if max == 0 { 1 } else { max };
         let cwnd = if INITIAL_WINDOW < max { INITIAL_WINDOW } else { max };
-        Congestion { cwnd, ssthresh: max, credit: 0, recover: None, max }
+        Congestion { cwnd, ssthresh: max, credit: 0, recover: None, timeout_recover: None, max }
     }
 
     /// Packets that may be in flight.
@@ -68,7 +70,7 @@ impl Congestion {
     /// `next_seq` is the next new sequence number: losses before it count
     /// as the same congestion event.
     pub fn on_loss(&mut self, lost: Seq, next_seq: Seq) {
-        if self.recover.is_some_and(|r| lost.is_before(r)) {
+        if self.recover.is_some_and(|r| lost.is_before(r)) || self.timeout_recover.is_some_and(|r| lost.is_before(r)) {
             return;
         }
         self.ssthresh = (self.cwnd / 2).max(2);
@@ -77,12 +79,16 @@ impl Congestion {
         self.recover = Some(next_seq);
     }
 
-    /// A retransmission timeout fired: back to one packet (RFC 5681).
+    /// A retransmission timeout fired: back to one packet and slow start
+    /// (RFC 5681). Losses of packets sent before `next_seq` belong to this event.
     pub fn on_timeout(&mut self, next_seq: Seq) {
-        self.ssthresh = (self.cwnd / 2).max(2);
+        if self.recover.is_none() || self.cwnd > 1 {
+            self.ssthresh = (self.cwnd / 2).max(2);
+        }
         self.cwnd = 1;
         self.credit = 0;
-        self.recover = Some(next_seq);
+        self.recover = None;
+        self.timeout_recover = Some(next_seq);
     }
 }
 
@@ -106,8 +112,9 @@ mod tests {
         assert_eq!(cc.window(), 5);
         cc.on_timeout(Seq(40));
         assert_eq!((cc.window(), cc.ssthresh()), (1, 2));
-        cc.on_ack(1, Seq(40));
-        cc.on_ack(1, Seq(41));
+        cc.on_loss(Seq(30), Seq(40)); // part of the same event
+        assert_eq!(cc.window(), 1);
+        cc.on_ack(1, Seq(30)); // slow start again at once
         assert_eq!(cc.window(), 2);
     }
 

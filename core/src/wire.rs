@@ -58,7 +58,7 @@ mod field {
 /// | 24 | DATA: seqlink's extended data packet (see [`data`]) |
 /// | 25-47 | reserved for seqlink control packets (handshake, close, ...) |
 /// | everything else | applications; passed through untouched |
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(transparent)]
 pub struct PacketType(pub u8);

@@ -14,7 +14,7 @@ pub const MAX_WINDOW: u16 = 256;
 pub const MIN_PAYLOAD: u16 = 64;
 
 /// Bytes of per-slot bookkeeping in the send window.
-pub(crate) const SEND_META_LEN: usize = 28;
+pub(crate) const SEND_META_LEN: usize = 20;
 /// Bytes of per-slot bookkeeping in the receive window.
 pub(crate) const RECV_META_LEN: usize = 10;
 /// Bytes of per-slot bookkeeping in the unreliable queues.

@@ -55,7 +55,7 @@ use crate::wire::ack::{parse_nack, AckRepr, Sack, MAX_SACK_BYTES};
 use crate::wire::data::{DataRepr, Fragment};
 use crate::wire::{Packet, PacketRepr, PacketType, HEADER_LEN};
 use config::{Layout, RECV_META_LEN, SEND_META_LEN, UNRELIABLE_META_LEN};
-use slots::{RecvMeta, SendMeta, UnreliableMeta, ACKED, FREE, F_FAST_DONE, F_FRAGMENT, F_RESEND, QUEUED, SENT};
+use slots::{RecvMeta, SendMeta, UnreliableMeta, ACKED, FREE, F_FAST_DONE, F_FRAGMENT, F_LOST, F_RESEND, QUEUED, SENT};
 
 /// How a message is delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -227,8 +227,12 @@ struct LinkState {
     snd_base_slot: u16,
     /// First sequence number the peer cannot take yet.
     peer_right: Seq,
+    /// Packets flagged `F_RESEND` / `F_LOST`.
     resend_pending: u16,
-    next_resend_at: Option<u64>,
+    lost_pending: u16,
+    /// The retransmission timer (RFC 6298: one timer, for the oldest outstanding packet).
+    rto_deadline: Option<u64>,
+    rto_backoff: u8,
     // receive side: [rcv_base, rcv_nxt) in order and unread; rcv_high is one past the highest received
     rcv_base: Seq,
     rcv_nxt: Seq,
@@ -283,7 +287,9 @@ impl LinkState {
             snd_base_slot: 0,
             peer_right: config.initial_send_seq.advance(u32::from(config.peer_recv_window)),
             resend_pending: 0,
-            next_resend_at: None,
+            lost_pending: 0,
+            rto_deadline: None,
+            rto_backoff: 0,
             rcv_base: config.initial_recv_seq,
             rcv_nxt: config.initial_recv_seq,
             rcv_high: config.initial_recv_seq,
@@ -563,6 +569,9 @@ impl LinkState {
                 self.rcv_nxt = self.rcv_nxt.next();
             }
             self.rx_unacked = self.rx_unacked.saturating_add(1);
+            if self.rcv_nxt != self.rcv_high {
+                self.maybe_nack(now); // a retransmission filled one hole; the next one is still open
+            }
             if had_gap || self.rx_unacked >= 2 || self.config.timing.ack_delay == 0 {
                 self.ack_now = true;
             } else if self.ack_deadline.is_none() {
@@ -626,9 +635,15 @@ impl LinkState {
             return; // stale (reordered) or acknowledging what was never sent
         }
         let mut newly_acked: u16 = 0;
+        // Karn's rule, strictly: an ACK that newly covers any packet that was
+        // resent (or presumed lost) may have been caused by the resend, so it
+        // gives no sample at all. Otherwise the newest packet it covers does.
         let mut sample: Option<u64> = None;
+        let mut ambiguous = false;
         let mut take_sample = |meta: &SendMeta| {
-            if meta.retries == 0 && sample.is_none_or(|s| meta.sent_at > s) {
+            if meta.retries > 0 || meta.flags & (F_RESEND | F_LOST) != 0 {
+                ambiguous = true;
+            } else if sample.is_none_or(|s| meta.sent_at > s) {
                 sample = Some(meta.sent_at);
             }
         };
@@ -639,9 +654,7 @@ impl LinkState {
                 newly_acked += 1;
                 take_sample(&meta);
             }
-            if meta.flags & F_RESEND != 0 {
-                self.resend_pending = self.resend_pending.saturating_sub(1);
-            }
+            self.unflag(&meta);
             self.set_send_meta(arena, seq, &SendMeta { state: FREE, ..SendMeta::default() });
         }
         self.snd_una = cum_next;
@@ -658,11 +671,9 @@ impl LinkState {
             if meta.state == SENT {
                 newly_acked += 1;
                 take_sample(&meta);
-                if meta.flags & F_RESEND != 0 {
-                    self.resend_pending = self.resend_pending.saturating_sub(1);
-                }
+                self.unflag(&meta);
                 meta.state = ACKED;
-                meta.flags &= !F_RESEND;
+                meta.flags &= !(F_RESEND | F_LOST);
                 self.set_send_meta(arena, seq, &meta);
             }
             highest_sacked = Some(seq);
@@ -693,7 +704,7 @@ impl LinkState {
                     let mut meta = self.send_meta(arena, seq);
                     if meta.state == SENT {
                         meta.fastack = meta.fastack.saturating_add(1);
-                        if meta.fastack >= threshold && meta.flags & (F_FAST_DONE | F_RESEND) == 0 {
+                        if meta.fastack >= threshold && meta.flags & (F_FAST_DONE | F_RESEND | F_LOST) == 0 {
                             meta.flags |= F_FAST_DONE | F_RESEND;
                             self.resend_pending += 1;
                             self.stats.fast_retransmissions += 1;
@@ -706,8 +717,13 @@ impl LinkState {
             }
         }
 
+        if advance > 0 {
+            self.rto_backoff = 0;
+        }
         if newly_acked > 0 {
-            if let Some(sent_at) = sample {
+            // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
+            self.rto_deadline = (self.snd_una != self.snd_nxt).then(|| now + u64::from(self.current_rto()));
+            if let (Some(sent_at), false) = (sample, ambiguous) {
                 self.rtt.on_sample(now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32, &self.config.timing);
             }
             self.cc.on_ack(newly_acked, ack.cumulative);
@@ -731,7 +747,8 @@ impl LinkState {
         if meta.retries > 0 && now.saturating_sub(meta.sent_at) < u64::from(self.rtt.srtt()) {
             return;
         }
-        meta.flags |= F_RESEND;
+        self.unflag(&meta);
+        meta.flags = (meta.flags & !F_LOST) | F_RESEND | F_FAST_DONE;
         self.set_send_meta(arena, seq, &meta);
         self.resend_pending += 1;
         self.stats.fast_retransmissions += 1;
@@ -870,7 +887,7 @@ impl LinkState {
         if self.failed.is_some() {
             return None;
         }
-        let resend = if self.snd_una != self.snd_nxt { self.next_resend_at } else { None };
+        let resend = if self.snd_una != self.snd_nxt { self.rto_deadline } else { None };
         match (resend, self.ack_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -885,34 +902,68 @@ impl LinkState {
             self.ack_now = true;
             self.ack_deadline = None;
         }
-        if self.next_resend_at.is_none_or(|t| now < t) {
+        if self.rto_deadline.is_none_or(|t| now < t) {
             return;
         }
-        let mut next: Option<u64> = None;
-        let mut timed_out = false;
+        if self.snd_una == self.snd_nxt {
+            self.rto_deadline = None;
+            return;
+        }
+        let oldest = self.send_meta(arena, self.snd_una);
+        if oldest.retries >= self.config.timing.max_retries {
+            self.failed = Some(FailReason::DeadPeer { seq: self.snd_una });
+            return;
+        }
+        // RFC 6298 5.4-5.6 with RFC 5681's loss recovery: everything outstanding
+        // is presumed lost and resent as the (now one-packet) window allows,
+        // oldest first; the timer backs off.
         let mut seq = self.snd_una;
         while seq != self.snd_nxt {
             let mut meta = self.send_meta(arena, seq);
-            if meta.state == SENT && meta.flags & F_RESEND == 0 {
-                if meta.resend_at <= now {
-                    if meta.retries >= self.config.timing.max_retries {
-                        self.failed = Some(FailReason::DeadPeer { seq });
-                        return;
-                    }
-                    meta.flags |= F_RESEND;
-                    self.set_send_meta(arena, seq, &meta);
-                    self.resend_pending += 1;
-                    timed_out = true;
-                } else {
-                    next = Some(next.map_or(meta.resend_at, |n| n.min(meta.resend_at)));
-                }
+            if meta.state == SENT && meta.flags & (F_RESEND | F_LOST) == 0 {
+                meta.flags |= F_LOST;
+                self.set_send_meta(arena, seq, &meta);
+                self.lost_pending += 1;
             }
             seq = seq.next();
         }
-        self.next_resend_at = next;
-        if timed_out {
-            self.stats.timeouts += 1;
-            self.cc.on_timeout(self.snd_nxt);
+        self.rto_backoff = self.rto_backoff.saturating_add(1);
+        self.rto_deadline = Some(now + u64::from(self.current_rto()));
+        self.stats.timeouts += 1;
+        self.cc.on_timeout(self.snd_nxt);
+    }
+
+    /// The RTO with the current backoff applied.
+    fn current_rto(&self) -> u32 {
+        self.rtt.backed_off(self.rto_backoff, &self.config.timing)
+    }
+
+    /// Debug builds check that the pending counts match the flags in the window.
+    #[cfg(debug_assertions)]
+    fn check_invariants(&self, arena: &mut [u8]) {
+        let (mut resend, mut lost) = (0u16, 0u16);
+        let mut seq = self.snd_una;
+        while seq != self.snd_nxt {
+            let meta = self.send_meta(arena, seq);
+            resend += u16::from(meta.flags & F_RESEND != 0);
+            lost += u16::from(meta.flags & F_LOST != 0);
+            seq = seq.next();
+        }
+        debug_assert_eq!((resend, lost), (self.resend_pending, self.lost_pending), "retransmission counts drifted");
+        debug_assert!(self.snd_end.offset_from(self.snd_una) <= u32::from(self.config.send_window));
+        debug_assert!(self.rcv_nxt.offset_from(self.rcv_base) <= u32::from(self.config.recv_window));
+    }
+
+    #[cfg(not(debug_assertions))]
+    fn check_invariants(&self, _arena: &mut [u8]) {}
+
+    /// Forgets a packet's retransmission flags in the pending counts.
+    fn unflag(&mut self, meta: &SendMeta) {
+        if meta.flags & F_RESEND != 0 {
+            self.resend_pending = self.resend_pending.saturating_sub(1);
+        }
+        if meta.flags & F_LOST != 0 {
+            self.lost_pending = self.lost_pending.saturating_sub(1);
         }
     }
 
@@ -924,6 +975,7 @@ impl LinkState {
             return Err(Error::BufferTooSmall { needed, available: buf.len() });
         }
         self.on_timers(arena, now);
+        self.check_invariants(arena);
         if self.failed.is_some() {
             return Ok(None);
         }
@@ -959,14 +1011,40 @@ impl LinkState {
         Ok(None)
     }
 
+    /// The next packet to retransmit: NACKed or fast-retransmitted ones at
+    /// once, those lost to a timeout as the congestion window allows.
     fn next_resend(&self, arena: &mut [u8]) -> Option<Seq> {
-        if self.resend_pending == 0 {
+        if self.resend_pending > 0 {
+            if let Some(seq) = self.first_flagged(arena, F_RESEND) {
+                return Some(seq);
+            }
+        }
+        if self.lost_pending == 0 {
             return None;
         }
+        if self.config.congestion_control {
+            // packets presumed in the network: sent, not acknowledged, not presumed lost
+            let mut pipe = 0u32;
+            let mut seq = self.snd_una;
+            while seq != self.snd_nxt {
+                let meta = self.send_meta(arena, seq);
+                if meta.state == SENT && meta.flags & (F_RESEND | F_LOST) == 0 {
+                    pipe += 1;
+                }
+                seq = seq.next();
+            }
+            if pipe >= u32::from(self.cc.window()) {
+                return None;
+            }
+        }
+        self.first_flagged(arena, F_LOST)
+    }
+
+    fn first_flagged(&self, arena: &mut [u8], flag: u8) -> Option<Seq> {
         let mut seq = self.snd_una;
         while seq != self.snd_nxt {
             let meta = self.send_meta(arena, seq);
-            if meta.state == SENT && meta.flags & F_RESEND != 0 {
+            if meta.state == SENT && meta.flags & flag != 0 {
                 return Some(seq);
             }
             seq = seq.next();
@@ -1065,14 +1143,15 @@ impl LinkState {
             TraceKind::Sent
         } else {
             meta.retries = meta.retries.saturating_add(1);
-            meta.flags &= !F_RESEND;
-            self.resend_pending = self.resend_pending.saturating_sub(1);
+            self.unflag(&meta);
+            meta.flags &= !(F_RESEND | F_LOST);
             self.stats.retransmissions += 1;
             TraceKind::Retransmitted
         };
         meta.sent_at = now;
-        meta.resend_at = now + u64::from(self.rtt.backed_off(meta.retries, &self.config.timing));
-        self.next_resend_at = Some(self.next_resend_at.map_or(meta.resend_at, |t| t.min(meta.resend_at)));
+        if self.rto_deadline.is_none() {
+            self.rto_deadline = Some(now + u64::from(self.current_rto()));
+        }
         self.set_send_meta(arena, seq, &meta);
         self.sent(arena, now, kind, seq, ptype, n);
         Ok(n)

@@ -12,7 +12,10 @@ pub(crate) const ACKED: u8 = 3;
 /// Slot flags.
 pub(crate) const F_FRAGMENT: u8 = 0x01;
 pub(crate) const F_FAST_DONE: u8 = 0x02;
+/// Retransmit at once (NACK or fast retransmit), whatever the congestion window.
 pub(crate) const F_RESEND: u8 = 0x04;
+/// Presumed lost by a retransmission timeout: retransmit as the congestion window allows.
+pub(crate) const F_LOST: u8 = 0x08;
 
 fn bytes<const N: usize>(b: &[u8]) -> [u8; N] {
     let mut out = [0u8; N];
@@ -43,13 +46,12 @@ pub(crate) struct SendMeta {
     pub frag_count: u16,
     pub fastack: u16,
     pub sent_at: u64,
-    pub resend_at: u64,
 }
 
 impl SendMeta {
     pub(crate) fn read(b: &[u8]) -> SendMeta {
-        let [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, f0, f1, rest @ ..] = bytes::<SEND_META_LEN>(b);
-        let [s0, s1, s2, s3, s4, s5, s6, s7, r0, r1, r2, r3, r4, r5, r6, r7] = rest;
+        let [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, f0, f1, s0, s1, s2, s3, s4, s5, s6, s7] =
+            bytes::<SEND_META_LEN>(b);
         SendMeta {
             state,
             retries,
@@ -60,7 +62,6 @@ impl SendMeta {
             frag_count: u16::from_le_bytes([c0, c1]),
             fastack: u16::from_le_bytes([f0, f1]),
             sent_at: u64::from_le_bytes([s0, s1, s2, s3, s4, s5, s6, s7]),
-            resend_at: u64::from_le_bytes([r0, r1, r2, r3, r4, r5, r6, r7]),
         }
     }
 
@@ -74,7 +75,6 @@ impl SendMeta {
                 &self.frag_count.to_le_bytes(),
                 &self.fastack.to_le_bytes(),
                 &self.sent_at.to_le_bytes(),
-                &self.resend_at.to_le_bytes(),
             ],
         );
     }
@@ -151,7 +151,6 @@ mod tests {
             frag_count: 9,
             fastack: 2,
             sent_at: u64::MAX - 5,
-            resend_at: 123_456_789,
         };
         let mut b = [0u8; SEND_META_LEN];
         m.write(&mut b);
