@@ -321,14 +321,18 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Checks the integrity of the header and payload.
+    /// Checks the integrity of the header and payload. In the CRC-32C mode
+    /// the header's checksum field must also be zero.
     pub fn verify(&self, codec: &Codec) -> Result<(), Error> {
         let received = self.received_check(codec.integrity);
         let computed = self.computed_check(codec);
-        if received == computed {
-            Ok(())
-        } else {
-            Err(Error::BadChecksum { received, computed })
+        if received != computed {
+            return Err(Error::BadChecksum { received, computed });
         }
+        if codec.integrity != Integrity::InternetChecksum && self.checksum() != 0 {
+            return Err(Error::Malformed);
+        }
+        Ok(())
     }
 
     fn payload_slice(&self) -> &[u8] {
@@ -585,10 +589,28 @@ mod tests {
         let crc = crate::integrity::crc32c(&covered);
         assert_eq!(&buf[12..16], &crc.to_be_bytes());
         assert_eq!(PacketRepr::decode(&buf[..n], &codec).unwrap(), repr);
+        // a non-zero checksum field is refused even with a matching CRC
+        let mut odd = buf;
+        odd[8] = 1;
+        let crc = crate::integrity::crc32c(&[&[0u8; 4][..], &odd[..12]].concat_array());
+        odd[12..16].copy_from_slice(&crc.to_be_bytes());
+        assert_eq!(PacketRepr::decode(&odd[..n], &codec), Err(Error::Malformed));
         for bit in 0..(n * 8) {
             let mut bad = buf;
             bad[bit / 8] ^= 1 << (bit % 8);
             assert!(PacketRepr::decode(&bad[..n], &codec).is_err(), "bit {bit}");
+        }
+    }
+
+    trait ConcatArray {
+        fn concat_array(&self) -> [u8; 16];
+    }
+    impl ConcatArray for [&[u8]; 2] {
+        fn concat_array(&self) -> [u8; 16] {
+            let mut out = [0u8; 16];
+            out[..self[0].len()].copy_from_slice(self[0]);
+            out[self[0].len()..self[0].len() + self[1].len()].copy_from_slice(self[1]);
+            out
         }
     }
 
