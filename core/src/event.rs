@@ -2,6 +2,7 @@
 //! trace records for logs, traces and pcap writers.
 
 use crate::seq::Seq;
+use crate::wire::handshake::ErrorCode;
 use crate::wire::PacketType;
 
 /// Why a link or connection failed.
@@ -14,6 +15,24 @@ pub enum FailReason {
         /// The packet that was never acknowledged.
         seq: Seq,
     },
+    /// Nothing arrived from the peer for the idle timeout.
+    IdleTimeout,
+    /// The handshake did not complete in time.
+    ConnectTimeout,
+    /// The close did not complete in time.
+    CloseTimeout,
+    /// The peer refused the connection with an ERR_MSG (reason text: `Connection::error_reason`).
+    Refused {
+        /// The peer's error code.
+        code: ErrorCode,
+    },
+    /// The peer reset or aborted the connection.
+    Reset {
+        /// The peer's error code.
+        code: ErrorCode,
+    },
+    /// The peer broke the protocol (for example agreed to parameters it was not offered).
+    ProtocolViolation,
 }
 
 impl FailReason {
@@ -21,6 +40,12 @@ impl FailReason {
     pub const fn as_str(&self) -> &'static str {
         match self {
             FailReason::DeadPeer { .. } => "dead peer: retransmissions exhausted",
+            FailReason::IdleTimeout => "idle timeout: the peer went silent",
+            FailReason::ConnectTimeout => "connect timeout: no answer to the handshake",
+            FailReason::CloseTimeout => "close timeout",
+            FailReason::Refused { .. } => "refused by the peer",
+            FailReason::Reset { .. } => "reset by the peer",
+            FailReason::ProtocolViolation => "protocol violation by the peer",
         }
     }
 }
@@ -30,6 +55,10 @@ impl FailReason {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Event {
+    /// The handshake completed: messages can flow.
+    Connected,
+    /// The connection closed gracefully: everything sent both ways was delivered.
+    Closed,
     /// A send that failed with `WouldBlock` can now be retried: acknowledgements freed room.
     Writable,
     /// A received message was dropped because it exceeds what this receiver can hold.
@@ -37,7 +66,7 @@ pub enum Event {
         /// Fragments the message declared.
         fragments: u16,
     },
-    /// The link failed; nothing more is sent or delivered.
+    /// The link or connection failed; nothing more is sent or delivered.
     Failed(FailReason),
 }
 

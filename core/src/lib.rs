@@ -16,6 +16,8 @@
 //! | [`link`] | the reliability engine: windows, ACK/SACK/NACK, retransmission, fragmentation |
 //! | [`rtt`], [`congestion`] | RFC 6298 timers and NewReno congestion control |
 //! | [`event`] | events and per-packet trace records |
+//! | [`connection`] | handshake, negotiation, heartbeats, graceful close around a link |
+//! | [`endpoint`] | a server: many peers, stateless cookies, a bounded connection table |
 //!
 //! The wire protocol is specified in `docs/PROTOCOL.md`.
 //!
@@ -43,6 +45,8 @@
 
 pub mod checksum;
 pub mod congestion;
+pub mod connection;
+pub mod endpoint;
 mod error;
 pub mod event;
 pub mod framing;
@@ -52,6 +56,8 @@ pub mod rtt;
 pub mod seq;
 pub mod wire;
 
+pub use connection::{Connection, ConnectionConfig};
+pub use endpoint::{ConnectionHandle, Endpoint, EndpointConfig};
 pub use error::Error;
 pub use event::{Event, FailReason, TraceEvent, TraceKind};
 pub use integrity::Integrity;

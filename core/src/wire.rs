@@ -28,6 +28,7 @@
 
 pub mod ack;
 pub mod data;
+pub mod handshake;
 
 use crate::error::Error;
 use crate::integrity::Integrity;
@@ -56,7 +57,8 @@ mod field {
 /// | 0-5, 10-17 | seed 000's Battleship commands and messages (application types) |
 /// | 20-23 | ACK, NACK, HEARTBEAT, ERR_MSG (protocol) |
 /// | 24 | DATA: seqlink's extended data packet (see [`data`]) |
-/// | 25-47 | reserved for seqlink control packets (handshake, close, ...) |
+/// | 25-29 | SYN, SYN_ACK, HANDSHAKE_ACK, FIN, RESET (see [`handshake`]) |
+/// | 30-47 | reserved for future control packets |
 /// | everything else | applications; passed through untouched |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -105,6 +107,16 @@ impl PacketType {
     /// seqlink's extended data packet (fragments, unreliable messages,
     /// piggybacked acknowledgements); see [`data`].
     pub const DATA: PacketType = PacketType(24);
+    /// Handshake, client -> server: open a connection (see `wire::handshake`).
+    pub const SYN: PacketType = PacketType(25);
+    /// Handshake, server -> client: parameters and a stateless cookie.
+    pub const SYN_ACK: PacketType = PacketType(26);
+    /// Handshake, client -> server: the cookie echoed; the server creates the connection.
+    pub const HANDSHAKE_ACK: PacketType = PacketType(27);
+    /// Graceful close: no data follows (a reliable packet, acknowledged like data).
+    pub const FIN: PacketType = PacketType(28);
+    /// Abort, or answer to a packet for an unknown connection.
+    pub const RESET: PacketType = PacketType(29);
     /// First value of the range reserved for seqlink's control packets.
     pub const RESERVED_FIRST: PacketType = PacketType(24);
     /// Last value of the range reserved for seqlink's control packets.
@@ -152,6 +164,11 @@ impl PacketType {
             22 => "HEARTBEAT",
             23 => "ERR_MSG",
             24 => "DATA",
+            25 => "SYN",
+            26 => "SYN_ACK",
+            27 => "HANDSHAKE_ACK",
+            28 => "FIN",
+            29 => "RESET",
             _ => return None,
         })
     }

@@ -48,6 +48,9 @@ pub struct LinkConfig {
     pub timing: Timing,
     /// NewReno congestion control (on by default; off for fixed-rate links, like KCP's `nc`).
     pub congestion_control: bool,
+    /// Retransmissions, NACKs and the retransmission timer (on by default;
+    /// off over a reliable byte stream such as TCP, where nothing is lost).
+    pub retransmit: bool,
     /// Integrity check of every packet.
     pub integrity: Integrity,
     /// Value folded into every check but never sent (the connection id).
@@ -88,6 +91,7 @@ impl LinkConfig {
             trace_slots: 0,
             timing: Timing::standard(),
             congestion_control: true,
+            retransmit: true,
             integrity: Integrity::InternetChecksum,
             pseudo_header: 0,
             initial_send_seq: Seq(0),

@@ -190,6 +190,45 @@ impl<S: AsMut<[u8]>> Link<S> {
         self.state.stats()
     }
 
+    /// Starts over with another configuration on the same storage (which
+    /// must hold [`LinkConfig::storage_len`] bytes for it): everything queued,
+    /// in flight or unread is dropped and the statistics restart.
+    pub fn reconfigure(&mut self, config: LinkConfig) -> Result<(), ConfigError> {
+        self.state = LinkState::new(config, self.storage.as_mut())?;
+        Ok(())
+    }
+
+    /// Queues a FIN after everything queued: the peer sees it in order, once
+    /// every message before it has arrived. Nothing may be sent after it.
+    pub fn send_fin(&mut self) -> Result<(), SendError> {
+        self.state.send_fin(self.storage.as_mut())
+    }
+
+    /// Whether this side's FIN was queued and everything, FIN included, is acknowledged.
+    pub fn fin_acknowledged(&self) -> bool {
+        self.state.fin_sent && self.is_idle()
+    }
+
+    /// Whether the peer's FIN arrived in order: every message it sent has arrived.
+    pub fn peer_finished(&self) -> bool {
+        self.state.fin_recv.is_some_and(|fin| fin.is_before(self.state.rcv_nxt))
+    }
+
+    /// Asks for an acknowledgement to be sent now (also when nothing is unacknowledged).
+    pub fn request_ack(&mut self) {
+        self.state.ack_now = true;
+    }
+
+    /// Feeds an RTT measured outside the link (a heartbeat's round trip).
+    pub fn on_rtt_sample(&mut self, rtt_ms: u32) {
+        self.state.rtt.on_sample(rtt_ms, &self.state.config.timing);
+    }
+
+    /// The smoothed RTT (0 before any sample) and the current RTO, milliseconds.
+    pub fn rtt(&self) -> (u32, u32) {
+        (self.state.rtt.srtt(), self.state.current_rto())
+    }
+
     /// The configuration.
     pub fn config(&self) -> &LinkConfig {
         &self.state.config
@@ -255,6 +294,10 @@ struct LinkState {
     last_adv_window: u16,
     nack_pending: Option<Seq>,
     last_nack: Option<(Seq, u64)>,
+    /// This side queued its FIN.
+    fin_sent: bool,
+    /// Sequence number of the peer's FIN, once received.
+    fin_recv: Option<Seq>,
     // events
     failed: Option<FailReason>,
     failure_reported: bool,
@@ -309,6 +352,8 @@ impl LinkState {
             last_adv_window: config.recv_window,
             nack_pending: None,
             last_nack: None,
+            fin_sent: false,
+            fin_recv: None,
             failed: None,
             failure_reported: false,
             blocked: false,
@@ -383,7 +428,7 @@ impl LinkState {
         delivery: Delivery,
     ) -> Result<(), SendError> {
         let _ = now;
-        if self.failed.is_some() {
+        if self.failed.is_some() || self.fin_sent {
             return Err(SendError::Failed);
         }
         if ptype.is_protocol() {
@@ -419,6 +464,19 @@ impl LinkState {
         }
         self.unrel_send_len += 1;
         self.stats.messages_sent += 1;
+        Ok(())
+    }
+
+    fn send_fin(&mut self, arena: &mut [u8]) -> Result<(), SendError> {
+        if self.failed.is_some() {
+            return Err(SendError::Failed);
+        }
+        if self.fin_sent {
+            return Ok(());
+        }
+        self.send_reliable(arena, PacketType::FIN, &[])?;
+        self.stats.messages_sent -= 1; // a FIN is not a message
+        self.fin_sent = true;
         Ok(())
     }
 
@@ -500,7 +558,7 @@ impl LinkState {
                     self.on_reliable(arena, now, packet.seq, data.app_type, fragment, data.data, wire_len);
                 }
             }),
-            t if t.is_application() => {
+            t if t.is_application() || t == PacketType::FIN => {
                 self.on_reliable(arena, now, packet.seq, t, None, packet.payload, wire_len);
                 Ok(())
             }
@@ -560,6 +618,9 @@ impl LinkState {
         if !seq.is_before(self.rcv_high) {
             self.rcv_high = seq.next();
         }
+        if app_type == PacketType::FIN {
+            self.fin_recv = Some(seq);
+        }
         if seq == self.rcv_nxt {
             let had_gap = self.rcv_high != seq.next();
             while self.rcv_nxt != self.rcv_high
@@ -590,6 +651,9 @@ impl LinkState {
     }
 
     fn maybe_nack(&mut self, now: u64) {
+        if !self.config.retransmit {
+            return;
+        }
         let missing = self.rcv_nxt;
         if let Some((seq, at)) = self.last_nack {
             if seq == missing && now < at + u64::from(self.config.timing.nack_interval) {
@@ -690,7 +754,7 @@ impl LinkState {
         }
 
         // Fast retransmit: packets still missing below ones the peer has.
-        let threshold = u16::from(self.config.timing.fast_resend);
+        let threshold = if self.config.retransmit { u16::from(self.config.timing.fast_resend) } else { 0 };
         if threshold > 0 {
             let upto = match highest_sacked {
                 Some(high) => Some(high),
@@ -722,7 +786,8 @@ impl LinkState {
         }
         if newly_acked > 0 {
             // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
-            self.rto_deadline = (self.snd_una != self.snd_nxt).then(|| now + u64::from(self.current_rto()));
+            self.rto_deadline =
+                (self.snd_una != self.snd_nxt && self.config.retransmit).then(|| now + u64::from(self.current_rto()));
             if let (Some(sent_at), false) = (sample, ambiguous) {
                 self.rtt.on_sample(now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32, &self.config.timing);
             }
@@ -764,6 +829,8 @@ impl LinkState {
             let meta = self.recv_meta(arena, self.rcv_base);
             if self.discard > 0 {
                 self.discard -= 1;
+            } else if meta.app_type == PacketType::FIN.0 {
+                // the peer's FIN: recorded on arrival, never handed to the application
             } else if meta.flags & F_FRAGMENT != 0 && meta.frag_index != 0 {
                 self.stats.malformed_packets += 1;
             } else if meta.flags & F_FRAGMENT != 0 && meta.frag_count > self.config.recv_window {
@@ -1149,7 +1216,7 @@ impl LinkState {
             TraceKind::Retransmitted
         };
         meta.sent_at = now;
-        if self.rto_deadline.is_none() {
+        if self.rto_deadline.is_none() && self.config.retransmit {
             self.rto_deadline = Some(now + u64::from(self.current_rto()));
         }
         self.set_send_meta(arena, seq, &meta);

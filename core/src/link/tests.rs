@@ -382,3 +382,34 @@ fn sequence_numbers_wrap() {
         assert_eq!(m, &(i as u32).to_be_bytes());
     }
 }
+
+#[test]
+fn fin_follows_the_data_and_is_acknowledged() {
+    let mut a = link(config());
+    let mut b = link(config());
+    a.send(0, PacketType(60), b"last words", Delivery::Reliable).unwrap();
+    a.send_fin().unwrap();
+    assert_eq!(a.send(0, PacketType(60), b"more", Delivery::Reliable), Err(SendError::Failed));
+    let out = drain(&mut a, 0);
+    assert_eq!(out.len(), 2);
+    assert_eq!(ptype(&out[1]), PacketType::FIN);
+    b.handle_datagram(1, &out[1]); // FIN first: not finished until the data before it arrives
+    assert!(!b.peer_finished());
+    b.handle_datagram(2, &out[0]);
+    assert!(b.peer_finished());
+    deliver(&mut a, 3, &drain(&mut b, 3));
+    assert!(a.fin_acknowledged());
+    assert_eq!(recv_all(&mut b), vec![(60, b"last words".to_vec())]);
+    assert!(recv_all(&mut b).is_empty(), "the FIN is never handed to the application");
+}
+
+#[test]
+fn without_retransmission_nothing_is_resent() {
+    let mut c = config();
+    c.retransmit = false;
+    let mut a = link(c);
+    a.send(0, PacketType(60), b"x", Delivery::Reliable).unwrap();
+    assert_eq!(drain(&mut a, 0).len(), 1);
+    assert_eq!(a.poll_timeout(), None);
+    assert!(drain(&mut a, 1_000_000).is_empty());
+}

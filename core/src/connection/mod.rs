@@ -1,0 +1,779 @@
+//! A connection: the handshake, negotiation, heartbeats and close around a
+//! [`Link`], sans-IO.
+//!
+//! A client makes one with [`Connection::connect`] and drives it with the
+//! same calls as a link: feed datagrams, poll datagrams to send, poll the
+//! next deadline, send and receive messages, poll events. A server makes
+//! them through an [`crate::endpoint::Endpoint`], which answers SYNs
+//! statelessly.
+//!
+//! The states and every transition are in [`State`] and
+//! `docs/PROTOCOL.md` section 8.
+
+mod config;
+
+pub use config::{ConnectionConfig, Transport};
+
+use crate::checksum::{ones_complement_sum, Checksum};
+use crate::error::Error;
+use crate::event::{Event, FailReason, TraceEvent};
+use crate::integrity::Integrity;
+use crate::link::{ConfigError, Delivery, Handled, Link, Received, SendError, Stats, MIN_PAYLOAD};
+use crate::seq::Seq;
+use crate::wire::handshake::{
+    Agreement, ErrRepr, ErrorCode, HandshakeAckRepr, HeartbeatRepr, Params, ResetRepr, SynAckRepr, SynRepr, FLAG_CRC,
+    FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN,
+};
+use crate::wire::{Codec, Packet, PacketRepr, PacketType, HEADER_LEN};
+
+/// Where a connection is in its life.
+///
+/// ```text
+/// client:  SynSent --SYN_ACK--> Confirming --first bound packet--> Established
+/// server:  (stateless) --valid HANDSHAKE_ACK--> Established
+/// both:    Established --close() or peer FIN--> Closing --both FINs acked--> Linger (active closer) / Closed
+///          Linger --linger time--> Closed
+///          any --timeout, dead peer, ERR, RESET--> Failed
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum State {
+    /// Client: SYN sent, waiting for the SYN_ACK.
+    SynSent,
+    /// Client: HANDSHAKE_ACK sent, waiting for the server's first packet on the connection.
+    Confirming,
+    /// Messages flow both ways.
+    Established,
+    /// A FIN is queued or received: finishing delivery both ways.
+    Closing,
+    /// Closed; absorbing late duplicates before the connection is forgotten.
+    Linger,
+    /// Closed gracefully.
+    Closed,
+    /// Failed; see [`Connection::failure`].
+    Failed,
+}
+
+/// Client or server side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Role {
+    /// Opened the connection.
+    Client,
+    /// Accepted it.
+    Server,
+}
+
+/// Control packets waiting to be sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Pending {
+    syn: bool,
+    handshake_ack: bool,
+    ping: bool,
+    pong: Option<u32>,
+    err: Option<ErrorCode>,
+    reset: Option<ErrorCode>,
+}
+
+/// A small fixed queue of events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Events {
+    queue: [Option<Event>; 4],
+}
+
+impl Events {
+    fn push(&mut self, event: Event) {
+        if let Some(slot) = self.queue.iter_mut().find(|e| e.is_none()) {
+            *slot = Some(event);
+        } else if let Some(last) = self.queue.last_mut() {
+            *last = Some(event); // only `Writable` can pile up; the final state always gets through
+        }
+    }
+
+    fn pop(&mut self) -> Option<Event> {
+        let first = self.queue.first_mut()?.take();
+        self.queue.rotate_left(1);
+        first
+    }
+}
+
+/// Longest peer error reason kept.
+const REASON_LEN: usize = 48;
+
+/// A connection over caller-provided link storage `S`.
+#[derive(Debug, Clone)]
+pub struct Connection<S> {
+    link: Link<S>,
+    config: ConnectionConfig,
+    role: Role,
+    state: State,
+    local_id: u32,
+    local_isn: u32,
+    agreement: Option<Agreement>,
+    conn_id: u32,
+    pending: Pending,
+    events: Events,
+    failure: Option<FailReason>,
+    /// We queued our FIN before the peer's arrived.
+    closed_first: bool,
+    // timers
+    started: u64,
+    retry_at: u64,
+    retries: u8,
+    last_recv: u64,
+    last_send: u64,
+    close_started: u64,
+    linger_until: u64,
+    reason: [u8; REASON_LEN],
+    reason_len: u8,
+}
+
+impl<S: AsMut<[u8]>> Connection<S> {
+    /// Starts a client connection: the first [`Connection::poll_transmit`]
+    /// sends the SYN. `entropy` seeds the connection id and initial sequence
+    /// number (use a real random source: ids must be unpredictable).
+    pub fn connect(config: ConnectionConfig, storage: S, now: u64, entropy: u64) -> Result<Connection<S>, ConfigError> {
+        let mut mix = entropy;
+        let local_id = splitmix(&mut mix) as u32;
+        let local_isn = splitmix(&mut mix) as u32;
+        let mut conn = Connection::new(config, storage, Role::Client, now, local_id, local_isn)?;
+        conn.pending.syn = true;
+        conn.retry_at = now;
+        Ok(conn)
+    }
+
+    /// A server-side connection from a verified agreement (used by the endpoint).
+    pub(crate) fn accept(
+        config: ConnectionConfig,
+        storage: S,
+        now: u64,
+        agreement: &Agreement,
+    ) -> Result<Connection<S>, ConfigError> {
+        let mut conn = Connection::new(config, storage, Role::Server, now, agreement.server_id, agreement.server_isn)?;
+        conn.establish(agreement)?;
+        conn.state = State::Established;
+        conn.events.push(Event::Connected);
+        conn.link.request_ack(); // confirms the connection to the client
+        Ok(conn)
+    }
+
+    fn new(
+        config: ConnectionConfig,
+        mut storage: S,
+        role: Role,
+        now: u64,
+        local_id: u32,
+        local_isn: u32,
+    ) -> Result<Connection<S>, ConfigError> {
+        config.link.validate()?;
+        let needed = config.link.storage_len();
+        let available = storage.as_mut().len();
+        if available < needed {
+            return Err(ConfigError::Storage { needed, available });
+        }
+        let link = Link::new(config.link, storage)?;
+        Ok(Connection {
+            link,
+            config,
+            role,
+            state: State::SynSent,
+            local_id,
+            local_isn,
+            agreement: None,
+            conn_id: 0,
+            pending: Pending::default(),
+            events: Events::default(),
+            failure: None,
+            closed_first: false,
+            started: now,
+            retry_at: now,
+            retries: 0,
+            last_recv: now,
+            last_send: now,
+            close_started: now,
+            linger_until: now,
+            reason: [0; REASON_LEN],
+            reason_len: 0,
+        })
+    }
+
+    // ---- state ------------------------------------------------------------
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Client or server.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Whether messages can be sent and received.
+    pub fn is_established(&self) -> bool {
+        matches!(self.state, State::Established | State::Closing)
+    }
+
+    /// Whether the connection is over (closed or failed).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed | State::Failed)
+    }
+
+    /// Why the connection failed, if it did.
+    pub fn failure(&self) -> Option<FailReason> {
+        self.failure
+    }
+
+    /// The reason text of the peer's ERR_MSG, if it sent one.
+    pub fn error_reason(&self) -> &[u8] {
+        self.reason.get(..usize::from(self.reason_len)).unwrap_or(&[])
+    }
+
+    /// The parameters both sides agreed on, once the handshake got that far.
+    pub fn agreement(&self) -> Option<&Agreement> {
+        self.agreement.as_ref()
+    }
+
+    /// The connection id folded into every packet's check (0 before the handshake).
+    pub fn connection_id(&self) -> u32 {
+        self.conn_id
+    }
+
+    /// The link's statistics.
+    pub fn stats(&self) -> Stats {
+        self.link.stats()
+    }
+
+    /// The link underneath (statistics, traces, configuration).
+    pub fn link(&self) -> &Link<S> {
+        &self.link
+    }
+
+    /// The storage, given back.
+    pub fn into_storage(self) -> S {
+        self.link.into_storage()
+    }
+
+    // ---- application calls --------------------------------------------------
+
+    /// Queues a message. Before the connection is established, or after it
+    /// started closing, it is refused with [`SendError::Failed`].
+    pub fn send(&mut self, now: u64, ptype: PacketType, message: &[u8], delivery: Delivery) -> Result<(), SendError> {
+        if self.state != State::Established {
+            return Err(SendError::Failed);
+        }
+        self.link.send(now, ptype, message, delivery)
+    }
+
+    /// Reads the next message (see [`Link::recv`]). Messages that arrived
+    /// before a close stay readable after it.
+    pub fn recv(&mut self, buf: &mut [u8]) -> Result<Option<Received>, Error> {
+        if matches!(self.state, State::SynSent | State::Confirming) {
+            return Ok(None);
+        }
+        self.link.recv(buf)
+    }
+
+    /// Length of the next message [`Connection::recv`] would return.
+    pub fn next_message_len(&mut self) -> Option<usize> {
+        if matches!(self.state, State::SynSent | State::Confirming) {
+            return None;
+        }
+        self.link.next_message_len()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        if let Some(event) = self.events.pop() {
+            return Some(event);
+        }
+        match self.link.poll_event() {
+            // the connection reports its own failure
+            Some(Event::Failed(_)) => None,
+            other => other,
+        }
+    }
+
+    /// Whether events are waiting to be polled.
+    pub fn has_events(&self) -> bool {
+        self.events.queue.iter().any(Option::is_some)
+    }
+
+    /// Sends the server's confirmation again (a duplicate HANDSHAKE_ACK arrived).
+    pub(crate) fn confirm(&mut self) {
+        self.link.request_ack();
+    }
+
+    /// The oldest unread packet trace record.
+    pub fn poll_trace(&mut self) -> Option<TraceEvent> {
+        self.link.poll_trace()
+    }
+
+    /// Starts a graceful close: a FIN follows everything queued, the peer
+    /// answers with its own FIN after its data, and both are acknowledged.
+    pub fn close(&mut self, now: u64) {
+        match self.state {
+            State::Established => self.start_close(now),
+            State::SynSent | State::Confirming => self.finish(State::Closed, None),
+            _ => {}
+        }
+    }
+
+    fn start_close(&mut self, now: u64) {
+        if self.link.send_fin().is_ok() {
+            self.closed_first = !self.link.peer_finished();
+            self.state = State::Closing;
+            self.close_started = now;
+        }
+    }
+
+    /// Aborts at once: a RESET with `code` goes to the peer and the
+    /// connection is closed (queued and unacknowledged data is dropped).
+    pub fn abort(&mut self, code: ErrorCode) {
+        if !self.is_closed() {
+            if self.agreement.is_some() {
+                self.pending.reset = Some(code);
+            }
+            self.finish(State::Closed, None);
+        }
+    }
+
+    // ---- input -----------------------------------------------------------------
+
+    /// Feeds one received datagram.
+    pub fn handle_datagram(&mut self, now: u64, datagram: &[u8]) {
+        if self.is_closed() {
+            return;
+        }
+        if self.agreement.is_some() {
+            let bound = self.bound_codec();
+            if let Ok(packet) = PacketRepr::decode(datagram, &bound) {
+                self.on_bound(now, &packet, datagram.len());
+                return;
+            }
+        }
+        match PacketRepr::decode(datagram, &self.unbound_codec()) {
+            Ok(packet) => self.on_unbound(now, &packet, datagram),
+            Err(_) => self.link.note_corrupt(now, datagram.len()),
+        }
+    }
+
+    fn on_bound(&mut self, now: u64, packet: &PacketRepr<'_>, wire_len: usize) {
+        self.last_recv = now;
+        if self.state == State::Confirming {
+            // The server has the connection: the handshake is complete.
+            self.state = State::Established;
+            self.pending.handshake_ack = false;
+            self.events.push(Event::Connected);
+        }
+        match packet.ptype {
+            PacketType::HEARTBEAT => match HeartbeatRepr::parse(packet.payload) {
+                Ok(HeartbeatRepr { pong: false, stamp }) => self.pending.pong = Some(stamp),
+                Ok(HeartbeatRepr { pong: true, stamp }) => {
+                    self.link.on_rtt_sample((now as u32).wrapping_sub(stamp).min(600_000));
+                }
+                Err(_) => {}
+            },
+            PacketType::ERR_MSG => {
+                let err = ErrRepr::parse(packet.payload);
+                self.keep_reason(err.reason);
+                self.fail(FailReason::Reset { code: err.code });
+            }
+            PacketType::RESET => {
+                let code = ResetRepr::parse(packet.payload).map_or(ErrorCode::Other, |r| r.code);
+                self.fail(FailReason::Reset { code });
+            }
+            _ => {
+                // Handshake packets never arrive bound; other unknown types are dropped.
+                let _: Handled = self.link.handle_packet(now, packet, wire_len);
+            }
+        }
+        self.after_input(now);
+    }
+
+    fn on_unbound(&mut self, now: u64, packet: &PacketRepr<'_>, datagram: &[u8]) {
+        match (packet.ptype, self.state) {
+            (PacketType::SYN_ACK, State::SynSent) => {
+                let Ok(syn_ack) = SynAckRepr::parse(packet.payload) else { return };
+                let mut agreement = syn_ack.agreement;
+                if agreement.client_id != self.local_id {
+                    return; // not an answer to our SYN
+                }
+                agreement.client_isn = self.local_isn;
+                if !self.acceptable(&agreement) {
+                    self.fail(FailReason::ProtocolViolation);
+                    return;
+                }
+                if self.establish(&agreement).is_err() {
+                    self.fail(FailReason::ProtocolViolation);
+                    return;
+                }
+                self.last_recv = now;
+                self.state = State::Confirming;
+                self.pending.syn = false;
+                self.pending.handshake_ack = true;
+                self.retries = 0;
+                self.retry_at = now;
+            }
+            (PacketType::SYN_ACK, State::Confirming | State::Established) => {
+                // our HANDSHAKE_ACK was lost: send it again
+                if SynAckRepr::parse(packet.payload).is_ok_and(|s| Some(s.agreement.server_id) == self.peer_id()) {
+                    self.pending.handshake_ack = true;
+                }
+            }
+            (PacketType::ERR_MSG, State::SynSent | State::Confirming) => {
+                let err = ErrRepr::parse(packet.payload);
+                self.keep_reason(err.reason);
+                self.fail(FailReason::Refused { code: err.code });
+            }
+            (PacketType::RESET, _) if self.agreement.is_some() => {
+                // A RESET from a peer that forgot the connection proves it answers
+                // one of our packets by echoing our pseudo-header's sum.
+                if let Ok(reset) = ResetRepr::parse(packet.payload) {
+                    if same_sum(reset.token, pseudo_sum(self.conn_id)) {
+                        self.fail(FailReason::Reset { code: reset.code });
+                    }
+                }
+            }
+            _ => {
+                let _ = datagram;
+            }
+        }
+    }
+
+    /// Whether the server's answer stays within what we proposed.
+    fn acceptable(&self, a: &Agreement) -> bool {
+        let mine = self.proposal();
+        a.version == PROTOCOL_VERSION
+            && a.params.max_payload >= MIN_PAYLOAD
+            && a.params.max_payload <= mine.max_payload
+            && a.params.window >= 1
+            && a.params.window <= mine.window
+            && (a.flags & FLAG_CRC == 0 || self.crc_supported())
+    }
+
+    fn crc_supported(&self) -> bool {
+        Integrity::from_u8(1).is_some()
+    }
+
+    fn peer_id(&self) -> Option<u32> {
+        self.agreement.map(|a| match self.role {
+            Role::Client => a.server_id,
+            Role::Server => a.client_id,
+        })
+    }
+
+    /// Reconfigures the link for the agreed parameters.
+    fn establish(&mut self, a: &Agreement) -> Result<(), ConfigError> {
+        let (send_isn, recv_isn) = match self.role {
+            Role::Client => (a.client_isn, a.server_isn),
+            Role::Server => (a.server_isn, a.client_isn),
+        };
+        let mut link = self.config.link;
+        link.max_payload = a.params.max_payload;
+        link.send_window = a.params.window;
+        link.recv_window = a.params.window;
+        link.peer_recv_window = a.params.window;
+        link.integrity = if a.flags & FLAG_CRC != 0 {
+            Integrity::from_u8(1).unwrap_or(Integrity::InternetChecksum)
+        } else {
+            Integrity::InternetChecksum
+        };
+        link.pseudo_header = a.client_id ^ a.server_id;
+        link.initial_send_seq = Seq(send_isn);
+        link.initial_recv_seq = Seq(recv_isn);
+        if self.config.transport == Transport::Stream {
+            link.retransmit = false;
+            link.congestion_control = false;
+        }
+        self.link.reconfigure(link)?;
+        self.conn_id = link.pseudo_header;
+        self.agreement = Some(*a);
+        Ok(())
+    }
+
+    fn after_input(&mut self, now: u64) {
+        if matches!(self.state, State::Established | State::Closing) {
+            if let Some(reason) = self.link.failure() {
+                self.fail(reason);
+                return;
+            }
+            if self.link.peer_finished() && self.state == State::Established && self.link.send_fin().is_ok() {
+                // passive close: our FIN follows whatever we still had queued
+                self.state = State::Closing;
+                self.close_started = now;
+            }
+            if self.state == State::Closing && self.link.fin_acknowledged() && self.link.peer_finished() {
+                if self.closed_first {
+                    self.state = State::Linger;
+                    self.linger_until = now + u64::from(self.config.linger_ms);
+                } else {
+                    self.finish(State::Closed, None);
+                }
+            }
+        }
+    }
+
+    // ---- timers ------------------------------------------------------------------
+
+    /// The next deadline at which [`Connection::handle_timeout`] has work.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let c = &self.config;
+        let connect_deadline = self.started + u64::from(c.connect_timeout_ms);
+        match self.state {
+            State::SynSent | State::Confirming => Some(self.retry_at.min(connect_deadline)),
+            State::Established | State::Closing => {
+                let mut t = self.link.poll_timeout();
+                let mut at = |deadline: u64| t = Some(t.map_or(deadline, |x| x.min(deadline)));
+                if let Some(hb) = self.heartbeat_ms() {
+                    at(self.last_send.max(self.last_recv) + hb);
+                }
+                if let Some(idle) = self.idle_ms() {
+                    at(self.last_recv + idle);
+                }
+                if self.state == State::Closing {
+                    at(self.close_started + u64::from(c.close_timeout_ms));
+                }
+                t
+            }
+            State::Linger => Some(self.linger_until),
+            State::Closed | State::Failed => None,
+        }
+    }
+
+    fn heartbeat_ms(&self) -> Option<u64> {
+        let hb = self.agreement.map_or(0, |a| a.params.heartbeat_ms);
+        (hb > 0).then_some(u64::from(hb))
+    }
+
+    fn idle_ms(&self) -> Option<u64> {
+        let idle = self.agreement.map_or(0, |a| a.params.idle_timeout_ms);
+        (idle > 0).then_some(u64::from(idle))
+    }
+
+    /// Processes the timers that expired by `now`.
+    pub fn handle_timeout(&mut self, now: u64) {
+        match self.state {
+            State::SynSent | State::Confirming => {
+                if now >= self.started + u64::from(self.config.connect_timeout_ms) {
+                    self.fail(FailReason::ConnectTimeout);
+                } else if now >= self.retry_at {
+                    if self.state == State::SynSent {
+                        self.pending.syn = true;
+                    } else {
+                        self.pending.handshake_ack = true;
+                    }
+                }
+            }
+            State::Established | State::Closing => {
+                self.link.handle_timeout(now);
+                if let Some(idle) = self.idle_ms() {
+                    if now >= self.last_recv + idle {
+                        self.pending.err = Some(ErrorCode::IdleTimeout);
+                        self.fail(FailReason::IdleTimeout);
+                        return;
+                    }
+                }
+                if self.state == State::Closing && now >= self.close_started + u64::from(self.config.close_timeout_ms) {
+                    self.fail(FailReason::CloseTimeout);
+                    return;
+                }
+                if let Some(hb) = self.heartbeat_ms() {
+                    if now >= self.last_send.max(self.last_recv) + hb {
+                        self.pending.ping = true;
+                    }
+                }
+                self.after_input(now);
+            }
+            State::Linger => {
+                if now >= self.linger_until {
+                    self.finish(State::Closed, None);
+                }
+            }
+            State::Closed | State::Failed => {}
+        }
+    }
+
+    // ---- output ------------------------------------------------------------------
+
+    /// Writes the next datagram to send into `buf` (which must hold
+    /// [`ConnectionConfig::max_datagram_len`] bytes).
+    pub fn poll_transmit(&mut self, now: u64, buf: &mut [u8]) -> Result<Option<usize>, Error> {
+        let needed = self.config.max_datagram_len();
+        if buf.len() < needed {
+            return Err(Error::BufferTooSmall { needed, available: buf.len() });
+        }
+        if self.state != State::Failed && self.state != State::Closed {
+            self.handle_timeout_if_due(now);
+        }
+        let n = self.transmit(now, buf)?;
+        if n.is_some() {
+            self.last_send = now;
+        }
+        Ok(n)
+    }
+
+    fn handle_timeout_if_due(&mut self, now: u64) {
+        if self.poll_timeout().is_some_and(|t| now >= t) {
+            self.handle_timeout(now);
+        }
+    }
+
+    fn transmit(&mut self, now: u64, buf: &mut [u8]) -> Result<Option<usize>, Error> {
+        if let Some(code) = self.pending.reset.take() {
+            let reset = ResetRepr { code, token: 0 };
+            return self.emit(buf, PacketType::RESET, &reset.to_bytes(), true).map(Some);
+        }
+        if let Some(code) = self.pending.err.take() {
+            let mut payload = [0u8; 1 + REASON_LEN];
+            let n = ErrRepr { code, reason: code.as_str().as_bytes() }.emit(&mut payload);
+            return self.emit(buf, PacketType::ERR_MSG, payload.get(..n).unwrap_or(&[]), true).map(Some);
+        }
+        match self.state {
+            State::SynSent if self.pending.syn => {
+                self.pending.syn = false;
+                self.schedule_retry(now);
+                let mut payload = [0u8; SYN_ACK_FIXED_LEN + 64];
+                let syn = SynRepr {
+                    version: PROTOCOL_VERSION,
+                    flags: self.crc_flags(),
+                    client_id: self.local_id,
+                    isn: self.local_isn,
+                    params: self.proposal(),
+                    extension: &[],
+                };
+                // Padding: the server may answer with at most as many bytes as the SYN has.
+                let padding = SYN_ACK_FIXED_LEN + usize::from(self.config.server_extension_room)
+                    - crate::wire::handshake::SYN_FIXED_LEN;
+                let n = syn.emit(&mut payload, padding.min(64))?;
+                self.emit(buf, PacketType::SYN, payload.get(..n).unwrap_or(&[]), false).map(Some)
+            }
+            State::Confirming | State::Established if self.pending.handshake_ack => {
+                self.pending.handshake_ack = false;
+                if self.state == State::Confirming {
+                    self.schedule_retry(now);
+                }
+                let Some(agreement) = self.agreement else { return Ok(None) };
+                let mut payload = [0u8; crate::wire::handshake::HANDSHAKE_ACK_FIXED_LEN];
+                let n = HandshakeAckRepr { agreement, extension: &[] }.emit(&mut payload)?;
+                self.emit(buf, PacketType::HANDSHAKE_ACK, payload.get(..n).unwrap_or(&[]), false).map(Some)
+            }
+            State::Established | State::Closing | State::Linger => {
+                if let Some(stamp) = self.pending.pong.take() {
+                    let pong = HeartbeatRepr { pong: true, stamp };
+                    return self.emit(buf, PacketType::HEARTBEAT, &pong.to_bytes(), true).map(Some);
+                }
+                let sent = self.link.poll_transmit(now, buf)?;
+                self.after_input(now);
+                if let Some(n) = sent {
+                    self.pending.ping = false;
+                    return Ok(Some(n));
+                }
+                if self.pending.ping {
+                    self.pending.ping = false;
+                    let ping = HeartbeatRepr { pong: false, stamp: now as u32 };
+                    return self.emit(buf, PacketType::HEARTBEAT, &ping.to_bytes(), true).map(Some);
+                }
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn schedule_retry(&mut self, now: u64) {
+        let base = u64::from(self.config.link.timing.initial_rto);
+        let backoff = base << self.retries.min(6);
+        self.retry_at = now + backoff.min(u64::from(self.config.link.timing.max_rto));
+        self.retries = self.retries.saturating_add(1);
+    }
+
+    fn crc_flags(&self) -> u8 {
+        let mut flags = 0;
+        if self.crc_supported() {
+            flags |= FLAG_CRC_SUPPORTED;
+            if self.config.prefer_crc {
+                flags |= FLAG_CRC;
+            }
+        }
+        flags
+    }
+
+    /// What this side proposes (clients) or accepts at most (servers).
+    pub(crate) fn proposal(&self) -> Params {
+        self.config.proposal()
+    }
+
+    /// Writes a control packet; bound ones carry the connection id in their check.
+    fn emit(&mut self, buf: &mut [u8], ptype: PacketType, payload: &[u8], bound: bool) -> Result<usize, Error> {
+        let codec = if bound { self.bound_codec() } else { self.unbound_codec() };
+        PacketRepr::new(Seq(0), ptype, payload).emit(buf, &codec)
+    }
+
+    fn bound_codec(&self) -> Codec {
+        self.link.config().codec()
+    }
+
+    fn unbound_codec(&self) -> Codec {
+        Codec::new().with_max_payload(self.config.link.max_payload)
+    }
+
+    fn keep_reason(&mut self, reason: &[u8]) {
+        let n = reason.len().min(REASON_LEN);
+        if let (Some(dst), Some(src)) = (self.reason.get_mut(..n), reason.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.reason_len = n as u8;
+    }
+
+    fn fail(&mut self, reason: FailReason) {
+        self.finish(State::Failed, Some(reason));
+    }
+
+    fn finish(&mut self, state: State, failure: Option<FailReason>) {
+        if self.is_closed() {
+            return;
+        }
+        self.state = state;
+        self.failure = failure;
+        self.events.push(match failure {
+            Some(reason) => Event::Failed(reason),
+            None => Event::Closed,
+        });
+    }
+}
+
+/// The one's complement sum of a connection id as a pseudo-header.
+pub(crate) fn pseudo_sum(conn_id: u32) -> u16 {
+    ones_complement_sum(&conn_id.to_be_bytes())
+}
+
+/// One's complement sums compare equal modulo 0xffff (0 and 0xffff are the same number).
+pub(crate) fn same_sum(a: u16, b: u16) -> bool {
+    a == b || (a == 0 || a == 0xffff) && (b == 0 || b == 0xffff)
+}
+
+/// The pseudo-header sum a packet was checked with, recovered from its
+/// Internet checksum: the token of a RESET for an unknown connection.
+pub(crate) fn recover_pseudo_sum(datagram: &[u8]) -> Option<u16> {
+    let packet = Packet::new_checked(datagram).ok()?;
+    if datagram.len() != HEADER_LEN + usize::from(packet.payload_len()) {
+        return None;
+    }
+    let mut c = Checksum::new();
+    c.update(datagram.get(..7)?);
+    c.update(packet.payload());
+    // received = !(data + pseudo)  =>  pseudo = !received - data
+    Some(crate::checksum::add(!packet.checksum(), !c.sum()))
+}
+
+/// SplitMix64: spreads caller entropy into ids and sequence numbers.
+pub(crate) fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests;

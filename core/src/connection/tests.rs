@@ -1,0 +1,389 @@
+#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::panic)]
+
+extern crate std;
+use std::vec;
+use std::vec::Vec;
+
+use super::*;
+use crate::endpoint::{ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, Slot};
+use crate::link::LinkConfig;
+
+type Server = Endpoint<u32, Vec<u8>, Vec<Slot<u32, Vec<u8>>>>;
+type Client = Connection<Vec<u8>>;
+
+const CLIENT_ADDR: u32 = 7;
+
+fn config() -> ConnectionConfig {
+    ConnectionConfig::new().with_link(LinkConfig::new().with_window(8).with_max_payload(256))
+}
+
+fn server_with(config: ConnectionConfig, slots: usize) -> Server {
+    let len = config.link.storage_len();
+    let slots = (0..slots).map(|_| Slot::new(vec![0u8; len])).collect();
+    Endpoint::new(EndpointConfig::new(config), slots, [9; 16], 77)
+}
+
+fn client_with(config: ConnectionConfig, now: u64, entropy: u64) -> Client {
+    Connection::connect(config, vec![0u8; config.link.storage_len()], now, entropy).unwrap()
+}
+
+/// Carries datagrams both ways at `now` until both are quiet; `drop_c2s` and
+/// `drop_s2c` may drop datagrams (by their index in each direction).
+struct Net {
+    now: u64,
+    c2s: usize,
+    s2c: usize,
+}
+
+impl Net {
+    fn new() -> Net {
+        Net { now: 0, c2s: 0, s2c: 0 }
+    }
+
+    fn exchange(
+        &mut self,
+        client: &mut Client,
+        server: &mut Server,
+        drop_c2s: &dyn Fn(usize, &[u8]) -> bool,
+        drop_s2c: &dyn Fn(usize, &[u8]) -> bool,
+    ) {
+        let mut buf = vec![0u8; 2048];
+        for _ in 0..1000 {
+            let mut moved = false;
+            while let Some(n) = client.poll_transmit(self.now, &mut buf).unwrap() {
+                moved = true;
+                self.c2s += 1;
+                if !drop_c2s(self.c2s, &buf[..n]) {
+                    server.handle_datagram(self.now, CLIENT_ADDR, &buf[..n]);
+                }
+            }
+            while let Some((to, n)) = server.poll_transmit(self.now, &mut buf).unwrap() {
+                assert_eq!(to, CLIENT_ADDR);
+                moved = true;
+                self.s2c += 1;
+                if !drop_s2c(self.s2c, &buf[..n]) {
+                    client.handle_datagram(self.now, &buf[..n]);
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("no quiescence");
+    }
+
+    /// Advances to the next timer of either side (at most `limit`) and exchanges.
+    fn tick(&mut self, client: &mut Client, server: &mut Server, limit: u64) -> bool {
+        let next = [client.poll_timeout(), server.poll_timeout()].into_iter().flatten().min();
+        match next {
+            Some(t) if t <= limit => {
+                self.now = self.now.max(t);
+                client.handle_timeout(self.now);
+                server.handle_timeout(self.now);
+                self.exchange(client, server, &|_, _| false, &|_, _| false);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+fn keep(_: usize, _: &[u8]) -> bool {
+    false
+}
+
+fn connected() -> (Client, Server, ConnectionHandle, Net) {
+    let mut client = client_with(config(), 0, 1);
+    let mut server = server_with(config(), 4);
+    let mut net = Net::new();
+    net.exchange(&mut client, &mut server, &keep, &keep);
+    assert_eq!(client.state(), State::Established);
+    let handle = server.accept().unwrap();
+    (client, server, handle, net)
+}
+
+fn events(server: &mut Server) -> Vec<EndpointEvent<u32>> {
+    let mut out = Vec::new();
+    while let Some(e) = server.poll_event() {
+        out.push(e);
+    }
+    out
+}
+
+#[test]
+fn handshake_agrees_on_the_smaller_limits() {
+    let mut server_config = config();
+    server_config.link = server_config.link.with_window(4).with_max_payload(128);
+    server_config.heartbeat_ms = 500;
+    let mut client = client_with(config(), 0, 11);
+    let mut server = server_with(server_config, 2);
+    let mut net = Net::new();
+    net.exchange(&mut client, &mut server, &keep, &keep);
+    assert_eq!(client.poll_event(), Some(Event::Connected));
+    let handle = server.accept().unwrap();
+    let server_conn = server.connection(handle).unwrap();
+    let (a, b) = (*client.agreement().unwrap(), *server_conn.agreement().unwrap());
+    assert_eq!(a, b);
+    assert_eq!(
+        a.params,
+        Params { max_payload: 128, window: 4, heartbeat_ms: 500, idle_timeout_ms: config().idle_timeout_ms }
+    );
+    assert_eq!(client.connection_id(), server_conn.connection_id());
+    assert_ne!(client.connection_id(), 0);
+    assert_eq!(client.link().config().max_payload, 128);
+    assert_eq!(events(&mut server), vec![EndpointEvent::Connection(handle, Event::Connected)]);
+}
+
+#[test]
+fn messages_flow_both_ways_and_close_gracefully() {
+    let (mut client, mut server, handle, mut net) = connected();
+    client.send(net.now, PacketType(100), b"hello server", Delivery::Reliable).unwrap();
+    server.send(handle, net.now, PacketType(101), &[5u8; 600], Delivery::Reliable).unwrap();
+    net.exchange(&mut client, &mut server, &keep, &keep);
+    let mut buf = [0u8; 1024];
+    let r = server.recv(handle, &mut buf).unwrap().unwrap();
+    assert_eq!(&buf[..r.len], b"hello server");
+    let r = client.recv(&mut buf).unwrap().unwrap();
+    assert_eq!((r.ptype, r.len), (PacketType(101), 600));
+
+    client.send(net.now, PacketType(100), b"bye", Delivery::Reliable).unwrap();
+    client.close(net.now);
+    assert_eq!(client.send(net.now, PacketType(100), b"late", Delivery::Reliable), Err(SendError::Failed));
+    net.exchange(&mut client, &mut server, &keep, &keep);
+    assert_eq!(client.state(), State::Linger, "the side that closed first lingers");
+    let r = server.recv(handle, &mut buf).unwrap().unwrap();
+    assert_eq!(&buf[..r.len], b"bye", "data before the FIN is delivered");
+    let mut server_events = Vec::new();
+    while net.tick(&mut client, &mut server, 100_000) {
+        server_events.extend(events(&mut server));
+    }
+    assert!(server_events.contains(&EndpointEvent::Connection(handle, Event::Closed)));
+    assert_eq!(client.state(), State::Closed);
+    let mut seen = Vec::new();
+    while let Some(e) = client.poll_event() {
+        seen.push(e);
+    }
+    assert_eq!(seen, vec![Event::Connected, Event::Closed]);
+    assert_eq!(server.connection_count(), 0, "the finished connection's slot is free again");
+}
+
+#[test]
+fn lost_handshake_packets_are_retransmitted() {
+    for lost in [PacketType::SYN, PacketType::SYN_ACK, PacketType::HANDSHAKE_ACK] {
+        let mut client = client_with(config(), 0, 3);
+        let mut server = server_with(config(), 2);
+        let mut net = Net::new();
+        let drop_first = |ptype: PacketType| move |_: usize, d: &[u8]| d[4] == ptype.0 && d[0..4] == [0, 0, 0, 0];
+        let once = core::cell::Cell::new(false);
+        let f = drop_first(lost);
+        let drop_once = |i: usize, d: &[u8]| {
+            if !once.get() && f(i, d) {
+                once.set(true);
+                true
+            } else {
+                false
+            }
+        };
+        net.exchange(&mut client, &mut server, &drop_once, &drop_once);
+        assert!(once.get(), "{lost:?} was dropped");
+        while client.state() != State::Established && net.tick(&mut client, &mut server, 60_000) {}
+        assert_eq!(client.state(), State::Established, "after losing {lost:?}");
+        assert_eq!(server.connection_count(), 1);
+    }
+}
+
+#[test]
+fn lost_confirmation_is_resent_for_a_duplicate_handshake_ack() {
+    let mut client = client_with(config(), 0, 5);
+    let mut server = server_with(config(), 2);
+    let mut net = Net::new();
+    // drop the server's first bound packet (its confirmation): number 2 from the server
+    net.exchange(&mut client, &mut server, &keep, &|i, _| i == 2);
+    assert_eq!(client.state(), State::Confirming);
+    assert!(client.send(0, PacketType(100), b"x", Delivery::Reliable).is_err(), "nothing before connected");
+    while client.state() != State::Established && net.tick(&mut client, &mut server, 60_000) {}
+    assert_eq!(client.state(), State::Established);
+    assert_eq!(server.connection_count(), 1);
+}
+
+#[test]
+fn version_mismatch_is_refused_on_both_sides() {
+    let mut client = client_with(config(), 0, 5);
+    let mut server = server_with(config(), 2);
+    let mut buf = [0u8; 512];
+    let n = client.poll_transmit(0, &mut buf).unwrap().unwrap();
+    // rewrite the SYN's version and fix its checksum
+    buf[HEADER_LEN] = 9;
+    let mut p = Packet::new_unchecked(&mut buf[..n]);
+    p.fill_check(&Codec::new()).unwrap();
+    server.handle_datagram(0, CLIENT_ADDR, &buf[..n]);
+    let (to, m) = server.poll_transmit(0, &mut buf).unwrap().unwrap();
+    assert_eq!(to, CLIENT_ADDR);
+    assert!(m <= n, "the refusal is no larger than the SYN");
+    client.handle_datagram(0, &buf[..m]);
+    assert_eq!(client.poll_event(), Some(Event::Failed(FailReason::Refused { code: ErrorCode::VersionMismatch })));
+    assert!(core::str::from_utf8(client.error_reason()).unwrap().contains("version"));
+    assert_eq!(
+        events(&mut server),
+        vec![EndpointEvent::Refused { peer: CLIENT_ADDR, code: ErrorCode::VersionMismatch }]
+    );
+}
+
+#[test]
+fn a_full_server_says_so() {
+    let mut server = server_with(config(), 1);
+    let mut net = Net::new();
+    let mut first = client_with(config(), 0, 1);
+    net.exchange(&mut first, &mut server, &keep, &keep);
+    assert_eq!(first.state(), State::Established);
+    let mut second = client_with(config(), 0, 2);
+    let mut buf = [0u8; 512];
+    let n = second.poll_transmit(0, &mut buf).unwrap().unwrap();
+    server.handle_datagram(0, 99, &buf[..n]);
+    let (to, m) = server.poll_transmit(0, &mut buf).unwrap().unwrap();
+    assert_eq!(to, 99);
+    second.handle_datagram(0, &buf[..m]);
+    assert_eq!(second.failure(), Some(FailReason::Refused { code: ErrorCode::ServerFull }));
+    assert_eq!(second.error_reason(), b"server full");
+}
+
+#[test]
+fn forged_cookies_create_nothing() {
+    let mut client = client_with(config(), 0, 1);
+    let mut server = server_with(config(), 2);
+    let mut buf = [0u8; 512];
+    let n = client.poll_transmit(0, &mut buf).unwrap().unwrap();
+    server.handle_datagram(0, CLIENT_ADDR, &buf[..n]);
+    let (_, m) = server.poll_transmit(0, &mut buf).unwrap().unwrap();
+    client.handle_datagram(0, &buf[..m]);
+    let k = client.poll_transmit(0, &mut buf).unwrap().unwrap();
+    assert_eq!(PacketType(buf[4]), PacketType::HANDSHAKE_ACK);
+    // from another address the cookie does not verify
+    server.handle_datagram(0, CLIENT_ADDR + 1, &buf[..k]);
+    assert_eq!(server.connection_count(), 0);
+    // a changed parameter does not verify either
+    let mut forged = buf;
+    forged[HEADER_LEN + 19] ^= 1; // window
+    Packet::new_unchecked(&mut forged[..k]).fill_check(&Codec::new()).unwrap();
+    server.handle_datagram(0, CLIENT_ADDR, &forged[..k]);
+    assert_eq!(server.connection_count(), 0);
+    assert_eq!(server.stats().bad_cookies, 2);
+    // the genuine one does, once
+    server.handle_datagram(0, CLIENT_ADDR, &buf[..k]);
+    assert_eq!(server.connection_count(), 1);
+}
+
+#[test]
+fn short_syns_get_no_answer() {
+    let mut server = server_with(config(), 2);
+    let syn = SynRepr {
+        version: PROTOCOL_VERSION,
+        flags: 0,
+        client_id: 1,
+        isn: 2,
+        params: config().proposal(),
+        extension: &[],
+    };
+    let mut payload = [0u8; 64];
+    let n = syn.emit(&mut payload, 0).unwrap(); // no padding: smaller than a SYN_ACK
+    let mut buf = [0u8; 128];
+    let m = PacketRepr::new(Seq(0), PacketType::SYN, &payload[..n]).emit(&mut buf, &Codec::new()).unwrap();
+    server.handle_datagram(0, CLIENT_ADDR, &buf[..m]);
+    assert_eq!(server.poll_transmit(0, &mut [0u8; 512]).unwrap(), None);
+    assert_eq!(server.stats().suppressed, 1);
+}
+
+#[test]
+fn heartbeats_keep_an_idle_connection_and_silence_fails_it() {
+    let (mut client, mut server, handle, mut net) = connected();
+    // idle for a minute: heartbeats flow, nothing fails
+    while net.tick(&mut client, &mut server, 60_000) {}
+    assert_eq!(client.state(), State::Established);
+    assert!(server.is_open(handle));
+    assert!(client.link().rtt().0 > 0 || client.stats().packets_received > 0);
+    // the server goes silent: the client's idle timeout fires
+    let mut buf = [0u8; 512];
+    let start = net.now;
+    while let Some(t) = client.poll_timeout() {
+        net.now = t;
+        client.handle_timeout(t);
+        while client.poll_transmit(t, &mut buf).unwrap().is_some() {}
+        if client.is_closed() {
+            break;
+        }
+    }
+    assert_eq!(client.failure(), Some(FailReason::IdleTimeout));
+    assert!(net.now - start >= u64::from(config().idle_timeout_ms));
+}
+
+#[test]
+fn a_forgotten_connection_is_reset() {
+    let (mut client, _old_server, _, mut net) = connected();
+    let mut restarted = server_with(config(), 2);
+    client.send(net.now, PacketType(100), b"anyone?", Delivery::Reliable).unwrap();
+    net.exchange(&mut client, &mut restarted, &keep, &keep);
+    assert_eq!(client.failure(), Some(FailReason::Reset { code: ErrorCode::UnknownConnection }));
+    assert_eq!(restarted.stats().resets_sent, 1);
+}
+
+#[test]
+fn a_reset_for_another_connection_is_ignored() {
+    let (mut client, _server, _, _net) = connected();
+    let reset = ResetRepr { code: ErrorCode::UnknownConnection, token: pseudo_sum(client.connection_id()) ^ 0x0101 };
+    let mut buf = [0u8; 64];
+    let n = PacketRepr::new(Seq(0), PacketType::RESET, &reset.to_bytes()).emit(&mut buf, &Codec::new()).unwrap();
+    client.handle_datagram(0, &buf[..n]);
+    assert_eq!(client.state(), State::Established);
+}
+
+#[test]
+fn abort_resets_the_peer() {
+    let (mut client, mut server, handle, mut net) = connected();
+    client.abort(ErrorCode::Aborted);
+    net.exchange(&mut client, &mut server, &keep, &keep);
+    assert_eq!(client.state(), State::Closed);
+    assert_eq!(server.connection(handle).unwrap().failure(), Some(FailReason::Reset { code: ErrorCode::Aborted }));
+}
+
+#[test]
+fn crc32c_is_negotiated_when_asked_for() {
+    let mut c = config();
+    c.prefer_crc = true;
+    let mut client = client_with(c, 0, 21);
+    let mut server = server_with(config(), 2);
+    let mut net = Net::new();
+    net.exchange(&mut client, &mut server, &keep, &keep);
+    assert_eq!(client.state(), State::Established);
+    assert_eq!(client.link().config().integrity, Integrity::from_u8(1).unwrap());
+    let handle = server.accept().unwrap();
+    client.send(net.now, PacketType(100), b"crc", Delivery::Reliable).unwrap();
+    net.exchange(&mut client, &mut server, &keep, &keep);
+    let mut buf = [0u8; 64];
+    assert_eq!(server.recv(handle, &mut buf).unwrap().unwrap().len, 3);
+}
+
+#[test]
+fn packets_of_one_connection_do_not_verify_on_another() {
+    let (mut a, mut server, _, net) = connected();
+    let mut b = client_with(config(), 0, 99);
+    let mut buf = [0u8; 512];
+    // connect b from another address by hand
+    for _ in 0..4 {
+        while let Some(n) = b.poll_transmit(net.now, &mut buf).unwrap() {
+            server.handle_datagram(net.now, 8, &buf[..n]);
+        }
+        while let Some((to, n)) = server.poll_transmit(net.now, &mut buf).unwrap() {
+            if to == 8 {
+                b.handle_datagram(net.now, &buf[..n]);
+            } else {
+                a.handle_datagram(net.now, &buf[..n]);
+            }
+        }
+    }
+    assert_eq!(b.state(), State::Established);
+    a.send(net.now, PacketType(100), b"for a's server side only", Delivery::Reliable).unwrap();
+    let n = a.poll_transmit(net.now, &mut buf).unwrap().unwrap();
+    let before = b.stats().corrupt_packets;
+    b.handle_datagram(net.now, &buf[..n]);
+    assert_eq!(b.stats().corrupt_packets, before + 1, "a stale or foreign packet fails the check");
+}

@@ -1,0 +1,600 @@
+//! A server endpoint: one socket's worth of connections from many peers.
+//!
+//! The endpoint demultiplexes datagrams by peer address into a bounded table
+//! of connections whose storage the caller provides ([`Slot`]s). It keeps no
+//! state for a peer until the peer proves it receives at its address: a SYN
+//! is answered with a SYN_ACK carrying a stateless cookie (SipHash-2-4 of the
+//! peer's address, a time bucket and the agreed parameters, keyed by a
+//! secret), and only a HANDSHAKE_ACK that echoes a valid cookie creates a
+//! connection. Before that proof the endpoint never sends a peer more bytes
+//! than it received from it.
+//!
+//! ```
+//! use seqlink_core::connection::{Connection, ConnectionConfig};
+//! use seqlink_core::endpoint::{Endpoint, EndpointConfig, Slot};
+//! use seqlink_core::{Delivery, Event, PacketType};
+//!
+//! let config = ConnectionConfig::new();
+//! let len = config.link.storage_len();
+//! let slots: Vec<Slot<u32, Vec<u8>>> = (0..4).map(|_| Slot::new(vec![0u8; len])).collect();
+//! let mut server = Endpoint::new(EndpointConfig::new(config), slots, [7; 16], 42);
+//! let mut client = Connection::connect(config, vec![0u8; len], 0, 1234).unwrap();
+//!
+//! let mut buf = vec![0u8; config.max_datagram_len()];
+//! for now in 0..5 {
+//!     while let Some(n) = client.poll_transmit(now, &mut buf).unwrap() {
+//!         server.handle_datagram(now, 1, &buf[..n]); // the client's address is 1
+//!     }
+//!     while let Some((_to, n)) = server.poll_transmit(now, &mut buf).unwrap() {
+//!         client.handle_datagram(now, &buf[..n]);
+//!     }
+//! }
+//! assert_eq!(client.poll_event(), Some(Event::Connected));
+//! let handle = server.accept().unwrap();
+//! assert_eq!(server.peer(handle), Some(1));
+//! ```
+
+use crate::connection::{pseudo_sum, recover_pseudo_sum, splitmix, Connection, ConnectionConfig, State};
+use crate::error::Error;
+use crate::event::Event;
+use crate::integrity::Integrity;
+use crate::link::{Delivery, Received, SendError, MAX_WINDOW, MIN_PAYLOAD};
+use crate::wire::handshake::{
+    Agreement, ErrRepr, ErrorCode, HandshakeAckRepr, Params, ResetRepr, SynAckRepr, SynRepr, FLAG_CRC,
+    FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, RESET_LEN,
+};
+use crate::wire::{Codec, PacketRepr, PacketType, HEADER_LEN};
+use core::hash::{Hash, Hasher};
+use siphasher::sip::SipHasher24;
+
+/// Endpoint settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct EndpointConfig {
+    /// Settings and limits of every connection.
+    pub connection: ConnectionConfig,
+    /// Connections at most (at most the number of slots).
+    pub max_connections: u16,
+    /// How long a cookie stays valid, milliseconds (it is accepted for one to two lifetimes).
+    pub cookie_lifetime_ms: u32,
+    /// RESETs sent per second at most, to peers the endpoint does not know.
+    pub resets_per_second: u16,
+}
+
+impl EndpointConfig {
+    /// Defaults around `connection`: as many connections as slots, 10 s cookies, 50 RESETs/s.
+    pub const fn new(connection: ConnectionConfig) -> EndpointConfig {
+        EndpointConfig { connection, max_connections: u16::MAX, cookie_lifetime_ms: 10_000, resets_per_second: 50 }
+    }
+}
+
+/// One entry of the connection table, with the storage its connection uses.
+#[derive(Debug, Clone)]
+pub struct Slot<A, S> {
+    storage: Option<S>,
+    conn: Option<(A, Connection<S>)>,
+    generation: u16,
+}
+
+impl<A, S> Slot<A, S> {
+    /// A free slot with link storage for one connection.
+    pub const fn new(storage: S) -> Slot<A, S> {
+        Slot { storage: Some(storage), conn: None, generation: 0 }
+    }
+}
+
+/// Names a connection of an endpoint; stale once its slot is reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ConnectionHandle {
+    index: u16,
+    generation: u16,
+}
+
+impl ConnectionHandle {
+    /// The slot index (stable while the connection lives).
+    pub const fn index(&self) -> usize {
+        self.index as usize
+    }
+}
+
+/// Something the endpoint reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum EndpointEvent<A> {
+    /// An event of one connection.
+    Connection(ConnectionHandle, Event),
+    /// A peer's handshake was refused with an ERR_MSG.
+    Refused {
+        /// The peer.
+        peer: A,
+        /// Why.
+        code: ErrorCode,
+    },
+}
+
+/// Endpoint counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(C)]
+pub struct EndpointStats {
+    /// SYNs answered with a SYN_ACK.
+    pub syn_acks_sent: u64,
+    /// Handshakes refused with an ERR_MSG.
+    pub refused: u64,
+    /// HANDSHAKE_ACKs with an invalid or expired cookie.
+    pub bad_cookies: u64,
+    /// Connections created.
+    pub accepted: u64,
+    /// RESETs sent to peers of unknown connections.
+    pub resets_sent: u64,
+    /// Answers not sent because they would exceed what the peer sent (no amplification), or rate limits.
+    pub suppressed: u64,
+    /// Datagrams that were not seqlink packets of any known connection.
+    pub dropped: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Response {
+    SynAck(Agreement),
+    Err(ErrorCode),
+    Reset(u16),
+}
+
+const RESPONSES: usize = 16;
+const ACCEPT_QUEUE: usize = 64;
+const REFUSALS: usize = 8;
+
+/// A server endpoint over peer addresses `A`, link storage `S` and a slot table `T`.
+#[derive(Debug, Clone)]
+pub struct Endpoint<A, S, T> {
+    config: EndpointConfig,
+    slots: T,
+    secret: [u8; 16],
+    entropy: u64,
+    responses: [Option<(A, Response, u16)>; RESPONSES],
+    accept_queue: [Option<ConnectionHandle>; ACCEPT_QUEUE],
+    refusals: [Option<(A, ErrorCode)>; REFUSALS],
+    cursor: usize,
+    event_cursor: usize,
+    reset_budget: u16,
+    reset_epoch: u64,
+    stats: EndpointStats,
+    _storage: core::marker::PhantomData<S>,
+}
+
+impl<A, S, T> Endpoint<A, S, T>
+where
+    A: Copy + Eq + Hash,
+    S: AsMut<[u8]>,
+    T: AsMut<[Slot<A, S>]>,
+{
+    /// An endpoint over `slots`. `secret` keys the cookies (keep it secret,
+    /// random per process); `entropy` seeds the server's connection ids and
+    /// initial sequence numbers.
+    pub fn new(config: EndpointConfig, slots: T, secret: [u8; 16], entropy: u64) -> Endpoint<A, S, T> {
+        Endpoint {
+            config,
+            slots,
+            secret,
+            entropy,
+            responses: [None; RESPONSES],
+            accept_queue: [None; ACCEPT_QUEUE],
+            refusals: [None; REFUSALS],
+            cursor: 0,
+            event_cursor: 0,
+            reset_budget: config.resets_per_second,
+            reset_epoch: 0,
+            stats: EndpointStats::default(),
+            _storage: core::marker::PhantomData,
+        }
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> EndpointStats {
+        self.stats
+    }
+
+    /// Connections in the table (any state).
+    pub fn connection_count(&mut self) -> usize {
+        self.slots.as_mut().iter().filter(|s| s.conn.is_some()).count()
+    }
+
+    fn capacity(&mut self) -> usize {
+        self.slots.as_mut().len().min(usize::from(self.config.max_connections))
+    }
+
+    fn find(&mut self, peer: &A) -> Option<usize> {
+        self.slots.as_mut().iter().position(|s| s.conn.as_ref().is_some_and(|(a, _)| a == peer))
+    }
+
+    fn handle_of(&mut self, index: usize) -> ConnectionHandle {
+        let generation = self.slots.as_mut().get(index).map_or(0, |s| s.generation);
+        ConnectionHandle { index: index as u16, generation }
+    }
+
+    fn slot(&mut self, handle: ConnectionHandle) -> Option<&mut (A, Connection<S>)> {
+        let slot = self.slots.as_mut().get_mut(handle.index())?;
+        if slot.generation != handle.generation {
+            return None;
+        }
+        slot.conn.as_mut()
+    }
+
+    /// The connection behind `handle`.
+    pub fn connection(&mut self, handle: ConnectionHandle) -> Option<&mut Connection<S>> {
+        self.slot(handle).map(|(_, c)| c)
+    }
+
+    /// The peer address of `handle`.
+    pub fn peer(&mut self, handle: ConnectionHandle) -> Option<A> {
+        self.slot(handle).map(|(a, _)| *a)
+    }
+
+    /// The next connection the application has not accepted yet.
+    pub fn accept(&mut self) -> Option<ConnectionHandle> {
+        let first = self.accept_queue.first_mut()?.take();
+        self.accept_queue.rotate_left(1);
+        first
+    }
+
+    /// Sends a message on a connection.
+    pub fn send(
+        &mut self,
+        handle: ConnectionHandle,
+        now: u64,
+        ptype: PacketType,
+        message: &[u8],
+        delivery: Delivery,
+    ) -> Result<(), SendError> {
+        match self.connection(handle) {
+            Some(c) => c.send(now, ptype, message, delivery),
+            None => Err(SendError::Failed),
+        }
+    }
+
+    /// Reads the next message of a connection.
+    pub fn recv(&mut self, handle: ConnectionHandle, buf: &mut [u8]) -> Result<Option<Received>, Error> {
+        match self.connection(handle) {
+            Some(c) => c.recv(buf),
+            None => Ok(None),
+        }
+    }
+
+    /// Starts a graceful close of a connection.
+    pub fn close(&mut self, handle: ConnectionHandle, now: u64) {
+        if let Some(c) = self.connection(handle) {
+            c.close(now);
+        }
+    }
+
+    /// Forgets a connection now (whatever its state); its slot is free again.
+    pub fn release(&mut self, handle: ConnectionHandle) {
+        if self.slot(handle).is_some() {
+            self.free(handle.index());
+        }
+    }
+
+    fn free(&mut self, index: usize) {
+        if let Some(slot) = self.slots.as_mut().get_mut(index) {
+            if let Some((_, conn)) = slot.conn.take() {
+                slot.storage = Some(conn.into_storage());
+                slot.generation = slot.generation.wrapping_add(1);
+            }
+        }
+    }
+
+    // ---- input -------------------------------------------------------------------
+
+    /// Feeds one datagram received from `from`.
+    pub fn handle_datagram(&mut self, now: u64, from: A, datagram: &[u8]) {
+        let existing = self.find(&from);
+        let unbound = Codec::new().with_max_payload(self.config.connection.link.max_payload);
+        if let Ok(packet) = PacketRepr::decode(datagram, &unbound) {
+            match packet.ptype {
+                PacketType::SYN => return self.on_syn(now, from, &packet, datagram.len(), existing.is_some()),
+                PacketType::HANDSHAKE_ACK => return self.on_handshake_ack(now, from, &packet, existing),
+                _ => {}
+            }
+        }
+        match existing {
+            Some(index) => {
+                if let Some(Some((_, conn))) = self.slots.as_mut().get_mut(index).map(|s| s.conn.as_mut()) {
+                    conn.handle_datagram(now, datagram);
+                }
+            }
+            None => self.on_unknown(now, from, datagram),
+        }
+    }
+
+    fn on_unknown(&mut self, now: u64, from: A, datagram: &[u8]) {
+        self.stats.dropped += 1;
+        // A packet of a connection we do not have: tell the peer, proving it
+        // with the pseudo-header sum recovered from the packet's checksum.
+        if self.config.connection.link.integrity != Integrity::InternetChecksum
+            || datagram.len() < HEADER_LEN + RESET_LEN
+        {
+            return;
+        }
+        let Some(token) = recover_pseudo_sum(datagram) else { return };
+        if token == 0 || token == 0xffff {
+            return; // not bound to any connection: not ours to reset
+        }
+        if now / 1000 != self.reset_epoch {
+            self.reset_epoch = now / 1000;
+            self.reset_budget = self.config.resets_per_second;
+        }
+        if self.reset_budget == 0 {
+            self.stats.suppressed += 1;
+            return;
+        }
+        self.reset_budget -= 1;
+        self.respond(from, Response::Reset(token), datagram.len());
+    }
+
+    fn on_syn(&mut self, now: u64, from: A, packet: &PacketRepr<'_>, received: usize, known: bool) {
+        let Ok(syn) = SynRepr::parse(packet.payload) else {
+            self.stats.dropped += 1;
+            return;
+        };
+        let limits = self.config.connection.proposal();
+        let refusal = if syn.version != PROTOCOL_VERSION {
+            Some(ErrorCode::VersionMismatch)
+        } else if syn.params.max_payload < MIN_PAYLOAD || syn.params.window == 0 {
+            Some(ErrorCode::BadParameters)
+        } else if !known && self.connection_count() >= self.capacity() {
+            Some(ErrorCode::ServerFull)
+        } else {
+            None
+        };
+        if let Some(code) = refusal {
+            return self.refuse(from, code, received);
+        }
+        let server_crc = Integrity::from_u8(1).is_some();
+        let crc = server_crc
+            && syn.flags & FLAG_CRC_SUPPORTED != 0
+            && (syn.flags & FLAG_CRC != 0 || self.config.connection.prefer_crc);
+        let params = Params {
+            max_payload: syn.params.max_payload.min(limits.max_payload),
+            window: syn.params.window.min(limits.window).min(MAX_WINDOW),
+            heartbeat_ms: min_nonzero(syn.params.heartbeat_ms, limits.heartbeat_ms),
+            idle_timeout_ms: min_nonzero(syn.params.idle_timeout_ms, limits.idle_timeout_ms),
+        };
+        let (server_id, server_isn) = self.fresh_ids(syn.client_id);
+        let mut agreement = Agreement {
+            version: PROTOCOL_VERSION,
+            flags: if crc { FLAG_CRC } else { 0 },
+            client_id: syn.client_id,
+            client_isn: syn.isn,
+            server_id,
+            server_isn,
+            params,
+            cookie_time: self.bucket(now),
+            cookie: 0,
+        };
+        agreement.cookie = self.cookie(&from, &agreement);
+        self.respond(from, Response::SynAck(agreement), received);
+    }
+
+    fn on_handshake_ack(&mut self, now: u64, from: A, packet: &PacketRepr<'_>, existing: Option<usize>) {
+        let Ok(ack) = HandshakeAckRepr::parse(packet.payload) else {
+            self.stats.dropped += 1;
+            return;
+        };
+        let a = ack.agreement;
+        let fresh = a.cookie_time == self.bucket(now) || a.cookie_time.wrapping_add(1) == self.bucket(now);
+        if a.version != PROTOCOL_VERSION || !fresh || self.cookie(&from, &a) != a.cookie {
+            self.stats.bad_cookies += 1;
+            return;
+        }
+        if let Some(index) = existing {
+            let handle = self.handle_of(index);
+            if let Some((_, conn)) = self.slot(handle) {
+                if conn.agreement() == Some(&a) {
+                    // our confirmation was lost: confirm again
+                    conn.confirm();
+                    return;
+                }
+            }
+            // the peer restarted: its old connection is gone
+            self.free(index);
+        }
+        let free = self.slots.as_mut().iter().position(|s| s.conn.is_none() && s.storage.is_some());
+        let queue_full = self.accept_queue.iter().all(Option::is_some);
+        let (Some(index), false) = (free, queue_full || self.connection_count() >= self.capacity()) else {
+            return self.refuse(from, ErrorCode::ServerFull, packet.payload.len() + HEADER_LEN);
+        };
+        let config = self.config.connection;
+        let Some(slot) = self.slots.as_mut().get_mut(index) else { return };
+        let Some(storage) = slot.storage.take() else { return };
+        match Connection::accept(config, storage, now, &a) {
+            Ok(conn) => {
+                slot.conn = Some((from, conn));
+                let handle = self.handle_of(index);
+                if let Some(entry) = self.accept_queue.iter_mut().find(|e| e.is_none()) {
+                    *entry = Some(handle);
+                }
+                self.stats.accepted += 1;
+            }
+            Err(_) => self.stats.dropped += 1, // storage too small: cannot happen with one config
+        }
+    }
+
+    fn refuse(&mut self, peer: A, code: ErrorCode, received: usize) {
+        self.stats.refused += 1;
+        if let Some(entry) = self.refusals.iter_mut().find(|e| e.is_none()) {
+            *entry = Some((peer, code));
+        }
+        self.respond(peer, Response::Err(code), received);
+    }
+
+    fn respond(&mut self, peer: A, response: Response, limit: usize) {
+        let limit = limit.min(usize::from(u16::MAX)) as u16;
+        match self.responses.iter_mut().find(|r| r.is_none()) {
+            Some(entry) => *entry = Some((peer, response, limit)),
+            None => self.stats.suppressed += 1,
+        }
+    }
+
+    fn bucket(&self, now: u64) -> u32 {
+        (now / u64::from(self.config.cookie_lifetime_ms.max(1))) as u32
+    }
+
+    fn cookie(&self, peer: &A, a: &Agreement) -> u64 {
+        let mut h = SipHasher24::new_with_key(&self.secret);
+        peer.hash(&mut h);
+        h.write(&[a.version, a.flags]);
+        for v in [a.client_id, a.client_isn, a.server_id, a.server_isn, a.params.heartbeat_ms, a.params.idle_timeout_ms]
+        {
+            h.write(&v.to_be_bytes());
+        }
+        h.write(&a.params.max_payload.to_be_bytes());
+        h.write(&a.params.window.to_be_bytes());
+        h.write(&a.cookie_time.to_be_bytes());
+        h.finish()
+    }
+
+    /// A server id whose connection id changes every checksum (its
+    /// pseudo-header sum is neither 0 nor 0xffff), and an initial sequence number.
+    fn fresh_ids(&mut self, client_id: u32) -> (u32, u32) {
+        loop {
+            let server_id = splitmix(&mut self.entropy) as u32;
+            let sum = pseudo_sum(client_id ^ server_id);
+            if sum != 0 && sum != 0xffff {
+                return (server_id, splitmix(&mut self.entropy) as u32);
+            }
+        }
+    }
+
+    // ---- output ------------------------------------------------------------------
+
+    /// Writes the next datagram to send and its destination; `buf` must hold
+    /// [`ConnectionConfig::max_datagram_len`] bytes.
+    pub fn poll_transmit(&mut self, now: u64, buf: &mut [u8]) -> Result<Option<(A, usize)>, Error> {
+        while let Some((peer, response, limit)) = self.responses.first_mut().and_then(Option::take) {
+            self.responses.rotate_left(1);
+            if let Some(n) = self.write_response(response, buf, usize::from(limit))? {
+                if n <= usize::from(limit) {
+                    match response {
+                        Response::SynAck(_) => self.stats.syn_acks_sent += 1,
+                        Response::Reset(_) => self.stats.resets_sent += 1,
+                        Response::Err(_) => {}
+                    }
+                    return Ok(Some((peer, n)));
+                }
+                self.stats.suppressed += 1;
+            }
+        }
+        let count = self.slots.as_mut().len();
+        for step in 0..count {
+            let index = (self.cursor + step) % count;
+            let Some(Some((peer, conn))) = self.slots.as_mut().get_mut(index).map(|s| s.conn.as_mut()) else {
+                continue;
+            };
+            let peer = *peer;
+            if let Some(n) = conn.poll_transmit(now, buf)? {
+                self.cursor = index;
+                return Ok(Some((peer, n)));
+            }
+            self.collect(index);
+        }
+        Ok(None)
+    }
+
+    fn write_response(&self, response: Response, buf: &mut [u8], limit: usize) -> Result<Option<usize>, Error> {
+        let codec = Codec::new().with_max_payload(self.config.connection.link.max_payload);
+        let mut payload = [0u8; 64];
+        let (ptype, len) = match response {
+            Response::SynAck(agreement) => {
+                (PacketType::SYN_ACK, SynAckRepr { agreement, extension: &[] }.emit(&mut payload)?)
+            }
+            Response::Err(code) => {
+                let reason = match code {
+                    ErrorCode::VersionMismatch => "unsupported version: server speaks v1",
+                    ErrorCode::BadParameters => "max payload below 64 or zero window",
+                    ErrorCode::ServerFull => "server full",
+                    _ => code.as_str(),
+                };
+                // cut the reason so that the answer is no larger than what the peer sent
+                let room = limit.saturating_sub(HEADER_LEN).min(payload.len());
+                let Some(out) = payload.get_mut(..room) else { return Ok(None) };
+                (PacketType::ERR_MSG, ErrRepr { code, reason: reason.as_bytes() }.emit(out))
+            }
+            Response::Reset(token) => {
+                let reset = ResetRepr { code: ErrorCode::UnknownConnection, token }.to_bytes();
+                if let Some(dst) = payload.get_mut(..RESET_LEN) {
+                    dst.copy_from_slice(&reset);
+                }
+                (PacketType::RESET, RESET_LEN)
+            }
+        };
+        let payload = payload.get(..len).unwrap_or(&[]);
+        Ok(Some(PacketRepr::new(crate::seq::Seq(0), ptype, payload).emit(buf, &codec)?))
+    }
+
+    /// Frees the slot of a finished connection once its events were read and
+    /// its messages drained.
+    fn collect(&mut self, index: usize) {
+        let done = match self.slots.as_mut().get_mut(index).and_then(|s| s.conn.as_mut()) {
+            Some((_, conn)) => conn.is_closed() && !conn.has_events() && conn.next_message_len().is_none(),
+            None => false,
+        };
+        if done {
+            self.free(index);
+        }
+    }
+
+    // ---- timers and events ------------------------------------------------------
+
+    /// The earliest deadline of any connection.
+    pub fn poll_timeout(&mut self) -> Option<u64> {
+        if self.responses.iter().any(Option::is_some) {
+            return Some(0);
+        }
+        self.slots.as_mut().iter().filter_map(|s| s.conn.as_ref().and_then(|(_, c)| c.poll_timeout())).min()
+    }
+
+    /// Processes the timers that expired by `now` in every connection.
+    pub fn handle_timeout(&mut self, now: u64) {
+        for index in 0..self.slots.as_mut().len() {
+            if let Some(Some((_, conn))) = self.slots.as_mut().get_mut(index).map(|s| s.conn.as_mut()) {
+                if conn.poll_timeout().is_some_and(|t| now >= t) {
+                    conn.handle_timeout(now);
+                }
+            }
+            self.collect(index);
+        }
+    }
+
+    /// The next event of the endpoint or of any connection.
+    pub fn poll_event(&mut self) -> Option<EndpointEvent<A>> {
+        if let Some((peer, code)) = self.refusals.first_mut().and_then(Option::take) {
+            self.refusals.rotate_left(1);
+            return Some(EndpointEvent::Refused { peer, code });
+        }
+        let count = self.slots.as_mut().len();
+        for step in 0..count {
+            let index = (self.event_cursor + step) % count;
+            let handle = self.handle_of(index);
+            if let Some((_, conn)) = self.slot(handle) {
+                if let Some(event) = conn.poll_event() {
+                    self.event_cursor = index;
+                    return Some(EndpointEvent::Connection(handle, event));
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether a connection is in the table and not finished.
+    pub fn is_open(&mut self, handle: ConnectionHandle) -> bool {
+        self.connection(handle).is_some_and(|c| !matches!(c.state(), State::Closed | State::Failed))
+    }
+}
+
+fn min_nonzero(a: u32, b: u32) -> u32 {
+    match (a, b) {
+        (0, x) | (x, 0) => x,
+        (a, b) => a.min(b),
+    }
+}
