@@ -8,7 +8,7 @@
 use crate::seq::Seq;
 
 /// Congestion window state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Congestion {
     cwnd: u16,

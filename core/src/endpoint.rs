@@ -69,7 +69,7 @@ impl EndpointConfig {
 }
 
 /// One entry of the connection table, with the storage its connection uses.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Slot<A, S> {
     storage: Option<S>,
     conn: Option<(A, Connection<S>)>,
@@ -114,7 +114,7 @@ pub enum EndpointEvent<A> {
 }
 
 /// Endpoint counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(C)]
 pub struct EndpointStats {
@@ -134,7 +134,7 @@ pub struct EndpointStats {
     pub dropped: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Response {
     SynAck(Agreement),
     Err(ErrorCode),
@@ -146,7 +146,7 @@ const ACCEPT_QUEUE: usize = 64;
 const REFUSALS: usize = 8;
 
 /// A server endpoint over peer addresses `A`, link storage `S` and a slot table `T`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Endpoint<A, S, T> {
     config: EndpointConfig,
     slots: T,
@@ -167,7 +167,7 @@ impl<A, S, T> Endpoint<A, S, T>
 where
     A: Copy + Eq + Hash,
     S: AsMut<[u8]>,
-    T: AsMut<[Slot<A, S>]>,
+    T: AsRef<[Slot<A, S>]> + AsMut<[Slot<A, S>]>,
 {
     /// An endpoint over `slots`. `secret` keys the cookies (keep it secret,
     /// random per process); `entropy` seeds the server's connection ids and
@@ -196,12 +196,12 @@ where
     }
 
     /// Connections in the table (any state).
-    pub fn connection_count(&mut self) -> usize {
-        self.slots.as_mut().iter().filter(|s| s.conn.is_some()).count()
+    pub fn connection_count(&self) -> usize {
+        self.slots.as_ref().iter().filter(|s| s.conn.is_some()).count()
     }
 
-    fn capacity(&mut self) -> usize {
-        self.slots.as_mut().len().min(usize::from(self.config.max_connections))
+    fn capacity(&self) -> usize {
+        self.slots.as_ref().len().min(usize::from(self.config.max_connections))
     }
 
     fn find(&mut self, peer: &A) -> Option<usize> {
@@ -399,9 +399,13 @@ where
             // the peer restarted: its old connection is gone
             self.free(index);
         }
+        if self.accept_queue.iter().all(Option::is_some) {
+            // A transient overload: the client resends its HANDSHAKE_ACK.
+            self.stats.suppressed += 1;
+            return;
+        }
         let free = self.slots.as_mut().iter().position(|s| s.conn.is_none() && s.storage.is_some());
-        let queue_full = self.accept_queue.iter().all(Option::is_some);
-        let (Some(index), false) = (free, queue_full || self.connection_count() >= self.capacity()) else {
+        let (Some(index), false) = (free, self.connection_count() >= self.capacity()) else {
             return self.refuse(from, ErrorCode::ServerFull, packet.payload.len() + HEADER_LEN);
         };
         let config = self.config.connection;
@@ -547,11 +551,11 @@ where
     // ---- timers and events ------------------------------------------------------
 
     /// The earliest deadline of any connection.
-    pub fn poll_timeout(&mut self) -> Option<u64> {
+    pub fn poll_timeout(&self) -> Option<u64> {
         if self.responses.iter().any(Option::is_some) {
             return Some(0);
         }
-        self.slots.as_mut().iter().filter_map(|s| s.conn.as_ref().and_then(|(_, c)| c.poll_timeout())).min()
+        self.slots.as_ref().iter().filter_map(|s| s.conn.as_ref().and_then(|(_, c)| c.poll_timeout())).min()
     }
 
     /// Processes the timers that expired by `now` in every connection.

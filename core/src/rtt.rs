@@ -72,7 +72,7 @@ impl Default for Timing {
 /// assert_eq!((rtt.srtt(), rtt.rttvar()), (100, 50));
 /// assert_eq!(rtt.rto(), 300); // srtt + 4 * rttvar
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RttEstimator {
     /// Smoothed RTT times 8 (milliseconds).

@@ -286,6 +286,11 @@ impl<N: Node> Sim<N> {
         &mut self.nodes[index].1
     }
 
+    /// Sends a datagram into the network as if `from` had sent it (for spoofed traffic).
+    pub fn inject(&mut self, from: Addr, to: Addr, bytes: Vec<u8>) {
+        self.route(from, to, bytes);
+    }
+
     /// Datagrams in the network.
     pub fn in_flight(&self) -> usize {
         self.queue.len()
@@ -294,18 +299,22 @@ impl<N: Node> Sim<N> {
     /// Lets every node send what it wants to now, and routes it.
     fn transmit_all(&mut self) {
         for i in 0..self.nodes.len() {
-            let from = self.nodes[i].0;
             self.nodes[i].1.poll_app(self.now);
-            let mut sent = 0;
-            while let Some((to, n)) = {
-                let buf = &mut self.buf;
-                self.nodes[i].1.transmit(self.now, buf)
-            } {
-                let bytes = self.buf[..n].to_vec();
-                self.route(from, to, bytes);
-                sent += 1;
-                assert!(sent < 1_000_000, "node {from} transmits without end");
-            }
+            self.transmit_node(i);
+        }
+    }
+
+    fn transmit_node(&mut self, i: usize) {
+        let from = self.nodes[i].0;
+        let mut sent = 0;
+        while let Some((to, n)) = {
+            let buf = &mut self.buf;
+            self.nodes[i].1.transmit(self.now, buf)
+        } {
+            let bytes = self.buf[..n].to_vec();
+            self.route(from, to, bytes);
+            sent += 1;
+            assert!(sent < 1_000_000, "node {from} transmits without end");
         }
     }
 
@@ -390,8 +399,14 @@ impl<N: Node> Sim<N> {
         self.now = self.now.max(next);
         while self.queue.peek().is_some_and(|Reverse(d)| d.at <= self.now) {
             let Some(Reverse(d)) = self.queue.pop() else { break };
-            match self.nodes.iter_mut().find(|(a, _)| *a == d.to) {
-                Some((_, node)) => node.handle(self.now, d.from, &d.bytes),
+            match self.nodes.iter().position(|(a, _)| *a == d.to) {
+                Some(i) => {
+                    self.nodes[i].1.handle(self.now, d.from, &d.bytes);
+                    // a driver lets its application run and answers between
+                    // datagrams, as a socket loop would
+                    self.nodes[i].1.poll_app(self.now);
+                    self.transmit_node(i);
+                }
                 None => self.undeliverable += 1,
             }
         }

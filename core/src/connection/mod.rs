@@ -31,8 +31,8 @@ use crate::wire::{Codec, Packet, PacketRepr, PacketType, HEADER_LEN};
 /// ```text
 /// client:  SynSent --SYN_ACK--> Confirming --first bound packet--> Established
 /// server:  (stateless) --valid HANDSHAKE_ACK--> Established
-/// both:    Established --close() or peer FIN--> Closing --both FINs acked--> Linger (active closer) / Closed
-///          Linger --linger time--> Closed
+/// both:    Established --close() or peer FIN--> Closing --both FINs acked--> Linger (reports Closed)
+///          Linger --linger time--> Closed (the connection is forgotten)
 ///          any --timeout, dead peer, ERR, RESET--> Failed
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,7 +46,8 @@ pub enum State {
     Established,
     /// A FIN is queued or received: finishing delivery both ways.
     Closing,
-    /// Closed; absorbing late duplicates before the connection is forgotten.
+    /// Closed for the application (the `Closed` event was reported); still
+    /// acknowledging late duplicates before the connection is forgotten.
     Linger,
     /// Closed gracefully.
     Closed,
@@ -65,7 +66,7 @@ pub enum Role {
 }
 
 /// Control packets waiting to be sent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 struct Pending {
     syn: bool,
     handshake_ack: bool,
@@ -76,7 +77,7 @@ struct Pending {
 }
 
 /// A small fixed queue of events.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 struct Events {
     queue: [Option<Event>; 4],
 }
@@ -101,7 +102,7 @@ impl Events {
 const REASON_LEN: usize = 48;
 
 /// A connection over caller-provided link storage `S`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Connection<S> {
     link: Link<S>,
     config: ConnectionConfig,
@@ -114,8 +115,6 @@ pub struct Connection<S> {
     pending: Pending,
     events: Events,
     failure: Option<FailReason>,
-    /// We queued our FIN before the peer's arrived.
-    closed_first: bool,
     // timers
     started: u64,
     retry_at: u64,
@@ -124,6 +123,8 @@ pub struct Connection<S> {
     last_send: u64,
     close_started: u64,
     linger_until: u64,
+    /// When the peer last made us linger longer (a duplicate arrived while lingering).
+    linger_mark: u64,
     reason: [u8; REASON_LEN],
     reason_len: u8,
 }
@@ -184,7 +185,6 @@ impl<S: AsMut<[u8]>> Connection<S> {
             pending: Pending::default(),
             events: Events::default(),
             failure: None,
-            closed_first: false,
             started: now,
             retry_at: now,
             retries: 0,
@@ -192,6 +192,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
             last_send: now,
             close_started: now,
             linger_until: now,
+            linger_mark: now,
             reason: [0; REASON_LEN],
             reason_len: 0,
         })
@@ -321,7 +322,6 @@ impl<S: AsMut<[u8]>> Connection<S> {
 
     fn start_close(&mut self, now: u64) {
         if self.link.send_fin().is_ok() {
-            self.closed_first = !self.link.peer_finished();
             self.state = State::Closing;
             self.close_started = now;
         }
@@ -360,6 +360,15 @@ impl<S: AsMut<[u8]>> Connection<S> {
 
     fn on_bound(&mut self, now: u64, packet: &PacketRepr<'_>, wire_len: usize) {
         self.last_recv = now;
+        if self.state == State::Linger {
+            // The peer is still resending (our last acknowledgement was lost), with
+            // backoff: stay until well after its next retransmission.
+            let gap = now.saturating_sub(self.linger_mark);
+            let cap = 2 * u64::from(self.config.link.timing.max_rto);
+            let stay = (3 * gap).clamp(u64::from(self.config.linger_ms), cap.max(1));
+            self.linger_until = self.linger_until.max(now + stay);
+            self.linger_mark = now;
+        }
         if self.state == State::Confirming {
             // The server has the connection: the handshake is complete.
             self.state = State::Established;
@@ -504,12 +513,13 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 self.close_started = now;
             }
             if self.state == State::Closing && self.link.fin_acknowledged() && self.link.peer_finished() {
-                if self.closed_first {
-                    self.state = State::Linger;
-                    self.linger_until = now + u64::from(self.config.linger_ms);
-                } else {
-                    self.finish(State::Closed, None);
-                }
+                // Closed for the application. Both sides linger: the peer may
+                // not have our last acknowledgement yet and may resend its FIN,
+                // which must be acknowledged again, not answered with a RESET.
+                self.state = State::Linger;
+                self.linger_until = now + u64::from(self.config.linger_ms);
+                self.linger_mark = now;
+                self.events.push(Event::Closed);
             }
         }
     }
@@ -587,7 +597,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
             }
             State::Linger => {
                 if now >= self.linger_until {
-                    self.finish(State::Closed, None);
+                    self.state = State::Closed; // the Closed event was reported on entering Linger
                 }
             }
             State::Closed | State::Failed => {}

@@ -150,7 +150,7 @@ fn messages_flow_both_ways_and_close_gracefully() {
     client.close(net.now);
     assert_eq!(client.send(net.now, PacketType(100), b"late", Delivery::Reliable), Err(SendError::Failed));
     net.exchange(&mut client, &mut server, &keep, &keep);
-    assert_eq!(client.state(), State::Linger, "the side that closed first lingers");
+    assert_eq!(client.state(), State::Linger, "closed, still absorbing duplicates");
     let r = server.recv(handle, &mut buf).unwrap().unwrap();
     assert_eq!(&buf[..r.len], b"bye", "data before the FIN is delivered");
     let mut server_events = Vec::new();

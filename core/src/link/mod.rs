@@ -113,7 +113,7 @@ pub enum Handled {
 
 /// The reliability engine over caller-provided storage `S` (`&mut [u8]`,
 /// `[u8; N]`, `Vec<u8>`, ...). See the [module docs](self).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Link<S> {
     storage: S,
     state: LinkState,
@@ -256,7 +256,7 @@ impl<S: AsMut<[u8]>> Link<S> {
 }
 
 /// All of a link's state that is not in the caller's storage.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct LinkState {
     config: LinkConfig,
     // send side: [snd_una, snd_nxt) sent, [snd_nxt, snd_end) queued

@@ -1,7 +1,7 @@
 //! Link statistics (seed 000 section 5, extended): a plain fixed-size struct.
 
 /// Counters of one link. Plain `repr(C)` data: copy it, print it, hand it to C.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(C)]
 pub struct Stats {
