@@ -15,6 +15,7 @@ cargo fmt --all -- --check
 
 step "cargo clippy (host, all targets)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p seqlink-core --all-targets --no-default-features --locked -- -D warnings
 
 step "cargo test"
 cargo test --workspace --locked

@@ -124,6 +124,8 @@ pub struct EndpointStats {
     pub refused: u64,
     /// HANDSHAKE_ACKs with an invalid or expired cookie.
     pub bad_cookies: u64,
+    /// HANDSHAKE_ACKs of connections that already finished (replays), ignored.
+    pub replays: u64,
     /// Connections created.
     pub accepted: u64,
     /// RESETs sent to peers of unknown connections.
@@ -142,6 +144,8 @@ enum Response {
 }
 
 const RESPONSES: usize = 16;
+/// Cookies of the most recently finished connections, refused if replayed.
+const RETIRED: usize = 64;
 const ACCEPT_QUEUE: usize = 64;
 const REFUSALS: usize = 8;
 
@@ -155,6 +159,8 @@ pub struct Endpoint<A, S, T> {
     responses: [Option<(A, Response, u16)>; RESPONSES],
     accept_queue: [Option<ConnectionHandle>; ACCEPT_QUEUE],
     refusals: [Option<(A, ErrorCode)>; REFUSALS],
+    retired: [u64; RETIRED],
+    retired_next: usize,
     cursor: usize,
     event_cursor: usize,
     reset_budget: u16,
@@ -181,6 +187,8 @@ where
             responses: [None; RESPONSES],
             accept_queue: [None; ACCEPT_QUEUE],
             refusals: [None; REFUSALS],
+            retired: [0; RETIRED],
+            retired_next: 0,
             cursor: 0,
             event_cursor: 0,
             reset_budget: config.resets_per_second,
@@ -278,6 +286,14 @@ where
     fn free(&mut self, index: usize) {
         if let Some(slot) = self.slots.as_mut().get_mut(index) {
             if let Some((_, conn)) = slot.conn.take() {
+                if let Some(agreement) = conn.agreement() {
+                    // A replayed HANDSHAKE_ACK (a network duplicate) must not
+                    // bring the connection back with its old sequence numbers.
+                    if let Some(entry) = self.retired.get_mut(self.retired_next % RETIRED) {
+                        *entry = agreement.cookie;
+                    }
+                    self.retired_next = self.retired_next.wrapping_add(1);
+                }
                 slot.storage = Some(conn.into_storage());
                 slot.generation = slot.generation.wrapping_add(1);
             }
@@ -385,6 +401,10 @@ where
         let fresh = a.cookie_time == self.bucket(now) || a.cookie_time.wrapping_add(1) == self.bucket(now);
         if a.version != PROTOCOL_VERSION || !fresh || self.cookie(&from, &a) != a.cookie {
             self.stats.bad_cookies += 1;
+            return;
+        }
+        if existing.is_none() && self.retired.contains(&a.cookie) {
+            self.stats.replays += 1;
             return;
         }
         if let Some(index) = existing {

@@ -500,15 +500,15 @@ impl<'a> PacketRepr<'a> {
         let [l0, l1] = (len as u16).to_be_bytes();
         let mut header = [s0, s1, s2, s3, self.ptype.0, l0, l1, 0, 0];
         let check = codec.integrity.compute(codec.pseudo_header, &header, self.payload);
-        let mut trailer = [0u8; 4];
-        match codec.integrity {
+        let trailer = match codec.integrity {
             Integrity::InternetChecksum => {
                 let [c0, c1] = (check as u16).to_be_bytes();
                 header = [s0, s1, s2, s3, self.ptype.0, l0, l1, c0, c1];
+                [0u8; 4]
             }
             #[cfg(feature = "crc32c")]
-            Integrity::Crc32c => trailer = check.to_be_bytes(),
-        }
+            Integrity::Crc32c => check.to_be_bytes(),
+        };
         Ok((header, trailer))
     }
 }
@@ -619,9 +619,11 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "crc32c")]
     trait ConcatArray {
         fn concat_array(&self) -> [u8; 16];
     }
+    #[cfg(feature = "crc32c")]
     impl ConcatArray for [&[u8]; 2] {
         fn concat_array(&self) -> [u8; 16] {
             let mut out = [0u8; 16];

@@ -22,27 +22,58 @@
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-/// Bytes summed between folds of the 64-bit accumulators: far below where
-/// any accumulator could overflow, whatever the kernel.
+/// Bytes a kernel sums in one call: far below where any of its accumulators
+/// could overflow. Longer inputs are summed a block at a time.
 const BLOCK: usize = 1 << 30;
 
 /// Inputs shorter than this skip the SIMD dispatch.
 #[cfg(target_arch = "x86_64")]
 const SIMD_MIN_LEN: usize = 128;
 
+/// Inputs shorter than this (most packets) go straight to [`short_sum`],
+/// inlined: no dispatch and next to no setup.
+#[cfg(not(target_pointer_width = "32"))]
+const SHORT_LEN: usize = 128;
+
 /// The one's complement sum of `data` as big-endian 16-bit words, folded to
 /// 16 bits, *not* complemented. Zero only when every byte is zero.
 pub fn ones_complement_sum(data: &[u8]) -> u16 {
-    let mut total: u16 = 0;
-    for block in data.chunks(BLOCK) {
-        total = add(total, fold(native_sum(block)));
+    sum(data)
+}
+
+/// The body of [`ones_complement_sum`], inlined into both public functions
+/// so that a short checksum is one call.
+#[inline(always)]
+fn sum(data: &[u8]) -> u16 {
+    #[cfg(not(target_pointer_width = "32"))]
+    if data.len() < SHORT_LEN {
+        return u16::from_be(fold(short_sum(data)));
     }
-    u16::from_be(total)
+    // Once AVX2 has been detected, inputs up to a block call its kernel
+    // directly; everything else (and the first call) takes the long path.
+    #[cfg(target_arch = "x86_64")]
+    if data.len() <= BLOCK && data.len() >= SIMD_MIN_LEN {
+        if let Some(sum) = x86::sum_if_detected(data) {
+            return u16::from_be(fold(sum));
+        }
+    }
+    u16::from_be(fold(long_sum(data)))
+}
+
+/// The unfolded sum of `data` of any length, a [`BLOCK`] at a time (kept out
+/// of line on 64-bit targets so that the short path above stays small).
+#[cfg_attr(not(target_pointer_width = "32"), inline(never))]
+fn long_sum(data: &[u8]) -> u64 {
+    let mut total = 0;
+    for block in data.chunks(BLOCK) {
+        total = add_carry(total, native_sum(block));
+    }
+    total
 }
 
 /// The Internet checksum of `data`: `!ones_complement_sum(data)`.
 pub fn internet_checksum(data: &[u8]) -> u16 {
-    !ones_complement_sum(data)
+    !sum(data)
 }
 
 /// One's complement addition of two 16-bit sums (end-around carry).
@@ -55,11 +86,7 @@ pub const fn add(a: u16, b: u16) -> u16 {
 /// it. `second_at_odd_offset` is `true` when the first buffer's length is odd:
 /// the second buffer's bytes then fall in the other halves of the words.
 pub const fn combine(first: u16, second: u16, second_at_odd_offset: bool) -> u16 {
-    let second = if second_at_odd_offset {
-        second.swap_bytes()
-    } else {
-        second
-    };
+    let second = if second_at_odd_offset { second.swap_bytes() } else { second };
     add(first, second)
 }
 
@@ -141,18 +168,19 @@ impl Checksum {
 }
 
 /// Folds a wide sum to 16 bits with end-around carries; zero stays zero and
-/// nothing else becomes zero.
-const fn fold(mut s: u64) -> u16 {
-    s = (s & 0xffff_ffff) + (s >> 32);
-    s = (s & 0xffff_ffff) + (s >> 32);
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    s as u16
+/// nothing else becomes zero. (Two add-with-carry steps: 2^32 - 1 is a
+/// multiple of 0xffff, so each step keeps the sum's value modulo 0xffff.)
+const fn fold(s: u64) -> u16 {
+    let (lo, carry) = (s as u32).overflowing_add((s >> 32) as u32);
+    // No overflow: after a carry `lo` is at most 2^32 - 2.
+    let s = lo + carry as u32;
+    let (lo, carry) = (s as u16).overflowing_add((s >> 16) as u16);
+    lo + carry as u16
 }
 
 /// Sum of `data` (at most [`BLOCK`] bytes) read as native-endian 16-bit words,
-/// unfolded; congruent to the folded sum modulo 0xffff.
+/// unfolded; congruent to the folded sum modulo 0xffff, and zero only when
+/// every byte is zero.
 fn native_sum(data: &[u8]) -> u64 {
     #[cfg(target_arch = "x86_64")]
     if data.len() >= SIMD_MIN_LEN {
@@ -163,24 +191,58 @@ fn native_sum(data: &[u8]) -> u64 {
     scalar_sum(data)
 }
 
-/// The portable kernel for 64-bit targets: 32-bit words into four
-/// independent 64-bit accumulators; no carries to handle below 16 GiB.
+/// The portable kernel for 64-bit targets. Long inputs take a loop the
+/// compiler vectorizes (SSE2, NEON): the 32-bit halves of 64-bit words summed
+/// into 64-bit lanes, no carries to handle below 16 GiB. Short inputs (most
+/// packets, and the tail of the long loop and of the SIMD kernel) take
+/// [`short_sum`], which has almost no setup.
 #[cfg(not(target_pointer_width = "32"))]
 fn scalar_sum(data: &[u8]) -> u64 {
-    let mut acc = [0u64; 4];
-    let mut chunks = data.chunks_exact(16);
-    for chunk in &mut chunks {
-        for (a, word) in acc.iter_mut().zip(chunk.chunks_exact(4)) {
-            *a += u64::from(read_u32(word));
-        }
+    if data.len() < SHORT_LEN {
+        return short_sum(data);
     }
-    let mut sum = acc[0] + acc[1] + acc[2] + acc[3];
-    let rest = chunks.remainder();
-    let mut words = rest.chunks_exact(4);
-    for word in &mut words {
-        sum += u64::from(read_u32(word));
+    let (words, rest) = data.as_chunks::<8>();
+    let mut sum = 0u64;
+    for word in words {
+        let x = u64::from_ne_bytes(*word);
+        sum += (x & 0xffff_ffff) + (x >> 32);
     }
-    sum + u64::from(tail_sum(words.remainder()))
+    add_carry(sum, short_sum(rest))
+}
+
+/// 64-bit words added with end-around carry (a sum modulo 2^64 - 1, a
+/// multiple of 0xffff) into two accumulators, 16 bytes per step, then at
+/// most one step each of 8, 4, 2 and 1 bytes.
+#[cfg(not(target_pointer_width = "32"))]
+#[inline(always)]
+fn short_sum(data: &[u8]) -> u64 {
+    let (pairs, rest) = data.as_chunks::<16>();
+    let (mut a, mut b) = (0u64, 0u64);
+    for pair in pairs {
+        let (x, y) = pair.split_at(8);
+        a = add_carry(a, read_u64(x));
+        b = add_carry(b, read_u64(y));
+    }
+    let mut sum = add_carry(a, b);
+    let mut rest = rest;
+    if let Some((word, tail)) = rest.split_first_chunk::<8>() {
+        sum = add_carry(sum, u64::from_ne_bytes(*word));
+        rest = tail;
+    }
+    if let Some((word, tail)) = rest.split_first_chunk::<4>() {
+        sum = add_carry(sum, u64::from(u32::from_ne_bytes(*word)));
+        rest = tail;
+    }
+    add_carry(sum, u64::from(tail_sum(rest)))
+}
+
+/// 64-bit addition with end-around carry: zero only when both are zero, and
+/// congruent to `a + b` modulo 0xffff.
+#[inline(always)]
+const fn add_carry(a: u64, b: u64) -> u64 {
+    let (sum, carry) = a.overflowing_add(b);
+    // No overflow: after a carry `sum` is at most 2^64 - 2.
+    sum + carry as u64
 }
 
 /// The compact kernel for 32-bit targets (Cortex-M0/M3/M4, RISC-V 32): a
@@ -193,26 +255,36 @@ fn scalar_sum(data: &[u8]) -> u64 {
         let (s, carry) = sum.overflowing_add(read_u32(word));
         sum = s + carry as u32;
     }
-    u64::from(sum) + u64::from(tail_sum(words.remainder()))
+    add_carry(u64::from(sum), u64::from(tail_sum(words.remainder())))
 }
 
 /// Sum of the last 0..=3 bytes as native-endian words, an odd byte padded with zero.
 fn tail_sum(rest: &[u8]) -> u32 {
     let mut sum = 0u32;
-    let mut pairs = rest.chunks_exact(2);
-    for pair in &mut pairs {
-        if let [a, b] = *pair {
-            sum += u32::from(u16::from_ne_bytes([a, b]));
-        }
+    let mut rest = rest;
+    if let Some((pair, tail)) = rest.split_first_chunk::<2>() {
+        sum += u32::from(u16::from_ne_bytes(*pair));
+        rest = tail;
     }
-    if let [last] = *pairs.remainder() {
+    if let [last] = *rest {
         sum += u32::from(u16::from_ne_bytes([last, 0]));
     }
     sum
 }
 
+/// Reads a native-endian u64 from an 8-byte chunk (one load).
+#[cfg(not(target_pointer_width = "32"))]
+#[inline(always)]
+fn read_u64(word: &[u8]) -> u64 {
+    match word.first_chunk::<8>() {
+        Some(bytes) => u64::from_ne_bytes(*bytes),
+        None => 0,
+    }
+}
+
 /// Reads a native-endian u32 from a 4-byte chunk (the compiler emits one load
 /// where unaligned loads are allowed, byte loads on Cortex-M0).
+#[cfg(target_pointer_width = "32")]
 #[inline(always)]
 fn read_u32(word: &[u8]) -> u32 {
     match *word {
@@ -289,11 +361,7 @@ mod tests {
                 let data = &buf[offset..offset + len];
                 let want = reference_sum(data);
                 assert_eq!(ones_complement_sum(data), want, "len {len} offset {offset}");
-                assert_eq!(
-                    scalar_ones_complement_sum(data),
-                    want,
-                    "len {len} offset {offset}"
-                );
+                assert_eq!(scalar_ones_complement_sum(data), want, "len {len} offset {offset}");
             }
         }
     }
@@ -302,10 +370,7 @@ mod tests {
     fn all_ones_carry_heavy_inputs() {
         for len in [1, 2, 3, 15, 16, 17, 127, 128, 129, 255, 256, 1000] {
             let data = [0xffu8; 1024];
-            assert_eq!(
-                ones_complement_sum(&data[..len]),
-                reference_sum(&data[..len])
-            );
+            assert_eq!(ones_complement_sum(&data[..len]), reference_sum(&data[..len]));
         }
     }
 
@@ -319,11 +384,8 @@ mod tests {
             c.update(&data[..split]);
             c.update(&data[split..]);
             assert_eq!(c.finish(), whole, "split at {split}");
-            let joined = combine(
-                ones_complement_sum(&data[..split]),
-                ones_complement_sum(&data[split..]),
-                split % 2 == 1,
-            );
+            let joined =
+                combine(ones_complement_sum(&data[..split]), ones_complement_sum(&data[split..]), split % 2 == 1);
             assert_eq!(!joined, whole);
         }
         // three pieces, all odd
@@ -352,9 +414,6 @@ mod tests {
         let before = internet_checksum(&buf[..64]);
         let old = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
         buf[8..12].copy_from_slice(&0xdead_beefu32.to_be_bytes());
-        assert_eq!(
-            update_u32(before, old, 0xdead_beef),
-            internet_checksum(&buf[..64])
-        );
+        assert_eq!(update_u32(before, old, 0xdead_beef), internet_checksum(&buf[..64]));
     }
 }

@@ -345,6 +345,7 @@ fn abort_resets_the_peer() {
     assert_eq!(server.connection(handle).unwrap().failure(), Some(FailReason::Reset { code: ErrorCode::Aborted }));
 }
 
+#[cfg(feature = "crc32c")]
 #[test]
 fn crc32c_is_negotiated_when_asked_for() {
     let mut c = config();
