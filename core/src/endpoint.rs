@@ -495,6 +495,7 @@ where
     /// Writes the next datagram to send and its destination; `buf` must hold
     /// [`ConnectionConfig::max_datagram_len`] bytes.
     pub fn poll_transmit(&mut self, now: u64, buf: &mut [u8]) -> Result<Option<(A, usize)>, Error> {
+        self.collect_all();
         while let Some((peer, response, limit)) = self.responses.first_mut().and_then(Option::take) {
             self.responses.rotate_left(1);
             if let Some(n) = self.write_response(response, buf, usize::from(limit))? {
@@ -558,6 +559,12 @@ where
 
     /// Frees the slot of a finished connection once its events were read and
     /// its messages drained.
+    fn collect_all(&mut self) {
+        for index in 0..self.slots.as_ref().len() {
+            self.collect(index);
+        }
+    }
+
     fn collect(&mut self, index: usize) {
         let done = match self.slots.as_mut().get_mut(index).and_then(|s| s.conn.as_mut()) {
             Some((_, conn)) => conn.is_closed() && !conn.has_events() && conn.next_message_len().is_none(),
@@ -607,6 +614,7 @@ where
                 }
             }
         }
+        self.collect_all();
         None
     }
 

@@ -338,6 +338,16 @@ impl<S: AsMut<[u8]>> Connection<S> {
         }
     }
 
+    /// The transport underneath ended (a TCP stream closed): a lingering
+    /// connection is done, any other fails as reset.
+    pub fn transport_closed(&mut self) {
+        match self.state {
+            State::Linger => self.state = State::Closed,
+            State::Closed | State::Failed => {}
+            _ => self.fail(FailReason::Reset { code: ErrorCode::Other }),
+        }
+    }
+
     // ---- input -----------------------------------------------------------------
 
     /// Feeds one received datagram.
@@ -458,7 +468,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
             && a.params.max_payload <= mine.max_payload
             && a.params.window >= 1
             && a.params.window <= mine.window
-            && (a.flags & FLAG_CRC == 0 || self.crc_supported())
+            && (a.flags & FLAG_CRC == 0 || self.crc_flags() & FLAG_CRC_SUPPORTED != 0)
     }
 
     fn crc_supported(&self) -> bool {
@@ -519,6 +529,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 self.state = State::Linger;
                 self.linger_until = now + u64::from(self.config.linger_ms);
                 self.linger_mark = now;
+                self.link.request_ack(); // the peer's FIN: acknowledge it now, not after a delay
                 self.events.push(Event::Closed);
             }
         }
@@ -691,6 +702,11 @@ impl<S: AsMut<[u8]>> Connection<S> {
     }
 
     fn schedule_retry(&mut self, now: u64) {
+        if self.config.transport == Transport::Stream {
+            // the stream delivers the handshake; only the connect timeout applies
+            self.retry_at = self.started + u64::from(self.config.connect_timeout_ms);
+            return;
+        }
         let base = u64::from(self.config.link.timing.initial_rto);
         let backoff = base << self.retries.min(6);
         self.retry_at = now + backoff.min(u64::from(self.config.link.timing.max_rto));
@@ -699,7 +715,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
 
     fn crc_flags(&self) -> u8 {
         let mut flags = 0;
-        if self.crc_supported() {
+        // Over a stream the framing must not change mid-stream: no CRC-32C there.
+        if self.crc_supported() && self.config.transport == Transport::Datagram {
             flags |= FLAG_CRC_SUPPORTED;
             if self.config.prefer_crc {
                 flags |= FLAG_CRC;

@@ -164,7 +164,9 @@ fn messages_flow_both_ways_and_close_gracefully() {
         seen.push(e);
     }
     assert_eq!(seen, vec![Event::Connected, Event::Closed]);
-    assert_eq!(server.connection_count(), 0, "the finished connection's slot is free again");
+    let left =
+        server.connection(handle).map(|c| (c.state(), c.poll_timeout(), c.has_events(), c.next_message_len(), net.now));
+    assert_eq!(server.connection_count(), 0, "the finished connection's slot is free again: {left:?}");
 }
 
 #[test]
@@ -387,4 +389,52 @@ fn packets_of_one_connection_do_not_verify_on_another() {
     let before = b.stats().corrupt_packets;
     b.handle_datagram(net.now, &buf[..n]);
     assert_eq!(b.stats().corrupt_packets, before + 1, "a stale or foreign packet fails the check");
+}
+
+#[test]
+fn a_peer_that_does_not_read_is_not_a_dead_peer() {
+    let (mut client, mut server, handle, mut net) = connected();
+    // the server's application never reads: its window fills and stays full
+    let mut sent = 0;
+    while net.now < 120_000 {
+        while client.send(net.now, PacketType(100), &[1u8; 200], Delivery::Reliable).is_ok() {
+            sent += 1;
+        }
+        net.exchange(&mut client, &mut server, &keep, &keep);
+        if !net.tick(&mut client, &mut server, 120_000) {
+            break;
+        }
+    }
+    assert!(sent >= 8);
+    assert_eq!(client.state(), State::Established, "{:?}", client.failure());
+    assert!(server.is_open(handle));
+    // once it reads, everything flows again
+    let mut buf = [0u8; 256];
+    let mut got = 0;
+    for _ in 0..200 {
+        while server.recv(handle, &mut buf).unwrap().is_some() {
+            got += 1;
+        }
+        net.exchange(&mut client, &mut server, &keep, &keep);
+        net.tick(&mut client, &mut server, u64::MAX);
+    }
+    assert_eq!(got, sent);
+}
+
+#[test]
+fn full_size_and_fragmented_messages_pass() {
+    let c = ConnectionConfig::new().with_link(LinkConfig::low_latency().with_window(32).with_max_payload(1200));
+    let mut client = client_with(c, 0, 1);
+    let mut server = server_with(c, 4);
+    let mut net = Net::new();
+    net.exchange(&mut client, &mut server, &keep, &keep);
+    assert_eq!(client.state(), State::Established);
+    let handle = server.accept().unwrap();
+    for (i, len) in [3usize, 100, 1200, 5000].iter().enumerate() {
+        client.send(net.now, PacketType(100), &vec![7u8; *len], Delivery::Reliable).unwrap();
+        net.exchange(&mut client, &mut server, &keep, &keep);
+        let mut buf = vec![0u8; 10000];
+        let r = server.recv(handle, &mut buf).unwrap();
+        assert!(r.is_some(), "message {i} of {len}: {:?}", server.connection(handle).unwrap().stats());
+    }
 }

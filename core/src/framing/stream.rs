@@ -64,6 +64,15 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> StreamDecoder<B> {
         Some(frame.and_then(|bytes| PacketRepr::decode(bytes, &self.codec)))
     }
 
+    /// Like [`StreamDecoder::decode`], but returns each packet's raw bytes,
+    /// delimited by its length field and within the maximum, without checking
+    /// its integrity (for a caller that checks packets itself, such as a
+    /// connection whose packets carry its connection id in their check).
+    pub fn decode_frame<'x, 's: 'x, 'i: 'x>(&'s mut self, input: &mut &'i [u8]) -> Option<Result<&'x [u8], Error>> {
+        let layout = layout(&self.codec);
+        self.assembler.next(self.buffer.as_mut(), input, &layout)
+    }
+
     /// The codec packets are checked against.
     pub fn codec(&self) -> &Codec {
         &self.codec

@@ -1,0 +1,176 @@
+//! # seqlink-std
+//!
+//! A thin std driver for [`seqlink_core`]: it runs connections and servers
+//! over `std::net::UdpSocket` and `TcpStream`, blocking (calls wait for what
+//! they need, with timeouts) or non-blocking (call [`UdpConnection::poll`] from
+//! your own loop). The driver owns the clock (milliseconds since it started)
+//! and the sockets; the protocol lives entirely in the sans-IO core.
+//!
+//! ```no_run
+//! use seqlink_std::{UdpConnection, UdpServer};
+//! use seqlink_core::{ConnectionConfig, Delivery, EndpointConfig, PacketType};
+//! use std::time::Duration;
+//!
+//! # fn main() -> std::io::Result<()> {
+//! let mut server = UdpServer::bind("127.0.0.1:0", EndpointConfig::new(ConnectionConfig::new()), 16)?;
+//! let addr = server.local_addr()?;
+//! std::thread::spawn(move || {
+//!     while let Ok(Some((handle, message))) = server.recv(Some(Duration::from_secs(5))) {
+//!         let _ = server.send(handle, message.ptype, &message.data, Delivery::Reliable);
+//!     }
+//! });
+//! let mut client = UdpConnection::connect(addr, ConnectionConfig::new(), Duration::from_secs(5))?;
+//! client.send(PacketType(100), b"ping", Delivery::Reliable)?;
+//! let echo = client.recv(Some(Duration::from_secs(5)))?.expect("an echo");
+//! assert_eq!(echo.data, b"ping");
+//! client.close(Duration::from_secs(5))?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod tcp;
+mod udp;
+
+pub use tcp::{TcpConnection, TcpServer};
+pub use udp::{UdpConnection, UdpServer};
+
+use seqlink_core::event::FailReason;
+use seqlink_core::link::Delivery;
+use seqlink_core::PacketType;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::time::{Duration, Instant};
+
+/// A received message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The application's packet type.
+    pub ptype: PacketType,
+    /// The bytes.
+    pub data: Vec<u8>,
+    /// How it was sent.
+    pub delivery: Delivery,
+}
+
+/// Milliseconds since the driver started: the `now` every core call takes.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    start: Instant,
+}
+
+impl Clock {
+    /// A clock starting now.
+    pub fn new() -> Clock {
+        Clock { start: Instant::now() }
+    }
+
+    /// Milliseconds since the start.
+    pub fn now(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// The instant of a core deadline.
+    pub fn instant(&self, ms: u64) -> Instant {
+        self.start + Duration::from_millis(ms)
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Clock {
+        Clock::new()
+    }
+}
+
+/// Losses injected by the driver itself (kernel netem is not always at hand):
+/// a fraction of outgoing and incoming datagrams is dropped, reproducibly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Impairment {
+    /// Probability of dropping each datagram, each way.
+    pub loss: f64,
+    /// Probability of flipping one bit of each datagram received.
+    pub corrupt: f64,
+    state: u64,
+}
+
+impl Impairment {
+    /// Drops `loss` of the datagrams each way, with a seeded generator.
+    pub fn loss(loss: f64, seed: u64) -> Impairment {
+        Impairment { loss, corrupt: 0.0, state: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1 }
+    }
+
+    /// Also flips a bit in `corrupt` of the datagrams received.
+    pub fn with_corruption(mut self, corrupt: f64) -> Impairment {
+        self.corrupt = corrupt;
+        self
+    }
+
+    fn next(&mut self) -> f64 {
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        (self.state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Whether to drop the next datagram.
+    pub fn drop_next(&mut self) -> bool {
+        self.loss > 0.0 && self.next() < self.loss
+    }
+
+    /// Maybe flips one bit of `datagram`; returns whether it did.
+    pub fn corrupt_next(&mut self, datagram: &mut [u8]) -> bool {
+        if self.corrupt > 0.0 && !datagram.is_empty() && self.next() < self.corrupt {
+            let bit = (self.next() * (datagram.len() * 8) as f64) as usize % (datagram.len() * 8);
+            datagram[bit / 8] ^= 1 << (bit % 8);
+            return true;
+        }
+        false
+    }
+}
+
+/// 64 random bits from the OS-seeded hasher and the clock (for connection
+/// ids, initial sequence numbers and cookie secrets).
+pub fn entropy() -> u64 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.finish()
+}
+
+/// A 16-byte secret for cookies.
+pub fn secret() -> [u8; 16] {
+    let mut s = [0u8; 16];
+    s[..8].copy_from_slice(&entropy().to_le_bytes());
+    s[8..].copy_from_slice(&entropy().to_le_bytes());
+    s
+}
+
+pub(crate) fn failed(reason: Option<FailReason>) -> io::Error {
+    let text = reason.map_or("connection closed", |r| r.as_str());
+    let kind = match reason {
+        Some(FailReason::ConnectTimeout | FailReason::IdleTimeout | FailReason::CloseTimeout) => {
+            io::ErrorKind::TimedOut
+        }
+        Some(FailReason::Refused { .. }) => io::ErrorKind::ConnectionRefused,
+        Some(FailReason::Reset { .. }) => io::ErrorKind::ConnectionReset,
+        _ => io::ErrorKind::ConnectionAborted,
+    };
+    io::Error::new(kind, text)
+}
+
+pub(crate) fn core_error(e: seqlink_core::Error) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e.to_string())
+}
+
+/// How long to wait on a socket before something is due: until `deadline`
+/// or the core's next timer, at least 1 ms and at most `cap`.
+pub(crate) fn wait_time(clock: &Clock, timer: Option<u64>, deadline: Option<Instant>, cap: Duration) -> Duration {
+    let now = Instant::now();
+    let mut wait = cap;
+    if let Some(t) = timer {
+        wait = wait.min(clock.instant(t).saturating_duration_since(now));
+    }
+    if let Some(d) = deadline {
+        wait = wait.min(d.saturating_duration_since(now));
+    }
+    wait.max(Duration::from_millis(1))
+}

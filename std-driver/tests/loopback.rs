@@ -1,0 +1,209 @@
+//! End-to-end tests over real loopback sockets (127.0.0.1 only), bounded in
+//! count and time.
+
+use seqlink_core::connection::ConnectionConfig;
+use seqlink_core::endpoint::{EndpointConfig, EndpointEvent};
+use seqlink_core::link::{Delivery, LinkConfig};
+use seqlink_core::{Event, PacketType};
+use seqlink_std::{Impairment, TcpConnection, TcpServer, UdpConnection, UdpServer};
+use std::net::UdpSocket;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(20);
+
+fn config() -> ConnectionConfig {
+    let mut c = ConnectionConfig::new().with_link(LinkConfig::low_latency().with_window(32).with_max_payload(1200));
+    c.linger_ms = 200;
+    c
+}
+
+fn message(i: u32) -> Vec<u8> {
+    let len = [3usize, 100, 1200, 5000][i as usize % 4];
+    let mut m = i.to_be_bytes().to_vec();
+    m.extend((4..len).map(|j| (j as u32 ^ i) as u8));
+    m
+}
+
+/// An echo server on a thread until `stop` is set; returns its address.
+fn udp_echo_server(loss: f64, stop: Arc<AtomicBool>) -> (std::net::SocketAddr, thread::JoinHandle<u64>) {
+    let mut server = UdpServer::bind("127.0.0.1:0", EndpointConfig::new(config()), 32).unwrap();
+    if loss > 0.0 {
+        server = server.with_impairment(Impairment::loss(loss, 99));
+    }
+    let addr = server.local_addr().unwrap();
+    let handle = thread::spawn(move || {
+        let start = Instant::now();
+        let mut echoed = 0;
+        while !stop.load(Ordering::Relaxed) && start.elapsed() < T {
+            if let Ok(Some((h, m))) = server.recv(Some(Duration::from_millis(20))) {
+                if server.send(h, m.ptype, &m.data, m.delivery).is_ok() {
+                    echoed += 1;
+                }
+            }
+        }
+        // let late closes finish
+        let _ = server.drive(Some(Instant::now() + Duration::from_millis(500)), |_| false);
+        echoed
+    });
+    (addr, handle)
+}
+
+#[test]
+fn udp_echo_in_order_through_injected_loss() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (addr, server) = udp_echo_server(0.1, stop.clone());
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut client = UdpConnection::connect_with(socket, addr, config(), T, Some(Impairment::loss(0.1, 7))).unwrap();
+    assert_eq!(client.poll_event(), Some(Event::Connected));
+    // Send and read as echoes come back: an echo with bounded windows on
+    // both sides deadlocks if neither application reads (as over TCP).
+    let mut got = 0u32;
+    let check = |m: seqlink_std::Message, got: &mut u32| {
+        assert_eq!(m.data, message(*got), "echo {got} in order and intact");
+        assert_eq!(m.ptype, PacketType(100 + (*got % 10) as u8));
+        *got += 1;
+    };
+    for i in 0..200 {
+        client.send(PacketType(100 + (i % 10) as u8), &message(i), Delivery::Reliable).unwrap();
+        while let Some(m) = client.recv(Some(Duration::ZERO)).unwrap() {
+            check(m, &mut got);
+        }
+    }
+    while got < 200 {
+        let m = client.recv(Some(T)).unwrap().expect("an echo");
+        check(m, &mut got);
+    }
+    let stats = client.stats();
+    assert!(stats.retransmissions > 0, "losses were injected and repaired: {stats:?}");
+    client.close(T).unwrap();
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(server.join().unwrap(), 200);
+}
+
+#[test]
+fn udp_many_clients_at_once() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (addr, server) = udp_echo_server(0.0, stop.clone());
+    let clients: Vec<_> = (0..16u32)
+        .map(|c| {
+            thread::spawn(move || {
+                let mut client = UdpConnection::connect(addr, config(), T).unwrap();
+                for i in 0..20 {
+                    client.send(PacketType(100), &message(c * 1000 + i), Delivery::Reliable).unwrap();
+                    assert_eq!(client.recv(Some(T)).unwrap().unwrap().data, message(c * 1000 + i));
+                }
+                client.close(T).unwrap();
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(server.join().unwrap(), 16 * 20);
+}
+
+#[test]
+fn udp_non_blocking_poll_loop() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (addr, server) = udp_echo_server(0.0, stop.clone());
+    let mut client = UdpConnection::connect(addr, config(), T).unwrap();
+    client.set_nonblocking(true).unwrap();
+    let start = Instant::now();
+    let (mut sent, mut got) = (0u32, 0u32);
+    while got < 100 && start.elapsed() < T {
+        while sent < 100 {
+            match client.send(PacketType(100), &message(sent), Delivery::Reliable) {
+                Ok(()) => sent += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        while let Some(m) = client.recv(None).unwrap() {
+            assert_eq!(m.data, message(got));
+            got += 1;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(got, 100);
+    client.set_nonblocking(false).unwrap();
+    client.close(T).unwrap();
+    stop.store(true, Ordering::Relaxed);
+    server.join().unwrap();
+}
+
+#[test]
+fn udp_unreliable_messages_arrive_in_order_or_not_at_all() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (addr, server) = udp_echo_server(0.0, stop.clone());
+    let mut client = UdpConnection::connect(addr, config(), T).unwrap();
+    for i in 0..50u32 {
+        client.send(PacketType(150), &i.to_be_bytes(), Delivery::Unreliable).unwrap();
+    }
+    let mut last = None;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if let Some(m) = client.recv(Some(Duration::from_millis(100))).unwrap() {
+            assert_eq!(m.delivery, Delivery::Unreliable);
+            let i = u32::from_be_bytes(m.data[..4].try_into().unwrap());
+            assert!(last.is_none_or(|l| i > l));
+            last = Some(i);
+        }
+    }
+    assert!(last.is_some(), "loopback delivers most unreliable messages");
+    client.close(T).unwrap();
+    stop.store(true, Ordering::Relaxed);
+    server.join().unwrap();
+}
+
+#[test]
+fn connecting_to_nobody_times_out() {
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap(); // bound, never answers
+    let mut c = config();
+    c.connect_timeout_ms = 500;
+    let start = Instant::now();
+    let err = UdpConnection::connect(silent.local_addr().unwrap(), c, Duration::from_secs(5)).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+    assert!(start.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn tcp_echo_with_the_stream_framing() {
+    let mut server = TcpServer::bind("127.0.0.1:0", EndpointConfig::new(config()), 8).unwrap();
+    let addr = server.local_addr().unwrap();
+    let thread = thread::spawn(move || {
+        let start = Instant::now();
+        let mut echoed = 0;
+        let mut closed = false;
+        while !closed && start.elapsed() < T {
+            if let Ok(Some((h, m))) = server.recv(Some(Duration::from_millis(20))) {
+                server.send(h, m.ptype, &m.data, m.delivery).unwrap();
+                echoed += 1;
+            }
+            while let Some(e) = server.poll_event() {
+                closed |= matches!(e, EndpointEvent::Connection(_, Event::Closed));
+            }
+        }
+        echoed
+    });
+    let mut client = TcpConnection::connect(addr, config(), T).unwrap();
+    assert_eq!(client.stats().retransmissions, 0);
+    let mut got = 0;
+    for i in 0..100 {
+        client.send(PacketType(100), &message(i), Delivery::Reliable).unwrap();
+        while let Some(m) = client.recv(Some(Duration::ZERO)).unwrap() {
+            assert_eq!(m.data, message(got));
+            got += 1;
+        }
+    }
+    while got < 100 {
+        assert_eq!(client.recv(Some(T)).unwrap().expect("an echo").data, message(got));
+        got += 1;
+    }
+    client.close(T).unwrap();
+    assert_eq!(thread.join().unwrap(), 100);
+    assert_eq!(client.stats().retransmissions, 0, "TCP needs no retransmissions");
+}
