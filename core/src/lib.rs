@@ -18,6 +18,7 @@
 //! | [`event`] | events and per-packet trace records |
 //! | [`connection`] | handshake, negotiation, heartbeats, graceful close around a link |
 //! | [`endpoint`] | a server: many peers, stateless cookies, a bounded connection table |
+//! | [`basic`] | the basic profile: seed 000 exactly (no handshake, in-order or discard) |
 //!
 //! The wire protocol is specified in `docs/PROTOCOL.md`.
 //!
@@ -43,6 +44,7 @@
     deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
 )]
 
+pub mod basic;
 pub mod checksum;
 pub mod congestion;
 pub mod connection;
