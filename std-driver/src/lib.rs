@@ -28,6 +28,7 @@
 //! # }
 //! ```
 
+mod registry;
 mod tcp;
 mod udp;
 
@@ -35,7 +36,7 @@ pub use tcp::{TcpConnection, TcpServer};
 pub use udp::{UdpConnection, UdpServer};
 
 use seqlink_core::event::FailReason;
-use seqlink_core::link::Delivery;
+use seqlink_core::link::{Delivery, SendError};
 use seqlink_core::PacketType;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -155,6 +156,18 @@ pub(crate) fn failed(reason: Option<FailReason>) -> io::Error {
         _ => io::ErrorKind::ConnectionAborted,
     };
     io::Error::new(kind, text)
+}
+
+pub(crate) fn send_error(e: SendError, reason: Option<seqlink_core::FailReason>) -> io::Error {
+    match e {
+        SendError::WouldBlock => io::Error::new(io::ErrorKind::WouldBlock, "send window full"),
+        SendError::MessageTooLarge { max } => {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("message longer than {max} bytes"))
+        }
+        SendError::ReservedType => io::Error::new(io::ErrorKind::InvalidInput, "packet types 20..=47 are reserved"),
+        SendError::UnreliableDisabled => io::Error::new(io::ErrorKind::InvalidInput, "unreliable delivery is off"),
+        SendError::Failed => failed(reason),
+    }
 }
 
 pub(crate) fn core_error(e: seqlink_core::Error) -> io::Error {

@@ -4,14 +4,14 @@
 //! numbers, heartbeats) with `Transport::Stream`: TCP does the
 //! retransmission and congestion control, so seqlink's are off.
 
-use crate::{core_error, entropy, failed, secret, Clock, Message};
+use crate::registry::{Registry, ServerEndpoint, Table};
+use crate::{core_error, entropy, failed, secret, send_error, Clock, Message};
 use seqlink_core::connection::{Connection, ConnectionConfig, State, Transport};
 use seqlink_core::endpoint::{ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, Slot};
 use seqlink_core::framing::StreamDecoder;
 use seqlink_core::link::{Delivery, SendError, Stats};
 use seqlink_core::wire::Codec;
 use seqlink_core::PacketType;
-use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
@@ -122,8 +122,7 @@ impl TcpConnection {
                 Err(SendError::WouldBlock) => {
                     self.drive(None, |c| c.conn.link().send_capacity() > 0 || !c.conn.is_established())?;
                 }
-                Err(SendError::Failed) => return Err(failed(self.conn.failure())),
-                Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{e:?}"))),
+                Err(e) => return Err(send_error(e, self.conn.failure())),
             }
         }
     }
@@ -203,21 +202,17 @@ impl TcpConnection {
     }
 }
 
-type Table = Vec<Slot<SocketAddr, Vec<u8>>>;
-
 /// A server over a TCP listener: every accepted stream is one connection.
 #[derive(Debug)]
 pub struct TcpServer {
     listener: TcpListener,
-    endpoint: Endpoint<SocketAddr, Vec<u8>, Table>,
+    endpoint: ServerEndpoint,
     config: ConnectionConfig,
     pipes: Vec<(SocketAddr, Pipe)>,
     clock: Clock,
     buf: Vec<u8>,
     message: Vec<u8>,
-    open: Vec<ConnectionHandle>,
-    new: VecDeque<ConnectionHandle>,
-    events: VecDeque<EndpointEvent<SocketAddr>>,
+    registry: Registry,
 }
 
 impl TcpServer {
@@ -236,9 +231,7 @@ impl TcpServer {
             clock: Clock::new(),
             buf: vec![0u8; config.connection.max_datagram_len()],
             message: vec![0u8; config.connection.link.max_message_len().max(1 << 16)],
-            open: Vec::new(),
-            new: VecDeque::new(),
-            events: VecDeque::new(),
+            registry: Registry::default(),
         })
     }
 
@@ -249,24 +242,18 @@ impl TcpServer {
 
     /// Waits up to `timeout` for a new connection.
     pub fn accept(&mut self, timeout: Option<Duration>) -> io::Result<Option<ConnectionHandle>> {
-        self.drive(timeout.map(|t| Instant::now() + t), |s| !s.new.is_empty())?;
-        Ok(self.new.pop_front())
+        self.drive(timeout.map(|t| Instant::now() + t), |s| !s.registry.new.is_empty())?;
+        Ok(self.registry.new.pop_front())
     }
 
     /// Waits up to `timeout` for a message on any connection.
     pub fn recv(&mut self, timeout: Option<Duration>) -> io::Result<Option<(ConnectionHandle, Message)>> {
         let mut found = None;
         self.drive(timeout.map(|t| Instant::now() + t), |s| {
-            found =
-                s.open.iter().copied().find(|&h| s.endpoint.connection(h).and_then(|c| c.next_message_len()).is_some());
+            found = s.registry.ready(&mut s.endpoint);
             found.is_some()
         })?;
-        let Some(handle) = found else { return Ok(None) };
-        Ok(self
-            .endpoint
-            .recv(handle, &mut self.message)
-            .map_err(core_error)?
-            .map(|r| (handle, Message { ptype: r.ptype, data: self.message[..r.len].to_vec(), delivery: r.delivery })))
+        Registry::take(&mut self.endpoint, found, &mut self.message)
     }
 
     /// Sends a message on a connection.
@@ -283,7 +270,10 @@ impl TcpServer {
                 Err(SendError::WouldBlock) => {
                     self.drive(None, |s| s.endpoint.connection(handle).is_none_or(|c| c.link().send_capacity() > 0))?;
                 }
-                Err(e) => return Err(io::Error::new(io::ErrorKind::BrokenPipe, format!("{e:?}"))),
+                Err(e) => {
+                    let reason = self.endpoint.connection(handle).and_then(|c| c.failure());
+                    return Err(send_error(e, reason));
+                }
             }
         }
     }
@@ -297,11 +287,11 @@ impl TcpServer {
     /// The next event.
     pub fn poll_event(&mut self) -> Option<EndpointEvent<SocketAddr>> {
         self.collect();
-        self.events.pop_front()
+        self.registry.events.pop_front()
     }
 
     /// The endpoint.
-    pub fn endpoint(&mut self) -> &mut Endpoint<SocketAddr, Vec<u8>, Table> {
+    pub fn endpoint(&mut self) -> &mut ServerEndpoint {
         &mut self.endpoint
     }
 
@@ -324,7 +314,7 @@ impl TcpServer {
             }
             for (addr, pipe) in &self.pipes {
                 if pipe.closed {
-                    let handle = self.open.iter().copied().find(|&h| self.endpoint.peer(h) == Some(*addr));
+                    let handle = self.registry.open.iter().copied().find(|&h| self.endpoint.peer(h) == Some(*addr));
                     if let Some(conn) = handle.and_then(|h| self.endpoint.connection(h)) {
                         conn.transport_closed();
                     }
@@ -356,15 +346,7 @@ impl TcpServer {
     }
 
     fn collect(&mut self) {
-        while let Some(handle) = self.endpoint.accept() {
-            self.open.push(handle);
-            self.new.push_back(handle);
-        }
-        while let Some(e) = self.endpoint.poll_event() {
-            self.events.push_back(e);
-        }
-        let endpoint = &mut self.endpoint;
-        self.open.retain(|&h| endpoint.connection(h).is_some());
+        self.registry.collect(&mut self.endpoint);
     }
 
     fn flush(&mut self) -> io::Result<()> {

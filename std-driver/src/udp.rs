@@ -1,6 +1,7 @@
 //! Connections and servers over `UdpSocket`.
 
-use crate::{core_error, entropy, failed, secret, wait_time, Clock, Impairment, Message};
+use crate::registry::{Registry, ServerEndpoint, Table};
+use crate::{core_error, entropy, failed, secret, send_error, wait_time, Clock, Impairment, Message};
 use seqlink_core::connection::{Connection, ConnectionConfig, State};
 use seqlink_core::endpoint::{ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, EndpointStats, Slot};
 use seqlink_core::link::{Delivery, SendError, Stats};
@@ -20,18 +21,6 @@ fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<SocketAddr> {
 
 fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted)
-}
-
-fn send_error(e: SendError, reason: Option<seqlink_core::FailReason>) -> io::Error {
-    match e {
-        SendError::WouldBlock => io::Error::new(io::ErrorKind::WouldBlock, "send window full"),
-        SendError::MessageTooLarge { max } => {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("message longer than {max} bytes"))
-        }
-        SendError::ReservedType => io::Error::new(io::ErrorKind::InvalidInput, "packet types 20..=47 are reserved"),
-        SendError::UnreliableDisabled => io::Error::new(io::ErrorKind::InvalidInput, "unreliable delivery is off"),
-        SendError::Failed => failed(reason),
-    }
 }
 
 /// A client connection over a UDP socket.
@@ -257,21 +246,16 @@ impl UdpConnection {
     }
 }
 
-type Table = Vec<Slot<SocketAddr, Vec<u8>>>;
-
 /// A server: one UDP socket, many connections.
 #[derive(Debug)]
 pub struct UdpServer {
     socket: UdpSocket,
-    endpoint: Endpoint<SocketAddr, Vec<u8>, Table>,
+    endpoint: ServerEndpoint,
     clock: Clock,
     buf: Vec<u8>,
     message: Vec<u8>,
-    open: Vec<ConnectionHandle>,
-    new: VecDeque<ConnectionHandle>,
-    events: VecDeque<EndpointEvent<SocketAddr>>,
+    registry: Registry,
     impairment: Option<Impairment>,
-    next: usize,
 }
 
 impl UdpServer {
@@ -286,11 +270,8 @@ impl UdpServer {
             clock: Clock::new(),
             buf: vec![0u8; config.connection.max_datagram_len().max(2048)],
             message: vec![0u8; config.connection.link.max_message_len().max(1 << 16)],
-            open: Vec::new(),
-            new: VecDeque::new(),
-            events: VecDeque::new(),
+            registry: Registry::default(),
             impairment: None,
-            next: 0,
         })
     }
 
@@ -308,8 +289,8 @@ impl UdpServer {
     /// Waits up to `timeout` for a new connection.
     pub fn accept(&mut self, timeout: Option<Duration>) -> io::Result<Option<ConnectionHandle>> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        self.drive(deadline, |s| !s.new.is_empty())?;
-        Ok(self.new.pop_front())
+        self.drive(deadline, |s| !s.registry.new.is_empty())?;
+        Ok(self.registry.new.pop_front())
     }
 
     /// Waits up to `timeout` for a message on any connection.
@@ -317,30 +298,10 @@ impl UdpServer {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut found = None;
         self.drive(deadline, |s| {
-            found = s.ready();
+            found = s.registry.ready(&mut s.endpoint);
             found.is_some()
         })?;
-        let Some(handle) = found else { return Ok(None) };
-        match self.endpoint.recv(handle, &mut self.message).map_err(core_error)? {
-            Some(r) => Ok(Some((
-                handle,
-                Message { ptype: r.ptype, data: self.message[..r.len].to_vec(), delivery: r.delivery },
-            ))),
-            None => Ok(None),
-        }
-    }
-
-    /// A connection with a message waiting, fairly (round robin).
-    fn ready(&mut self) -> Option<ConnectionHandle> {
-        let n = self.open.len();
-        for i in 0..n {
-            let handle = self.open[(self.next + i) % n];
-            if self.endpoint.connection(handle).and_then(|c| c.next_message_len()).is_some() {
-                self.next = (self.next + i + 1) % n;
-                return Some(handle);
-            }
-        }
-        None
+        Registry::take(&mut self.endpoint, found, &mut self.message)
     }
 
     /// Sends a message on a connection (waiting out a full send window).
@@ -379,11 +340,11 @@ impl UdpServer {
     /// The next event of the endpoint or of a connection.
     pub fn poll_event(&mut self) -> Option<EndpointEvent<SocketAddr>> {
         self.collect();
-        self.events.pop_front()
+        self.registry.events.pop_front()
     }
 
     /// The endpoint (connections, peers, statistics).
-    pub fn endpoint(&mut self) -> &mut Endpoint<SocketAddr, Vec<u8>, Table> {
+    pub fn endpoint(&mut self) -> &mut ServerEndpoint {
         &mut self.endpoint
     }
 
@@ -439,15 +400,7 @@ impl UdpServer {
     }
 
     fn collect(&mut self) {
-        while let Some(handle) = self.endpoint.accept() {
-            self.open.push(handle);
-            self.new.push_back(handle);
-        }
-        while let Some(e) = self.endpoint.poll_event() {
-            self.events.push_back(e);
-        }
-        let endpoint = &mut self.endpoint;
-        self.open.retain(|&h| endpoint.connection(h).is_some());
+        self.registry.collect(&mut self.endpoint);
     }
 
     fn tick(&mut self) {
