@@ -151,6 +151,12 @@ impl TcpConnection {
         }
     }
 
+    /// Non-blocking: processes what the stream already holds and the timers
+    /// that are due, and writes what is ready. For applications with their own loop.
+    pub fn poll(&mut self) -> io::Result<()> {
+        self.drive(Some(Instant::now()), |_| false).map(|_| ())
+    }
+
     /// The connection.
     pub fn connection(&mut self) -> &mut Connection<Vec<u8>> {
         &mut self.conn

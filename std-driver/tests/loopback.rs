@@ -207,3 +207,28 @@ fn tcp_echo_with_the_stream_framing() {
     assert_eq!(thread.join().unwrap(), 100);
     assert_eq!(client.stats().retransmissions, 0, "TCP needs no retransmissions");
 }
+
+#[test]
+fn tcp_poll_from_an_application_loop() {
+    let mut server = TcpServer::bind("127.0.0.1:0", EndpointConfig::new(config()), 2).unwrap();
+    let addr = server.local_addr().unwrap();
+    let thread = thread::spawn(move || {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(2) {
+            if let Ok(Some((h, m))) = server.recv(Some(Duration::from_millis(20))) {
+                server.send(h, m.ptype, &m.data, m.delivery).unwrap();
+            }
+        }
+    });
+    let mut client = TcpConnection::connect(addr, config(), T).unwrap();
+    client.send(PacketType(100), b"polled", Delivery::Reliable).unwrap();
+    let start = Instant::now();
+    let mut echo = None;
+    while echo.is_none() && start.elapsed() < T {
+        client.poll().unwrap();
+        echo = client.recv(Some(Duration::ZERO)).unwrap();
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(echo.unwrap().data, b"polled");
+    thread.join().unwrap();
+}

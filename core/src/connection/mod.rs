@@ -351,6 +351,10 @@ impl<S: AsMut<[u8]>> Connection<S> {
     // ---- input -----------------------------------------------------------------
 
     /// Feeds one received datagram.
+    ///
+    /// Every byte a connection receives passes here, and every byte it sends
+    /// leaves through [`Connection::poll_transmit`]: the two places where a
+    /// secure mode opens and seals packets.
     pub fn handle_datagram(&mut self, now: u64, datagram: &[u8]) {
         if self.is_closed() {
             return;
