@@ -5,7 +5,8 @@ use std::vec;
 use std::vec::Vec;
 
 use super::*;
-use crate::wire::Codec;
+use crate::wire::ack::{parse_nack, AckRepr};
+use crate::wire::{Codec, Packet, HEADER_LEN};
 
 type TestLink = Link<Vec<u8>>;
 

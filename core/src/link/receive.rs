@@ -1,0 +1,451 @@
+//! The receiving half of a link: packets in, acknowledgements processed,
+//! messages reassembled and handed to the application.
+
+use super::config::{RECV_META_LEN, UNRELIABLE_META_LEN};
+use super::slots::{RecvMeta, SendMeta, UnreliableMeta, ACKED, FREE, F_FAST_DONE, F_FRAGMENT, F_LOST, F_RESEND, SENT};
+use super::{Delivery, Handled, LinkState, Received};
+use crate::error::Error;
+use crate::event::TraceKind;
+use crate::seq::Seq;
+use crate::wire::ack::{parse_nack, AckRepr};
+use crate::wire::data::{DataRepr, Fragment};
+use crate::wire::{PacketRepr, PacketType};
+
+impl LinkState {
+    // ---- receiving packets -------------------------------------------------
+
+    pub(super) fn handle_datagram(&mut self, arena: &mut [u8], now: u64, datagram: &[u8]) {
+        let codec = self.config.codec();
+        match PacketRepr::decode(datagram, &codec) {
+            Ok(packet) => {
+                if self.handle_packet(arena, now, &packet, datagram.len()) == Handled::NotMine {
+                    // Not a link packet: count it as dropped (a connection would have taken it).
+                    self.trace(arena, now, TraceKind::Dropped, packet.seq, packet.ptype, datagram.len());
+                }
+            }
+            Err(_) => self.on_corrupt(arena, now, datagram.len()),
+        }
+    }
+
+    pub(super) fn on_corrupt(&mut self, arena: &mut [u8], now: u64, wire_len: usize) {
+        self.stats.corrupt_packets += 1;
+        self.trace(arena, now, TraceKind::Corrupt, Seq(0), PacketType(0), wire_len);
+        // The corrupted packet may well have been the next one expected.
+        self.maybe_nack(now);
+    }
+
+    pub(super) fn handle_packet(
+        &mut self,
+        arena: &mut [u8],
+        now: u64,
+        packet: &PacketRepr<'_>,
+        wire_len: usize,
+    ) -> Handled {
+        if self.failed.is_some() {
+            return Handled::Consumed;
+        }
+        let ptype = packet.ptype;
+        let parsed = match ptype {
+            PacketType::ACK => AckRepr::parse(packet.payload).map(|ack| self.on_ack(arena, now, &ack)),
+            PacketType::NACK => parse_nack(packet.payload).map(|seq| self.on_nack(arena, now, seq)),
+            PacketType::DATA => DataRepr::parse(packet.payload).map(|data| {
+                if let Some(ack) = &data.ack {
+                    self.on_ack(arena, now, ack);
+                }
+                if data.unreliable {
+                    self.on_unreliable(arena, now, packet.seq, &data, wire_len);
+                } else {
+                    let fragment = data.fragment;
+                    self.on_reliable(arena, now, packet.seq, data.app_type, fragment, data.data, wire_len);
+                }
+            }),
+            t if t.is_application() || t == PacketType::FIN => {
+                self.on_reliable(arena, now, packet.seq, t, None, packet.payload, wire_len);
+                Ok(())
+            }
+            _ => return Handled::NotMine,
+        };
+        match parsed {
+            Ok(()) => {
+                self.stats.packets_received += 1;
+                self.stats.bytes_received += wire_len as u64;
+            }
+            Err(_) => {
+                self.stats.malformed_packets += 1;
+                self.trace(arena, now, TraceKind::Corrupt, packet.seq, ptype, wire_len);
+            }
+        }
+        Handled::Consumed
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn on_reliable(
+        &mut self,
+        arena: &mut [u8],
+        now: u64,
+        seq: Seq,
+        app_type: PacketType,
+        fragment: Option<Fragment>,
+        data: &[u8],
+        wire_len: usize,
+    ) {
+        let ptype = if fragment.is_some() { PacketType::DATA } else { app_type };
+        if seq.is_before(self.rcv_nxt) || self.recv_meta(arena, seq).filled && self.in_recv_window(seq) {
+            self.stats.duplicates += 1;
+            self.trace(arena, now, TraceKind::Duplicate, seq, ptype, wire_len);
+            self.ack_now = true;
+            return;
+        }
+        if !self.in_recv_window(seq) || data.len() > usize::from(self.config.max_payload) {
+            self.stats.out_of_window += 1;
+            self.trace(arena, now, TraceKind::Dropped, seq, ptype, wire_len);
+            self.ack_now = true;
+            return;
+        }
+        self.trace(arena, now, TraceKind::Received, seq, ptype, wire_len);
+        let meta = RecvMeta {
+            filled: true,
+            app_type: app_type.0,
+            flags: if fragment.is_some() { F_FRAGMENT } else { 0 },
+            len: data.len() as u16,
+            frag_index: fragment.map_or(0, |f| f.index),
+            frag_count: fragment.map_or(1, |f| f.count),
+        };
+        let slot = self.recv_slot(arena, seq);
+        meta.write(slot);
+        if let Some(dst) = slot.get_mut(RECV_META_LEN..RECV_META_LEN + data.len()) {
+            dst.copy_from_slice(data);
+        }
+        if !seq.is_before(self.rcv_high) {
+            self.rcv_high = seq.next();
+        }
+        if app_type == PacketType::FIN {
+            self.fin_recv = Some(seq);
+        }
+        if seq == self.rcv_nxt {
+            let had_gap = self.rcv_high != seq.next();
+            while self.rcv_nxt != self.rcv_high
+                && self.in_recv_window(self.rcv_nxt)
+                && self.recv_meta(arena, self.rcv_nxt).filled
+            {
+                self.rcv_nxt = self.rcv_nxt.next();
+            }
+            self.rx_unacked = self.rx_unacked.saturating_add(1);
+            if self.rcv_nxt != self.rcv_high {
+                self.maybe_nack(now); // a retransmission filled one hole; the next one is still open
+            }
+            if had_gap || self.rx_unacked >= 2 || self.config.timing.ack_delay == 0 {
+                self.ack_now = true;
+            } else if self.ack_deadline.is_none() {
+                self.ack_deadline = Some(now + u64::from(self.config.timing.ack_delay));
+            }
+            self.settle(arena);
+        } else {
+            self.stats.out_of_order += 1;
+            self.ack_now = true;
+            self.maybe_nack(now);
+        }
+    }
+
+    pub(super) fn in_recv_window(&self, seq: Seq) -> bool {
+        seq.in_window(self.rcv_base, u32::from(self.config.recv_window))
+    }
+
+    pub(super) fn maybe_nack(&mut self, now: u64) {
+        if !self.config.retransmit {
+            return;
+        }
+        let missing = self.rcv_nxt;
+        if let Some((seq, at)) = self.last_nack {
+            if seq == missing && now < at + u64::from(self.config.timing.nack_interval) {
+                return;
+            }
+        }
+        self.nack_pending = Some(missing);
+        self.last_nack = Some((missing, now));
+    }
+
+    pub(super) fn on_unreliable(&mut self, arena: &mut [u8], now: u64, seq: Seq, data: &DataRepr<'_>, wire_len: usize) {
+        let slots = self.config.unreliable_slots;
+        let stale = self.unrel_recv_last.is_some_and(|last| !seq.is_after(last));
+        if slots == 0 || stale || data.data.len() > self.config.max_unreliable_len() {
+            self.stats.unreliable_dropped += 1;
+            let kind = if stale { TraceKind::Duplicate } else { TraceKind::Dropped };
+            self.trace(arena, now, kind, seq, PacketType::DATA, wire_len);
+            return;
+        }
+        self.trace(arena, now, TraceKind::Received, seq, PacketType::DATA, wire_len);
+        self.unrel_recv_last = Some(seq);
+        if self.unrel_recv_len == slots {
+            self.unrel_recv_head = (self.unrel_recv_head + 1) % slots;
+            self.unrel_recv_len -= 1;
+            self.stats.unreliable_dropped += 1;
+        }
+        let index = (self.unrel_recv_head + self.unrel_recv_len) % slots;
+        let slot = self.unrel_slot(arena, true, index);
+        let (meta, body) = slot.split_at_mut(UNRELIABLE_META_LEN.min(slot.len()));
+        UnreliableMeta { len: data.data.len() as u16, app_type: data.app_type.0 }.write(meta);
+        if let Some(dst) = body.get_mut(..data.data.len()) {
+            dst.copy_from_slice(data.data);
+        }
+        self.unrel_recv_len += 1;
+    }
+
+    pub(super) fn on_ack(&mut self, arena: &mut [u8], now: u64, ack: &AckRepr) {
+        self.stats.acks_received += 1;
+        let cum_next = ack.cumulative.next();
+        let advance = cum_next.offset_from(self.snd_una);
+        let sent = self.snd_nxt.offset_from(self.snd_una);
+        if cum_next.is_before(self.snd_una) || advance > sent {
+            return; // stale (reordered) or acknowledging what was never sent
+        }
+        let mut newly_acked: u16 = 0;
+        // Karn's rule, strictly: an ACK that newly covers any packet that was
+        // resent (or presumed lost) may have been caused by the resend, so it
+        // gives no sample at all. Otherwise the newest packet it covers does.
+        let mut sample: Option<u64> = None;
+        let mut ambiguous = false;
+        let mut take_sample = |meta: &SendMeta| {
+            if meta.retries > 0 || meta.flags & (F_RESEND | F_LOST) != 0 {
+                ambiguous = true;
+            } else if sample.is_none_or(|s| meta.sent_at > s) {
+                sample = Some(meta.sent_at);
+            }
+        };
+        for i in 0..advance {
+            let seq = self.snd_una.advance(i);
+            let meta = self.send_meta(arena, seq);
+            if meta.state == SENT {
+                newly_acked += 1;
+                take_sample(&meta);
+            }
+            self.unflag(&meta);
+            self.set_send_meta(arena, seq, &SendMeta { state: FREE, ..SendMeta::default() });
+        }
+        self.snd_una = cum_next;
+        self.snd_base_slot =
+            ((usize::from(self.snd_base_slot) + advance as usize) % usize::from(self.config.send_window)) as u16;
+
+        let mut highest_sacked: Option<Seq> = None;
+        for index in ack.sack.iter() {
+            let seq = ack.cumulative.advance(2 + index as u32);
+            if !seq.in_window(self.snd_una, self.snd_nxt.offset_from(self.snd_una)) {
+                continue;
+            }
+            let mut meta = self.send_meta(arena, seq);
+            if meta.state == SENT {
+                newly_acked += 1;
+                take_sample(&meta);
+                self.unflag(&meta);
+                meta.state = ACKED;
+                meta.flags &= !(F_RESEND | F_LOST);
+                self.set_send_meta(arena, seq, &meta);
+            }
+            highest_sacked = Some(seq);
+        }
+
+        if let Some(window) = ack.window {
+            self.peer_right = cum_next.advance(u32::from(window));
+            if window == 0 && self.snd_nxt.offset_from(self.snd_una) == 1 {
+                // The peer is alive but full: the probe in flight does not count towards dead peer.
+                let mut probe = self.send_meta(arena, self.snd_una);
+                probe.retries = 0;
+                self.set_send_meta(arena, self.snd_una, &probe);
+            }
+        }
+
+        // Fast retransmit: packets still missing below ones the peer has.
+        let threshold = if self.config.retransmit { u16::from(self.config.timing.fast_resend) } else { 0 };
+        if threshold > 0 {
+            let upto = match highest_sacked {
+                Some(high) => Some(high),
+                // a plain (seed 000) duplicate ACK counts for the oldest packet
+                None if ack.window.is_none() && advance == 0 && sent > 0 => Some(self.snd_una.next()),
+                None => None,
+            };
+            if let Some(upto) = upto {
+                let mut seq = self.snd_una;
+                while seq.is_before(upto) {
+                    let mut meta = self.send_meta(arena, seq);
+                    if meta.state == SENT {
+                        meta.fastack = meta.fastack.saturating_add(1);
+                        if meta.fastack >= threshold && meta.flags & (F_FAST_DONE | F_RESEND | F_LOST) == 0 {
+                            meta.flags |= F_FAST_DONE | F_RESEND;
+                            self.resend_pending += 1;
+                            self.stats.fast_retransmissions += 1;
+                            self.cc.on_loss(seq, self.snd_nxt);
+                        }
+                        self.set_send_meta(arena, seq, &meta);
+                    }
+                    seq = seq.next();
+                }
+            }
+        }
+
+        if advance > 0 {
+            self.rto_backoff = 0;
+        }
+        if newly_acked > 0 {
+            // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
+            self.rto_deadline =
+                (self.snd_una != self.snd_nxt && self.config.retransmit).then(|| now + u64::from(self.current_rto()));
+            if let (Some(sent_at), false) = (sample, ambiguous) {
+                self.rtt.on_sample(now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32, &self.config.timing);
+            }
+            self.cc.on_ack(newly_acked, ack.cumulative);
+            if self.blocked {
+                self.blocked = false;
+                self.writable_pending = true;
+            }
+        }
+    }
+
+    pub(super) fn on_nack(&mut self, arena: &mut [u8], now: u64, seq: Seq) {
+        self.stats.nacks_received += 1;
+        if !seq.in_window(self.snd_una, self.snd_nxt.offset_from(self.snd_una)) {
+            return;
+        }
+        let mut meta = self.send_meta(arena, seq);
+        if meta.state != SENT || meta.flags & F_RESEND != 0 {
+            return;
+        }
+        // A retransmission sent less than one RTT ago is still on its way.
+        if meta.retries > 0 && now.saturating_sub(meta.sent_at) < u64::from(self.rtt.srtt()) {
+            return;
+        }
+        self.unflag(&meta);
+        meta.flags = (meta.flags & !F_LOST) | F_RESEND | F_FAST_DONE;
+        self.set_send_meta(arena, seq, &meta);
+        self.resend_pending += 1;
+        self.stats.fast_retransmissions += 1;
+        self.cc.on_loss(seq, self.snd_nxt);
+    }
+
+    // ---- delivering messages -------------------------------------------------
+
+    /// Drops what can never be delivered from the front of the receive window.
+    pub(super) fn settle(&mut self, arena: &mut [u8]) {
+        let mut freed = false;
+        while self.rcv_base != self.rcv_nxt {
+            let meta = self.recv_meta(arena, self.rcv_base);
+            if self.discard > 0 {
+                self.discard -= 1;
+            } else if meta.app_type == PacketType::FIN.0 {
+                // the peer's FIN: recorded on arrival, never handed to the application
+            } else if meta.flags & F_FRAGMENT != 0 && meta.frag_index != 0 {
+                self.stats.malformed_packets += 1;
+            } else if meta.flags & F_FRAGMENT != 0 && meta.frag_count > self.config.recv_window {
+                self.dropped_messages = self.dropped_messages.saturating_add(1);
+                self.dropped_fragments = meta.frag_count;
+                self.discard = meta.frag_count - 1;
+            } else {
+                break;
+            }
+            self.release(arena, 1);
+            freed = true;
+        }
+        if freed {
+            self.after_read();
+        }
+    }
+
+    /// Frees `count` slots at the front of the receive window.
+    pub(super) fn release(&mut self, arena: &mut [u8], count: u32) {
+        for i in 0..count {
+            let seq = self.rcv_base.advance(i);
+            RecvMeta::default().write(self.recv_slot(arena, seq));
+        }
+        self.rcv_base = self.rcv_base.advance(count);
+        self.rcv_base_slot =
+            ((usize::from(self.rcv_base_slot) + count as usize) % usize::from(self.config.recv_window)) as u16;
+    }
+
+    pub(super) fn recv_window_free(&self) -> u16 {
+        self.config.recv_window.saturating_sub(self.rcv_nxt.offset_from(self.rcv_base) as u16)
+    }
+
+    pub(super) fn after_read(&mut self) {
+        let free = self.recv_window_free();
+        if self.last_adv_window == 0 || free >= self.last_adv_window.saturating_add(self.config.recv_window / 2) {
+            self.ack_now = true; // window update
+        }
+    }
+
+    /// The reliable message at the front: (packets, total length), if complete.
+    pub(super) fn front_message(&mut self, arena: &mut [u8]) -> Option<(u32, usize)> {
+        self.settle(arena);
+        if self.rcv_base == self.rcv_nxt {
+            return None;
+        }
+        let first = self.recv_meta(arena, self.rcv_base);
+        if first.flags & F_FRAGMENT == 0 {
+            return Some((1, usize::from(first.len)));
+        }
+        let count = u32::from(first.frag_count);
+        if self.rcv_nxt.offset_from(self.rcv_base) < count {
+            return None;
+        }
+        let mut total = 0;
+        for i in 0..count {
+            let meta = self.recv_meta(arena, self.rcv_base.advance(i));
+            if meta.flags & F_FRAGMENT == 0 || u32::from(meta.frag_index) != i || meta.frag_count != first.frag_count {
+                // Inconsistent fragments: drop the broken run and look again.
+                self.stats.malformed_packets += 1;
+                self.release(arena, i.max(1));
+                return self.front_message(arena);
+            }
+            total += usize::from(meta.len);
+        }
+        Some((count, total))
+    }
+
+    pub(super) fn next_message_len(&mut self, arena: &mut [u8]) -> Option<usize> {
+        if self.unrel_recv_len > 0 {
+            let meta = UnreliableMeta::read(self.unrel_slot(arena, true, self.unrel_recv_head));
+            return Some(usize::from(meta.len));
+        }
+        self.front_message(arena).map(|(_, len)| len)
+    }
+
+    pub(super) fn recv(&mut self, arena: &mut [u8], buf: &mut [u8]) -> Result<Option<Received>, Error> {
+        if self.unrel_recv_len > 0 {
+            let slots = self.config.unreliable_slots.max(1);
+            let slot = self.unrel_slot(arena, true, self.unrel_recv_head);
+            let meta = UnreliableMeta::read(slot);
+            let len = usize::from(meta.len);
+            let (Some(dst), Some(src)) = (buf.get_mut(..len), slot.get(UNRELIABLE_META_LEN..UNRELIABLE_META_LEN + len))
+            else {
+                return Err(Error::BufferTooSmall { needed: len, available: buf.len() });
+            };
+            dst.copy_from_slice(src);
+            self.unrel_recv_head = (self.unrel_recv_head + 1) % slots;
+            self.unrel_recv_len -= 1;
+            self.stats.messages_delivered += 1;
+            self.stats.bytes_delivered += len as u64;
+            return Ok(Some(Received { ptype: PacketType(meta.app_type), len, delivery: Delivery::Unreliable }));
+        }
+        let Some((count, total)) = self.front_message(arena) else {
+            return Ok(None);
+        };
+        if buf.len() < total {
+            return Err(Error::BufferTooSmall { needed: total, available: buf.len() });
+        }
+        let mut at = 0;
+        let mut ptype = PacketType(0);
+        for i in 0..count {
+            let slot = self.recv_slot(arena, self.rcv_base.advance(i));
+            let meta = RecvMeta::read(slot);
+            let len = usize::from(meta.len);
+            ptype = PacketType(meta.app_type);
+            if let (Some(dst), Some(src)) = (buf.get_mut(at..at + len), slot.get(RECV_META_LEN..RECV_META_LEN + len)) {
+                dst.copy_from_slice(src);
+            }
+            at += len;
+        }
+        self.release(arena, count);
+        self.after_read();
+        self.stats.messages_delivered += 1;
+        self.stats.bytes_delivered += total as u64;
+        Ok(Some(Received { ptype, len: total, delivery: Delivery::Reliable }))
+    }
+}

@@ -1,0 +1,362 @@
+//! The sending half of a link: the retransmission timer and the choice and
+//! writing of the next datagram.
+
+use super::config::{SEND_META_LEN, UNRELIABLE_META_LEN};
+use super::slots::{SendMeta, UnreliableMeta, F_FRAGMENT, F_LOST, F_RESEND, QUEUED, SENT};
+use super::LinkState;
+use crate::error::Error;
+use crate::event::{FailReason, TraceKind};
+use crate::seq::Seq;
+use crate::wire::ack::{AckRepr, Sack, MAX_SACK_BYTES};
+use crate::wire::data::{DataRepr, Fragment};
+use crate::wire::{Packet, PacketType, HEADER_LEN};
+
+impl LinkState {
+    // ---- timers ----------------------------------------------------------------
+
+    pub(super) fn poll_timeout(&self) -> Option<u64> {
+        if self.failed.is_some() {
+            return None;
+        }
+        let resend = if self.snd_una != self.snd_nxt { self.rto_deadline } else { None };
+        match (resend, self.ack_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    pub(super) fn on_timers(&mut self, arena: &mut [u8], now: u64) {
+        if self.failed.is_some() {
+            return;
+        }
+        if self.ack_deadline.is_some_and(|d| now >= d) {
+            self.ack_now = true;
+            self.ack_deadline = None;
+        }
+        if self.rto_deadline.is_none_or(|t| now < t) {
+            return;
+        }
+        if self.snd_una == self.snd_nxt {
+            self.rto_deadline = None;
+            return;
+        }
+        let oldest = self.send_meta(arena, self.snd_una);
+        if oldest.retries >= self.config.timing.max_retries {
+            self.failed = Some(FailReason::DeadPeer { seq: self.snd_una });
+            return;
+        }
+        // RFC 6298 5.4-5.6 with RFC 5681's loss recovery: everything outstanding
+        // is presumed lost and resent as the (now one-packet) window allows,
+        // oldest first; the timer backs off.
+        let mut seq = self.snd_una;
+        while seq != self.snd_nxt {
+            let mut meta = self.send_meta(arena, seq);
+            if meta.state == SENT && meta.flags & (F_RESEND | F_LOST) == 0 {
+                meta.flags |= F_LOST;
+                self.set_send_meta(arena, seq, &meta);
+                self.lost_pending += 1;
+            }
+            seq = seq.next();
+        }
+        self.rto_backoff = self.rto_backoff.saturating_add(1);
+        self.rto_deadline = Some(now + u64::from(self.current_rto()));
+        self.stats.timeouts += 1;
+        self.cc.on_timeout(self.snd_nxt);
+    }
+
+    /// The RTO with the current backoff applied.
+    pub(super) fn current_rto(&self) -> u32 {
+        self.rtt.backed_off(self.rto_backoff, &self.config.timing)
+    }
+
+    /// Debug builds check that the pending counts match the flags in the window.
+    #[cfg(debug_assertions)]
+    pub(super) fn check_invariants(&self, arena: &mut [u8]) {
+        let (mut resend, mut lost) = (0u16, 0u16);
+        let mut seq = self.snd_una;
+        while seq != self.snd_nxt {
+            let meta = self.send_meta(arena, seq);
+            resend += u16::from(meta.flags & F_RESEND != 0);
+            lost += u16::from(meta.flags & F_LOST != 0);
+            seq = seq.next();
+        }
+        debug_assert_eq!((resend, lost), (self.resend_pending, self.lost_pending), "retransmission counts drifted");
+        debug_assert!(self.snd_end.offset_from(self.snd_una) <= u32::from(self.config.send_window));
+        debug_assert!(self.rcv_nxt.offset_from(self.rcv_base) <= u32::from(self.config.recv_window));
+    }
+
+    #[cfg(not(debug_assertions))]
+    pub(super) fn check_invariants(&self, _arena: &mut [u8]) {}
+
+    /// Forgets a packet's retransmission flags in the pending counts.
+    pub(super) fn unflag(&mut self, meta: &SendMeta) {
+        if meta.flags & F_RESEND != 0 {
+            self.resend_pending = self.resend_pending.saturating_sub(1);
+        }
+        if meta.flags & F_LOST != 0 {
+            self.lost_pending = self.lost_pending.saturating_sub(1);
+        }
+    }
+
+    // ---- transmitting ------------------------------------------------------------
+
+    pub(super) fn poll_transmit(&mut self, arena: &mut [u8], now: u64, buf: &mut [u8]) -> Result<Option<usize>, Error> {
+        let needed = self.config.max_datagram_len();
+        if buf.len() < needed {
+            return Err(Error::BufferTooSmall { needed, available: buf.len() });
+        }
+        self.on_timers(arena, now);
+        self.check_invariants(arena);
+        if self.failed.is_some() {
+            return Ok(None);
+        }
+        if let Some(missing) = self.nack_pending.take() {
+            let n = self.emit(buf, PacketType::NACK, self.snd_nxt, &[], &missing.0.to_be_bytes())?;
+            self.stats.nacks_sent += 1;
+            self.sent(arena, now, TraceKind::Sent, self.snd_nxt, PacketType::NACK, n);
+            return Ok(Some(n));
+        }
+        let ack_wanted = self.ack_now || self.ack_deadline.is_some();
+        // Reliable data first (retransmissions, then new), then unreliable.
+        let candidate = self.next_resend(arena).or_else(|| self.next_new());
+        if let Some(seq) = candidate {
+            let meta = self.send_meta(arena, seq);
+            let piggyback =
+                ack_wanted && self.piggyback_fits(arena, usize::from(meta.len), meta.flags & F_FRAGMENT != 0);
+            if self.ack_now && !piggyback {
+                return self.transmit_ack(arena, now, buf).map(Some);
+            }
+            return self.transmit_data(arena, now, buf, seq, meta, piggyback).map(Some);
+        }
+        if self.unrel_send_len > 0 {
+            let meta = UnreliableMeta::read(self.unrel_slot(arena, false, self.unrel_send_head));
+            let piggyback = ack_wanted && self.piggyback_fits(arena, usize::from(meta.len), false);
+            if self.ack_now && !piggyback {
+                return self.transmit_ack(arena, now, buf).map(Some);
+            }
+            return self.transmit_unreliable(arena, now, buf, meta, piggyback).map(Some);
+        }
+        if self.ack_now {
+            return self.transmit_ack(arena, now, buf).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// The next packet to retransmit: NACKed or fast-retransmitted ones at
+    /// once, those lost to a timeout as the congestion window allows.
+    pub(super) fn next_resend(&self, arena: &mut [u8]) -> Option<Seq> {
+        if self.resend_pending > 0 {
+            if let Some(seq) = self.first_flagged(arena, F_RESEND) {
+                return Some(seq);
+            }
+        }
+        if self.lost_pending == 0 {
+            return None;
+        }
+        if self.config.congestion_control {
+            // packets presumed in the network: sent, not acknowledged, not presumed lost
+            let mut pipe = 0u32;
+            let mut seq = self.snd_una;
+            while seq != self.snd_nxt {
+                let meta = self.send_meta(arena, seq);
+                if meta.state == SENT && meta.flags & (F_RESEND | F_LOST) == 0 {
+                    pipe += 1;
+                }
+                seq = seq.next();
+            }
+            if pipe >= u32::from(self.cc.window()) {
+                return None;
+            }
+        }
+        self.first_flagged(arena, F_LOST)
+    }
+
+    pub(super) fn first_flagged(&self, arena: &mut [u8], flag: u8) -> Option<Seq> {
+        let mut seq = self.snd_una;
+        while seq != self.snd_nxt {
+            let meta = self.send_meta(arena, seq);
+            if meta.state == SENT && meta.flags & flag != 0 {
+                return Some(seq);
+            }
+            seq = seq.next();
+        }
+        None
+    }
+
+    pub(super) fn next_new(&self) -> Option<Seq> {
+        if self.snd_nxt == self.snd_end {
+            return None;
+        }
+        let in_flight = self.snd_nxt.offset_from(self.snd_una);
+        let cwnd = if self.config.congestion_control { u32::from(self.cc.window()) } else { u32::MAX };
+        let peer_allows = self.snd_nxt.is_before(self.peer_right);
+        // With nothing in flight one packet may always go: it probes a full peer.
+        (in_flight == 0 || (in_flight < cwnd && peer_allows)).then_some(self.snd_nxt)
+    }
+
+    pub(super) fn piggyback_fits(&self, arena: &mut [u8], data_len: usize, fragment: bool) -> bool {
+        let ack = self.build_ack(arena);
+        let repr = DataRepr {
+            app_type: PacketType(0),
+            ack: Some(ack),
+            fragment: fragment.then_some(Fragment { index: 0, count: 1 }),
+            unreliable: false,
+            data: &[],
+        };
+        repr.header_len() + data_len <= usize::from(self.config.max_payload)
+    }
+
+    pub(super) fn build_ack(&self, arena: &mut [u8]) -> AckRepr {
+        let mut sack = Sack::new();
+        let first = self.rcv_nxt.next();
+        let span = self.rcv_high.offset_from(first).min((MAX_SACK_BYTES * 8) as u32);
+        if self.rcv_high.is_after(first) {
+            for i in 0..span {
+                let seq = first.advance(i);
+                if self.in_recv_window(seq) && self.recv_meta(arena, seq).filled {
+                    sack.set(i as usize);
+                }
+            }
+        }
+        AckRepr { cumulative: self.rcv_nxt.retreat(1), window: Some(self.recv_window_free()), sack }
+    }
+
+    pub(super) fn acked(&mut self, window: Option<u16>) {
+        self.ack_now = false;
+        self.ack_deadline = None;
+        self.rx_unacked = 0;
+        self.last_adv_window = window.unwrap_or(self.last_adv_window);
+        self.stats.acks_sent += 1;
+    }
+
+    pub(super) fn transmit_ack(&mut self, arena: &mut [u8], now: u64, buf: &mut [u8]) -> Result<usize, Error> {
+        let ack = self.build_ack(arena);
+        let mut block = [0u8; crate::wire::ack::ACK_BLOCK_MAX_LEN];
+        let len = ack.emit_block(&mut block)?;
+        let n = self.emit(buf, PacketType::ACK, self.snd_nxt, &[], block.get(..len).unwrap_or(&[]))?;
+        self.acked(ack.window);
+        self.sent(arena, now, TraceKind::Sent, self.snd_nxt, PacketType::ACK, n);
+        Ok(n)
+    }
+
+    pub(super) fn transmit_data(
+        &mut self,
+        arena: &mut [u8],
+        now: u64,
+        buf: &mut [u8],
+        seq: Seq,
+        mut meta: SendMeta,
+        piggyback: bool,
+    ) -> Result<usize, Error> {
+        let fragment =
+            (meta.flags & F_FRAGMENT != 0).then_some(Fragment { index: meta.frag_index, count: meta.frag_count });
+        let ack = piggyback.then(|| self.build_ack(arena));
+        let len = usize::from(meta.len);
+        let mut header = [0u8; crate::wire::ack::ACK_BLOCK_MAX_LEN + 8];
+        let (ptype, ext_len) = if fragment.is_none() && ack.is_none() {
+            (PacketType(meta.app_type), 0)
+        } else {
+            let repr = DataRepr { app_type: PacketType(meta.app_type), ack, fragment, unreliable: false, data: &[] };
+            (PacketType::DATA, repr.emit_header(&mut header)?)
+        };
+        let n = {
+            let slot = self.send_slot(arena, seq);
+            let data = slot.get(SEND_META_LEN..SEND_META_LEN + len).unwrap_or(&[]);
+            self.emit(buf, ptype, seq, header.get(..ext_len).unwrap_or(&[]), data)?
+        };
+        if piggyback {
+            self.acked(ack.and_then(|a| a.window));
+        }
+        let kind = if meta.state == QUEUED {
+            self.snd_nxt = seq.next();
+            meta.state = SENT;
+            meta.retries = 0;
+            TraceKind::Sent
+        } else {
+            meta.retries = meta.retries.saturating_add(1);
+            self.unflag(&meta);
+            meta.flags &= !(F_RESEND | F_LOST);
+            self.stats.retransmissions += 1;
+            TraceKind::Retransmitted
+        };
+        meta.sent_at = now;
+        if self.rto_deadline.is_none() && self.config.retransmit {
+            self.rto_deadline = Some(now + u64::from(self.current_rto()));
+        }
+        self.set_send_meta(arena, seq, &meta);
+        self.sent(arena, now, kind, seq, ptype, n);
+        Ok(n)
+    }
+
+    pub(super) fn transmit_unreliable(
+        &mut self,
+        arena: &mut [u8],
+        now: u64,
+        buf: &mut [u8],
+        meta: UnreliableMeta,
+        piggyback: bool,
+    ) -> Result<usize, Error> {
+        let ack = piggyback.then(|| self.build_ack(arena));
+        let repr = DataRepr { app_type: PacketType(meta.app_type), ack, fragment: None, unreliable: true, data: &[] };
+        let mut header = [0u8; crate::wire::ack::ACK_BLOCK_MAX_LEN + 8];
+        let ext_len = repr.emit_header(&mut header)?;
+        let seq = self.unrel_send_seq;
+        let n = {
+            let slot = self.unrel_slot(arena, false, self.unrel_send_head);
+            let len = usize::from(meta.len);
+            let data = slot.get(UNRELIABLE_META_LEN..UNRELIABLE_META_LEN + len).unwrap_or(&[]);
+            self.emit(buf, PacketType::DATA, seq, header.get(..ext_len).unwrap_or(&[]), data)?
+        };
+        if piggyback {
+            self.acked(ack.and_then(|a| a.window));
+        }
+        self.unrel_send_seq = seq.next();
+        self.unrel_send_head = (self.unrel_send_head + 1) % self.config.unreliable_slots.max(1);
+        self.unrel_send_len -= 1;
+        self.sent(arena, now, TraceKind::Sent, seq, PacketType::DATA, n);
+        Ok(n)
+    }
+
+    /// Writes one packet: header, then `ext` and `data` as the payload.
+    pub(super) fn emit(
+        &self,
+        buf: &mut [u8],
+        ptype: PacketType,
+        seq: Seq,
+        ext: &[u8],
+        data: &[u8],
+    ) -> Result<usize, Error> {
+        let codec = self.config.codec();
+        let payload_len = ext.len() + data.len();
+        if payload_len > usize::from(codec.max_payload) {
+            return Err(Error::PayloadTooLarge { len: payload_len, max: usize::from(codec.max_payload) });
+        }
+        let available = buf.len();
+        let body = buf
+            .get_mut(HEADER_LEN..HEADER_LEN + payload_len)
+            .ok_or(Error::BufferTooSmall { needed: codec.packet_len(payload_len), available })?;
+        if let Some((e, d)) = body.split_at_mut_checked(ext.len()) {
+            e.copy_from_slice(ext);
+            d.copy_from_slice(data);
+        }
+        let mut packet = Packet::new_unchecked(buf);
+        packet.set_seq(seq);
+        packet.set_packet_type(ptype);
+        packet.set_payload_len(payload_len as u16);
+        packet.fill_check(&codec)
+    }
+
+    pub(super) fn sent(
+        &mut self,
+        arena: &mut [u8],
+        now: u64,
+        kind: TraceKind,
+        seq: Seq,
+        ptype: PacketType,
+        len: usize,
+    ) {
+        self.stats.packets_sent += 1;
+        self.stats.bytes_sent += len as u64;
+        self.trace(arena, now, kind, seq, ptype, len);
+    }
+}
