@@ -43,7 +43,7 @@ use crate::wire::handshake::{
     Agreement, ErrRepr, ErrorCode, HandshakeAckRepr, Params, ResetRepr, SynAckRepr, SynRepr, FLAG_CRC,
     FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, RESET_LEN,
 };
-use crate::wire::{Codec, PacketRepr, PacketType, HEADER_LEN};
+use crate::wire::{Codec, Packet, PacketRepr, PacketType, HEADER_LEN};
 use core::hash::{Hash, Hasher};
 use siphasher::sip::SipHasher24;
 
@@ -305,12 +305,16 @@ where
     /// Feeds one datagram received from `from`.
     pub fn handle_datagram(&mut self, now: u64, from: A, datagram: &[u8]) {
         let existing = self.find(&from);
-        let unbound = Codec::new().with_max_payload(self.config.connection.link.max_payload);
-        if let Ok(packet) = PacketRepr::decode(datagram, &unbound) {
-            match packet.ptype {
-                PacketType::SYN => return self.on_syn(now, from, &packet, datagram.len(), existing.is_some()),
-                PacketType::HANDSHAKE_ACK => return self.on_handshake_ack(now, from, &packet, existing),
-                _ => {}
+        // Only handshake packets are checked without a connection id: look at
+        // the type first, so that a connection's packets are checked once.
+        let ptype = Packet::new_unchecked(datagram).packet_type();
+        if ptype == PacketType::SYN || ptype == PacketType::HANDSHAKE_ACK {
+            let unbound = Codec::new().with_max_payload(self.config.connection.link.max_payload);
+            if let Ok(packet) = PacketRepr::decode(datagram, &unbound) {
+                match packet.ptype {
+                    PacketType::SYN => return self.on_syn(now, from, &packet, datagram.len(), existing.is_some()),
+                    _ => return self.on_handshake_ack(now, from, &packet, existing),
+                }
             }
         }
         match existing {
