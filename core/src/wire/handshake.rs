@@ -199,29 +199,41 @@ impl<'a> SynAckRepr<'a> {
     /// Parses a SYN_ACK payload.
     pub fn parse(payload: &'a [u8]) -> Result<SynAckRepr<'a>, Error> {
         let mut r = Reader(payload);
-        let (version, flags, client_id, server_id, server_isn) = (r.u8()?, r.u8()?, r.u32()?, r.u32()?, r.u32()?);
-        let params =
-            Params { max_payload: r.u16()?, window: r.u16()?, heartbeat_ms: r.u32()?, idle_timeout_ms: r.u32()? };
-        let (cookie_time, cookie) = (r.u32()?, r.u64()?);
-        let agreement =
-            Agreement { version, flags, client_id, client_isn: 0, server_id, server_isn, params, cookie_time, cookie };
+        let agreement = read_agreement(&mut r, false)?;
         Ok(SynAckRepr { agreement, extension: r.extension()? })
     }
 
     /// Writes the payload; returns its length.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-        let a = &self.agreement;
         let mut w = Writer::new(out);
-        w.put(&[a.version, a.flags]);
-        w.put(&a.client_id.to_be_bytes());
-        w.put(&a.server_id.to_be_bytes());
-        w.put(&a.server_isn.to_be_bytes());
-        put_params(&mut w, &a.params);
-        w.put(&a.cookie_time.to_be_bytes());
-        w.put(&a.cookie.to_be_bytes());
+        write_agreement(&mut w, &self.agreement, false);
         w.extension(self.extension);
         w.finish()
     }
+}
+
+/// Reads an agreement; the SYN_ACK form has no `client_isn` (it reads as 0).
+fn read_agreement(r: &mut Reader<'_>, with_client_isn: bool) -> Result<Agreement, Error> {
+    let (version, flags, client_id) = (r.u8()?, r.u8()?, r.u32()?);
+    let client_isn = if with_client_isn { r.u32()? } else { 0 };
+    let (server_id, server_isn) = (r.u32()?, r.u32()?);
+    let params = Params { max_payload: r.u16()?, window: r.u16()?, heartbeat_ms: r.u32()?, idle_timeout_ms: r.u32()? };
+    let (cookie_time, cookie) = (r.u32()?, r.u64()?);
+    Ok(Agreement { version, flags, client_id, client_isn, server_id, server_isn, params, cookie_time, cookie })
+}
+
+/// Writes an agreement, with or without `client_isn`.
+fn write_agreement(w: &mut Writer<'_>, a: &Agreement, with_client_isn: bool) {
+    w.put(&[a.version, a.flags]);
+    w.put(&a.client_id.to_be_bytes());
+    if with_client_isn {
+        w.put(&a.client_isn.to_be_bytes());
+    }
+    w.put(&a.server_id.to_be_bytes());
+    w.put(&a.server_isn.to_be_bytes());
+    put_params(w, &a.params);
+    w.put(&a.cookie_time.to_be_bytes());
+    w.put(&a.cookie.to_be_bytes());
 }
 
 /// HANDSHAKE_ACK (client -> server): the whole agreement echoed, so that the
@@ -239,28 +251,14 @@ impl<'a> HandshakeAckRepr<'a> {
     /// Parses a HANDSHAKE_ACK payload.
     pub fn parse(payload: &'a [u8]) -> Result<HandshakeAckRepr<'a>, Error> {
         let mut r = Reader(payload);
-        let (version, flags) = (r.u8()?, r.u8()?);
-        let (client_id, client_isn, server_id, server_isn) = (r.u32()?, r.u32()?, r.u32()?, r.u32()?);
-        let params =
-            Params { max_payload: r.u16()?, window: r.u16()?, heartbeat_ms: r.u32()?, idle_timeout_ms: r.u32()? };
-        let (cookie_time, cookie) = (r.u32()?, r.u64()?);
-        let agreement =
-            Agreement { version, flags, client_id, client_isn, server_id, server_isn, params, cookie_time, cookie };
+        let agreement = read_agreement(&mut r, true)?;
         Ok(HandshakeAckRepr { agreement, extension: r.extension()? })
     }
 
     /// Writes the payload; returns its length.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-        let a = &self.agreement;
         let mut w = Writer::new(out);
-        w.put(&[a.version, a.flags]);
-        w.put(&a.client_id.to_be_bytes());
-        w.put(&a.client_isn.to_be_bytes());
-        w.put(&a.server_id.to_be_bytes());
-        w.put(&a.server_isn.to_be_bytes());
-        put_params(&mut w, &a.params);
-        w.put(&a.cookie_time.to_be_bytes());
-        w.put(&a.cookie.to_be_bytes());
+        write_agreement(&mut w, &self.agreement, true);
         w.extension(self.extension);
         w.finish()
     }
