@@ -4,6 +4,7 @@
 set -euo pipefail
 
 EMBEDDED_TARGETS=(thumbv6m-none-eabi thumbv7em-none-eabihf riscv32imac-unknown-none-elf)
+MIRI_TOOLCHAIN=${MIRI_TOOLCHAIN:-nightly-2026-05-20}
 
 if ! command -v cargo >/dev/null 2>&1; then
     echo "setup: cargo not found; install Rust with rustup first" >&2
@@ -22,9 +23,10 @@ if command -v rustup >/dev/null 2>&1; then
     for c in rustfmt clippy; do
         grep -q "^$c" <<<"$components" || rustup component add "$c"
     done
-    # Miri (nightly) runs the core's unit tests on a big-endian and a 32-bit target.
-    if ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^miri'; then
-        rustup toolchain install nightly --profile minimal --component miri,rust-src
+    # Miri (nightly) runs the core's byte-level unit tests on a big-endian and
+    # a 32-bit target. The nightly is pinned to one known to ship Miri.
+    if ! rustup component list --toolchain "$MIRI_TOOLCHAIN" --installed 2>/dev/null | grep -q '^miri'; then
+        rustup toolchain install "$MIRI_TOOLCHAIN" --profile minimal --component miri,rust-src
     fi
 fi
 command -v python3 >/dev/null 2>&1 || { echo "setup: python3 is needed for the seed test vectors" >&2; exit 1; }

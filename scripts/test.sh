@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+export MIRI_TOOLCHAIN=${MIRI_TOOLCHAIN:-nightly-2026-05-20}
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -35,7 +36,7 @@ step "Miri: byte-level unit tests on big-endian (s390x) and 32-bit (i686) target
 # The modules that read and write bytes: checksum kernels, wire formats,
 # framings, integrity modes, sequence arithmetic, slot encodings.
 for target in s390x-unknown-linux-gnu i686-unknown-linux-gnu; do
-    cargo +nightly miri test -p seqlink-core --lib --target "$target" -- \
+    cargo "+$MIRI_TOOLCHAIN" miri test -p seqlink-core --lib --target "$target" -- \
         checksum:: wire:: framing:: integrity:: seq:: link::slots:: basic::
 done
 
