@@ -40,8 +40,8 @@ use crate::event::Event;
 use crate::integrity::Integrity;
 use crate::link::{Delivery, Received, SendError, MAX_WINDOW, MIN_PAYLOAD};
 use crate::wire::handshake::{
-    Agreement, ErrRepr, ErrorCode, HandshakeAckRepr, Params, ResetRepr, SynAckRepr, SynRepr, FLAG_CRC,
-    FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, RESET_LEN,
+    Agreement, ErrRepr, ErrorCode, HandshakeAckRepr, Params, ResetRepr, SynAckRepr, SynRepr, CONNECTION_EXTENSION,
+    FLAG_CRC, FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, RESET_LEN, SYN_ACK_FIXED_LEN,
 };
 use crate::wire::{Codec, Packet, PacketRepr, PacketType, HEADER_LEN};
 use core::hash::{Hash, Hasher};
@@ -309,7 +309,7 @@ where
         // the type first, so that a connection's packets are checked once.
         let ptype = Packet::new_unchecked(datagram).packet_type();
         if ptype == PacketType::SYN || ptype == PacketType::HANDSHAKE_ACK {
-            let unbound = Codec::new().with_max_payload(self.config.connection.link.max_payload);
+            let unbound = Codec::new().with_max_payload(self.config.connection.unbound_max_payload());
             if let Ok(packet) = PacketRepr::decode(datagram, &unbound) {
                 match packet.ptype {
                     PacketType::SYN => return self.on_syn(now, from, &packet, datagram.len(), existing.is_some()),
@@ -435,7 +435,7 @@ where
         let config = self.config.connection;
         let Some(slot) = self.slots.as_mut().get_mut(index) else { return };
         let Some(storage) = slot.storage.take() else { return };
-        match Connection::accept(config, storage, now, &a) {
+        match Connection::accept(config, storage, now, &a, ack.extension) {
             Ok(conn) => {
                 slot.conn = Some((from, conn));
                 let handle = self.handle_of(index);
@@ -531,11 +531,12 @@ where
     }
 
     fn write_response(&self, response: Response, buf: &mut [u8], limit: usize) -> Result<Option<usize>, Error> {
-        let codec = Codec::new().with_max_payload(self.config.connection.link.max_payload);
-        let mut payload = [0u8; 64];
+        let codec = Codec::new().with_max_payload(self.config.connection.unbound_max_payload());
+        let mut payload = [0u8; SYN_ACK_FIXED_LEN + CONNECTION_EXTENSION];
+        let extension = self.config.connection.extension;
         let (ptype, len) = match response {
             Response::SynAck(agreement) => {
-                (PacketType::SYN_ACK, SynAckRepr { agreement, extension: &[] }.emit(&mut payload)?)
+                (PacketType::SYN_ACK, SynAckRepr { agreement, extension }.emit(&mut payload)?)
             }
             Response::Err(code) => {
                 let reason = match code {

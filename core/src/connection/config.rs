@@ -2,6 +2,7 @@
 
 use crate::link::LinkConfig;
 use crate::wire::handshake::Params;
+use crate::wire::handshake::MAX_HANDSHAKE_PAYLOAD;
 use crate::wire::HEADER_LEN;
 
 /// The kind of link a connection runs over.
@@ -36,8 +37,11 @@ pub struct ConnectionConfig {
     pub linger_ms: u32,
     /// Ask for CRC-32C instead of the Internet checksum (both sides must support it).
     pub prefer_crc: bool,
-    /// Extra SYN padding so that the server may send that many extension bytes (at most 48).
+    /// Extra SYN padding so that the server may send that many extension bytes (at most 32).
     pub server_extension_room: u16,
+    /// Extension bytes this side sends in its handshake packets (at most 32;
+    /// room for a key exchange). The peer's are in `Connection::peer_extension`.
+    pub extension: &'static [u8],
     /// Datagrams or a byte stream.
     pub transport: Transport,
 }
@@ -55,6 +59,7 @@ impl ConnectionConfig {
             linger_ms: 2_000,
             prefer_crc: false,
             server_extension_room: 0,
+            extension: &[],
             transport: Transport::Datagram,
         }
     }
@@ -79,7 +84,17 @@ impl ConnectionConfig {
 
     /// The largest datagram a connection emits (CRC-32C's trailer included).
     pub const fn max_datagram_len(&self) -> usize {
-        HEADER_LEN + self.link.max_payload as usize + 4
+        HEADER_LEN + self.unbound_max_payload() as usize + 4
+    }
+
+    /// Payload limit of the handshake packets (never below what a SYN may need).
+    pub(crate) const fn unbound_max_payload(&self) -> u16 {
+        let floor = MAX_HANDSHAKE_PAYLOAD as u16;
+        if self.link.max_payload > floor {
+            self.link.max_payload
+        } else {
+            floor
+        }
     }
 }
 

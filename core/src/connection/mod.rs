@@ -21,8 +21,9 @@ use crate::integrity::Integrity;
 use crate::link::{ConfigError, Delivery, Handled, Link, Received, SendError, Stats, MIN_PAYLOAD};
 use crate::seq::Seq;
 use crate::wire::handshake::{
-    Agreement, ErrRepr, ErrorCode, HandshakeAckRepr, HeartbeatRepr, Params, ResetRepr, SynAckRepr, SynRepr, FLAG_CRC,
-    FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN,
+    Agreement, ErrRepr, ErrorCode, HandshakeAckRepr, HeartbeatRepr, Params, ResetRepr, SynAckRepr, SynRepr,
+    CONNECTION_EXTENSION, FLAG_CRC, FLAG_CRC_SUPPORTED, HANDSHAKE_ACK_FIXED_LEN, MAX_HANDSHAKE_PAYLOAD,
+    PROTOCOL_VERSION, SYN_ACK_FIXED_LEN, SYN_FIXED_LEN,
 };
 use crate::wire::{Codec, Packet, PacketRepr, PacketType, HEADER_LEN};
 
@@ -127,6 +128,8 @@ pub struct Connection<S> {
     linger_mark: u64,
     reason: [u8; REASON_LEN],
     reason_len: u8,
+    peer_extension: [u8; CONNECTION_EXTENSION],
+    peer_extension_len: u8,
 }
 
 impl<S: AsMut<[u8]>> Connection<S> {
@@ -149,8 +152,10 @@ impl<S: AsMut<[u8]>> Connection<S> {
         storage: S,
         now: u64,
         agreement: &Agreement,
+        peer_extension: &[u8],
     ) -> Result<Connection<S>, ConfigError> {
         let mut conn = Connection::new(config, storage, Role::Server, now, agreement.server_id, agreement.server_isn)?;
+        conn.keep_peer_extension(peer_extension);
         conn.establish(agreement)?;
         conn.state = State::Established;
         conn.events.push(Event::Connected);
@@ -167,6 +172,11 @@ impl<S: AsMut<[u8]>> Connection<S> {
         local_isn: u32,
     ) -> Result<Connection<S>, ConfigError> {
         config.link.validate()?;
+        if config.extension.len() > CONNECTION_EXTENSION
+            || usize::from(config.server_extension_room) > CONNECTION_EXTENSION
+        {
+            return Err(ConfigError::Extension);
+        }
         let needed = config.link.storage_len();
         let available = storage.as_mut().len();
         if available < needed {
@@ -195,6 +205,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
             linger_mark: now,
             reason: [0; REASON_LEN],
             reason_len: 0,
+            peer_extension: [0; CONNECTION_EXTENSION],
+            peer_extension_len: 0,
         })
     }
 
@@ -223,6 +235,19 @@ impl<S: AsMut<[u8]>> Connection<S> {
     /// Why the connection failed, if it did.
     pub fn failure(&self) -> Option<FailReason> {
         self.failure
+    }
+
+    /// The extension bytes the peer sent in its handshake (at most 32 kept).
+    pub fn peer_extension(&self) -> &[u8] {
+        self.peer_extension.get(..usize::from(self.peer_extension_len)).unwrap_or(&[])
+    }
+
+    fn keep_peer_extension(&mut self, extension: &[u8]) {
+        let n = extension.len().min(CONNECTION_EXTENSION);
+        if let (Some(dst), Some(src)) = (self.peer_extension.get_mut(..n), extension.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.peer_extension_len = n as u8;
     }
 
     /// The reason text of the peer's ERR_MSG, if it sent one.
@@ -431,6 +456,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                     self.fail(FailReason::ProtocolViolation);
                     return;
                 }
+                self.keep_peer_extension(syn_ack.extension);
                 self.last_recv = now;
                 self.state = State::Confirming;
                 self.pending.syn = false;
@@ -658,19 +684,20 @@ impl<S: AsMut<[u8]>> Connection<S> {
             State::SynSent if self.pending.syn => {
                 self.pending.syn = false;
                 self.schedule_retry(now);
-                let mut payload = [0u8; SYN_ACK_FIXED_LEN + 64];
+                let mut payload = [0u8; MAX_HANDSHAKE_PAYLOAD];
+                let extension = self.config.extension;
                 let syn = SynRepr {
                     version: PROTOCOL_VERSION,
                     flags: self.crc_flags(),
                     client_id: self.local_id,
                     isn: self.local_isn,
                     params: self.proposal(),
-                    extension: &[],
+                    extension,
                 };
                 // Padding: the server may answer with at most as many bytes as the SYN has.
-                let padding = SYN_ACK_FIXED_LEN + usize::from(self.config.server_extension_room)
-                    - crate::wire::handshake::SYN_FIXED_LEN;
-                let n = syn.emit(&mut payload, padding.min(64))?;
+                let padding = (SYN_ACK_FIXED_LEN + usize::from(self.config.server_extension_room))
+                    .saturating_sub(SYN_FIXED_LEN + extension.len());
+                let n = syn.emit(&mut payload, padding)?;
                 self.emit(buf, PacketType::SYN, payload.get(..n).unwrap_or(&[]), false).map(Some)
             }
             State::Confirming | State::Established if self.pending.handshake_ack => {
@@ -679,8 +706,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
                     self.schedule_retry(now);
                 }
                 let Some(agreement) = self.agreement else { return Ok(None) };
-                let mut payload = [0u8; crate::wire::handshake::HANDSHAKE_ACK_FIXED_LEN];
-                let n = HandshakeAckRepr { agreement, extension: &[] }.emit(&mut payload)?;
+                let mut payload = [0u8; HANDSHAKE_ACK_FIXED_LEN + CONNECTION_EXTENSION];
+                let n = HandshakeAckRepr { agreement, extension: self.config.extension }.emit(&mut payload)?;
                 self.emit(buf, PacketType::HANDSHAKE_ACK, payload.get(..n).unwrap_or(&[]), false).map(Some)
             }
             State::Established | State::Closing | State::Linger => {
@@ -745,7 +772,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     }
 
     fn unbound_codec(&self) -> Codec {
-        Codec::new().with_max_payload(self.config.link.max_payload)
+        Codec::new().with_max_payload(self.config.unbound_max_payload())
     }
 
     fn keep_reason(&mut self, reason: &[u8]) {

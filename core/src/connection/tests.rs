@@ -438,3 +438,26 @@ fn full_size_and_fragmented_messages_pass() {
         assert!(r.is_some(), "message {i} of {len}: {:?}", server.connection(handle).unwrap().stats());
     }
 }
+
+#[test]
+fn handshake_extensions_reach_the_peer() {
+    let mut client_config = config();
+    client_config.extension = b"client public key, 32 bytes max!";
+    client_config.server_extension_room = 32;
+    let mut server_config = config();
+    server_config.extension = b"server key";
+    let mut client = client_with(client_config, 0, 8);
+    let mut server = server_with(server_config, 2);
+    let mut net = Net::new();
+    net.exchange(&mut client, &mut server, &keep, &keep);
+    assert_eq!(client.state(), State::Established);
+    assert_eq!(client.peer_extension(), b"server key");
+    let handle = server.accept().unwrap();
+    assert_eq!(server.connection(handle).unwrap().peer_extension(), b"client public key, 32 bytes max!");
+    let mut too_long = config();
+    too_long.extension = &[0u8; 33];
+    assert_eq!(
+        Connection::connect(too_long, vec![0u8; too_long.link.storage_len()], 0, 1).err(),
+        Some(ConfigError::Extension)
+    );
+}

@@ -69,6 +69,8 @@ pub enum ConfigError {
     Window,
     /// `max_payload` is below [`MIN_PAYLOAD`].
     Payload,
+    /// A handshake extension is longer than the connection keeps (32 bytes).
+    Extension,
     /// The storage is smaller than [`LinkConfig::storage_len`].
     Storage {
         /// Bytes needed.

@@ -11,8 +11,13 @@ pub const FLAG_CRC_SUPPORTED: u8 = 0x01;
 /// Handshake flag: the sender prefers CRC-32C (SYN) / CRC-32C was chosen (SYN_ACK, HANDSHAKE_ACK).
 pub const FLAG_CRC: u8 = 0x02;
 
-/// Most extension bytes a handshake packet carries.
+/// Most extension bytes a handshake packet carries on the wire.
 pub const MAX_EXTENSION: usize = 512;
+/// Most extension bytes a connection sends and keeps from its peer (an X25519 key).
+pub const CONNECTION_EXTENSION: usize = 32;
+/// Largest handshake payload a connection sends: a SYN with a full extension
+/// and padding for a server extension of the same size.
+pub const MAX_HANDSHAKE_PAYLOAD: usize = SYN_FIXED_LEN + CONNECTION_EXTENSION + 16 + CONNECTION_EXTENSION;
 
 /// Bytes of a SYN payload before its extension.
 pub const SYN_FIXED_LEN: usize = 24;
