@@ -223,7 +223,7 @@ fn explore(max_losses: u8, max_dups: u8, max_ticks: u8) -> usize {
         if !seen.insert(w.key()) {
             continue;
         }
-        assert!(seen.len() < 400_000, "state space larger than expected");
+        assert!(seen.len() < 1_500_000, "state space larger than expected");
         w.clone().complete();
         for i in 0..w.net.len() {
             let mut next = w.clone();
