@@ -582,7 +582,7 @@ where
 
     // ---- timers and events ------------------------------------------------------
 
-    /// The earliest deadline of any connection.
+    /// The earliest deadline of any connection (0 while answers to handshakes wait to be sent).
     pub fn poll_timeout(&self) -> Option<u64> {
         if self.responses.iter().any(Option::is_some) {
             return Some(0);

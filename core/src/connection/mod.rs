@@ -392,7 +392,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
             }
         }
         match PacketRepr::decode(datagram, &self.unbound_codec()) {
-            Ok(packet) => self.on_unbound(now, &packet, datagram),
+            Ok(packet) => self.on_unbound(now, &packet),
             Err(_) => self.link.note_corrupt(now, datagram.len()),
         }
     }
@@ -439,7 +439,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
         self.after_input(now);
     }
 
-    fn on_unbound(&mut self, now: u64, packet: &PacketRepr<'_>, datagram: &[u8]) {
+    fn on_unbound(&mut self, now: u64, packet: &PacketRepr<'_>) {
         match (packet.ptype, self.state) {
             (PacketType::SYN_ACK, State::SynSent) => {
                 let Ok(syn_ack) = SynAckRepr::parse(packet.payload) else { return };
@@ -484,9 +484,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                     }
                 }
             }
-            _ => {
-                let _ = datagram;
-            }
+            _ => {} // anything else unbound is not for this connection
         }
     }
 

@@ -116,30 +116,30 @@ impl LinkState {
             self.sent(arena, now, TraceKind::Sent, self.snd_nxt, PacketType::NACK, n);
             return Ok(Some(n));
         }
-        let ack_wanted = self.ack_now || self.ack_deadline.is_some();
+        // The acknowledgement to send or piggyback, built once.
+        let ack = (self.ack_now || self.ack_deadline.is_some()).then(|| self.build_ack(arena));
         // Reliable data first (retransmissions, then new), then unreliable.
         let candidate = self.next_resend(arena).or_else(|| self.next_new());
         if let Some(seq) = candidate {
             let meta = self.send_meta(arena, seq);
-            let piggyback =
-                ack_wanted && self.piggyback_fits(arena, usize::from(meta.len), meta.flags & F_FRAGMENT != 0);
-            if self.ack_now && !piggyback {
-                return self.transmit_ack(arena, now, buf).map(Some);
+            let riding = ack.filter(|a| self.ack_fits(a, usize::from(meta.len), meta.flags & F_FRAGMENT != 0));
+            if let (true, None, Some(ack)) = (self.ack_now, riding, ack) {
+                return self.transmit_ack(arena, now, buf, ack).map(Some);
             }
-            return self.transmit_data(arena, now, buf, seq, meta, piggyback).map(Some);
+            return self.transmit_data(arena, now, buf, seq, meta, riding).map(Some);
         }
         if self.unrel_send_len > 0 {
             let meta = UnreliableMeta::read(self.unrel_slot(arena, false, self.unrel_send_head));
-            let piggyback = ack_wanted && self.piggyback_fits(arena, usize::from(meta.len), false);
-            if self.ack_now && !piggyback {
-                return self.transmit_ack(arena, now, buf).map(Some);
+            let riding = ack.filter(|a| self.ack_fits(a, usize::from(meta.len), false));
+            if let (true, None, Some(ack)) = (self.ack_now, riding, ack) {
+                return self.transmit_ack(arena, now, buf, ack).map(Some);
             }
-            return self.transmit_unreliable(arena, now, buf, meta, piggyback).map(Some);
+            return self.transmit_unreliable(arena, now, buf, meta, riding).map(Some);
         }
-        if self.ack_now {
-            return self.transmit_ack(arena, now, buf).map(Some);
+        match (self.ack_now, ack) {
+            (true, Some(ack)) => self.transmit_ack(arena, now, buf, ack).map(Some),
+            _ => Ok(None),
         }
-        Ok(None)
     }
 
     /// The next packet to retransmit: NACKed or fast-retransmitted ones at
@@ -194,11 +194,11 @@ impl LinkState {
         (in_flight == 0 || (in_flight < cwnd && peer_allows)).then_some(self.snd_nxt)
     }
 
-    pub(super) fn piggyback_fits(&self, arena: &mut [u8], data_len: usize, fragment: bool) -> bool {
-        let ack = self.build_ack(arena);
+    /// Whether `ack` fits in an extended DATA packet with `data_len` bytes of data.
+    pub(super) fn ack_fits(&self, ack: &AckRepr, data_len: usize, fragment: bool) -> bool {
         let repr = DataRepr {
             app_type: PacketType(0),
-            ack: Some(ack),
+            ack: Some(*ack),
             fragment: fragment.then_some(Fragment { index: 0, count: 1 }),
             unreliable: false,
             data: &[],
@@ -229,8 +229,13 @@ impl LinkState {
         self.stats.acks_sent += 1;
     }
 
-    pub(super) fn transmit_ack(&mut self, arena: &mut [u8], now: u64, buf: &mut [u8]) -> Result<usize, Error> {
-        let ack = self.build_ack(arena);
+    pub(super) fn transmit_ack(
+        &mut self,
+        arena: &mut [u8],
+        now: u64,
+        buf: &mut [u8],
+        ack: AckRepr,
+    ) -> Result<usize, Error> {
         let mut block = [0u8; crate::wire::ack::ACK_BLOCK_MAX_LEN];
         let len = ack.emit_block(&mut block)?;
         let n = self.emit(buf, PacketType::ACK, self.snd_nxt, &[], block.get(..len).unwrap_or(&[]))?;
@@ -246,11 +251,10 @@ impl LinkState {
         buf: &mut [u8],
         seq: Seq,
         mut meta: SendMeta,
-        piggyback: bool,
+        ack: Option<AckRepr>,
     ) -> Result<usize, Error> {
         let fragment =
             (meta.flags & F_FRAGMENT != 0).then_some(Fragment { index: meta.frag_index, count: meta.frag_count });
-        let ack = piggyback.then(|| self.build_ack(arena));
         let len = usize::from(meta.len);
         let mut header = [0u8; crate::wire::ack::ACK_BLOCK_MAX_LEN + 8];
         let (ptype, ext_len) = if fragment.is_none() && ack.is_none() {
@@ -264,8 +268,8 @@ impl LinkState {
             let data = slot.get(SEND_META_LEN..SEND_META_LEN + len).unwrap_or(&[]);
             self.emit(buf, ptype, seq, header.get(..ext_len).unwrap_or(&[]), data)?
         };
-        if piggyback {
-            self.acked(ack.and_then(|a| a.window));
+        if let Some(ack) = ack {
+            self.acked(ack.window);
         }
         let kind = if meta.state == QUEUED {
             self.snd_nxt = seq.next();
@@ -294,9 +298,8 @@ impl LinkState {
         now: u64,
         buf: &mut [u8],
         meta: UnreliableMeta,
-        piggyback: bool,
+        ack: Option<AckRepr>,
     ) -> Result<usize, Error> {
-        let ack = piggyback.then(|| self.build_ack(arena));
         let repr = DataRepr { app_type: PacketType(meta.app_type), ack, fragment: None, unreliable: true, data: &[] };
         let mut header = [0u8; crate::wire::ack::ACK_BLOCK_MAX_LEN + 8];
         let ext_len = repr.emit_header(&mut header)?;
@@ -307,8 +310,8 @@ impl LinkState {
             let data = slot.get(UNRELIABLE_META_LEN..UNRELIABLE_META_LEN + len).unwrap_or(&[]);
             self.emit(buf, PacketType::DATA, seq, header.get(..ext_len).unwrap_or(&[]), data)?
         };
-        if piggyback {
-            self.acked(ack.and_then(|a| a.window));
+        if let Some(ack) = ack {
+            self.acked(ack.window);
         }
         self.unrel_send_seq = seq.next();
         self.unrel_send_head = (self.unrel_send_head + 1) % self.config.unreliable_slots.max(1);
