@@ -464,11 +464,11 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 self.retries = 0;
                 self.retry_at = now;
             }
-            (PacketType::SYN_ACK, State::Confirming | State::Established) => {
-                // our HANDSHAKE_ACK was lost: send it again
-                if SynAckRepr::parse(packet.payload).is_ok_and(|s| Some(s.agreement.server_id) == self.peer_id()) {
-                    self.pending.handshake_ack = true;
-                }
+            // a repeated SYN_ACK: our HANDSHAKE_ACK was lost, send it again
+            (PacketType::SYN_ACK, State::Confirming | State::Established)
+                if SynAckRepr::parse(packet.payload).is_ok_and(|s| Some(s.agreement.server_id) == self.peer_id()) =>
+            {
+                self.pending.handshake_ack = true;
             }
             (PacketType::ERR_MSG, State::SynSent | State::Confirming) => {
                 let err = ErrRepr::parse(packet.payload);
