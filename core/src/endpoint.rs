@@ -39,6 +39,7 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::integrity::Integrity;
 use crate::link::{Delivery, Received, SendError, MAX_WINDOW, MIN_PAYLOAD};
+use crate::seq::Seq;
 use crate::wire::handshake::{
     Agreement, ErrRepr, ErrorCode, HandshakeAckRepr, Params, ResetRepr, SynAckRepr, SynRepr, CONNECTION_EXTENSION,
     FLAG_CRC, FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, RESET_LEN, SYN_ACK_FIXED_LEN,
@@ -140,7 +141,11 @@ pub struct EndpointStats {
 enum Response {
     SynAck(Agreement),
     Err(ErrorCode),
-    Reset(u16),
+    /// A RESET for an unknown connection: the answered packet's pseudo-header sum and sequence number.
+    Reset {
+        token: u16,
+        seq: Seq,
+    },
 }
 
 const RESPONSES: usize = 16;
@@ -337,6 +342,8 @@ where
             return;
         }
         let Some(token) = recover_pseudo_sum(datagram) else { return };
+        let Ok(packet) = Packet::new_checked(datagram) else { return };
+        let seq = packet.seq();
         if token == 0 || token == 0xffff {
             return; // not bound to any connection: not ours to reset
         }
@@ -349,7 +356,7 @@ where
             return;
         }
         self.reset_budget -= 1;
-        self.respond(from, Response::Reset(token), datagram.len());
+        self.respond(from, Response::Reset { token, seq }, datagram.len());
     }
 
     fn on_syn(&mut self, now: u64, from: A, packet: &PacketRepr<'_>, received: usize, known: bool) {
@@ -506,7 +513,7 @@ where
                 if n <= usize::from(limit) {
                     match response {
                         Response::SynAck(_) => self.stats.syn_acks_sent += 1,
-                        Response::Reset(_) => self.stats.resets_sent += 1,
+                        Response::Reset { .. } => self.stats.resets_sent += 1,
                         Response::Err(_) => {}
                     }
                     return Ok(Some((peer, n)));
@@ -534,9 +541,9 @@ where
         let codec = Codec::new().with_max_payload(self.config.connection.unbound_max_payload());
         let mut payload = [0u8; SYN_ACK_FIXED_LEN + CONNECTION_EXTENSION];
         let extension = self.config.connection.extension;
-        let (ptype, len) = match response {
+        let (ptype, len, seq) = match response {
             Response::SynAck(agreement) => {
-                (PacketType::SYN_ACK, SynAckRepr { agreement, extension }.emit(&mut payload)?)
+                (PacketType::SYN_ACK, SynAckRepr { agreement, extension }.emit(&mut payload)?, Seq(0))
             }
             Response::Err(code) => {
                 let reason = match code {
@@ -548,18 +555,19 @@ where
                 // cut the reason so that the answer is no larger than what the peer sent
                 let room = limit.saturating_sub(HEADER_LEN).min(payload.len());
                 let Some(out) = payload.get_mut(..room) else { return Ok(None) };
-                (PacketType::ERR_MSG, ErrRepr { code, reason: reason.as_bytes() }.emit(out))
+                (PacketType::ERR_MSG, ErrRepr { code, reason: reason.as_bytes() }.emit(out), Seq(0))
             }
-            Response::Reset(token) => {
+            Response::Reset { token, seq } => {
                 let reset = ResetRepr { code: ErrorCode::UnknownConnection, token }.to_bytes();
                 if let Some(dst) = payload.get_mut(..RESET_LEN) {
                     dst.copy_from_slice(&reset);
                 }
-                (PacketType::RESET, RESET_LEN)
+                // the answered packet's number: the peer checks it is one it sent
+                (PacketType::RESET, RESET_LEN, seq)
             }
         };
         let payload = payload.get(..len).unwrap_or(&[]);
-        Ok(Some(PacketRepr::new(crate::seq::Seq(0), ptype, payload).emit(buf, &codec)?))
+        Ok(Some(PacketRepr::new(seq, ptype, payload).emit(buf, &codec)?))
     }
 
     /// Frees the slot of a finished connection once its events were read and

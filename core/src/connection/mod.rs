@@ -71,6 +71,8 @@ pub enum Role {
 struct Pending {
     syn: bool,
     handshake_ack: bool,
+    /// A close was asked for; the FIN waits for room in the send window.
+    fin: bool,
     ping: bool,
     pong: Option<u32>,
     err: Option<ErrorCode>,
@@ -116,6 +118,10 @@ pub struct Connection<S> {
     pending: Pending,
     events: Events,
     failure: Option<FailReason>,
+    /// When the outstanding ping was sent (its stamp is the low 32 bits): only its pong gives an RTT sample.
+    ping_sent_at: Option<u64>,
+    /// Pings sent since the peer was last heard from.
+    unanswered_pings: u8,
     // timers
     started: u64,
     retry_at: u64,
@@ -195,6 +201,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
             pending: Pending::default(),
             events: Events::default(),
             failure: None,
+            ping_sent_at: None,
+            unanswered_pings: 0,
             started: now,
             retry_at: now,
             retries: 0,
@@ -313,10 +321,14 @@ impl<S: AsMut<[u8]>> Connection<S> {
         if let Some(event) = self.events.pop() {
             return Some(event);
         }
-        match self.link.poll_event() {
-            // the connection reports its own failure
-            Some(Event::Failed(_)) => None,
-            other => other,
+        loop {
+            match self.link.poll_event()? {
+                // the connection reports its own failure
+                Event::Failed(_) => {}
+                // room to send means nothing once the connection stopped taking messages
+                Event::Writable if self.state != State::Established => {}
+                other => return Some(other),
+            }
         }
     }
 
@@ -337,6 +349,10 @@ impl<S: AsMut<[u8]>> Connection<S> {
 
     /// Starts a graceful close: a FIN follows everything queued, the peer
     /// answers with its own FIN after its data, and both are acknowledged.
+    /// The state is [`State::Closing`] at once, and nothing more can be sent;
+    /// when the send window is full the FIN waits for room
+    /// ([`Connection::close_pending`]). A close that does not complete within
+    /// `close_timeout_ms` fails with [`FailReason::CloseTimeout`].
     pub fn close(&mut self, now: u64) {
         match self.state {
             State::Established => self.start_close(now),
@@ -345,10 +361,24 @@ impl<S: AsMut<[u8]>> Connection<S> {
         }
     }
 
+    /// Whether a close was asked for but its FIN still waits for room in the
+    /// send window (it follows the queued data as soon as there is room).
+    pub fn close_pending(&self) -> bool {
+        self.pending.fin
+    }
+
+    /// Enters `Closing` at once; the FIN is queued behind the pending data now
+    /// or, when the send window is full, as soon as acknowledgements free room.
     fn start_close(&mut self, now: u64) {
-        if self.link.send_fin().is_ok() {
-            self.state = State::Closing;
-            self.close_started = now;
+        self.state = State::Closing;
+        self.close_started = now;
+        self.pending.fin = true;
+        self.queue_fin();
+    }
+
+    fn queue_fin(&mut self) {
+        if self.pending.fin && self.link.send_fin().is_ok() {
+            self.pending.fin = false;
         }
     }
 
@@ -398,14 +428,22 @@ impl<S: AsMut<[u8]>> Connection<S> {
     }
 
     fn on_bound(&mut self, now: u64, packet: &PacketRepr<'_>, wire_len: usize) {
+        if matches!(packet.ptype, PacketType::ERR_MSG | PacketType::RESET)
+            && !self.link.is_plausible_peer_seq(packet.seq)
+        {
+            // An off-path sender that guessed the connection id's sum must
+            // also guess a sequence number inside the receive window.
+            return;
+        }
         self.last_recv = now;
+        self.unanswered_pings = 0;
         if self.state == State::Linger {
             // The peer is still resending (our last acknowledgement was lost), with
             // backoff: stay until well after its next retransmission.
             let gap = now.saturating_sub(self.linger_mark);
             let cap = 2 * u64::from(self.config.link.timing.max_rto);
-            let stay = (3 * gap).clamp(u64::from(self.config.linger_ms), cap.max(1));
-            self.linger_until = self.linger_until.max(now + stay);
+            let stay = gap.saturating_mul(3).max(u64::from(self.config.linger_ms)).min(cap.max(1));
+            self.linger_until = self.linger_until.max(now.saturating_add(stay));
             self.linger_mark = now;
         }
         if self.state == State::Confirming {
@@ -417,9 +455,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
         match packet.ptype {
             PacketType::HEARTBEAT => match HeartbeatRepr::parse(packet.payload) {
                 Ok(HeartbeatRepr { pong: false, stamp }) => self.pending.pong = Some(stamp),
-                Ok(HeartbeatRepr { pong: true, stamp }) => {
-                    self.link.on_rtt_sample((now as u32).wrapping_sub(stamp).min(600_000));
-                }
+                Ok(HeartbeatRepr { pong: true, stamp }) => self.on_pong(now, stamp),
                 Err(_) => {}
             },
             PacketType::ERR_MSG => {
@@ -477,14 +513,24 @@ impl<S: AsMut<[u8]>> Connection<S> {
             }
             (PacketType::RESET, _) if self.agreement.is_some() => {
                 // A RESET from a peer that forgot the connection proves it answers
-                // one of our packets by echoing our pseudo-header's sum.
+                // one of our packets by echoing our pseudo-header's sum and that
+                // packet's sequence number, one we sent and still wait on.
                 if let Ok(reset) = ResetRepr::parse(packet.payload) {
-                    if same_sum(reset.token, pseudo_sum(self.conn_id)) {
+                    if same_sum(reset.token, pseudo_sum(self.conn_id)) && self.link.is_unacknowledged_seq(packet.seq) {
                         self.fail(FailReason::Reset { code: reset.code });
                     }
                 }
             }
             _ => {} // anything else unbound is not for this connection
+        }
+    }
+
+    /// A pong: an RTT sample only if it echoes the ping still outstanding.
+    fn on_pong(&mut self, now: u64, stamp: u32) {
+        if let Some(sent_at) = self.ping_sent_at.filter(|&at| at as u32 == stamp) {
+            self.ping_sent_at = None;
+            let rtt = now.saturating_sub(sent_at);
+            self.link.on_rtt_sample(u32::try_from(rtt).unwrap_or(u32::MAX));
         }
     }
 
@@ -545,17 +591,17 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 self.fail(reason);
                 return;
             }
-            if self.link.peer_finished() && self.state == State::Established && self.link.send_fin().is_ok() {
+            if self.link.peer_finished() && self.state == State::Established {
                 // passive close: our FIN follows whatever we still had queued
-                self.state = State::Closing;
-                self.close_started = now;
+                self.start_close(now);
             }
+            self.queue_fin();
             if self.state == State::Closing && self.link.fin_acknowledged() && self.link.peer_finished() {
                 // Closed for the application. Both sides linger: the peer may
                 // not have our last acknowledgement yet and may resend its FIN,
                 // which must be acknowledged again, not answered with a RESET.
                 self.state = State::Linger;
-                self.linger_until = now + u64::from(self.config.linger_ms);
+                self.linger_until = now.saturating_add(u64::from(self.config.linger_ms));
                 self.linger_mark = now;
                 self.link.request_ack(); // the peer's FIN: acknowledge it now, not after a delay
                 self.events.push(Event::Closed);
@@ -567,21 +613,19 @@ impl<S: AsMut<[u8]>> Connection<S> {
 
     /// The next deadline at which [`Connection::handle_timeout`] has work.
     pub fn poll_timeout(&self) -> Option<u64> {
-        let c = &self.config;
-        let connect_deadline = self.started + u64::from(c.connect_timeout_ms);
         match self.state {
-            State::SynSent | State::Confirming => Some(self.retry_at.min(connect_deadline)),
+            State::SynSent | State::Confirming => Some(self.retry_at.min(self.connect_deadline())),
             State::Established | State::Closing => {
                 let mut t = self.link.poll_timeout();
                 let mut at = |deadline: u64| t = Some(t.map_or(deadline, |x| x.min(deadline)));
-                if let Some(hb) = self.heartbeat_ms() {
-                    at(self.last_send.max(self.last_recv) + hb);
+                if let Some(deadline) = self.heartbeat_deadline() {
+                    at(deadline);
                 }
-                if let Some(idle) = self.idle_ms() {
-                    at(self.last_recv + idle);
+                if let Some(deadline) = self.idle_deadline() {
+                    at(deadline);
                 }
                 if self.state == State::Closing {
-                    at(self.close_started + u64::from(c.close_timeout_ms));
+                    at(self.close_deadline());
                 }
                 t
             }
@@ -590,21 +634,33 @@ impl<S: AsMut<[u8]>> Connection<S> {
         }
     }
 
-    fn heartbeat_ms(&self) -> Option<u64> {
-        let hb = self.agreement.map_or(0, |a| a.params.heartbeat_ms);
-        (hb > 0).then_some(u64::from(hb))
+    // Deadlines saturate: a clock near `u64::MAX` never wraps into the past.
+
+    fn connect_deadline(&self) -> u64 {
+        self.started.saturating_add(u64::from(self.config.connect_timeout_ms))
     }
 
-    fn idle_ms(&self) -> Option<u64> {
+    fn close_deadline(&self) -> u64 {
+        self.close_started.saturating_add(u64::from(self.config.close_timeout_ms))
+    }
+
+    /// When the next ping is due: `heartbeat_ms` after the last packet either way.
+    fn heartbeat_deadline(&self) -> Option<u64> {
+        let hb = self.agreement.map_or(0, |a| a.params.heartbeat_ms);
+        (hb > 0).then(|| self.last_send.max(self.last_recv).saturating_add(u64::from(hb)))
+    }
+
+    /// When silence fails the connection: `idle_timeout_ms` after the last packet received.
+    fn idle_deadline(&self) -> Option<u64> {
         let idle = self.agreement.map_or(0, |a| a.params.idle_timeout_ms);
-        (idle > 0).then_some(u64::from(idle))
+        (idle > 0).then(|| self.last_recv.saturating_add(u64::from(idle)))
     }
 
     /// Processes the timers that expired by `now`.
     pub fn handle_timeout(&mut self, now: u64) {
         match self.state {
             State::SynSent | State::Confirming => {
-                if now >= self.started + u64::from(self.config.connect_timeout_ms) {
+                if now >= self.connect_deadline() {
                     self.fail(FailReason::ConnectTimeout);
                 } else if now >= self.retry_at {
                     if self.state == State::SynSent {
@@ -616,21 +672,22 @@ impl<S: AsMut<[u8]>> Connection<S> {
             }
             State::Established | State::Closing => {
                 self.link.handle_timeout(now);
-                if let Some(idle) = self.idle_ms() {
-                    if now >= self.last_recv + idle {
-                        self.pending.err = Some(ErrorCode::IdleTimeout);
-                        self.fail(FailReason::IdleTimeout);
-                        return;
-                    }
+                if self.idle_deadline().is_some_and(|t| now >= t) {
+                    self.pending.err = Some(ErrorCode::IdleTimeout);
+                    self.fail(FailReason::IdleTimeout);
+                    return;
                 }
-                if self.state == State::Closing && now >= self.close_started + u64::from(self.config.close_timeout_ms) {
+                if self.state == State::Closing && now >= self.close_deadline() {
                     self.fail(FailReason::CloseTimeout);
                     return;
                 }
-                if let Some(hb) = self.heartbeat_ms() {
-                    if now >= self.last_send.max(self.last_recv) + hb {
-                        self.pending.ping = true;
+                if self.heartbeat_deadline().is_some_and(|t| now >= t) {
+                    if self.unanswered_pings >= self.config.link.timing.max_retries {
+                        // as many pings as a packet gets retransmissions, none answered
+                        self.fail(FailReason::DeadPeer { seq: self.link.next_send_seq() });
+                        return;
                     }
+                    self.pending.ping = true;
                 }
                 self.after_input(now);
             }
@@ -721,6 +778,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 }
                 if self.pending.ping {
                     self.pending.ping = false;
+                    self.ping_sent_at = Some(now);
+                    self.unanswered_pings = self.unanswered_pings.saturating_add(1);
                     let ping = HeartbeatRepr { pong: false, stamp: now as u32 };
                     return self.emit(buf, PacketType::HEARTBEAT, &ping.to_bytes(), true).map(Some);
                 }
@@ -733,12 +792,12 @@ impl<S: AsMut<[u8]>> Connection<S> {
     fn schedule_retry(&mut self, now: u64) {
         if self.config.transport == Transport::Stream {
             // the stream delivers the handshake; only the connect timeout applies
-            self.retry_at = self.started + u64::from(self.config.connect_timeout_ms);
+            self.retry_at = self.connect_deadline();
             return;
         }
         let base = u64::from(self.config.link.timing.initial_rto);
         let backoff = base << self.retries.min(6);
-        self.retry_at = now + backoff.min(u64::from(self.config.link.timing.max_rto));
+        self.retry_at = now.saturating_add(backoff.min(u64::from(self.config.link.timing.max_rto)));
         self.retries = self.retries.saturating_add(1);
     }
 
@@ -759,10 +818,13 @@ impl<S: AsMut<[u8]>> Connection<S> {
         self.config.proposal()
     }
 
-    /// Writes a control packet; bound ones carry the connection id in their check.
+    /// Writes a control packet. Bound ones carry the connection id in their
+    /// check and this side's next sequence number (the peer checks it against
+    /// its window before it believes an ERR_MSG or RESET); unbound ones carry 0.
     fn emit(&mut self, buf: &mut [u8], ptype: PacketType, payload: &[u8], bound: bool) -> Result<usize, Error> {
-        let codec = if bound { self.bound_codec() } else { self.unbound_codec() };
-        PacketRepr::new(Seq(0), ptype, payload).emit(buf, &codec)
+        let (codec, seq) =
+            if bound { (self.bound_codec(), self.link.next_send_seq()) } else { (self.unbound_codec(), Seq(0)) };
+        PacketRepr::new(seq, ptype, payload).emit(buf, &codec)
     }
 
     fn bound_codec(&self) -> Codec {
@@ -785,8 +847,14 @@ impl<S: AsMut<[u8]>> Connection<S> {
         self.finish(State::Failed, Some(reason));
     }
 
+    /// Ends the connection with exactly one final event: a connection that
+    /// already reported `Closed` (it lingers) ends quietly.
     fn finish(&mut self, state: State, failure: Option<FailReason>) {
         if self.is_closed() {
+            return;
+        }
+        if self.state == State::Linger {
+            self.state = State::Closed;
             return;
         }
         self.state = state;

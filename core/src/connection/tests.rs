@@ -37,7 +37,11 @@ struct Net {
 
 impl Net {
     fn new() -> Net {
-        Net { now: 0, c2s: 0, s2c: 0 }
+        Net::at(0)
+    }
+
+    fn at(now: u64) -> Net {
+        Net { now, c2s: 0, s2c: 0 }
     }
 
     fn exchange(
@@ -93,9 +97,13 @@ fn keep(_: usize, _: &[u8]) -> bool {
 }
 
 fn connected() -> (Client, Server, ConnectionHandle, Net) {
-    let mut client = client_with(config(), 0, 1);
-    let mut server = server_with(config(), 4);
-    let mut net = Net::new();
+    connected_with(config(), 0)
+}
+
+fn connected_with(config: ConnectionConfig, now: u64) -> (Client, Server, ConnectionHandle, Net) {
+    let mut client = client_with(config, now, 1);
+    let mut server = server_with(config, 4);
+    let mut net = Net::at(now);
     net.exchange(&mut client, &mut server, &keep, &keep);
     assert_eq!(client.state(), State::Established);
     let handle = server.accept().unwrap();
@@ -462,4 +470,299 @@ fn handshake_extensions_reach_the_peer() {
         Connection::connect(too_long, vec![0u8; too_long.link.storage_len()], 0, 1).err(),
         Some(ConfigError::Extension)
     );
+}
+
+fn drain_events(client: &mut Client) -> Vec<Event> {
+    let mut out = Vec::new();
+    while let Some(e) = client.poll_event() {
+        out.push(e);
+    }
+    out
+}
+
+/// A bound packet as the server side of `client`'s connection would write it.
+fn bound_packet(client: &Client, seq: Seq, ptype: PacketType, payload: &[u8]) -> Vec<u8> {
+    let mut buf = vec![0u8; 512];
+    let n = PacketRepr::new(seq, ptype, payload).emit(&mut buf, &client.link().config().codec()).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+/// A message as read: (type, length, first byte).
+type Read = (u8, usize, u8);
+
+/// Runs both sides until neither has a timer before `limit`, the
+/// applications reading every message as it arrives; returns what each read
+/// (client's, server's) as (type, length, first byte).
+fn run_reading(
+    client: &mut Client,
+    server: &mut Server,
+    handle: ConnectionHandle,
+    net: &mut Net,
+    limit: u64,
+) -> (Vec<Read>, Vec<Read>) {
+    let (mut at_client, mut at_server) = (Vec::new(), Vec::new());
+    let mut buf = [0u8; 2048];
+    loop {
+        net.exchange(client, server, &keep, &keep);
+        while let Some(r) = client.recv(&mut buf).unwrap() {
+            at_client.push((r.ptype.0, r.len, buf[0]));
+        }
+        while let Some(r) = server.recv(handle, &mut buf).unwrap() {
+            at_server.push((r.ptype.0, r.len, buf[0]));
+        }
+        if !net.tick(client, server, limit) {
+            return (at_client, at_server);
+        }
+    }
+}
+
+#[test]
+fn close_with_a_full_send_window_waits_for_room_and_completes() {
+    let c = ConnectionConfig::new().with_link(LinkConfig::new().with_window(4).with_max_payload(128));
+    let (mut client, mut server, handle, mut net) = connected_with(c, 0);
+    let mut queued = 0;
+    for i in 0..20u8 {
+        if client.send(net.now, PacketType(100), &[i; 10], Delivery::Reliable).is_ok() {
+            queued += 1;
+        }
+    }
+    assert_eq!(queued, 4, "the window holds four");
+    client.close(net.now);
+    assert_eq!(client.state(), State::Closing, "the close is under way at once");
+    assert!(client.close_pending(), "its FIN waits for room in the window");
+    let (_, delivered) = run_reading(&mut client, &mut server, handle, &mut net, 60_000);
+    assert_eq!(delivered.len(), 4, "everything queued before the close arrives");
+    assert_eq!(client.failure(), None);
+    assert!(!client.close_pending());
+    assert_eq!(client.state(), State::Closed);
+    assert_eq!(drain_events(&mut client), vec![Event::Connected, Event::Closed]);
+}
+
+#[test]
+fn a_passive_close_with_a_full_window_still_sends_its_fin() {
+    let c = ConnectionConfig::new().with_link(LinkConfig::new().with_window(4).with_max_payload(128));
+    let (mut client, mut server, handle, mut net) = connected_with(c, 0);
+    // the server fills its window, then the client closes: the server's FIN must wait for room
+    for i in 0..4u8 {
+        server.send(handle, net.now, PacketType(100), &[i; 10], Delivery::Reliable).unwrap();
+    }
+    client.close(net.now);
+    let (delivered, _) = run_reading(&mut client, &mut server, handle, &mut net, 60_000);
+    assert_eq!(delivered.len(), 4);
+    assert_eq!(client.state(), State::Closed);
+    assert_eq!(drain_events(&mut client), vec![Event::Connected, Event::Closed]);
+    assert!(events(&mut server).contains(&EndpointEvent::Connection(handle, Event::Closed)));
+}
+
+/// A whole life (connect, messages both ways under loss, a clock that
+/// stands still, steps, runs backwards and jumps, close) starting at `start`.
+fn lifecycle_from(start: u64) {
+    let (mut client, mut server, handle, mut net) = connected_with(config(), start);
+    let mut buf = [0u8; 1024];
+    let (mut sent_c, mut sent_s) = (0u8, 0u8);
+    let (mut got_c, mut got_s) = (Vec::new(), Vec::new());
+    for round in 0..400u32 {
+        if sent_c < 20 && client.send(net.now, PacketType(100), &[sent_c; 300], Delivery::Reliable).is_ok() {
+            sent_c += 1;
+        }
+        if sent_s < 20 && server.send(handle, net.now, PacketType(101), &[sent_s; 700], Delivery::Reliable).is_ok() {
+            sent_s += 1;
+        }
+        // lose every third datagram each way so that timers matter
+        net.exchange(&mut client, &mut server, &|i, _| i % 3 == 0, &|i, _| i % 3 == 1);
+        while let Some(r) = client.recv(&mut buf).unwrap() {
+            got_c.push((r.len, buf[0]));
+        }
+        while let Some(r) = server.recv(handle, &mut buf).unwrap() {
+            got_s.push((r.len, buf[0]));
+        }
+        if got_c.len() == 20 && got_s.len() == 20 {
+            break;
+        }
+        net.now = match round % 5 {
+            0 => net.now,                     // the clock stands still
+            1 => net.now.saturating_add(7),   // small steps
+            2 => net.now.saturating_sub(5),   // backwards
+            3 => net.now.saturating_add(450), // past the ack delay and the RTO floor
+            _ => net.now.saturating_add(30),
+        };
+        client.handle_timeout(net.now);
+        server.handle_timeout(net.now);
+    }
+    assert_eq!(got_s, (0..20u8).map(|i| (300, i)).collect::<Vec<_>>(), "client to server, in order");
+    assert_eq!(got_c, (0..20u8).map(|i| (700, i)).collect::<Vec<_>>(), "server to client, in order");
+    client.close(net.now);
+    let limit = net.now.saturating_add(100_000);
+    run_reading(&mut client, &mut server, handle, &mut net, limit);
+    assert_eq!(client.failure(), None);
+    assert_eq!(client.state(), State::Closed);
+    assert_eq!(drain_events(&mut client), vec![Event::Connected, Event::Closed]);
+}
+
+#[test]
+fn a_whole_lifecycle_near_the_end_of_the_clock() {
+    lifecycle_from(u64::MAX - 100_000);
+}
+
+#[test]
+fn a_whole_lifecycle_with_an_ordinary_clock() {
+    lifecycle_from(5_000);
+}
+
+#[test]
+fn deadlines_saturate_instead_of_wrapping() {
+    let client = client_with(config(), u64::MAX - 1, 5);
+    assert_eq!(client.poll_timeout(), Some(u64::MAX - 1), "the SYN is due now");
+    let mut client = client;
+    let mut buf = [0u8; 512];
+    assert!(client.poll_transmit(u64::MAX - 1, &mut buf).unwrap().is_some());
+    assert_eq!(client.state(), State::SynSent, "no instant connect timeout");
+    assert_eq!(client.poll_timeout(), Some(u64::MAX));
+}
+
+#[test]
+fn blind_err_and_reset_need_a_sequence_number_in_the_window() {
+    let (mut client, server, handle, _net) = connected();
+    let mut server = server;
+    let peer_next = server.connection(handle).unwrap().link.next_send_seq();
+    let window = u32::from(client.agreement().unwrap().params.window);
+    let err = [ErrorCode::Aborted as u8];
+    let reset = ResetRepr { code: ErrorCode::Aborted, token: 0 }.to_bytes();
+    // An off-path sender sweeps every 16-bit pseudo-header sum with sequence
+    // number 0: the connection id's sum is among them, the sequence number is not.
+    let mut buf = vec![0u8; 64];
+    for sum in 0..=0xffffu32 {
+        for (ptype, payload) in [(PacketType::ERR_MSG, &err[..]), (PacketType::RESET, &reset[..])] {
+            let codec = Codec::new().with_pseudo_header(sum);
+            let n = PacketRepr::new(Seq(peer_next.0.wrapping_sub(1)), ptype, payload).emit(&mut buf, &codec).unwrap();
+            client.handle_datagram(0, &buf[..n]);
+        }
+    }
+    assert_eq!(client.state(), State::Established, "65,536 x 2 blind guesses did not kill it");
+    // Even knowing the sum, a random sequence number is accepted with
+    // probability (window + 1) / 2^32: count hits over a sample.
+    let mut rng = 0x1234_5678_u64;
+    let mut accepted = 0u32;
+    let tries = 1_000_000u32;
+    for _ in 0..tries {
+        let seq = Seq(splitmix(&mut rng) as u32);
+        if client.link.is_plausible_peer_seq(seq) {
+            accepted += 1;
+        }
+    }
+    let expected_guesses = 65_536.0 * 4_294_967_296.0 / f64::from(window + 1);
+    std::println!(
+        "blind ERR/RESET: before, at most 65,536 guesses (the id sum); now about {expected_guesses:.2e} \
+         ({accepted} of {tries} random sequence numbers fall in the window of {window})"
+    );
+    assert!(accepted <= 2, "{accepted} of {tries}");
+    // The peer's own ERR_MSG, with its real next sequence number, still ends the connection.
+    let real = bound_packet(&client, peer_next, PacketType::ERR_MSG, &err);
+    client.handle_datagram(0, &real);
+    assert_eq!(client.failure(), Some(FailReason::Reset { code: ErrorCode::Aborted }));
+}
+
+#[test]
+fn an_unbound_reset_must_name_a_packet_we_are_waiting_on() {
+    let (mut client, _server, _, net) = connected();
+    client.send(net.now, PacketType(100), b"anyone?", Delivery::Reliable).unwrap();
+    let mut buf = [0u8; 512];
+    let n = client.poll_transmit(net.now, &mut buf).unwrap().unwrap();
+    let sent_seq = Packet::new_checked(&buf[..n]).unwrap().seq();
+    let token = pseudo_sum(client.connection_id());
+    let reset = ResetRepr { code: ErrorCode::UnknownConnection, token }.to_bytes();
+    let mut out = [0u8; 64];
+    // right token, a sequence number far from anything sent: ignored
+    let n = PacketRepr::new(sent_seq.advance(1_000), PacketType::RESET, &reset).emit(&mut out, &Codec::new()).unwrap();
+    client.handle_datagram(net.now, &out[..n]);
+    assert_eq!(client.state(), State::Established);
+    // right token and the number of the packet it answers: believed
+    let n = PacketRepr::new(sent_seq, PacketType::RESET, &reset).emit(&mut out, &Codec::new()).unwrap();
+    client.handle_datagram(net.now, &out[..n]);
+    assert_eq!(client.failure(), Some(FailReason::Reset { code: ErrorCode::UnknownConnection }));
+}
+
+#[test]
+fn forged_pongs_give_no_rtt_sample() {
+    let (mut client, _server, _, net) = connected();
+    let before = client.link().rtt();
+    let seq = client.link.next_send_seq(); // any bound packet will do for the forger
+    for stamp in [0u32, (net.now as u32).wrapping_sub(600_000), 12_345] {
+        let pong = HeartbeatRepr { pong: true, stamp }.to_bytes();
+        let datagram = bound_packet(&client, seq, PacketType::HEARTBEAT, &pong);
+        client.handle_datagram(net.now + 1, &datagram);
+    }
+    assert_eq!(client.link().rtt(), before, "no ping was outstanding");
+}
+
+#[test]
+fn only_the_pong_of_the_outstanding_ping_is_a_sample() {
+    let (mut client, mut server, _handle, mut net) = connected();
+    // silence until the client pings
+    let hb = u64::from(config().heartbeat_ms);
+    net.now += hb;
+    client.handle_timeout(net.now);
+    let mut buf = [0u8; 512];
+    let n = client.poll_transmit(net.now, &mut buf).unwrap().unwrap();
+    let ping = PacketRepr::decode(&buf[..n], &client.link().config().codec()).unwrap();
+    assert_eq!(ping.ptype, PacketType::HEARTBEAT);
+    let stamp = HeartbeatRepr::parse(ping.payload).unwrap().stamp;
+    // the answer comes 40 ms later, and is then replayed 10 s later
+    let pong = bound_packet(&client, Seq(0), PacketType::HEARTBEAT, &HeartbeatRepr { pong: true, stamp }.to_bytes());
+    client.handle_datagram(net.now + 40, &pong);
+    let after_pong = client.link().rtt();
+    assert_eq!(after_pong.0, 40, "the first sample sets SRTT");
+    client.handle_datagram(net.now + 10_000, &pong);
+    assert_eq!(client.link().rtt(), after_pong, "a replayed pong is no sample");
+    let _ = &mut server;
+}
+
+#[test]
+fn a_connection_that_reported_closed_never_reports_again() {
+    let (mut client, mut server, handle, mut net) = connected();
+    client.close(net.now);
+    net.exchange(&mut client, &mut server, &keep, &keep);
+    assert_eq!(client.state(), State::Linger);
+    assert_eq!(drain_events(&mut client), vec![Event::Connected, Event::Closed]);
+    // a bound RESET (forged or late) while it lingers ends it quietly
+    let peer_next = server.connection(handle).map(|c| c.link.next_send_seq()).unwrap();
+    let reset = ResetRepr { code: ErrorCode::Aborted, token: 0 }.to_bytes();
+    client.handle_datagram(net.now, &bound_packet(&client, peer_next, PacketType::RESET, &reset));
+    assert!(client.is_closed());
+    assert_eq!(drain_events(&mut client), vec![], "exactly one final event");
+    client.abort(ErrorCode::Aborted);
+    assert_eq!(drain_events(&mut client), vec![]);
+}
+
+#[test]
+fn unanswered_pings_fail_a_silent_peer_without_an_idle_timeout() {
+    let mut c = config();
+    c.idle_timeout_ms = 0;
+    let (mut client, _server, _, mut net) = connected_with(c, 0);
+    // the server vanishes: nothing reaches the client any more
+    let mut buf = [0u8; 512];
+    let limit = net.now + 3_600_000;
+    let mut pings = 0;
+    while let Some(t) = client.poll_timeout() {
+        if t > limit {
+            break;
+        }
+        net.now = t;
+        client.handle_timeout(t);
+        while client.poll_transmit(t, &mut buf).unwrap().is_some() {
+            pings += 1;
+        }
+        if client.is_closed() {
+            break;
+        }
+    }
+    assert!(
+        matches!(client.failure(), Some(FailReason::DeadPeer { .. })),
+        "{:?} after {pings} pings",
+        client.failure()
+    );
+    assert_eq!(pings, u32::from(c.link.timing.max_retries));
+    let hb = u64::from(c.heartbeat_ms);
+    assert!(net.now <= hb * (u64::from(c.link.timing.max_retries) + 2), "found within a few heartbeats: {}", net.now);
 }

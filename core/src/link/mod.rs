@@ -249,6 +249,23 @@ impl<S: AsMut<[u8]>> Link<S> {
         self.state.failed
     }
 
+    /// The next new sequence number this side will send: the `seq` of its control packets.
+    pub(crate) fn next_send_seq(&self) -> Seq {
+        self.state.snd_nxt
+    }
+
+    /// Whether `seq` can be the peer's next new sequence number: within
+    /// `[next expected, next expected + window]` (a window-respecting peer
+    /// never has more than a window sent past what this side acknowledged).
+    pub(crate) fn is_plausible_peer_seq(&self, seq: Seq) -> bool {
+        seq.in_window(self.state.rcv_nxt, u32::from(self.state.config.recv_window) + 1)
+    }
+
+    /// Whether `seq` is one this side sent and still waits on, or its next one: `[oldest unacknowledged, next]`.
+    pub(crate) fn is_unacknowledged_seq(&self, seq: Seq) -> bool {
+        seq.in_window(self.state.snd_una, self.state.snd_nxt.offset_from(self.state.snd_una) + 1)
+    }
+
     /// The storage, given back.
     pub fn into_storage(self) -> S {
         self.storage
