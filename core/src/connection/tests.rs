@@ -621,44 +621,57 @@ fn deadlines_saturate_instead_of_wrapping() {
     assert_eq!(client.poll_timeout(), Some(u64::MAX));
 }
 
-#[test]
-fn blind_err_and_reset_need_a_sequence_number_in_the_window() {
-    let (mut client, server, handle, _net) = connected();
-    let mut server = server;
-    let peer_next = server.connection(handle).unwrap().link.next_send_seq();
-    let window = u32::from(client.agreement().unwrap().params.window);
+/// A blind sender sweeps every 16-bit pseudo-header sum with ERR_MSGs and
+/// RESETs of sequence number `seq`; returns the guesses it took to end the
+/// connection, if it did.
+fn sweep_sums(client: &mut Client, seq: Seq) -> Option<u32> {
     let err = [ErrorCode::Aborted as u8];
     let reset = ResetRepr { code: ErrorCode::Aborted, token: 0 }.to_bytes();
-    // An off-path sender sweeps every 16-bit pseudo-header sum with sequence
-    // number 0: the connection id's sum is among them, the sequence number is not.
     let mut buf = vec![0u8; 64];
+    let mut guesses = 0;
     for sum in 0..=0xffffu32 {
         for (ptype, payload) in [(PacketType::ERR_MSG, &err[..]), (PacketType::RESET, &reset[..])] {
             let codec = Codec::new().with_pseudo_header(sum);
-            let n = PacketRepr::new(Seq(peer_next.0.wrapping_sub(1)), ptype, payload).emit(&mut buf, &codec).unwrap();
+            let n = PacketRepr::new(seq, ptype, payload).emit(&mut buf, &codec).unwrap();
             client.handle_datagram(0, &buf[..n]);
+            guesses += 1;
+            if client.is_closed() {
+                return Some(guesses);
+            }
         }
     }
-    assert_eq!(client.state(), State::Established, "65,536 x 2 blind guesses did not kill it");
+    None
+}
+
+#[test]
+fn blind_err_and_reset_need_a_sequence_number_in_the_window() {
+    // Before: the id sum was all a blind sender had to guess. With the right
+    // sequence number, which is what the sum alone amounted to, a sweep ends it.
+    let (mut client, mut server, handle, _net) = connected();
+    let peer_next = server.connection(handle).unwrap().link.next_send_seq();
+    let before = sweep_sums(&mut client, peer_next).expect("the sweep finds the sum");
+    assert!(before <= 2 * 65_536);
+    // Now: the same sweep with any sequence number outside the window fails.
+    let (mut client, mut server, handle, _net) = connected();
+    let peer_next = server.connection(handle).unwrap().link.next_send_seq();
+    let window = u32::from(client.agreement().unwrap().params.window);
+    for seq in [Seq(0), peer_next.retreat(1), peer_next.advance(window + 1), peer_next.advance(1 << 31)] {
+        assert_eq!(sweep_sums(&mut client, seq), None, "{} blind guesses with seq {seq:?}", 2 * 65_536);
+    }
+    assert_eq!(client.state(), State::Established);
     // Even knowing the sum, a random sequence number is accepted with
     // probability (window + 1) / 2^32: count hits over a sample.
     let mut rng = 0x1234_5678_u64;
-    let mut accepted = 0u32;
     let tries = 1_000_000u32;
-    for _ in 0..tries {
-        let seq = Seq(splitmix(&mut rng) as u32);
-        if client.link.is_plausible_peer_seq(seq) {
-            accepted += 1;
-        }
-    }
-    let expected_guesses = 65_536.0 * 4_294_967_296.0 / f64::from(window + 1);
+    let accepted = (0..tries).filter(|_| client.link.is_plausible_peer_seq(Seq(splitmix(&mut rng) as u32))).count();
+    let after = 65_536.0 * 4_294_967_296.0 / f64::from(window + 1);
     std::println!(
-        "blind ERR/RESET: before, at most 65,536 guesses (the id sum); now about {expected_guesses:.2e} \
+        "blind ERR/RESET: before, {before} guesses ended the connection; now about {after:.2e} \
          ({accepted} of {tries} random sequence numbers fall in the window of {window})"
     );
     assert!(accepted <= 2, "{accepted} of {tries}");
     // The peer's own ERR_MSG, with its real next sequence number, still ends the connection.
-    let real = bound_packet(&client, peer_next, PacketType::ERR_MSG, &err);
+    let real = bound_packet(&client, peer_next, PacketType::ERR_MSG, &[ErrorCode::Aborted as u8]);
     client.handle_datagram(0, &real);
     assert_eq!(client.failure(), Some(FailReason::Reset { code: ErrorCode::Aborted }));
 }
