@@ -4,12 +4,12 @@
 
 use seqlink_core::connection::{Connection, ConnectionConfig, State, Transport};
 use seqlink_core::endpoint::{ConnectionHandle, EndpointConfig, EndpointEvent};
+use seqlink_core::event::FailReason;
 use seqlink_core::link::{Delivery, LinkConfig};
 use seqlink_core::wire::handshake::{
     ErrRepr, ErrorCode, SynAckRepr, SynRepr, FLAG_CRC, FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN,
 };
 use seqlink_core::wire::{Codec, PacketRepr, PacketType, HEADER_LEN};
-use seqlink_core::event::FailReason;
 use seqlink_core::{Event, Seq};
 use seqlink_tests::conn_node::{ServerNode, SimEndpoint};
 use seqlink_tests::sim::Addr;
@@ -89,12 +89,8 @@ impl World {
     /// Runs timers and exchanges until `until`.
     fn run_until(&mut self, until: u64) {
         loop {
-            let next = self
-                .clients
-                .iter()
-                .filter_map(|(_, c)| c.poll_timeout())
-                .chain(self.server.poll_timeout())
-                .min();
+            let next =
+                self.clients.iter().filter_map(|(_, c)| c.poll_timeout()).chain(self.server.poll_timeout()).min();
             match next {
                 Some(t) if t <= until => {
                     self.now = self.now.max(t);
@@ -192,6 +188,37 @@ fn a_late_handshake_ack_of_a_closed_connection_leaves_the_next_one_connected() {
     w.round_trip(ADDR, handle);
     w.run_until(now + 3 * u64::from(config().idle_timeout_ms));
     assert_eq!(w.client(ADDR).state(), State::Established);
+    w.round_trip(ADDR, handle);
+}
+
+#[test]
+fn a_late_handshake_ack_is_harmless_after_the_finished_cookies_forgot_it() {
+    let mut w = World::new(config(), 4);
+    w.connect(ADDR, config(), 1);
+    w.exchange();
+    let old_ack = w.handshake_ack_of(ADDR);
+    let first = w.accept_all()[0];
+    w.server.release(first);
+    w.crash(ADDR);
+    // 64 more connections from other addresses finish: the endpoint keeps
+    // the cookies of the last 64 only
+    for i in 0..64 {
+        w.now += 10;
+        w.connect(100 + i, config(), 100 + u64::from(i));
+        w.exchange();
+        let handle = w.accept_all()[0];
+        w.server.release(handle);
+        w.crash(100 + i);
+    }
+    w.connect(ADDR, config(), 2);
+    w.exchange();
+    assert_eq!(w.client(ADDR).state(), State::Established);
+    let handle = w.accept_all()[0];
+    assert!(w.now < u64::from(EndpointConfig::new(config()).cookie_lifetime_ms), "the old cookie is still fresh");
+    let now = w.now;
+    w.server.handle_datagram(now, ADDR, &old_ack);
+    w.exchange();
+    assert!(w.server.is_open(handle), "the replay did not replace the live connection");
     w.round_trip(ADDR, handle);
 }
 
@@ -355,5 +382,8 @@ fn a_short_syn_over_a_stream_is_refused_with_a_reason() {
     w.client(ADDR).poll_transmit(now, &mut syn).unwrap().unwrap();
     w.client(ADDR).handle_datagram(now, &buf[..n]);
     assert_eq!(w.client(ADDR).failure(), Some(FailReason::Refused { code: ErrorCode::ProtocolViolation }));
-    assert_eq!(w.client(ADDR).poll_event(), Some(Event::Failed(FailReason::Refused { code: ErrorCode::ProtocolViolation })));
+    assert_eq!(
+        w.client(ADDR).poll_event(),
+        Some(Event::Failed(FailReason::Refused { code: ErrorCode::ProtocolViolation }))
+    );
 }
