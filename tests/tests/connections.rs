@@ -1,6 +1,6 @@
 //! Connections through the simulator: a thousand at once through one
-//! endpoint under loss, a SYN flood from spoofed addresses, and graceful
-//! closes under loss.
+//! endpoint under loss, a SYN flood from spoofed addresses, graceful closes
+//! under loss, and servers whose application does not call accept.
 
 use seqlink_core::connection::{ConnectionConfig, State};
 use seqlink_core::endpoint::{EndpointConfig, EndpointEvent};
