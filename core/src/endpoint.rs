@@ -4,10 +4,19 @@
 //! of connections whose storage the caller provides ([`Slot`]s). It keeps no
 //! state for a peer until the peer proves it receives at its address: a SYN
 //! is answered with a SYN_ACK carrying a stateless cookie (SipHash-2-4 of the
-//! peer's address, a time bucket and the agreed parameters, keyed by a
+//! peer's address, the time of the answer and the agreed parameters, keyed by a
 //! secret), and only a HANDSHAKE_ACK that echoes a valid cookie creates a
 //! connection. Before that proof the endpoint never sends a peer more bytes
-//! than it received from it.
+//! than it received from it (over datagrams; a stream cannot be spoofed).
+//!
+//! What the application must do: poll [`Endpoint::poll_event`] and read each
+//! connection's messages ([`Endpoint::recv`]). A finished connection keeps
+//! its slot until its events are read and its messages drained (or until
+//! [`Endpoint::release`]); then it leaves the table and the accept queue.
+//! [`Endpoint::accept`] is optional: the accept queue holds every connection
+//! of the table not yet accepted, oldest first, with no limit of its own, so
+//! an application that learns of connections from their `Connected` events
+//! never needs it.
 //!
 //! ```
 //! use seqlink_core::connection::{Connection, ConnectionConfig};
@@ -34,7 +43,7 @@
 //! assert_eq!(server.peer(handle), Some(1));
 //! ```
 
-use crate::connection::{pseudo_sum, recover_pseudo_sum, splitmix, Connection, ConnectionConfig, State};
+use crate::connection::{pseudo_sum, recover_pseudo_sum, splitmix, Connection, ConnectionConfig, State, Transport};
 use crate::error::Error;
 use crate::event::Event;
 use crate::integrity::Integrity;
@@ -56,7 +65,8 @@ pub struct EndpointConfig {
     pub connection: ConnectionConfig,
     /// Connections at most (at most the number of slots).
     pub max_connections: u16,
-    /// How long a cookie stays valid, milliseconds (it is accepted for one to two lifetimes).
+    /// How long a cookie stays valid after the SYN_ACK that carried it,
+    /// milliseconds (at most 2^31 - 1).
     pub cookie_lifetime_ms: u32,
     /// RESETs sent per second at most, to peers the endpoint does not know.
     pub resets_per_second: u16,
@@ -75,12 +85,16 @@ pub struct Slot<A, S> {
     storage: Option<S>,
     conn: Option<(A, Connection<S>)>,
     generation: u16,
+    /// When the endpoint answered the SYN its connection came from (its clock).
+    answered_at: u64,
+    /// Its place in the accept queue; `None` once accepted.
+    queued: Option<u64>,
 }
 
 impl<A, S> Slot<A, S> {
     /// A free slot with link storage for one connection.
     pub const fn new(storage: S) -> Slot<A, S> {
-        Slot { storage: Some(storage), conn: None, generation: 0 }
+        Slot { storage: Some(storage), conn: None, generation: 0, answered_at: 0, queued: None }
     }
 }
 
@@ -125,7 +139,8 @@ pub struct EndpointStats {
     pub refused: u64,
     /// HANDSHAKE_ACKs with an invalid or expired cookie.
     pub bad_cookies: u64,
-    /// HANDSHAKE_ACKs of connections that already finished (replays), ignored.
+    /// HANDSHAKE_ACKs of connections that already finished, or not newer than
+    /// the live connection of their address (replays), ignored.
     pub replays: u64,
     /// Connections created.
     pub accepted: u64,
@@ -151,10 +166,11 @@ enum Response {
 const RESPONSES: usize = 16;
 /// Cookies of the most recently finished connections, refused if replayed.
 const RETIRED: usize = 64;
-const ACCEPT_QUEUE: usize = 64;
 const REFUSALS: usize = 8;
 
-/// A server endpoint over peer addresses `A`, link storage `S` and a slot table `T`.
+/// A server endpoint over peer addresses `A`, link storage `S` and a slot
+/// table `T`. See the module documentation for what the application must
+/// poll and drain.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Endpoint<A, S, T> {
     config: EndpointConfig,
@@ -162,7 +178,8 @@ pub struct Endpoint<A, S, T> {
     secret: [u8; 16],
     entropy: u64,
     responses: [Option<(A, Response, u16)>; RESPONSES],
-    accept_queue: [Option<ConnectionHandle>; ACCEPT_QUEUE],
+    /// The accept queue position of the next connection created.
+    next_ticket: u64,
     refusals: [Option<(A, ErrorCode)>; REFUSALS],
     retired: [u64; RETIRED],
     retired_next: usize,
@@ -190,7 +207,7 @@ where
             secret,
             entropy,
             responses: [None; RESPONSES],
-            accept_queue: [None; ACCEPT_QUEUE],
+            next_ticket: 0,
             refusals: [None; REFUSALS],
             retired: [0; RETIRED],
             retired_next: 0,
@@ -244,11 +261,24 @@ where
         self.slot(handle).map(|(a, _)| *a)
     }
 
-    /// The next connection the application has not accepted yet.
+    /// The oldest connection in the table the application has not accepted
+    /// yet (it may have finished since: its events say so).
+    ///
+    /// Calling it is optional: every connection in the table is in the accept
+    /// queue until accepted or freed, the queue has no limit of its own, and
+    /// a connection's `Connected` event carries its handle too.
     pub fn accept(&mut self) -> Option<ConnectionHandle> {
-        let first = self.accept_queue.first_mut()?.take();
-        self.accept_queue.rotate_left(1);
-        first
+        let (index, _) = self
+            .slots
+            .as_ref()
+            .iter()
+            .enumerate()
+            .filter_map(|(index, s)| s.conn.as_ref().and(s.queued).map(|ticket| (index, ticket)))
+            .min_by_key(|&(_, ticket)| ticket)?;
+        if let Some(slot) = self.slots.as_mut().get_mut(index) {
+            slot.queued = None;
+        }
+        Some(self.handle_of(index))
     }
 
     /// Sends a message on a connection.
@@ -301,6 +331,7 @@ where
                 }
                 slot.storage = Some(conn.into_storage());
                 slot.generation = slot.generation.wrapping_add(1);
+                slot.queued = None;
             }
         }
     }
@@ -365,8 +396,15 @@ where
             return;
         };
         let limits = self.config.connection.proposal();
+        let short = received < self.min_syn_len();
         let refusal = if syn.version != PROTOCOL_VERSION {
             Some(ErrorCode::VersionMismatch)
+        } else if short && !self.over_stream() {
+            // Over datagrams the SYN_ACK would amplify: no answer at all.
+            self.stats.suppressed += 1;
+            return;
+        } else if short {
+            Some(ErrorCode::ProtocolViolation)
         } else if syn.params.max_payload < MIN_PAYLOAD || syn.params.window == 0 {
             Some(ErrorCode::BadParameters)
         } else if !known && self.connection_count() >= self.capacity() {
@@ -377,7 +415,8 @@ where
         if let Some(code) = refusal {
             return self.refuse(from, code, received);
         }
-        let server_crc = Integrity::from_u8(1).is_some();
+        // Over a stream the framing must not change mid-stream: never CRC-32C there.
+        let server_crc = Integrity::from_u8(1).is_some() && !self.over_stream();
         let crc = server_crc
             && syn.flags & FLAG_CRC_SUPPORTED != 0
             && (syn.flags & FLAG_CRC != 0 || self.config.connection.prefer_crc);
@@ -396,7 +435,7 @@ where
             server_id,
             server_isn,
             params,
-            cookie_time: self.bucket(now),
+            cookie_time: now as u32,
             cookie: 0,
         };
         agreement.cookie = self.cookie(&from, &agreement);
@@ -409,46 +448,52 @@ where
             return;
         };
         let a = ack.agreement;
-        let fresh = a.cookie_time == self.bucket(now) || a.cookie_time.wrapping_add(1) == self.bucket(now);
-        if a.version != PROTOCOL_VERSION || !fresh || self.cookie(&from, &a) != a.cookie {
+        let answered_at = self.answered_at(now, a.cookie_time);
+        let (Some(answered_at), true) =
+            (answered_at, a.version == PROTOCOL_VERSION && self.cookie(&from, &a) == a.cookie)
+        else {
             self.stats.bad_cookies += 1;
             return;
-        }
-        if existing.is_none() && self.retired.contains(&a.cookie) {
-            self.stats.replays += 1;
-            return;
-        }
-        if let Some(index) = existing {
-            let handle = self.handle_of(index);
-            if let Some((_, conn)) = self.slot(handle) {
+        };
+        if let Some(slot) = existing.and_then(|index| self.slots.as_mut().get_mut(index)) {
+            if let Some((_, conn)) = slot.conn.as_mut() {
                 if conn.agreement() == Some(&a) {
                     // our confirmation was lost: confirm again
                     conn.confirm();
                     return;
                 }
+                // Only a handshake the endpoint answered after the live one's,
+                // by another client, proves that the peer restarted; an older
+                // one is a late duplicate and must not replace a live connection.
+                let newer = answered_at > slot.answered_at;
+                if !newer || conn.agreement().is_some_and(|live| live.client_id == a.client_id) {
+                    self.stats.replays += 1;
+                    return;
+                }
             }
+        }
+        if self.retired.contains(&a.cookie) {
+            self.stats.replays += 1;
+            return;
+        }
+        if let Some(index) = existing {
             // the peer restarted: its old connection is gone
             self.free(index);
-        }
-        if self.accept_queue.iter().all(Option::is_some) {
-            // A transient overload: the client resends its HANDSHAKE_ACK.
-            self.stats.suppressed += 1;
-            return;
         }
         let free = self.slots.as_mut().iter().position(|s| s.conn.is_none() && s.storage.is_some());
         let (Some(index), false) = (free, self.connection_count() >= self.capacity()) else {
             return self.refuse(from, ErrorCode::ServerFull, packet.payload.len() + HEADER_LEN);
         };
         let config = self.config.connection;
+        let ticket = self.next_ticket;
         let Some(slot) = self.slots.as_mut().get_mut(index) else { return };
         let Some(storage) = slot.storage.take() else { return };
         match Connection::accept(config, storage, now, &a, ack.extension) {
             Ok(conn) => {
                 slot.conn = Some((from, conn));
-                let handle = self.handle_of(index);
-                if let Some(entry) = self.accept_queue.iter_mut().find(|e| e.is_none()) {
-                    *entry = Some(handle);
-                }
+                slot.answered_at = answered_at;
+                slot.queued = Some(ticket);
+                self.next_ticket += 1;
                 self.stats.accepted += 1;
             }
             Err(_) => self.stats.dropped += 1, // storage too small: cannot happen with one config
@@ -463,16 +508,32 @@ where
         self.respond(peer, Response::Err(code), received);
     }
 
+    /// Queues an answer of at most `limit` bytes (over datagrams: what the
+    /// peer sent; a stream cannot be spoofed, so there is no limit).
     fn respond(&mut self, peer: A, response: Response, limit: usize) {
-        let limit = limit.min(usize::from(u16::MAX)) as u16;
+        let limit = if self.over_stream() { u16::MAX } else { limit.min(usize::from(u16::MAX)) as u16 };
         match self.responses.iter_mut().find(|r| r.is_none()) {
             Some(entry) => *entry = Some((peer, response, limit)),
             None => self.stats.suppressed += 1,
         }
     }
 
-    fn bucket(&self, now: u64) -> u32 {
-        (now / u64::from(self.config.cookie_lifetime_ms.max(1))) as u32
+    fn over_stream(&self) -> bool {
+        self.config.connection.transport == Transport::Stream
+    }
+
+    /// The smallest SYN answered: as large as the SYN_ACK, so that the answer never amplifies.
+    fn min_syn_len(&self) -> usize {
+        HEADER_LEN + SYN_ACK_FIXED_LEN + self.config.connection.extension.len()
+    }
+
+    /// When the endpoint answered the SYN whose SYN_ACK carried `cookie_time`
+    /// (its clock in milliseconds, modulo 2^32), if that was less than a
+    /// cookie lifetime ago.
+    fn answered_at(&self, now: u64, cookie_time: u32) -> Option<u64> {
+        let lifetime = self.config.cookie_lifetime_ms.clamp(1, i32::MAX as u32);
+        let age = (now as u32).wrapping_sub(cookie_time);
+        (age < lifetime).then(|| now.saturating_sub(u64::from(age)))
     }
 
     fn cookie(&self, peer: &A, a: &Agreement) -> u64 {
@@ -550,6 +611,7 @@ where
                     ErrorCode::VersionMismatch => "unsupported version: server speaks v1",
                     ErrorCode::BadParameters => "max payload below 64 or zero window",
                     ErrorCode::ServerFull => "server full",
+                    ErrorCode::ProtocolViolation => "SYN too short: pad it to the SYN_ACK's size",
                     _ => code.as_str(),
                 };
                 // cut the reason so that the answer is no larger than what the peer sent

@@ -100,6 +100,9 @@ pub struct ServerNode {
     pub endpoint: SimEndpoint,
     /// Echo every message back.
     pub echo: bool,
+    /// The application calls `accept()`; when `false` it learns of new
+    /// connections from their `Connected` events only.
+    pub calls_accept: bool,
     /// Messages received, per peer address.
     pub received: HashMap<Addr, Vec<Message>>,
     /// Events seen.
@@ -118,6 +121,7 @@ impl ServerNode {
         ServerNode {
             endpoint: Endpoint::new(config, table, secret, entropy),
             echo: false,
+            calls_accept: true,
             received: HashMap::new(),
             events: Vec::new(),
             accepted: Vec::new(),
@@ -145,10 +149,14 @@ impl Node for ServerNode {
     }
 
     fn poll_app(&mut self, now: u64) {
-        while let Some(handle) = self.endpoint.accept() {
+        while self.calls_accept {
+            let Some(handle) = self.endpoint.accept() else { break };
             self.accepted.push(handle);
         }
         while let Some(e) = self.endpoint.poll_event() {
+            if let (false, EndpointEvent::Connection(handle, Event::Connected)) = (self.calls_accept, e) {
+                self.accepted.push(handle);
+            }
             self.events.push(e);
         }
         for &handle in &self.accepted {

@@ -1,6 +1,6 @@
 //! Connections through the simulator: a thousand at once through one
-//! endpoint under loss, a SYN flood from spoofed addresses, and graceful
-//! closes under loss.
+//! endpoint under loss, a SYN flood from spoofed addresses, graceful closes
+//! under loss, and servers whose application does not call accept.
 
 use seqlink_core::connection::{ConnectionConfig, State};
 use seqlink_core::endpoint::{EndpointConfig, EndpointEvent};
@@ -237,5 +237,93 @@ fn graceful_closes_under_loss_end_closed_on_both_sides() {
             })
             .collect();
         assert_eq!(closed.len(), 1, "seed {seed}: the server side closed too");
+    }
+}
+
+/// A client at `addr` that connects at `start`, sends one message and closes.
+fn short_lived_client(addr: u32, start: u64) -> ClientNode {
+    let mut c = ClientNode::new(config(), SERVER, start, u64::from(addr) * 7919);
+    c.outbox.push_back(message(addr, 50));
+    c.close_when_done = true;
+    c
+}
+
+#[test]
+fn an_application_that_never_calls_accept_takes_every_client() {
+    const CLIENTS: u32 = 120;
+    let mut sim = Sim::new(3, Impairment::delay(5));
+    let mut srv = ServerNode::new(EndpointConfig::new(config()), 16, [6; 16], 5);
+    srv.calls_accept = false; // it learns of connections from their Connected events
+    sim.add(SERVER, Peer::Server(Box::new(srv)));
+    for i in 0..CLIENTS {
+        // one after another: never more than a few at once
+        let start = 300 * u64::from(i);
+        while sim.step(start) {}
+        sim.now = sim.now.max(start);
+        sim.add(2000 + i, Peer::Client(Box::new(short_lived_client(2000 + i, start))));
+    }
+    let done = sim.run_until(600_000, |s| {
+        s.nodes.iter().all(|(_, n)| match n {
+            Peer::Client(c) => c.finished(),
+            Peer::Server(s) => s.endpoint.connection_count() == 0,
+        })
+    });
+    let failed: Vec<_> =
+        (0..CLIENTS).filter_map(|i| client(&mut sim, 2000 + i).conn.failure().map(|f| (2000 + i, f))).collect();
+    assert!(done && failed.is_empty(), "clients that did not get in: {failed:?}");
+    for i in 0..CLIENTS {
+        assert_eq!(client(&mut sim, 2000 + i).conn.state(), State::Closed);
+        assert_eq!(server(&mut sim).received.get(&(2000 + i)).map(Vec::len), Some(1), "client {i}'s message");
+    }
+    assert_eq!(server(&mut sim).endpoint.accept(), None, "finished connections left the accept queue");
+}
+
+#[test]
+fn unaccepted_connections_wait_in_the_accept_queue_without_blocking_others() {
+    const CLIENTS: u32 = 100;
+    let mut sim = Sim::new(4, Impairment::delay(5));
+    let mut srv = ServerNode::new(EndpointConfig::new(config()), CLIENTS as usize, [6; 16], 5);
+    srv.calls_accept = false;
+    sim.add(SERVER, Peer::Server(Box::new(srv)));
+    let mut rng = Rng::new(9);
+    for round in 0..2u32 {
+        let first = 3000 + round * CLIENTS;
+        // all of them live at once, none accepted: more than any fixed queue would hold
+        for addr in first..first + CLIENTS {
+            let start = sim.now + rng.below(500);
+            sim.add(addr, Peer::Client(Box::new(ClientNode::new(config(), SERVER, start, rng.next_u64()))));
+        }
+        let connected = sim.run_until(sim.now + 120_000, |s| {
+            s.nodes.iter().filter(|(a, _)| *a >= first).all(|(_, n)| match n {
+                Peer::Client(c) => c.conn.state() == State::Established,
+                Peer::Server(_) => true,
+            })
+        });
+        let stats = server(&mut sim).endpoint.stats();
+        assert!(connected, "round {round}: every client connects while none is accepted: {stats:?}");
+        // the application now accepts them: all of this round, in the order they connected
+        let announced: Vec<_> = server(&mut sim)
+            .events
+            .drain(..)
+            .filter_map(|e| match e {
+                EndpointEvent::Connection(h, Event::Connected) => Some(h),
+                _ => None,
+            })
+            .collect();
+        let accepted: Vec<_> = core::iter::from_fn(|| server(&mut sim).endpoint.accept()).collect();
+        assert_eq!(accepted.len(), CLIENTS as usize, "round {round}");
+        assert_eq!(accepted, announced, "round {round}: accepted in the order they connected");
+        // then they all close and free the table for the next round
+        for addr in first..first + CLIENTS {
+            let now = sim.now;
+            client(&mut sim, addr).conn.close(now);
+        }
+        let closed = sim.run_until(sim.now + 120_000, |s| {
+            s.nodes.iter().all(|(_, n)| match n {
+                Peer::Client(c) => c.finished(),
+                Peer::Server(s) => s.endpoint.connection_count() == 0,
+            })
+        });
+        assert!(closed, "round {round}: closes finished");
     }
 }

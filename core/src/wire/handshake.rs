@@ -184,7 +184,7 @@ pub struct Agreement {
     pub server_isn: u32,
     /// The agreed parameters.
     pub params: Params,
-    /// The server's clock bucket when it made the cookie.
+    /// The server's clock (milliseconds, modulo 2^32) when it made the cookie; only the server reads it.
     pub cookie_time: u32,
     /// The server's MAC over all of the above and the client's address.
     pub cookie: u64,
