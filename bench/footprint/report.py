@@ -6,13 +6,14 @@ the section sizes), the connection state's size (the `CONNECTION` symbol),
 the panic and formatting symbols linked, and a static stack estimate (the
 deepest call path from the reset handler, frames read from the prologues).
 
-Usage: report.py --tools DIR --budget FILE [--set-budget] TARGET:DIR [TARGET:DIR ...]
+Usage: report.py --tools DIR --budget FILE [--set-budget | --no-budget | --brief] TARGET:DIR [TARGET:DIR ...]
 where DIR holds the `probe` and `baseline` ELF files of TARGET.
 """
 
 import argparse
 import os
 import re
+import struct
 import subprocess
 import sys
 
@@ -58,6 +59,38 @@ def short(name):
     for escape, plain in (("_$LT$", "<"), ("$LT$", "<"), ("$GT$", ">"), ("$u20$", " "), ("..", "::")):
         name = name.replace(escape, plain)
     return name
+
+
+def module_of(name):
+    """The group a code symbol's bytes are counted under."""
+    name = short(name)
+    if name.startswith("seqlink_core::"):
+        # the module path: lower-case components up to a type, an impl or the function's name
+        parts = name.split("::")
+        path = []
+        for part in parts[:-1]:
+            if not re.fullmatch(r"[a-z_][a-z0-9_]*", part):
+                break
+            path.append(part)
+        return "::".join(path)
+    if name.startswith("probe::"):
+        return "probe (its loop, with the core's code inlined into it)"
+    if name.startswith(("compiler_builtins::", "__aeabi", "__")) or "compiler_builtins" in name:
+        return "compiler builtins (memcpy, 64-bit division, ...)"
+    if name.startswith("core::"):
+        return "core"
+    if name.startswith("OUTLINED_FUNCTION"):
+        return "outlined code (machine outliner)"
+    return "runtime (reset, handlers)"
+
+
+def code_by_module(syms):
+    groups = {}
+    for name, size, kind, _ in syms:
+        if kind.lower() == "t":
+            group = module_of(name)
+            groups[group] = groups.get(group, 0) + size
+    return sorted(((size, group) for group, size in groups.items()), reverse=True)
 
 
 # ---- stack estimate ----------------------------------------------------------
@@ -133,7 +166,7 @@ def analyse_stack(disassembly, root):
         for addr, mnemonic, operands in f["insns"]:
             if mnemonic == ".word":
                 words[addr] = int(operands, 16)
-        frame, dynamic, indirect = 0, False, False
+        frame, dynamic, indirect, lr_saves = 0, False, False, 0
         callees = set()
         literal = {}
         for addr, mnemonic, operands in f["insns"]:
@@ -153,6 +186,10 @@ def analyse_stack(disassembly, root):
                 frame += reg_list_bytes(operands)
             elif base in ("str", "strd") and re.search(r"\[sp, #-(0x[0-9a-f]+|\d+)\]!", operands):
                 frame += -imm(operands.split("[sp,")[1])
+                if re.match(r"^lr, \[sp, #-8\]!", operands):
+                    # the machine outliner saving LR around a call of outlined
+                    # code: real stack, but outside LLVM's frame figure
+                    lr_saves += 8
             elif base in ("sub", "subw") and re.match(r"^sp, (sp, )?#", operands):
                 frame += imm(operands)
             elif base in ("sub", "add") and re.match(r"^sp, (sp, )?r\d+$", operands):
@@ -176,6 +213,7 @@ def analyse_stack(disassembly, root):
         # functions whose (Thumb) address this one loads: candidates of indirect calls
         loaded = {v & ~1 for v in words.values() if v & 1 and (v & ~1) in by_start}
         f["frame"], f["dynamic"], f["indirect"], f["callees"], f["loaded"] = frame, dynamic, indirect, callees, loaded
+        f["lr_saves"] = lr_saves
 
     # An indirect call may reach any function whose address the caller loads.
     # Outlined code branches through a register its caller loaded: the
@@ -236,6 +274,44 @@ def analyse_stack(disassembly, root):
     }
 
 
+def llvm_stack_sizes(elf):
+    """{function address: frame bytes} from a `.stack_sizes` section (nightly
+    `-Z emit-stack-sizes`), or None when the image has none."""
+    with open(elf, "rb") as f:
+        data = f.read()
+    if data[:4] != b"\x7fELF" or data[4] != 1:
+        return None
+    shoff, = struct.unpack_from("<I", data, 0x20)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x2E)
+    headers = [struct.unpack_from("<IIIIII", data, shoff + i * shentsize) for i in range(shnum)]
+    names_at = headers[shstrndx][4]
+    for name, _, _, _, offset, size in headers:
+        label = data[names_at + name:data.index(b"\0", names_at + name)]
+        if label == b".stack_sizes":
+            sizes, i = {}, offset
+            while i < offset + size:
+                address, = struct.unpack_from("<I", data, i)
+                i += 4
+                value, shift = 0, 0
+                while True:
+                    byte = data[i]
+                    i += 1
+                    value |= (byte & 0x7F) << shift
+                    shift += 7
+                    if not byte & 0x80:
+                        break
+                sizes[address & ~1] = value
+            return sizes
+    return None
+
+
+def compare_frames(funcs, sizes):
+    agree = sum(1 for f in funcs if sizes.get(f["start"]) == f["frame"] - f["lr_saves"])
+    differ = [(short(f["name"]), f["frame"] - f["lr_saves"], sizes[f["start"]]) for f in funcs
+              if f["start"] in sizes and sizes[f["start"]] != f["frame"] - f["lr_saves"]]
+    return agree, differ
+
+
 # ---- budget -------------------------------------------------------------------
 
 
@@ -267,12 +343,15 @@ def main():
     ap.add_argument("--tools", required=True, help="directory with llvm-size, llvm-nm, llvm-objdump")
     ap.add_argument("--budget", required=True)
     ap.add_argument("--set-budget", action="store_true", help="write the measured figures as the budget")
+    ap.add_argument("--no-budget", action="store_true", help="report without checking the budget")
+    ap.add_argument("--brief", action="store_true", help="print only TARGET FLASH RAM per target; no budget check")
     ap.add_argument("builds", nargs="+", help="TARGET:DIR")
     args = ap.parse_args()
 
     budget = read_budget(args.budget)
     measured = {}
     rows = []
+    breakdown = {}
     failures = []
     for spec in args.builds:
         target, directory = spec.split(":", 1)
@@ -280,24 +359,38 @@ def main():
         baseline = os.path.join(directory, "baseline")
         flash, ram = section_sizes(args.tools, probe)
         base_flash, base_ram = section_sizes(args.tools, baseline)
+        if args.brief:
+            print(target, flash - base_flash, ram - base_ram)
+            continue
         syms = symbols(args.tools, probe)
         state = {short(n): s for n, s, _, _ in syms if short(n) in ("CONNECTION", "LINK_STORAGE")}
         panics = sorted({(short(n), s) for n, s, t, _ in syms if t.lower() == "t" and PANIC_PATTERN.search(n)})
         reset = [a for n, _, t, a in syms if n == "Reset" and t == "T"]
         dis = run(os.path.join(args.tools, "llvm-objdump"), "-d", "--no-show-raw-insn", "-C", probe)
         stack = analyse_stack(dis, reset[0] & ~1 if reset else -1)
+        llvm_sizes = llvm_stack_sizes(probe)
+        if llvm_sizes is not None:
+            agree, differ = compare_frames(analyse_stack.funcs, llvm_sizes)
+            stack["llvm"] = (agree, differ, len(llvm_sizes))
+            if differ:
+                failures.append(f"{target}: {len(differ)} frames differ from LLVM's .stack_sizes: {differ}")
         added_flash = flash - base_flash
         measured[target] = (added_flash, len(panics))
         rows.append((target, flash, base_flash, added_flash, ram - base_ram, state, stack, panics))
-        if target in budget and not args.set_budget:
+        breakdown[target] = code_by_module(syms)
+        if args.no_budget or args.set_budget:
+            pass
+        elif target in budget:
             max_flash, max_panics = budget[target]
             if added_flash > max_flash:
                 failures.append(f"{target}: flash {added_flash} B over the budget of {max_flash} B")
             if len(panics) > max_panics:
                 failures.append(f"{target}: {len(panics)} panic/fmt symbols, budget {max_panics}")
-        elif not args.set_budget:
+        else:
             failures.append(f"{target}: no budget in {args.budget}")
 
+    if args.brief:
+        return 0
     print("| target | flash added | flash budget | RAM added | `Connection` state | window storage | stack (est.) | panic/fmt symbols |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for target, flash, base_flash, added, ram, state, stack, panics in rows:
@@ -313,9 +406,13 @@ def main():
             print(f"  {phase}: {total} B ({frame} B own frame; deepest calls: "
                   + ", ".join(f"{n} {d}" for d, n in below) + ")")
         print("  largest frames: " + ", ".join(f"{n} {b}" for b, n in stack["largest"]))
+        if "llvm" in stack:
+            agree, differ, known = stack["llvm"]
+            print(f"  frames checked against LLVM's .stack_sizes: {agree} of {known} agree, {len(differ)} differ")
         for what in ("recursion", "unresolved", "dynamic"):
             if stack[what]:
                 print(f"  {what} (not in the estimate): {stack[what]}")
+        print("  code by module (bytes): " + ", ".join(f"{g} {b}" for b, g in breakdown[target]))
         print("  panic/fmt symbols linked: " + (", ".join(f"{n} ({s} B)" for n, s in panics) or "none"))
 
     if args.set_budget:

@@ -2,10 +2,11 @@
 //! send, receive, timers and close, over datagrams.
 //!
 //! Configuration (issue 8's client): window 4, payload 128, no unreliable or
-//! trace slots, the Internet checksum. Every input (the clock, received
-//! datagrams, what the application asks for) is read from memory with
-//! volatile reads, and every output is written with volatile writes, so the
-//! optimiser keeps every code path a real firmware would reach.
+//! trace slots, the Internet checksum (CRC-32C with the `prefer-crc`
+//! feature). Every input (the clock, received datagrams, what the
+//! application asks for) is read from memory with volatile reads, and every
+//! output is written with volatile writes, so the optimiser keeps every code
+//! path a real firmware would reach.
 //!
 //! The connection and its storage live in statics (`CONNECTION`,
 //! `LINK_STORAGE`), so RAM shows the state and the stack shows only calls;
@@ -30,7 +31,9 @@ const fn client_config() -> ConnectionConfig {
     let mut link = LinkConfig::new().with_window(4).with_max_payload(128);
     link.unreliable_slots = 0;
     link.trace_slots = 0;
-    ConnectionConfig::new().with_link(link)
+    let mut config = ConnectionConfig::new().with_link(link);
+    config.prefer_crc = cfg!(feature = "prefer-crc");
+    config
 }
 
 #[no_mangle]
