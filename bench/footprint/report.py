@@ -231,6 +231,7 @@ def analyse_stack(disassembly, root):
                     unresolved.append(short(g["name"]))
 
     analyse_stack.funcs = funcs
+    analyse_stack.by_start = by_start
     memo = {}
     recursion = []
 
@@ -368,6 +369,12 @@ def main():
         reset = [a for n, _, t, a in syms if n == "Reset" and t == "T"]
         dis = run(os.path.join(args.tools, "llvm-objdump"), "-d", "--no-show-raw-insn", "-C", probe)
         stack = analyse_stack(dis, reset[0] & ~1 if reset else -1)
+        panic_names = {n for n, _ in panics}
+        panic_callers = sorted({short(f["name"]) for f in analyse_stack.funcs
+                                if short(f["name"]) not in panic_names
+                                and any(short(c["name"]) in panic_names for c in
+                                        (analyse_stack.by_start[a] for a in f["callees"]))})
+        stack["panic_callers"] = panic_callers
         llvm_sizes = llvm_stack_sizes(probe)
         if llvm_sizes is not None:
             agree, differ = compare_frames(analyse_stack.funcs, llvm_sizes)
@@ -414,6 +421,8 @@ def main():
                 print(f"  {what} (not in the estimate): {stack[what]}")
         print("  code by module (bytes): " + ", ".join(f"{g} {b}" for b, g in breakdown[target]))
         print("  panic/fmt symbols linked: " + (", ".join(f"{n} ({s} B)" for n, s in panics) or "none"))
+        if stack["panic_callers"]:
+            print("  called from: " + ", ".join(stack["panic_callers"]))
 
     if args.set_budget:
         write_budget(args.budget, measured, budget)
