@@ -147,7 +147,6 @@ def analyse_stack(disassembly, root):
     funcs = parse_disassembly(disassembly)
     starts = sorted(f["start"] for f in funcs)
     by_start = {f["start"]: f for f in funcs}
-    ends = {s: (starts[i + 1] if i + 1 < len(starts) else 1 << 32) for i, s in enumerate(starts)}
 
     def containing(addr):
         lo, hi = 0, len(starts) - 1
@@ -199,7 +198,8 @@ def analyse_stack(disassembly, root):
                     dynamic = True
                 else:
                     signed = value - (1 << 32) if value & 0x80000000 else value
-                    frame += -signed if base == "add" else signed
+                    # only what grows the stack (an epilogue adds the frame back)
+                    frame += max(0, -signed if base == "add" else signed)
             if base in ("bl", "blx", "b", "bx") or (base.startswith("b") and len(base) <= 3):
                 tm = TARGET_RE.match(operands)
                 if tm:
