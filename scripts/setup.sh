@@ -20,7 +20,8 @@ if command -v rustup >/dev/null 2>&1; then
         rustup target add "${missing[@]}"
     fi
     components=$(rustup component list --installed)
-    for c in rustfmt clippy; do
+    # llvm-tools: llvm-size, llvm-nm and llvm-objdump for scripts/footprint.sh
+    for c in rustfmt clippy llvm-tools; do
         grep -q "^$c" <<<"$components" || rustup component add "$c"
     done
     # Miri (nightly) runs the core's byte-level unit tests on a big-endian and

@@ -32,6 +32,9 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf riscv32imac-unknown-none-
     cargo build -p seqlink-core --target "$target" --release --locked --features defmt
 done
 
+step "footprint of a minimal client firmware (fails above bench/footprint/budget.txt)"
+./scripts/footprint.sh
+
 step "Miri: byte-level unit tests on big-endian (s390x) and 32-bit (i686) targets"
 # The modules that read and write bytes: checksum kernels, wire formats,
 # framings, integrity modes, sequence arithmetic, slot encodings.

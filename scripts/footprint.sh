@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Footprint of a minimal seqlink client firmware on Cortex-M (issue 8).
+#
+# Builds the size probe (bench/footprint: one client connection, window 4,
+# payload 128, opt-level "z", fat LTO, one codegen unit, panics halt) and an
+# empty baseline for thumbv6m-none-eabi and thumbv7em-none-eabihf, then
+# prints the flash and RAM the client adds, size_of of the connection state,
+# a static stack estimate and the panic/core::fmt symbols linked. Fails when
+# the flash or the panic symbol count exceeds bench/footprint/budget.txt.
+#
+#   scripts/footprint.sh               measure and check the budget
+#   scripts/footprint.sh --set-budget  write the measured figures as the budget
+#   scripts/footprint.sh --features    the flash each optional core feature adds
+#   scripts/footprint.sh --verify-stack  the same report from a nightly build
+#       with -Z emit-stack-sizes, whose frames it checks against LLVM's own
+#       (toolchain: $STACK_TOOLCHAIN, else $MIRI_TOOLCHAIN, else the pinned nightly)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PROBE=bench/footprint
+TARGETS=(thumbv6m-none-eabi thumbv7em-none-eabihf)
+mode=${1:-check}
+toolchain=""
+
+host=$(rustc -vV | sed -n 's/^host: //p')
+tools="$(rustc --print sysroot)/lib/rustlib/$host/bin"
+if [ ! -x "$tools/llvm-objdump" ]; then
+    echo "footprint: llvm-tools not installed (rustup component add llvm-tools, or scripts/setup.sh)" >&2
+    exit 1
+fi
+
+# build FEATURES TARGET_DIR: builds both images for every target and prints
+# the TARGET:DIR arguments of report.py.
+build() {
+    local features=$1 target_dir=$2 specs=()
+    for target in "${TARGETS[@]}"; do
+        cargo ${toolchain:+"+$toolchain"} build --manifest-path "$PROBE/Cargo.toml" --release --locked --quiet \
+            --target "$target" --target-dir "$target_dir" --bins --features "$features"
+        specs+=("$target:$target_dir/$target/release")
+    done
+    echo "${specs[@]}"
+}
+
+report() {
+    python3 "$PROBE/report.py" --tools "$tools" --budget "$PROBE/budget.txt" "$@"
+}
+
+case "$mode" in
+check)
+    # shellcheck disable=SC2046
+    report $(build "" "$PROBE/target")
+    ;;
+--set-budget)
+    # shellcheck disable=SC2046
+    report --set-budget $(build "" "$PROBE/target")
+    ;;
+--features)
+    echo "| core features | $(printf '%s flash | ' "${TARGETS[@]}")$(printf '%s RAM | ' "${TARGETS[@]}")" | sed 's/ $//'
+    echo "|---|$(printf -- '---:|%.0s' "${TARGETS[@]}" "${TARGETS[@]}")"
+    for variant in "none (default-features = false)::" "crc32c:crc32c:" \
+        "crc32c, client asks for CRC-32C:prefer-crc:" "defmt:defmt:"; do
+        IFS=: read -r label features _ <<<"$variant"
+        # shellcheck disable=SC2046
+        figures=$(report --brief $(build "$features" "$PROBE/target/features-${features:-none}"))
+        flash=$(awk '{printf "%s B | ", $2}' <<<"$figures")
+        ram=$(awk '{printf "%s B | ", $3}' <<<"$figures")
+        echo "| $label | $flash$ram" | sed 's/ $//'
+    done
+    ;;
+--verify-stack)
+    toolchain=${STACK_TOOLCHAIN:-${MIRI_TOOLCHAIN:-nightly-2026-05-20}}
+    installed=$(rustup target list --installed --toolchain "$toolchain")
+    for target in "${TARGETS[@]}"; do
+        grep -qx "$target" <<<"$installed" || rustup target add --toolchain "$toolchain" "$target"
+    done
+    export RUSTFLAGS="-Z emit-stack-sizes"
+    # shellcheck disable=SC2046
+    report --no-budget $(build "" "$PROBE/target/stack-sizes")
+    ;;
+*)
+    echo "usage: $0 [--set-budget | --features | --verify-stack]" >&2
+    exit 2
+    ;;
+esac
