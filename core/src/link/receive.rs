@@ -306,7 +306,9 @@ impl LinkState {
             return;
         }
         let mut meta = self.send_meta(arena, seq);
-        if meta.state != SENT || meta.flags & F_RESEND != 0 {
+        // A SACKed packet is NACKed too: SACK is advisory, and a receiver
+        // names only a packet it lacks.
+        if !(meta.state == SENT || meta.state == ACKED) || meta.flags & F_RESEND != 0 {
             return;
         }
         // A retransmission sent less than one RTT ago is still on its way.
@@ -314,6 +316,7 @@ impl LinkState {
             return;
         }
         self.unflag(&meta);
+        meta.state = SENT;
         meta.flags = (meta.flags & !F_LOST) | F_RESEND | F_FAST_DONE;
         self.set_send_meta(arena, seq, &meta);
         self.resend_pending += 1;

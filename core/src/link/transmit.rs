@@ -2,7 +2,7 @@
 //! writing of the next datagram.
 
 use super::config::{SEND_META_LEN, UNRELIABLE_META_LEN};
-use super::slots::{SendMeta, UnreliableMeta, F_FRAGMENT, F_LOST, F_RESEND, QUEUED, SENT};
+use super::slots::{SendMeta, UnreliableMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, QUEUED, SENT};
 use super::LinkState;
 use crate::error::Error;
 use crate::event::{FailReason, TraceKind};
@@ -40,10 +40,17 @@ impl LinkState {
             self.rto_deadline = None;
             return;
         }
-        let oldest = self.send_meta(arena, self.snd_una);
+        let mut oldest = self.send_meta(arena, self.snd_una);
         if oldest.retries >= self.config.timing.max_retries {
             self.failed = Some(FailReason::DeadPeer { seq: self.snd_una });
             return;
+        }
+        if oldest.state == ACKED {
+            // SACK is advisory (RFC 2018 section 8): a false or forged SACK
+            // must not hold the oldest packet back for good, so it is resent
+            // (and counts towards DeadPeer) whatever its SACK state.
+            oldest.state = SENT;
+            self.set_send_meta(arena, self.snd_una, &oldest);
         }
         // RFC 6298 5.4-5.6 with RFC 5681's loss recovery: everything outstanding
         // is presumed lost and resent as the (now one-packet) window allows,
