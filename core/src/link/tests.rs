@@ -513,3 +513,28 @@ fn falsely_sacked_packet_counts_towards_dead_peer() {
     assert_eq!(resends, 3);
     assert_eq!(a.poll_event(), Some(Event::Failed(FailReason::DeadPeer { seq: Seq(1) })));
 }
+
+#[test]
+fn timers_at_the_end_of_the_clock() {
+    let mut a = link(config());
+    let mut b = link(config());
+    let start = u64::MAX - 100; // the RTO (1 s) runs past the end of the clock
+    a.send(start, PacketType(60), b"x", Delivery::Reliable).unwrap();
+    assert_eq!(drain(&mut a, start).len(), 1); // lost
+    assert_eq!(a.poll_timeout(), Some(u64::MAX), "held at the end of the clock");
+    assert!(drain(&mut a, u64::MAX - 1).is_empty());
+    let resent = drain(&mut a, u64::MAX);
+    assert_eq!(resent.len(), 1, "expires once when the clock gets there");
+    // the clock stands at its end: no timer that would expire at every call
+    assert_eq!(a.poll_timeout(), None);
+    for _ in 0..100 {
+        assert!(drain(&mut a, u64::MAX).is_empty());
+    }
+    assert_eq!(a.failure(), None);
+    // a delayed ACK still goes out
+    deliver(&mut b, u64::MAX, &resent);
+    assert!(drain(&mut b, u64::MAX - 1).is_empty());
+    assert_eq!(b.poll_timeout(), Some(u64::MAX));
+    deliver(&mut a, u64::MAX, &drain(&mut b, u64::MAX));
+    assert!(a.is_idle());
+}

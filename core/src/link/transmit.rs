@@ -66,9 +66,17 @@ impl LinkState {
             seq = seq.next();
         }
         self.rto_backoff = self.rto_backoff.saturating_add(1);
-        self.rto_deadline = Some(now + u64::from(self.current_rto()));
+        self.rto_deadline = self.rto_deadline_from(now);
         self.stats.timeouts += 1;
         self.cc.on_timeout(self.snd_nxt);
+    }
+
+    /// When a retransmission timer started at `now` expires: after the
+    /// current RTO, held at `u64::MAX` when that is later. None once the clock
+    /// reads `u64::MAX`: a timer due at once would expire at every call, each
+    /// expiry counting towards `DeadPeer`.
+    pub(super) fn rto_deadline_from(&self, now: u64) -> Option<u64> {
+        (now < u64::MAX).then(|| now.saturating_add(u64::from(self.current_rto())))
     }
 
     /// The RTO with the current backoff applied.
@@ -292,7 +300,7 @@ impl LinkState {
         };
         meta.sent_at = now;
         if self.rto_deadline.is_none() && self.config.retransmit {
-            self.rto_deadline = Some(now + u64::from(self.current_rto()));
+            self.rto_deadline = self.rto_deadline_from(now);
         }
         self.set_send_meta(arena, seq, &meta);
         self.sent(arena, now, kind, seq, ptype, n);
