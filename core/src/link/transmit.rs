@@ -53,8 +53,8 @@ impl LinkState {
             self.set_send_meta(arena, self.snd_una, &oldest);
         }
         // RFC 6298 5.4-5.6 with RFC 5681's loss recovery: everything outstanding
-        // is presumed lost and resent as the (now one-packet) window allows,
-        // oldest first; the timer backs off.
+        // and not SACKed is presumed lost and resent as the (now one-packet)
+        // window allows, oldest first; the timer backs off.
         let mut seq = self.snd_una;
         while seq != self.snd_nxt {
             let mut meta = self.send_meta(arena, seq);
