@@ -11,7 +11,9 @@
 //!   framing (written here, independently of the decoder's state machine),
 //!   whatever the chunk sizes;
 //! * every decoded packet or message re-encodes to bytes that decode to the
-//!   same value.
+//!   same value;
+//! * a packet verifies exactly when its check value matches and, in the
+//!   CRC-32C mode, its header checksum field is zero (`Malformed` otherwise).
 //!
 //! The first input byte (the *selector*) chooses the settings: see
 //! [`chunk_size`], [`max_payload`] and [`packet_codec`].
@@ -163,7 +165,16 @@ fn check_packet(bytes: &[u8], codec: &Codec) {
     } else {
         assert!(payload.is_empty());
     }
-    assert_eq!(verified.is_ok(), received == computed);
+    // what verify must say: the check value, then (CRC-32C mode only) a zero checksum field
+    let zero_field_required = codec.integrity != Integrity::InternetChecksum;
+    let expected = if received != computed {
+        Err(Error::BadChecksum { received, computed })
+    } else if zero_field_required && field != 0 {
+        Err(Error::Malformed)
+    } else {
+        Ok(())
+    };
+    assert_eq!(verified, expected, "verify");
     if codec.integrity == Integrity::InternetChecksum {
         assert_eq!(received, u32::from(field));
     }
@@ -176,13 +187,10 @@ fn check_packet(bytes: &[u8], codec: &Codec) {
             assert!(declared <= usize::from(codec.max_payload));
             assert_eq!(bytes.len(), codec.packet_len(declared));
             assert_eq!(verified, Ok(()));
+            assert!(!zero_field_required || field == 0, "a CRC-32C packet with checksum field {field:#06x} decoded");
+            // the check value is a function of the covered bytes, so the re-emitted packet is the input
             let out = re_emits(&Owned::of(&repr), codec);
-            // The Internet checksum is a function of the covered bytes, so
-            // the re-emitted packet is the input; CRC-32C mode also covers
-            // the (normally zero) checksum field, which emit writes as zero.
-            if codec.integrity == Integrity::InternetChecksum || field == 0 {
-                assert_eq!(out, bytes, "re-emitted bytes differ");
-            }
+            assert_eq!(out, bytes, "re-emitted bytes differ");
         }
         Err(Error::Truncated { needed, available }) => {
             assert_eq!((needed, available), (HEADER_LEN, bytes.len()));
@@ -196,8 +204,9 @@ fn check_packet(bytes: &[u8], codec: &Codec) {
             assert_eq!(d, declared);
             assert_ne!(bytes.len(), codec.packet_len(declared));
         }
-        Err(e @ Error::BadChecksum { .. }) => {
+        Err(e @ (Error::BadChecksum { .. } | Error::Malformed)) => {
             assert_eq!(bytes.len(), codec.packet_len(declared));
+            assert!(declared <= usize::from(codec.max_payload));
             assert_eq!(verified, Err(e));
         }
         Err(other) => panic!("unexpected error from PacketRepr::decode: {other:?}"),

@@ -8,8 +8,8 @@
 //! runs longer; `FUZZ_EQUIVALENT_SEED` changes the inputs.
 
 use seqlink_core::framing::{encode_length_prefixed, encode_serial, max_serial_frame_len};
-use seqlink_core::wire::{Codec, PacketRepr, PacketType};
-use seqlink_core::Seq;
+use seqlink_core::wire::{Codec, Packet, PacketRepr, PacketType};
+use seqlink_core::{Error, Integrity, Seq};
 use seqlink_tests::fuzz_bodies::{self, framing_codecs, max_payload, packet_codec, MAX_MESSAGES};
 
 /// xorshift64*: small, fixed, deterministic.
@@ -230,6 +230,28 @@ fn length_prefixed_decoder_body() {
         }
         out
     });
+}
+
+/// A CRC-32C packet whose trailer matches but whose checksum field is not
+/// zero is malformed (the mode requires a zero field): the packet body must
+/// expect exactly that error, neither a packet that verifies nor a panic.
+#[test]
+fn packet_body_on_a_crc_packet_with_a_nonzero_checksum_field() {
+    let selector = 0b0000_0101; // CRC-32C, maximum 300, pseudo-header 0
+    let codec = packet_codec(selector);
+    assert_eq!(codec.integrity, Integrity::Crc32c);
+    let repr = PacketRepr::new(Seq(7), PacketType(100), b"payload");
+    let mut bytes = vec![0u8; repr.buffer_len(&codec)];
+    repr.emit(&mut bytes, &codec).unwrap();
+    let mut packet = Packet::new_unchecked(&mut bytes[..]);
+    packet.set_checksum(0x1234);
+    let trailer = packet.computed_check(&codec).to_be_bytes();
+    let at = bytes.len() - trailer.len();
+    bytes[at..].copy_from_slice(&trailer);
+    assert_eq!(PacketRepr::decode(&bytes, &codec), Err(Error::Malformed));
+    let mut input = vec![selector];
+    input.extend_from_slice(&bytes);
+    fuzz_bodies::packet_decode(&input);
 }
 
 /// The bodies accept what they are meant to: intact inputs decode without a

@@ -137,7 +137,7 @@ impl LinkState {
             if had_gap || self.rx_unacked >= 2 || self.config.timing.ack_delay == 0 {
                 self.ack_now = true;
             } else if self.ack_deadline.is_none() {
-                self.ack_deadline = Some(now + u64::from(self.config.timing.ack_delay));
+                self.ack_deadline = Some(now.saturating_add(u64::from(self.config.timing.ack_delay)));
             }
             self.settle(arena);
         } else {
@@ -157,7 +157,8 @@ impl LinkState {
         }
         let missing = self.rcv_nxt;
         if let Some((seq, at)) = self.last_nack {
-            if seq == missing && now < at + u64::from(self.config.timing.nack_interval) {
+            // a clock that ran backwards gives 0 elapsed
+            if seq == missing && now.saturating_sub(at) < u64::from(self.config.timing.nack_interval) {
                 return;
             }
         }
@@ -288,7 +289,7 @@ impl LinkState {
         if newly_acked > 0 {
             // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
             self.rto_deadline =
-                (self.snd_una != self.snd_nxt && self.config.retransmit).then(|| now + u64::from(self.current_rto()));
+                (self.snd_una != self.snd_nxt && self.config.retransmit).then(|| self.rto_deadline_from(now)).flatten();
             if let (Some(sent_at), false) = (sample, ambiguous) {
                 self.rtt.on_sample(now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32, &self.config.timing);
             }
@@ -306,7 +307,9 @@ impl LinkState {
             return;
         }
         let mut meta = self.send_meta(arena, seq);
-        if meta.state != SENT || meta.flags & F_RESEND != 0 {
+        // A SACKed packet is NACKed too: SACK is advisory, and a receiver
+        // names only a packet it lacks.
+        if !(meta.state == SENT || meta.state == ACKED) || meta.flags & F_RESEND != 0 {
             return;
         }
         // A retransmission sent less than one RTT ago is still on its way.
@@ -314,6 +317,7 @@ impl LinkState {
             return;
         }
         self.unflag(&meta);
+        meta.state = SENT;
         meta.flags = (meta.flags & !F_LOST) | F_RESEND | F_FAST_DONE;
         self.set_send_meta(arena, seq, &meta);
         self.resend_pending += 1;

@@ -414,3 +414,127 @@ fn without_retransmission_nothing_is_resent() {
     assert_eq!(a.poll_timeout(), None);
     assert!(drain(&mut a, 1_000_000).is_empty());
 }
+
+// ---- false SACKs (SACK information is advisory) ----------------------------------
+
+/// An ACK datagram (extended block) acknowledging up to `cumulative` and
+/// selectively the packets in `sacked`, as a forger or a corrupted ACK
+/// whose checksum still matched would deliver it.
+fn forged_ack(cumulative: Seq, sacked: &[Seq]) -> Vec<u8> {
+    let mut sack = crate::wire::ack::Sack::new();
+    for seq in sacked {
+        sack.set(seq.offset_from(cumulative.advance(2)) as usize);
+    }
+    let ack = AckRepr { cumulative, window: Some(8), sack };
+    let mut block = [0u8; crate::wire::ack::ACK_BLOCK_MAX_LEN];
+    let len = ack.emit_block(&mut block).unwrap();
+    let mut out = vec![0u8; HEADER_LEN + len];
+    let n = PacketRepr::new(Seq(0), PacketType::ACK, &block[..len]).emit(&mut out, &Codec::new()).unwrap();
+    out.truncate(n);
+    out
+}
+
+fn seq_of(d: &[u8]) -> Seq {
+    Packet::new_unchecked(d).seq()
+}
+
+fn is_data(d: &[u8]) -> bool {
+    let t = ptype(d);
+    t.is_application() || t == PacketType::DATA
+}
+
+/// `a` sends four messages; a forged ACK claims packet 1 arrived; packet 1
+/// is lost; `b` gets 0, 2 and 3. Returns what `b` answered (an ACK of 0
+/// with 2 and 3 selectively acknowledged, and a NACK of 1), not yet
+/// delivered to `a`.
+fn falsely_sacked_packet_1(a: &mut TestLink, b: &mut TestLink) -> Vec<Vec<u8>> {
+    for m in [b"m0", b"m1", b"m2", b"m3"] {
+        a.send(0, PacketType(60), m, Delivery::Reliable).unwrap();
+    }
+    let out = drain(a, 0);
+    assert_eq!(out.len(), 4);
+    a.handle_datagram(1, &forged_ack(Seq(0).retreat(1), &[Seq(1)]));
+    for d in out.iter().filter(|d| seq_of(d) != Seq(1)) {
+        b.handle_datagram(5, d);
+    }
+    drain(b, 5)
+}
+
+#[test]
+fn falsely_sacked_packet_is_resent_on_timeout() {
+    let mut a = link(config());
+    let mut b = link(config());
+    let replies = falsely_sacked_packet_1(&mut a, &mut b);
+    // the receiver's NACKs are lost: only the retransmission timer is left
+    let acks: Vec<_> = replies.into_iter().filter(|d| ptype(d) != PacketType::NACK).collect();
+    deliver(&mut a, 10, &acks);
+    assert!(drain(&mut a, 10).is_empty(), "packet 1 waits for the timer");
+    let timeout = a.poll_timeout().unwrap();
+    let resent = drain(&mut a, timeout);
+    assert_eq!(resent.iter().map(|d| seq_of(d)).collect::<Vec<_>>(), vec![Seq(1)]);
+    deliver(&mut b, timeout + 5, &resent);
+    let texts: Vec<Vec<u8>> = recv_all(&mut b).into_iter().map(|(_, m)| m).collect();
+    assert_eq!(texts, vec![b"m0".to_vec(), b"m1".to_vec(), b"m2".to_vec(), b"m3".to_vec()]);
+    deliver(&mut a, timeout + 10, &drain(&mut b, timeout + 10));
+    assert!(a.is_idle());
+    assert_eq!(a.failure(), None);
+}
+
+#[test]
+fn nack_of_a_falsely_sacked_packet_is_honoured() {
+    let mut a = link(config());
+    let mut b = link(config());
+    let replies = falsely_sacked_packet_1(&mut a, &mut b);
+    assert!(replies.iter().any(|d| ptype(d) == PacketType::NACK && parse_nack(&d[HEADER_LEN..]) == Ok(Seq(1))));
+    deliver(&mut a, 10, &replies);
+    // resent at once, long before the retransmission timer
+    let resent: Vec<_> = drain(&mut a, 10).into_iter().filter(|d| is_data(d)).collect();
+    assert_eq!(resent.iter().map(|d| seq_of(d)).collect::<Vec<_>>(), vec![Seq(1)]);
+    assert_eq!(a.stats().timeouts, 0);
+}
+
+#[test]
+fn falsely_sacked_packet_counts_towards_dead_peer() {
+    let mut c = config();
+    c.timing.max_retries = 3;
+    let mut a = link(c);
+    let mut b = link(c);
+    let replies = falsely_sacked_packet_1(&mut a, &mut b);
+    let acks: Vec<_> = replies.into_iter().filter(|d| ptype(d) != PacketType::NACK).collect();
+    deliver(&mut a, 10, &acks);
+    // the peer is gone: nothing reaches it any more
+    let mut now = 10;
+    let mut resends = 0;
+    while a.failure().is_none() {
+        resends += drain(&mut a, now).iter().filter(|d| seq_of(d) == Seq(1)).count();
+        now = a.poll_timeout().unwrap_or(now);
+        assert!(now < 30 * 60 * 1000, "no failure in 30 simulated minutes");
+    }
+    assert_eq!(resends, 3);
+    assert_eq!(a.poll_event(), Some(Event::Failed(FailReason::DeadPeer { seq: Seq(1) })));
+}
+
+#[test]
+fn timers_at_the_end_of_the_clock() {
+    let mut a = link(config());
+    let mut b = link(config());
+    let start = u64::MAX - 100; // the RTO (1 s) runs past the end of the clock
+    a.send(start, PacketType(60), b"x", Delivery::Reliable).unwrap();
+    assert_eq!(drain(&mut a, start).len(), 1); // lost
+    assert_eq!(a.poll_timeout(), Some(u64::MAX), "held at the end of the clock");
+    assert!(drain(&mut a, u64::MAX - 1).is_empty());
+    let resent = drain(&mut a, u64::MAX);
+    assert_eq!(resent.len(), 1, "expires once when the clock gets there");
+    // the clock stands at its end: no timer that would expire at every call
+    assert_eq!(a.poll_timeout(), None);
+    for _ in 0..100 {
+        assert!(drain(&mut a, u64::MAX).is_empty());
+    }
+    assert_eq!(a.failure(), None);
+    // a delayed ACK still goes out
+    deliver(&mut b, u64::MAX, &resent);
+    assert!(drain(&mut b, u64::MAX - 1).is_empty());
+    assert_eq!(b.poll_timeout(), Some(u64::MAX));
+    deliver(&mut a, u64::MAX, &drain(&mut b, u64::MAX));
+    assert!(a.is_idle());
+}

@@ -2,7 +2,7 @@
 //! writing of the next datagram.
 
 use super::config::{SEND_META_LEN, UNRELIABLE_META_LEN};
-use super::slots::{SendMeta, UnreliableMeta, F_FRAGMENT, F_LOST, F_RESEND, QUEUED, SENT};
+use super::slots::{SendMeta, UnreliableMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, QUEUED, SENT};
 use super::LinkState;
 use crate::error::Error;
 use crate::event::{FailReason, TraceKind};
@@ -40,14 +40,21 @@ impl LinkState {
             self.rto_deadline = None;
             return;
         }
-        let oldest = self.send_meta(arena, self.snd_una);
+        let mut oldest = self.send_meta(arena, self.snd_una);
         if oldest.retries >= self.config.timing.max_retries {
             self.failed = Some(FailReason::DeadPeer { seq: self.snd_una });
             return;
         }
+        if oldest.state == ACKED {
+            // SACK is advisory (RFC 2018 section 8): a false or forged SACK
+            // must not hold the oldest packet back for good, so it is resent
+            // (and counts towards DeadPeer) whatever its SACK state.
+            oldest.state = SENT;
+            self.set_send_meta(arena, self.snd_una, &oldest);
+        }
         // RFC 6298 5.4-5.6 with RFC 5681's loss recovery: everything outstanding
-        // is presumed lost and resent as the (now one-packet) window allows,
-        // oldest first; the timer backs off.
+        // and not SACKed is presumed lost and resent as the (now one-packet)
+        // window allows, oldest first; the timer backs off.
         let mut seq = self.snd_una;
         while seq != self.snd_nxt {
             let mut meta = self.send_meta(arena, seq);
@@ -59,9 +66,17 @@ impl LinkState {
             seq = seq.next();
         }
         self.rto_backoff = self.rto_backoff.saturating_add(1);
-        self.rto_deadline = Some(now + u64::from(self.current_rto()));
+        self.rto_deadline = self.rto_deadline_from(now);
         self.stats.timeouts += 1;
         self.cc.on_timeout(self.snd_nxt);
+    }
+
+    /// When a retransmission timer started at `now` expires: after the
+    /// current RTO, held at `u64::MAX` when that is later. None once the clock
+    /// reads `u64::MAX`: a timer due at once would expire at every call, each
+    /// expiry counting towards `DeadPeer`.
+    pub(super) fn rto_deadline_from(&self, now: u64) -> Option<u64> {
+        (now < u64::MAX).then(|| now.saturating_add(u64::from(self.current_rto())))
     }
 
     /// The RTO with the current backoff applied.
@@ -285,7 +300,7 @@ impl LinkState {
         };
         meta.sent_at = now;
         if self.rto_deadline.is_none() && self.config.retransmit {
-            self.rto_deadline = Some(now + u64::from(self.current_rto()));
+            self.rto_deadline = self.rto_deadline_from(now);
         }
         self.set_send_meta(arena, seq, &meta);
         self.sent(arena, now, kind, seq, ptype, n);
