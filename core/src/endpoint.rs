@@ -285,13 +285,12 @@ where
     pub fn send(
         &mut self,
         handle: ConnectionHandle,
-        now: u64,
         ptype: PacketType,
         message: &[u8],
         delivery: Delivery,
     ) -> Result<(), SendError> {
         match self.connection(handle) {
-            Some(c) => c.send(now, ptype, message, delivery),
+            Some(c) => c.send(ptype, message, delivery),
             None => Err(SendError::Failed),
         }
     }
@@ -652,11 +651,9 @@ where
 
     // ---- timers and events ------------------------------------------------------
 
-    /// The earliest deadline of any connection (0 while answers to handshakes wait to be sent).
+    /// The earliest deadline of any connection. Answers to handshakes are no
+    /// timers: they leave through the next [`Endpoint::poll_transmit`].
     pub fn poll_timeout(&self) -> Option<u64> {
-        if self.responses.iter().any(Option::is_some) {
-            return Some(0);
-        }
         self.slots.as_ref().iter().filter_map(|s| s.conn.as_ref().and_then(|(_, c)| c.poll_timeout())).min()
     }
 

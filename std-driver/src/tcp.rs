@@ -117,7 +117,7 @@ impl TcpConnection {
     /// Sends a message (waiting out a full send window).
     pub fn send(&mut self, ptype: PacketType, data: &[u8], delivery: Delivery) -> io::Result<()> {
         loop {
-            match self.conn.send(self.clock.now(), ptype, data, delivery) {
+            match self.conn.send(ptype, data, delivery) {
                 Ok(()) => return self.flush(),
                 Err(SendError::WouldBlock) => {
                     self.drive(None, |c| c.conn.link().send_capacity() > 0 || !c.conn.is_established())?;
@@ -271,7 +271,7 @@ impl TcpServer {
         delivery: Delivery,
     ) -> io::Result<()> {
         loop {
-            match self.endpoint.send(handle, self.clock.now(), ptype, data, delivery) {
+            match self.endpoint.send(handle, ptype, data, delivery) {
                 Ok(()) => return self.flush(),
                 Err(SendError::WouldBlock) => {
                     self.drive(None, |s| s.endpoint.connection(handle).is_none_or(|c| c.link().send_capacity() > 0))?;

@@ -82,7 +82,7 @@ impl UdpConnection {
     /// non-blocking mode it is reported as `WouldBlock`.
     pub fn send(&mut self, ptype: PacketType, data: &[u8], delivery: Delivery) -> io::Result<()> {
         loop {
-            match self.conn.send(self.clock.now(), ptype, data, delivery) {
+            match self.conn.send(ptype, data, delivery) {
                 Ok(()) => return self.flush(),
                 Err(SendError::WouldBlock) if !self.nonblocking => {
                     self.drive(None, |c| c.conn.link().send_capacity() > 0 || !c.conn.is_established())?;
@@ -313,8 +313,7 @@ impl UdpServer {
         delivery: Delivery,
     ) -> io::Result<()> {
         loop {
-            let now = self.clock.now();
-            match self.endpoint.send(handle, now, ptype, data, delivery) {
+            match self.endpoint.send(handle, ptype, data, delivery) {
                 Ok(()) => return self.flush(),
                 Err(SendError::WouldBlock) => {
                     self.drive(None, |s| {
@@ -366,6 +365,7 @@ impl UdpServer {
     pub fn drive(&mut self, deadline: Option<Instant>, mut done: impl FnMut(&mut Self) -> bool) -> io::Result<bool> {
         self.drain()?;
         loop {
+            self.tick();
             self.flush()?;
             self.collect();
             if done(self) {
@@ -379,7 +379,6 @@ impl UdpServer {
             if self.receive_one()? {
                 self.drain()?;
             }
-            self.tick();
         }
     }
 

@@ -71,7 +71,7 @@ impl Node for ClientNode {
         }
         if self.conn.state() == State::Established {
             while let Some(m) = self.outbox.front() {
-                match self.conn.send(now, m.ptype, &m.data, m.delivery) {
+                match self.conn.send(m.ptype, &m.data, m.delivery) {
                     Ok(()) => {
                         self.outbox.pop_front();
                     }
@@ -148,7 +148,7 @@ impl Node for ServerNode {
         self.endpoint.handle_timeout(now);
     }
 
-    fn poll_app(&mut self, now: u64) {
+    fn poll_app(&mut self, _now: u64) {
         while self.calls_accept {
             let Some(handle) = self.endpoint.accept() else { break };
             self.accepted.push(handle);
@@ -170,7 +170,7 @@ impl Node for ServerNode {
             }
         }
         while let Some((handle, m)) = self.pending_echo.front() {
-            match self.endpoint.send(*handle, now, m.ptype, &m.data, m.delivery) {
+            match self.endpoint.send(*handle, m.ptype, &m.data, m.delivery) {
                 Err(SendError::WouldBlock) => break,
                 _ => {
                     self.pending_echo.pop_front();

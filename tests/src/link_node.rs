@@ -83,9 +83,9 @@ impl Node for LinkNode {
         self.link.handle_timeout(now);
     }
 
-    fn poll_app(&mut self, now: u64) {
+    fn poll_app(&mut self, _now: u64) {
         while let Some(m) = self.outbox.front() {
-            match self.link.send(now, m.ptype, &m.data, m.delivery) {
+            match self.link.send(m.ptype, &m.data, m.delivery) {
                 Ok(()) => {
                     self.outbox.pop_front();
                 }

@@ -120,12 +120,11 @@ impl World {
     /// A message from the client at `addr` reaches the server's `handle`, and one comes back.
     fn round_trip(&mut self, addr: Addr, handle: ConnectionHandle) {
         let mut buf = [0u8; 256];
-        let now = self.now;
-        self.client(addr).send(now, PacketType(100), b"ping", Delivery::Reliable).unwrap();
+        self.client(addr).send(PacketType(100), b"ping", Delivery::Reliable).unwrap();
         self.exchange();
         let r = self.server.recv(handle, &mut buf).unwrap().expect("the server got the message");
         assert_eq!(&buf[..r.len], b"ping");
-        self.server.send(handle, now, PacketType(101), b"pong", Delivery::Reliable).unwrap();
+        self.server.send(handle, PacketType(101), b"pong", Delivery::Reliable).unwrap();
         self.exchange();
         let r = self.client(addr).recv(&mut buf).unwrap().expect("the client got the answer");
         assert_eq!(&buf[..r.len], b"pong");

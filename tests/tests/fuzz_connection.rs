@@ -57,8 +57,8 @@ fn pair(seed: u64, now: &mut u64) -> Pair {
     assert_eq!(client.state(), State::Established);
     let handle = server.accept().unwrap();
     for i in 0..20u32 {
-        let _ = client.send(*now, PacketType(100), &vec![i as u8; (i as usize * 37) % 700], Delivery::Reliable);
-        let _ = server.send(handle, *now, PacketType(101), &[i as u8; 3], Delivery::Unreliable);
+        let _ = client.send(PacketType(100), &vec![i as u8; (i as usize * 37) % 700], Delivery::Reliable);
+        let _ = server.send(handle, PacketType(101), &[i as u8; 3], Delivery::Unreliable);
         *now += 30;
         pump(&mut client, &mut server, *now, &mut log);
     }

@@ -116,7 +116,7 @@ impl World {
             }
         }
         if self.client.state() == State::Established && !self.capp.sent {
-            self.client.send(self.now, PacketType(100), MESSAGE, Delivery::Reliable).unwrap();
+            self.client.send(PacketType(100), MESSAGE, Delivery::Reliable).unwrap();
             self.capp.sent = true;
             self.client.close(self.now);
         }

@@ -45,7 +45,7 @@ fn exchange(name: &str, clock: impl Fn(u64) -> u64, loss: impl Fn(u64) -> f64, m
         for (me, side) in sides.iter_mut().enumerate() {
             let link = &mut side.link;
             while side.next < MESSAGES && u64::from(side.next) <= step / PACE {
-                match link.send(now, PacketType(100), &side.next.to_be_bytes(), Delivery::Reliable) {
+                match link.send(PacketType(100), &side.next.to_be_bytes(), Delivery::Reliable) {
                     Ok(()) => side.next += 1,
                     Err(SendError::WouldBlock) => break,
                     Err(e) => panic!("{name}: step {step}: send: {e:?}"),

@@ -96,12 +96,14 @@ fn a_lossy_transfer_allocates_nothing() {
     while reliable_got < 2000 && now < 10_000_000 {
         while sent < 2000 {
             let len = (sent as usize * 37) % message.len();
-            if a.send(now, PacketType(100), &message[..len], Delivery::Reliable).is_err() {
+            if a.send(PacketType(100), &message[..len], Delivery::Reliable).is_err() {
                 break;
             }
             sent += 1;
-            let _ = a.send(now, PacketType(101), &message[..100], Delivery::Unreliable);
+            let _ = a.send(PacketType(101), &message[..100], Delivery::Unreliable);
         }
+        a.handle_timeout(now);
+        b.handle_timeout(now);
         while let Ok(Some(n)) = a.poll_transmit(now, &mut buf) {
             ab.push(&buf[..n], &mut rng);
         }

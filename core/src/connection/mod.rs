@@ -122,6 +122,8 @@ pub struct Connection<S> {
     ping_sent_at: Option<u64>,
     /// Pings sent since the peer was last heard from.
     unanswered_pings: u8,
+    /// The code of this side's abort: the RESET is repeated while `linger_until` lasts.
+    aborted: Option<ErrorCode>,
     // timers
     started: u64,
     retry_at: u64,
@@ -203,6 +205,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
             failure: None,
             ping_sent_at: None,
             unanswered_pings: 0,
+            aborted: None,
             started: now,
             retry_at: now,
             retries: 0,
@@ -292,11 +295,11 @@ impl<S: AsMut<[u8]>> Connection<S> {
 
     /// Queues a message. Before the connection is established, or after it
     /// started closing, it is refused with [`SendError::Failed`].
-    pub fn send(&mut self, now: u64, ptype: PacketType, message: &[u8], delivery: Delivery) -> Result<(), SendError> {
+    pub fn send(&mut self, ptype: PacketType, message: &[u8], delivery: Delivery) -> Result<(), SendError> {
         if self.state != State::Established {
             return Err(SendError::Failed);
         }
-        self.link.send(now, ptype, message, delivery)
+        self.link.send(ptype, message, delivery)
     }
 
     /// Reads the next message (see [`Link::recv`]). Messages that arrived
@@ -384,10 +387,14 @@ impl<S: AsMut<[u8]>> Connection<S> {
 
     /// Aborts at once: a RESET with `code` goes to the peer and the
     /// connection is closed (queued and unacknowledged data is dropped).
-    pub fn abort(&mut self, code: ErrorCode) {
+    /// For `linger_ms` after `now`, every packet of the connection that still
+    /// arrives is answered with the RESET again, in case it was lost.
+    pub fn abort(&mut self, now: u64, code: ErrorCode) {
         if !self.is_closed() {
             if self.agreement.is_some() {
                 self.pending.reset = Some(code);
+                self.aborted = Some(code);
+                self.linger_until = now.saturating_add(u64::from(self.config.linger_ms));
             }
             self.finish(State::Closed, None);
         }
@@ -412,6 +419,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     /// secure mode opens and seals packets.
     pub fn handle_datagram(&mut self, now: u64, datagram: &[u8]) {
         if self.is_closed() {
+            self.answer_after_abort(now, datagram);
             return;
         }
         if self.agreement.is_some() {
@@ -424,6 +432,15 @@ impl<S: AsMut<[u8]>> Connection<S> {
         match PacketRepr::decode(datagram, &self.unbound_codec()) {
             Ok(packet) => self.on_unbound(now, &packet),
             Err(_) => self.link.note_corrupt(now, datagram.len()),
+        }
+    }
+
+    /// After an abort, the peer's packets get the RESET again while the linger lasts.
+    fn answer_after_abort(&mut self, now: u64, datagram: &[u8]) {
+        if let Some(code) = self.aborted {
+            if !due(now, self.linger_until) && PacketRepr::decode(datagram, &self.bound_codec()).is_ok() {
+                self.pending.reset = Some(code);
+            }
         }
     }
 
@@ -614,7 +631,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     /// The next deadline at which [`Connection::handle_timeout`] has work.
     pub fn poll_timeout(&self) -> Option<u64> {
         match self.state {
-            State::SynSent | State::Confirming => Some(self.retry_at.min(self.connect_deadline())),
+            State::SynSent | State::Confirming => timer(self.retry_at.min(self.connect_deadline())),
             State::Established | State::Closing => {
                 let mut t = self.link.poll_timeout();
                 let mut at = |deadline: u64| t = Some(t.map_or(deadline, |x| x.min(deadline)));
@@ -627,14 +644,15 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 if self.state == State::Closing {
                     at(self.close_deadline());
                 }
-                t
+                t.and_then(timer)
             }
-            State::Linger => Some(self.linger_until),
+            State::Linger => timer(self.linger_until),
             State::Closed | State::Failed => None,
         }
     }
 
-    // Deadlines saturate: a clock near `u64::MAX` never wraps into the past.
+    // Deadlines saturate: a clock near `u64::MAX` never wraps into the past,
+    // and a deadline that reaches `u64::MAX` is never due (`due`, `timer`).
 
     fn connect_deadline(&self) -> u64 {
         self.started.saturating_add(u64::from(self.config.connect_timeout_ms))
@@ -660,9 +678,9 @@ impl<S: AsMut<[u8]>> Connection<S> {
     pub fn handle_timeout(&mut self, now: u64) {
         match self.state {
             State::SynSent | State::Confirming => {
-                if now >= self.connect_deadline() {
+                if due(now, self.connect_deadline()) {
                     self.fail(FailReason::ConnectTimeout);
-                } else if now >= self.retry_at {
+                } else if due(now, self.retry_at) {
                     if self.state == State::SynSent {
                         self.pending.syn = true;
                     } else {
@@ -672,16 +690,16 @@ impl<S: AsMut<[u8]>> Connection<S> {
             }
             State::Established | State::Closing => {
                 self.link.handle_timeout(now);
-                if self.idle_deadline().is_some_and(|t| now >= t) {
+                if self.idle_deadline().is_some_and(|t| due(now, t)) {
                     self.pending.err = Some(ErrorCode::IdleTimeout);
                     self.fail(FailReason::IdleTimeout);
                     return;
                 }
-                if self.state == State::Closing && now >= self.close_deadline() {
+                if self.state == State::Closing && due(now, self.close_deadline()) {
                     self.fail(FailReason::CloseTimeout);
                     return;
                 }
-                if self.heartbeat_deadline().is_some_and(|t| now >= t) {
+                if self.heartbeat_deadline().is_some_and(|t| due(now, t)) {
                     if self.unanswered_pings >= self.config.link.timing.max_retries {
                         // as many pings as a packet gets retransmissions, none answered
                         self.fail(FailReason::DeadPeer { seq: self.link.next_send_seq() });
@@ -692,7 +710,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 self.after_input(now);
             }
             State::Linger => {
-                if now >= self.linger_until {
+                if due(now, self.linger_until) {
                     self.state = State::Closed; // the Closed event was reported on entering Linger
                 }
             }
@@ -709,20 +727,11 @@ impl<S: AsMut<[u8]>> Connection<S> {
         if buf.len() < needed {
             return Err(Error::BufferTooSmall { needed, available: buf.len() });
         }
-        if self.state != State::Failed && self.state != State::Closed {
-            self.handle_timeout_if_due(now);
-        }
         let n = self.transmit(now, buf)?;
         if n.is_some() {
             self.last_send = now;
         }
         Ok(n)
-    }
-
-    fn handle_timeout_if_due(&mut self, now: u64) {
-        if self.poll_timeout().is_some_and(|t| now >= t) {
-            self.handle_timeout(now);
-        }
     }
 
     fn transmit(&mut self, now: u64, buf: &mut [u8]) -> Result<Option<usize>, Error> {
@@ -864,6 +873,19 @@ impl<S: AsMut<[u8]>> Connection<S> {
             None => Event::Closed,
         });
     }
+}
+
+/// A deadline that saturated at `u64::MAX` lies beyond the clock's range: never.
+const NEVER: u64 = u64::MAX;
+
+/// Whether `deadline` has come at `now`.
+fn due(now: u64, deadline: u64) -> bool {
+    deadline != NEVER && now >= deadline
+}
+
+/// A deadline as `poll_timeout` reports it: `None` for [`NEVER`].
+fn timer(deadline: u64) -> Option<u64> {
+    (deadline != NEVER).then_some(deadline)
 }
 
 /// The one's complement sum of a connection id as a pseudo-header.

@@ -145,8 +145,8 @@ fn handshake_agrees_on_the_smaller_limits() {
 #[test]
 fn messages_flow_both_ways_and_close_gracefully() {
     let (mut client, mut server, handle, mut net) = connected();
-    client.send(net.now, PacketType(100), b"hello server", Delivery::Reliable).unwrap();
-    server.send(handle, net.now, PacketType(101), &[5u8; 600], Delivery::Reliable).unwrap();
+    client.send(PacketType(100), b"hello server", Delivery::Reliable).unwrap();
+    server.send(handle, PacketType(101), &[5u8; 600], Delivery::Reliable).unwrap();
     net.exchange(&mut client, &mut server, &keep, &keep);
     let mut buf = [0u8; 1024];
     let r = server.recv(handle, &mut buf).unwrap().unwrap();
@@ -154,9 +154,9 @@ fn messages_flow_both_ways_and_close_gracefully() {
     let r = client.recv(&mut buf).unwrap().unwrap();
     assert_eq!((r.ptype, r.len), (PacketType(101), 600));
 
-    client.send(net.now, PacketType(100), b"bye", Delivery::Reliable).unwrap();
+    client.send(PacketType(100), b"bye", Delivery::Reliable).unwrap();
     client.close(net.now);
-    assert_eq!(client.send(net.now, PacketType(100), b"late", Delivery::Reliable), Err(SendError::Failed));
+    assert_eq!(client.send(PacketType(100), b"late", Delivery::Reliable), Err(SendError::Failed));
     net.exchange(&mut client, &mut server, &keep, &keep);
     assert_eq!(client.state(), State::Linger, "closed, still absorbing duplicates");
     let r = server.recv(handle, &mut buf).unwrap().unwrap();
@@ -210,7 +210,7 @@ fn lost_confirmation_is_resent_for_a_duplicate_handshake_ack() {
     // drop the server's first bound packet (its confirmation): number 2 from the server
     net.exchange(&mut client, &mut server, &keep, &|i, _| i == 2);
     assert_eq!(client.state(), State::Confirming);
-    assert!(client.send(0, PacketType(100), b"x", Delivery::Reliable).is_err(), "nothing before connected");
+    assert!(client.send(PacketType(100), b"x", Delivery::Reliable).is_err(), "nothing before connected");
     while client.state() != State::Established && net.tick(&mut client, &mut server, 60_000) {}
     assert_eq!(client.state(), State::Established);
     assert_eq!(server.connection_count(), 1);
@@ -332,7 +332,7 @@ fn heartbeats_keep_an_idle_connection_and_silence_fails_it() {
 fn a_forgotten_connection_is_reset() {
     let (mut client, _old_server, _, mut net) = connected();
     let mut restarted = server_with(config(), 2);
-    client.send(net.now, PacketType(100), b"anyone?", Delivery::Reliable).unwrap();
+    client.send(PacketType(100), b"anyone?", Delivery::Reliable).unwrap();
     net.exchange(&mut client, &mut restarted, &keep, &keep);
     assert_eq!(client.failure(), Some(FailReason::Reset { code: ErrorCode::UnknownConnection }));
     assert_eq!(restarted.stats().resets_sent, 1);
@@ -351,7 +351,7 @@ fn a_reset_for_another_connection_is_ignored() {
 #[test]
 fn abort_resets_the_peer() {
     let (mut client, mut server, handle, mut net) = connected();
-    client.abort(ErrorCode::Aborted);
+    client.abort(net.now, ErrorCode::Aborted);
     net.exchange(&mut client, &mut server, &keep, &keep);
     assert_eq!(client.state(), State::Closed);
     assert_eq!(server.connection(handle).unwrap().failure(), Some(FailReason::Reset { code: ErrorCode::Aborted }));
@@ -369,7 +369,7 @@ fn crc32c_is_negotiated_when_asked_for() {
     assert_eq!(client.state(), State::Established);
     assert_eq!(client.link().config().integrity, Integrity::from_u8(1).unwrap());
     let handle = server.accept().unwrap();
-    client.send(net.now, PacketType(100), b"crc", Delivery::Reliable).unwrap();
+    client.send(PacketType(100), b"crc", Delivery::Reliable).unwrap();
     net.exchange(&mut client, &mut server, &keep, &keep);
     let mut buf = [0u8; 64];
     assert_eq!(server.recv(handle, &mut buf).unwrap().unwrap().len, 3);
@@ -394,7 +394,7 @@ fn packets_of_one_connection_do_not_verify_on_another() {
         }
     }
     assert_eq!(b.state(), State::Established);
-    a.send(net.now, PacketType(100), b"for a's server side only", Delivery::Reliable).unwrap();
+    a.send(PacketType(100), b"for a's server side only", Delivery::Reliable).unwrap();
     let n = a.poll_transmit(net.now, &mut buf).unwrap().unwrap();
     let before = b.stats().corrupt_packets;
     b.handle_datagram(net.now, &buf[..n]);
@@ -407,7 +407,7 @@ fn a_peer_that_does_not_read_is_not_a_dead_peer() {
     // the server's application never reads: its window fills and stays full
     let mut sent = 0;
     while net.now < 120_000 {
-        while client.send(net.now, PacketType(100), &[1u8; 200], Delivery::Reliable).is_ok() {
+        while client.send(PacketType(100), &[1u8; 200], Delivery::Reliable).is_ok() {
             sent += 1;
         }
         net.exchange(&mut client, &mut server, &keep, &keep);
@@ -441,7 +441,7 @@ fn full_size_and_fragmented_messages_pass() {
     assert_eq!(client.state(), State::Established);
     let handle = server.accept().unwrap();
     for (i, len) in [3usize, 100, 1200, 5000].iter().enumerate() {
-        client.send(net.now, PacketType(100), &vec![7u8; *len], Delivery::Reliable).unwrap();
+        client.send(PacketType(100), &vec![7u8; *len], Delivery::Reliable).unwrap();
         net.exchange(&mut client, &mut server, &keep, &keep);
         let mut buf = vec![0u8; 10000];
         let r = server.recv(handle, &mut buf).unwrap();
@@ -523,7 +523,7 @@ fn close_with_a_full_send_window_waits_for_room_and_completes() {
     let (mut client, mut server, handle, mut net) = connected_with(c, 0);
     let mut queued = 0;
     for i in 0..20u8 {
-        if client.send(net.now, PacketType(100), &[i; 10], Delivery::Reliable).is_ok() {
+        if client.send(PacketType(100), &[i; 10], Delivery::Reliable).is_ok() {
             queued += 1;
         }
     }
@@ -545,7 +545,7 @@ fn a_passive_close_with_a_full_window_still_sends_its_fin() {
     let (mut client, mut server, handle, mut net) = connected_with(c, 0);
     // the server fills its window, then the client closes: the server's FIN must wait for room
     for i in 0..4u8 {
-        server.send(handle, net.now, PacketType(100), &[i; 10], Delivery::Reliable).unwrap();
+        server.send(handle, PacketType(100), &[i; 10], Delivery::Reliable).unwrap();
     }
     client.close(net.now);
     let (delivered, _) = run_reading(&mut client, &mut server, handle, &mut net, 60_000);
@@ -563,10 +563,10 @@ fn lifecycle_from(start: u64) {
     let (mut sent_c, mut sent_s) = (0u8, 0u8);
     let (mut got_c, mut got_s) = (Vec::new(), Vec::new());
     for round in 0..400u32 {
-        if sent_c < 20 && client.send(net.now, PacketType(100), &[sent_c; 300], Delivery::Reliable).is_ok() {
+        if sent_c < 20 && client.send(PacketType(100), &[sent_c; 300], Delivery::Reliable).is_ok() {
             sent_c += 1;
         }
-        if sent_s < 20 && server.send(handle, net.now, PacketType(101), &[sent_s; 700], Delivery::Reliable).is_ok() {
+        if sent_s < 20 && server.send(handle, PacketType(101), &[sent_s; 700], Delivery::Reliable).is_ok() {
             sent_s += 1;
         }
         // lose every third datagram each way so that timers matter
@@ -618,7 +618,9 @@ fn deadlines_saturate_instead_of_wrapping() {
     let mut buf = [0u8; 512];
     assert!(client.poll_transmit(u64::MAX - 1, &mut buf).unwrap().is_some());
     assert_eq!(client.state(), State::SynSent, "no instant connect timeout");
-    assert_eq!(client.poll_timeout(), Some(u64::MAX));
+    assert_eq!(client.poll_timeout(), None, "deadlines past the clock's range never come");
+    client.handle_timeout(u64::MAX);
+    assert_eq!(client.state(), State::SynSent);
 }
 
 /// A blind sender sweeps every 16-bit pseudo-header sum with ERR_MSGs and
@@ -679,7 +681,7 @@ fn blind_err_and_reset_need_a_sequence_number_in_the_window() {
 #[test]
 fn an_unbound_reset_must_name_a_packet_we_are_waiting_on() {
     let (mut client, _server, _, net) = connected();
-    client.send(net.now, PacketType(100), b"anyone?", Delivery::Reliable).unwrap();
+    client.send(PacketType(100), b"anyone?", Delivery::Reliable).unwrap();
     let mut buf = [0u8; 512];
     let n = client.poll_transmit(net.now, &mut buf).unwrap().unwrap();
     let sent_seq = Packet::new_checked(&buf[..n]).unwrap().seq();
@@ -744,7 +746,7 @@ fn a_connection_that_reported_closed_never_reports_again() {
     client.handle_datagram(net.now, &bound_packet(&client, peer_next, PacketType::RESET, &reset));
     assert!(client.is_closed());
     assert_eq!(drain_events(&mut client), vec![], "exactly one final event");
-    client.abort(ErrorCode::Aborted);
+    client.abort(net.now, ErrorCode::Aborted);
     assert_eq!(drain_events(&mut client), vec![]);
 }
 
@@ -778,4 +780,31 @@ fn unanswered_pings_fail_a_silent_peer_without_an_idle_timeout() {
     assert_eq!(pings, u32::from(c.link.timing.max_retries));
     let hb = u64::from(c.heartbeat_ms);
     assert!(net.now <= hb * (u64::from(c.link.timing.max_retries) + 2), "found within a few heartbeats: {}", net.now);
+}
+
+#[test]
+fn a_lost_reset_is_repeated_while_the_abort_lingers() {
+    let (mut client, mut server, handle, mut net) = connected();
+    client.abort(net.now, ErrorCode::Aborted);
+    // the RESET is lost
+    net.exchange(&mut client, &mut server, &|_, _| true, &keep);
+    assert!(server.is_open(handle));
+    // the server sends on; the aborted client answers with the RESET again
+    server.send(handle, PacketType(100), b"still there?", Delivery::Reliable).unwrap();
+    net.exchange(&mut client, &mut server, &keep, &keep);
+    assert_eq!(server.connection(handle).unwrap().failure(), Some(FailReason::Reset { code: ErrorCode::Aborted }));
+}
+
+#[test]
+fn after_the_abort_lingered_nothing_is_answered() {
+    let (mut client, _server, _handle, net) = connected();
+    client.abort(net.now, ErrorCode::Aborted);
+    let mut buf = [0u8; 512];
+    assert!(client.poll_transmit(net.now, &mut buf).unwrap().is_some(), "the RESET");
+    let later = net.now + u64::from(config().linger_ms);
+    let ack = bound_packet(&client, Seq(0), PacketType::HEARTBEAT, &[]);
+    client.handle_datagram(later, &ack);
+    assert_eq!(client.poll_transmit(later, &mut buf).unwrap(), None);
+    client.handle_datagram(later - 1, &ack);
+    assert!(client.poll_transmit(later - 1, &mut buf).unwrap().is_some(), "within the linger: answered");
 }

@@ -14,7 +14,7 @@
 //! let config = LinkConfig::new().with_window(8).with_max_payload(256);
 //! let mut a = Link::new(config, vec![0u8; config.storage_len()]).unwrap();
 //! let mut b = Link::new(config, vec![0u8; config.storage_len()]).unwrap();
-//! a.send(0, PacketType(100), b"hello", Delivery::Reliable).unwrap();
+//! a.send(PacketType(100), b"hello", Delivery::Reliable).unwrap();
 //!
 //! let mut datagram = [0u8; 512];
 //! let mut message = [0u8; 64];
@@ -128,8 +128,8 @@ impl<S: AsMut<[u8]>> Link<S> {
 
     /// Queues a message. A reliable message longer than one packet is
     /// fragmented; all its packets must fit the send window at once.
-    pub fn send(&mut self, now: u64, ptype: PacketType, message: &[u8], delivery: Delivery) -> Result<(), SendError> {
-        self.state.send(self.storage.as_mut(), now, ptype, message, delivery)
+    pub fn send(&mut self, ptype: PacketType, message: &[u8], delivery: Delivery) -> Result<(), SendError> {
+        self.state.send(self.storage.as_mut(), ptype, message, delivery)
     }
 
     /// Feeds one received datagram (one packet).
@@ -439,12 +439,10 @@ impl LinkState {
     fn send(
         &mut self,
         arena: &mut [u8],
-        now: u64,
         ptype: PacketType,
         message: &[u8],
         delivery: Delivery,
     ) -> Result<(), SendError> {
-        let _ = now;
         if self.failed.is_some() || self.fin_sent {
             return Err(SendError::Failed);
         }

@@ -19,7 +19,11 @@ fn config() -> LinkConfig {
 }
 
 /// Everything `from` wants to send now.
+/// What a driver does at `now`: runs the timers that are due, then sends everything.
 fn drain(from: &mut TestLink, now: u64) -> Vec<Vec<u8>> {
+    if from.poll_timeout().is_some_and(|t| t <= now) {
+        from.handle_timeout(now);
+    }
     let mut out = Vec::new();
     let mut buf = [0u8; 2048];
     while let Some(n) = from.poll_transmit(now, &mut buf).unwrap() {
@@ -63,7 +67,7 @@ fn rejects_bad_configs_and_small_storage() {
 fn in_order_delivery_with_delayed_ack() {
     let mut a = link(config());
     let mut b = link(config());
-    a.send(0, PacketType(50), b"one", Delivery::Reliable).unwrap();
+    a.send(PacketType(50), b"one", Delivery::Reliable).unwrap();
     let out = drain(&mut a, 0);
     assert_eq!(out.len(), 1);
     // a plain seed 000 packet: type 50, seq 0, payload "one"
@@ -89,7 +93,7 @@ fn fragments_are_reassembled() {
     let mut a = link(c);
     let mut b = link(c);
     let message: Vec<u8> = (0..500u32).map(|i| i as u8).collect();
-    a.send(0, PacketType(60), &message, Delivery::Reliable).unwrap();
+    a.send(PacketType(60), &message, Delivery::Reliable).unwrap();
     let out = drain(&mut a, 0);
     assert_eq!(out.len(), 500usize.div_ceil(c.fragment_data_len()));
     assert!(out.iter().all(|d| ptype(d) == PacketType::DATA));
@@ -106,7 +110,7 @@ fn fragments_are_reassembled() {
 fn recv_with_small_buffer_consumes_nothing() {
     let mut a = link(config());
     let mut b = link(config());
-    a.send(0, PacketType(60), &[7u8; 300], Delivery::Reliable).unwrap();
+    a.send(PacketType(60), &[7u8; 300], Delivery::Reliable).unwrap();
     deliver(&mut b, 0, &drain(&mut a, 0));
     let mut small = [0u8; 299];
     assert_eq!(b.recv(&mut small), Err(Error::BufferTooSmall { needed: 300, available: 299 }));
@@ -118,31 +122,31 @@ fn window_full_blocks_then_writable() {
     let c = config().with_window(2);
     let mut a = link(c);
     let mut b = link(c);
-    a.send(0, PacketType(60), b"1", Delivery::Reliable).unwrap();
-    a.send(0, PacketType(60), b"2", Delivery::Reliable).unwrap();
-    assert_eq!(a.send(0, PacketType(60), b"3", Delivery::Reliable), Err(SendError::WouldBlock));
+    a.send(PacketType(60), b"1", Delivery::Reliable).unwrap();
+    a.send(PacketType(60), b"2", Delivery::Reliable).unwrap();
+    assert_eq!(a.send(PacketType(60), b"3", Delivery::Reliable), Err(SendError::WouldBlock));
     assert_eq!(
-        a.send(0, PacketType(60), &[0u8; 1000], Delivery::Reliable),
+        a.send(PacketType(60), &[0u8; 1000], Delivery::Reliable),
         Err(SendError::MessageTooLarge { max: c.max_message_len() })
     );
     deliver(&mut b, 0, &drain(&mut a, 0));
     deliver(&mut a, 0, &drain(&mut b, 0)); // two packets: immediate ACK
     assert_eq!(a.poll_event(), Some(Event::Writable));
-    a.send(0, PacketType(60), b"3", Delivery::Reliable).unwrap();
+    a.send(PacketType(60), b"3", Delivery::Reliable).unwrap();
 }
 
 #[test]
 fn reserved_types_are_refused() {
     let mut a = link(config());
-    assert_eq!(a.send(0, PacketType::ACK, b"", Delivery::Reliable), Err(SendError::ReservedType));
-    assert_eq!(a.send(0, PacketType(30), b"", Delivery::Reliable), Err(SendError::ReservedType));
+    assert_eq!(a.send(PacketType::ACK, b"", Delivery::Reliable), Err(SendError::ReservedType));
+    assert_eq!(a.send(PacketType(30), b"", Delivery::Reliable), Err(SendError::ReservedType));
 }
 
 #[test]
 fn lost_packet_is_retransmitted_after_rto_with_backoff() {
     let c = config();
     let mut a = link(c);
-    a.send(0, PacketType(60), b"x", Delivery::Reliable).unwrap();
+    a.send(PacketType(60), b"x", Delivery::Reliable).unwrap();
     assert_eq!(drain(&mut a, 0).len(), 1); // lost
     let rto = u64::from(c.timing.initial_rto);
     assert_eq!(a.poll_timeout(), Some(rto));
@@ -159,7 +163,7 @@ fn dead_peer_fails_the_link() {
     let mut c = config();
     c.timing.max_retries = 3;
     let mut a = link(c);
-    a.send(0, PacketType(60), b"x", Delivery::Reliable).unwrap();
+    a.send(PacketType(60), b"x", Delivery::Reliable).unwrap();
     let mut now = 0;
     let mut sends = 0;
     while a.failure().is_none() {
@@ -169,7 +173,7 @@ fn dead_peer_fails_the_link() {
     }
     assert_eq!(sends, 4); // original + 3 retransmissions
     assert_eq!(a.poll_event(), Some(Event::Failed(FailReason::DeadPeer { seq: Seq(0) })));
-    assert_eq!(a.send(now, PacketType(60), b"y", Delivery::Reliable), Err(SendError::Failed));
+    assert_eq!(a.send(PacketType(60), b"y", Delivery::Reliable), Err(SendError::Failed));
     assert!(a.poll_timeout().is_none());
 }
 
@@ -178,7 +182,7 @@ fn duplicate_is_answered_with_the_cumulative_ack() {
     let mut a = link(config());
     let mut b = link(config());
     for m in [b"a", b"b", b"c"] {
-        a.send(0, PacketType(60), m, Delivery::Reliable).unwrap();
+        a.send(PacketType(60), m, Delivery::Reliable).unwrap();
     }
     let out = drain(&mut a, 0);
     deliver(&mut b, 0, &out);
@@ -196,7 +200,7 @@ fn gap_triggers_nack_and_immediate_retransmission() {
     let mut a = link(config());
     let mut b = link(config());
     for m in [b"a", b"b", b"c"] {
-        a.send(0, PacketType(60), m, Delivery::Reliable).unwrap();
+        a.send(PacketType(60), m, Delivery::Reliable).unwrap();
     }
     let out = drain(&mut a, 0);
     deliver(&mut b, 5, &out[1..]); // first lost
@@ -221,7 +225,7 @@ fn sack_drives_fast_retransmit() {
     let mut a = link(c);
     let mut b = link(c);
     for i in 0..6u8 {
-        a.send(0, PacketType(60), &[i], Delivery::Reliable).unwrap();
+        a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
     }
     let out = drain(&mut a, 0);
     assert_eq!(out.len(), 4); // initial congestion window
@@ -242,7 +246,7 @@ fn sack_drives_fast_retransmit() {
 fn plain_seed_acks_are_understood() {
     let mut a = link(config());
     for m in [b"a", b"b"] {
-        a.send(0, PacketType(60), m, Delivery::Reliable).unwrap();
+        a.send(PacketType(60), m, Delivery::Reliable).unwrap();
     }
     assert_eq!(drain(&mut a, 0).len(), 2);
     let mut ack = [0u8; 13];
@@ -256,7 +260,7 @@ fn unreliable_messages_drop_late_and_duplicate_packets() {
     let mut a = link(config());
     let mut b = link(config());
     for m in [b"s1", b"s2", b"s3"] {
-        a.send(0, PacketType(70), m, Delivery::Unreliable).unwrap();
+        a.send(PacketType(70), m, Delivery::Unreliable).unwrap();
     }
     let out = drain(&mut a, 0);
     assert_eq!(out.len(), 3);
@@ -276,9 +280,9 @@ fn unreliable_messages_drop_late_and_duplicate_packets() {
 fn acks_ride_on_data_when_they_fit() {
     let mut a = link(config());
     let mut b = link(config());
-    a.send(0, PacketType(60), b"ping", Delivery::Reliable).unwrap();
+    a.send(PacketType(60), b"ping", Delivery::Reliable).unwrap();
     deliver(&mut b, 0, &drain(&mut a, 0));
-    b.send(1, PacketType(61), b"pong", Delivery::Reliable).unwrap();
+    b.send(PacketType(61), b"pong", Delivery::Reliable).unwrap();
     let out = drain(&mut b, 1);
     assert_eq!(out.len(), 1);
     assert_eq!(ptype(&out[0]), PacketType::DATA);
@@ -293,7 +297,7 @@ fn zero_window_probe_and_window_update() {
     let mut a = link(c);
     let mut b = link(c);
     for m in [b"1", b"2", b"3"] {
-        while a.send(0, PacketType(60), m, Delivery::Reliable).is_err() {
+        while a.send(PacketType(60), m, Delivery::Reliable).is_err() {
             let out = drain(&mut a, 0);
             deliver(&mut b, 0, &out);
             deliver(&mut a, 0, &drain(&mut b, 0));
@@ -328,8 +332,8 @@ fn oversized_incoming_message_is_dropped_with_an_event() {
     small_cfg.peer_recv_window = 16;
     let mut b = link(small_cfg);
     let message = vec![1u8; 10 * big.fragment_data_len()];
-    a.send(0, PacketType(60), &message, Delivery::Reliable).unwrap();
-    a.send(0, PacketType(60), b"after", Delivery::Reliable).unwrap();
+    a.send(PacketType(60), &message, Delivery::Reliable).unwrap();
+    a.send(PacketType(60), b"after", Delivery::Reliable).unwrap();
     let mut now = 0;
     for _ in 0..200 {
         deliver(&mut b, now, &drain(&mut a, now));
@@ -347,7 +351,7 @@ fn traces_record_packet_events() {
     c.trace_slots = 3;
     let mut a = link(c);
     for i in 0..6u8 {
-        a.send(0, PacketType(60), &[i], Delivery::Reliable).unwrap();
+        a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
     }
     let _ = drain(&mut a, 0); // 4 sent (the initial congestion window) into a ring of 3
     assert_eq!(a.stats().trace_overflows, 1);
@@ -371,7 +375,7 @@ fn sequence_numbers_wrap() {
     let mut sent = 0u32;
     let mut got = Vec::new();
     while got.len() < 20 {
-        while sent < 20 && a.send(now, PacketType(60), &sent.to_be_bytes(), Delivery::Reliable).is_ok() {
+        while sent < 20 && a.send(PacketType(60), &sent.to_be_bytes(), Delivery::Reliable).is_ok() {
             sent += 1;
         }
         deliver(&mut b, now, &drain(&mut a, now));
@@ -388,9 +392,9 @@ fn sequence_numbers_wrap() {
 fn fin_follows_the_data_and_is_acknowledged() {
     let mut a = link(config());
     let mut b = link(config());
-    a.send(0, PacketType(60), b"last words", Delivery::Reliable).unwrap();
+    a.send(PacketType(60), b"last words", Delivery::Reliable).unwrap();
     a.send_fin().unwrap();
-    assert_eq!(a.send(0, PacketType(60), b"more", Delivery::Reliable), Err(SendError::Failed));
+    assert_eq!(a.send(PacketType(60), b"more", Delivery::Reliable), Err(SendError::Failed));
     let out = drain(&mut a, 0);
     assert_eq!(out.len(), 2);
     assert_eq!(ptype(&out[1]), PacketType::FIN);
@@ -409,7 +413,7 @@ fn without_retransmission_nothing_is_resent() {
     let mut c = config();
     c.retransmit = false;
     let mut a = link(c);
-    a.send(0, PacketType(60), b"x", Delivery::Reliable).unwrap();
+    a.send(PacketType(60), b"x", Delivery::Reliable).unwrap();
     assert_eq!(drain(&mut a, 0).len(), 1);
     assert_eq!(a.poll_timeout(), None);
     assert!(drain(&mut a, 1_000_000).is_empty());
@@ -449,7 +453,7 @@ fn is_data(d: &[u8]) -> bool {
 /// delivered to `a`.
 fn falsely_sacked_packet_1(a: &mut TestLink, b: &mut TestLink) -> Vec<Vec<u8>> {
     for m in [b"m0", b"m1", b"m2", b"m3"] {
-        a.send(0, PacketType(60), m, Delivery::Reliable).unwrap();
+        a.send(PacketType(60), m, Delivery::Reliable).unwrap();
     }
     let out = drain(a, 0);
     assert_eq!(out.len(), 4);
@@ -519,7 +523,7 @@ fn timers_at_the_end_of_the_clock() {
     let mut a = link(config());
     let mut b = link(config());
     let start = u64::MAX - 100; // the RTO (1 s) runs past the end of the clock
-    a.send(start, PacketType(60), b"x", Delivery::Reliable).unwrap();
+    a.send(PacketType(60), b"x", Delivery::Reliable).unwrap();
     assert_eq!(drain(&mut a, start).len(), 1); // lost
     assert_eq!(a.poll_timeout(), Some(u64::MAX), "held at the end of the clock");
     assert!(drain(&mut a, u64::MAX - 1).is_empty());

@@ -120,7 +120,6 @@ impl LinkState {
         if buf.len() < needed {
             return Err(Error::BufferTooSmall { needed, available: buf.len() });
         }
-        self.on_timers(arena, now);
         self.check_invariants(arena);
         if self.failed.is_some() {
             return Ok(None);

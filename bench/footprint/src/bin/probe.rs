@@ -172,7 +172,7 @@ fn serve(conn: &mut Connection<&'static mut [u8]>) -> ! {
             conn.handle_timeout(now);
         }
         match io::command() {
-            io::Command::Send => io::report(conn.send(now, PacketType(100), io::outgoing(), Delivery::Reliable)),
+            io::Command::Send => io::report(conn.send(PacketType(100), io::outgoing(), Delivery::Reliable)),
             io::Command::Close => conn.close(now),
             io::Command::Nothing => {}
         }
