@@ -28,11 +28,14 @@
 //! # }
 //! ```
 
+mod readiness;
 mod registry;
 mod tcp;
+mod tcp_server;
 mod udp;
 
-pub use tcp::{TcpConnection, TcpServer};
+pub use tcp::TcpConnection;
+pub use tcp_server::{BasicEvent, BasicPeer, Profiles, TcpPeer, TcpServer};
 pub use udp::{UdpConnection, UdpServer};
 
 use seqlink_core::event::FailReason;
