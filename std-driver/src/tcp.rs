@@ -5,7 +5,7 @@
 //! numbers, heartbeats) with `Transport::Stream`: TCP does the
 //! retransmission and congestion control, so seqlink's are off.
 
-use crate::{core_error, entropy, failed, send_error, Clock, Message};
+use crate::{close_outcome, connect_outcome, core_error, entropy, recv_outcome, resolve, send_error, Clock, Message};
 use seqlink_core::connection::{Connection, ConnectionConfig, State, Transport};
 use seqlink_core::framing::StreamDecoder;
 use seqlink_core::link::{Delivery, SendError, Stats};
@@ -93,7 +93,7 @@ impl TcpConnection {
     /// Connects to `server`, waiting at most `timeout` for TCP and the handshake.
     pub fn connect<A: ToSocketAddrs>(server: A, config: ConnectionConfig, timeout: Duration) -> io::Result<Self> {
         let config = stream_config(config);
-        let addr = server.to_socket_addrs()?.next().ok_or_else(|| io::Error::other("no address"))?;
+        let addr = resolve(server)?;
         let stream = TcpStream::connect_timeout(&addr, timeout)?;
         let clock = Clock::new();
         let conn = Connection::connect(config, vec![0u8; config.link.storage_len()], clock.now(), entropy())
@@ -106,11 +106,7 @@ impl TcpConnection {
             message: vec![0u8; config.link.max_message_len().max(1 << 16)],
         };
         me.drive(Some(Instant::now() + timeout), |c| c.conn.is_established() || c.conn.is_closed())?;
-        match me.conn.state() {
-            State::Established => Ok(me),
-            State::Failed | State::Closed => Err(failed(me.conn.failure())),
-            _ => Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")),
-        }
+        connect_outcome(&me.conn).map(|()| me)
     }
 
     /// Sends a message (waiting out a full send window).
@@ -131,11 +127,8 @@ impl TcpConnection {
         self.drive(timeout.map(|t| Instant::now() + t), |c| {
             c.conn.next_message_len().is_some() || c.conn.is_closed() || c.conn.link().peer_finished()
         })?;
-        match self.conn.recv(&mut self.message).map_err(core_error)? {
-            Some(r) => Ok(Some(Message { ptype: r.ptype, data: self.message[..r.len].to_vec(), delivery: r.delivery })),
-            None if self.conn.state() == State::Failed => Err(failed(self.conn.failure())),
-            None => Ok(None),
-        }
+        let received = self.conn.recv(&mut self.message).map_err(core_error)?;
+        recv_outcome(&self.conn, received.map(|r| Message::read(r, &self.message)))
     }
 
     /// Closes gracefully, waiting at most `timeout` until both sides are done
@@ -143,11 +136,7 @@ impl TcpConnection {
     pub fn close(&mut self, timeout: Duration) -> io::Result<()> {
         self.conn.close(self.clock.now());
         self.drive(Some(Instant::now() + timeout), |c| matches!(c.conn.state(), State::Closed | State::Failed))?;
-        match self.conn.state() {
-            State::Linger | State::Closed => Ok(()),
-            State::Failed => Err(failed(self.conn.failure())),
-            _ => Err(io::Error::new(io::ErrorKind::TimedOut, "close timed out")),
-        }
+        close_outcome(&self.conn)
     }
 
     /// Non-blocking: processes what the stream already holds and the timers
