@@ -395,7 +395,6 @@ fn a_seqlink_client_slower_than_the_silence_is_still_served() {
 }
 
 #[test]
-#[ignore = "core bug: over a stream the link's zero-window probe is never resent (core/src/link/transmit.rs, next_new)"]
 fn a_message_sent_while_the_client_is_full_is_not_lost() {
     // The client takes in (and acknowledges) a full window of messages
     // without reading them: the server then sees nothing in flight and a
