@@ -6,6 +6,13 @@
 //! your own loop). The driver owns the clock (milliseconds since it started)
 //! and the sockets; the protocol lives entirely in the sans-IO core.
 //!
+//! [`TcpServer`] also serves clients that speak only seed 000 (the basic
+//! profile, [`seqlink_core::basic`]) on the same port, told apart by their
+//! first packet ([`Profiles`]); the application reads and answers both kinds
+//! through the same calls, naming peers with [`TcpPeer`]. It never waits on
+//! one peer: output is buffered per peer (bounded; a peer that does not read
+//! is disconnected) and it sleeps in poll(2) until something is ready.
+//!
 //! ```no_run
 //! use seqlink_std::{UdpConnection, UdpServer};
 //! use seqlink_core::{ConnectionConfig, Delivery, EndpointConfig, PacketType};
@@ -28,19 +35,24 @@
 //! # }
 //! ```
 
+mod readiness;
 mod registry;
 mod tcp;
+mod tcp_server;
 mod udp;
 
-pub use tcp::{TcpConnection, TcpServer};
+pub use tcp::TcpConnection;
+pub use tcp_server::{BasicEvent, BasicPeer, Profiles, TcpPeer, TcpServer};
 pub use udp::{UdpConnection, UdpServer};
 
+use seqlink_core::connection::{Connection, State};
 use seqlink_core::event::FailReason;
-use seqlink_core::link::{Delivery, SendError};
+use seqlink_core::link::{Delivery, Received, SendError};
 use seqlink_core::PacketType;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 /// A received message.
@@ -52,6 +64,14 @@ pub struct Message {
     pub data: Vec<u8>,
     /// How it was sent.
     pub delivery: Delivery,
+}
+
+impl Message {
+    /// The message `received` describes, read into the front of `buf`.
+    pub(crate) fn read(received: Received, buf: &[u8]) -> Message {
+        let data = buf.get(..received.len).unwrap_or_default().to_vec();
+        Message { ptype: received.ptype, data, delivery: received.delivery }
+    }
 }
 
 /// Milliseconds since the driver started: the `now` every core call takes.
@@ -167,6 +187,44 @@ pub(crate) fn send_error(e: SendError, reason: Option<seqlink_core::FailReason>)
         SendError::ReservedType => io::Error::new(io::ErrorKind::InvalidInput, "packet types 20..=47 are reserved"),
         SendError::UnreliableDisabled => io::Error::new(io::ErrorKind::InvalidInput, "unreliable delivery is off"),
         SendError::Failed => failed(reason),
+    }
+}
+
+/// The first address `addr` resolves to.
+pub(crate) fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<SocketAddr> {
+    addr.to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to"))
+}
+
+/// How a blocking connect that waited for `conn` ended.
+pub(crate) fn connect_outcome<S: AsMut<[u8]>>(conn: &Connection<S>) -> io::Result<()> {
+    match conn.state() {
+        State::Established => Ok(()),
+        State::Failed | State::Closed => Err(failed(conn.failure())),
+        _ => Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")),
+    }
+}
+
+/// How a blocking close that waited for `conn` ended.
+pub(crate) fn close_outcome<S: AsMut<[u8]>>(conn: &Connection<S>) -> io::Result<()> {
+    match conn.state() {
+        State::Linger | State::Closed => Ok(()),
+        State::Failed => Err(failed(conn.failure())),
+        _ => Err(io::Error::new(io::ErrorKind::TimedOut, "close timed out")),
+    }
+}
+
+/// What a blocking receive returns: the message, none (a timeout, or the
+/// peer finished), or the connection's failure.
+pub(crate) fn recv_outcome<S: AsMut<[u8]>>(
+    conn: &Connection<S>,
+    message: Option<Message>,
+) -> io::Result<Option<Message>> {
+    match message {
+        Some(m) => Ok(Some(m)),
+        None if conn.state() == State::Failed => Err(failed(conn.failure())),
+        None => Ok(None),
     }
 }
 

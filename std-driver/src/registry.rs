@@ -53,9 +53,6 @@ impl Registry {
         buf: &mut [u8],
     ) -> io::Result<Option<(ConnectionHandle, Message)>> {
         let Some(handle) = handle else { return Ok(None) };
-        Ok(endpoint
-            .recv(handle, buf)
-            .map_err(core_error)?
-            .map(|r| (handle, Message { ptype: r.ptype, data: buf[..r.len].to_vec(), delivery: r.delivery })))
+        Ok(endpoint.recv(handle, buf).map_err(core_error)?.map(|r| (handle, Message::read(r, buf))))
     }
 }

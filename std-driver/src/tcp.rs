@@ -1,23 +1,22 @@
-//! Connections and servers over `TcpStream`, with the stream framing.
+//! Client connections over `TcpStream`, with the stream framing (the server
+//! is in `tcp_server`).
 //!
 //! The connection is the same as over UDP (handshake, checks, sequence
 //! numbers, heartbeats) with `Transport::Stream`: TCP does the
 //! retransmission and congestion control, so seqlink's are off.
 
-use crate::registry::{Registry, ServerEndpoint, Table};
-use crate::{core_error, entropy, failed, secret, send_error, Clock, Message};
+use crate::{close_outcome, connect_outcome, core_error, entropy, recv_outcome, resolve, send_error, Clock, Message};
 use seqlink_core::connection::{Connection, ConnectionConfig, State, Transport};
-use seqlink_core::endpoint::{ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, Slot};
 use seqlink_core::framing::StreamDecoder;
 use seqlink_core::link::{Delivery, SendError, Stats};
 use seqlink_core::wire::Codec;
 use seqlink_core::PacketType;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 /// The stream flavour of a connection configuration.
-fn stream_config(mut config: ConnectionConfig) -> ConnectionConfig {
+pub(crate) fn stream_config(mut config: ConnectionConfig) -> ConnectionConfig {
     config.transport = Transport::Stream;
     config.prefer_crc = false;
     config
@@ -94,7 +93,7 @@ impl TcpConnection {
     /// Connects to `server`, waiting at most `timeout` for TCP and the handshake.
     pub fn connect<A: ToSocketAddrs>(server: A, config: ConnectionConfig, timeout: Duration) -> io::Result<Self> {
         let config = stream_config(config);
-        let addr = server.to_socket_addrs()?.next().ok_or_else(|| io::Error::other("no address"))?;
+        let addr = resolve(server)?;
         let stream = TcpStream::connect_timeout(&addr, timeout)?;
         let clock = Clock::new();
         let conn = Connection::connect(config, vec![0u8; config.link.storage_len()], clock.now(), entropy())
@@ -107,11 +106,7 @@ impl TcpConnection {
             message: vec![0u8; config.link.max_message_len().max(1 << 16)],
         };
         me.drive(Some(Instant::now() + timeout), |c| c.conn.is_established() || c.conn.is_closed())?;
-        match me.conn.state() {
-            State::Established => Ok(me),
-            State::Failed | State::Closed => Err(failed(me.conn.failure())),
-            _ => Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")),
-        }
+        connect_outcome(&me.conn).map(|()| me)
     }
 
     /// Sends a message (waiting out a full send window).
@@ -132,11 +127,8 @@ impl TcpConnection {
         self.drive(timeout.map(|t| Instant::now() + t), |c| {
             c.conn.next_message_len().is_some() || c.conn.is_closed() || c.conn.link().peer_finished()
         })?;
-        match self.conn.recv(&mut self.message).map_err(core_error)? {
-            Some(r) => Ok(Some(Message { ptype: r.ptype, data: self.message[..r.len].to_vec(), delivery: r.delivery })),
-            None if self.conn.state() == State::Failed => Err(failed(self.conn.failure())),
-            None => Ok(None),
-        }
+        let received = self.conn.recv(&mut self.message).map_err(core_error)?;
+        recv_outcome(&self.conn, received.map(|r| Message::read(r, &self.message)))
     }
 
     /// Closes gracefully, waiting at most `timeout` until both sides are done
@@ -144,11 +136,7 @@ impl TcpConnection {
     pub fn close(&mut self, timeout: Duration) -> io::Result<()> {
         self.conn.close(self.clock.now());
         self.drive(Some(Instant::now() + timeout), |c| matches!(c.conn.state(), State::Closed | State::Failed))?;
-        match self.conn.state() {
-            State::Linger | State::Closed => Ok(()),
-            State::Failed => Err(failed(self.conn.failure())),
-            _ => Err(io::Error::new(io::ErrorKind::TimedOut, "close timed out")),
-        }
+        close_outcome(&self.conn)
     }
 
     /// Non-blocking: processes what the stream already holds and the timers
@@ -178,6 +166,10 @@ impl TcpConnection {
         }
         self.pipe.stream.set_nonblocking(false)?;
         loop {
+            let now = self.clock.now();
+            if self.conn.poll_timeout().is_some_and(|t| now >= t) {
+                self.conn.handle_timeout(now);
+            }
             self.flush()?;
             if done(self) {
                 return Ok(true);
@@ -191,10 +183,6 @@ impl TcpConnection {
             if self.pipe.closed {
                 self.conn.transport_closed();
             }
-            let now = self.clock.now();
-            if self.conn.poll_timeout().is_some_and(|t| now >= t) {
-                self.conn.handle_timeout(now);
-            }
         }
     }
 
@@ -202,166 +190,6 @@ impl TcpConnection {
         while let Some(n) = self.conn.poll_transmit(self.clock.now(), &mut self.buf).map_err(core_error)? {
             if !self.pipe.closed {
                 self.pipe.stream.write_all(&self.buf[..n])?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A server over a TCP listener: every accepted stream is one connection.
-#[derive(Debug)]
-pub struct TcpServer {
-    listener: TcpListener,
-    endpoint: ServerEndpoint,
-    config: ConnectionConfig,
-    pipes: Vec<(SocketAddr, Pipe)>,
-    clock: Clock,
-    buf: Vec<u8>,
-    message: Vec<u8>,
-    registry: Registry,
-}
-
-impl TcpServer {
-    /// Listens on `addr` with room for `max_peers` connections.
-    pub fn bind<A: ToSocketAddrs>(addr: A, mut config: EndpointConfig, max_peers: usize) -> io::Result<Self> {
-        config.connection = stream_config(config.connection);
-        let listener = TcpListener::bind(addr)?;
-        listener.set_nonblocking(true)?;
-        let len = config.connection.link.storage_len();
-        let table: Table = (0..max_peers).map(|_| Slot::new(vec![0u8; len])).collect();
-        Ok(TcpServer {
-            listener,
-            endpoint: Endpoint::new(config, table, secret(), entropy()),
-            config: config.connection,
-            pipes: Vec::new(),
-            clock: Clock::new(),
-            buf: vec![0u8; config.connection.max_datagram_len()],
-            message: vec![0u8; config.connection.link.max_message_len().max(1 << 16)],
-            registry: Registry::default(),
-        })
-    }
-
-    /// The listening address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
-    }
-
-    /// Waits up to `timeout` for a new connection.
-    pub fn accept(&mut self, timeout: Option<Duration>) -> io::Result<Option<ConnectionHandle>> {
-        self.drive(timeout.map(|t| Instant::now() + t), |s| !s.registry.new.is_empty())?;
-        Ok(self.registry.new.pop_front())
-    }
-
-    /// Waits up to `timeout` for a message on any connection.
-    pub fn recv(&mut self, timeout: Option<Duration>) -> io::Result<Option<(ConnectionHandle, Message)>> {
-        let mut found = None;
-        self.drive(timeout.map(|t| Instant::now() + t), |s| {
-            found = s.registry.ready(&mut s.endpoint);
-            found.is_some()
-        })?;
-        Registry::take(&mut self.endpoint, found, &mut self.message)
-    }
-
-    /// Sends a message on a connection.
-    pub fn send(
-        &mut self,
-        handle: ConnectionHandle,
-        ptype: PacketType,
-        data: &[u8],
-        delivery: Delivery,
-    ) -> io::Result<()> {
-        loop {
-            match self.endpoint.send(handle, ptype, data, delivery) {
-                Ok(()) => return self.flush(),
-                Err(SendError::WouldBlock) => {
-                    self.drive(None, |s| s.endpoint.connection(handle).is_none_or(|c| c.link().send_capacity() > 0))?;
-                }
-                Err(e) => {
-                    let reason = self.endpoint.connection(handle).and_then(|c| c.failure());
-                    return Err(send_error(e, reason));
-                }
-            }
-        }
-    }
-
-    /// Starts a graceful close of a connection.
-    pub fn close(&mut self, handle: ConnectionHandle) -> io::Result<()> {
-        self.endpoint.close(handle, self.clock.now());
-        self.flush()
-    }
-
-    /// The next event.
-    pub fn poll_event(&mut self) -> Option<EndpointEvent<SocketAddr>> {
-        self.collect();
-        self.registry.events.pop_front()
-    }
-
-    /// The endpoint.
-    pub fn endpoint(&mut self) -> &mut ServerEndpoint {
-        &mut self.endpoint
-    }
-
-    /// Runs until `done` holds or `deadline` passes.
-    pub fn drive(&mut self, deadline: Option<Instant>, mut done: impl FnMut(&mut Self) -> bool) -> io::Result<bool> {
-        loop {
-            self.flush()?;
-            self.collect();
-            if done(self) {
-                return Ok(true);
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(false);
-            }
-            let mut busy = self.accept_streams()?;
-            for (addr, pipe) in &mut self.pipes {
-                pipe.stream.set_nonblocking(true)?;
-                let (endpoint, clock, addr) = (&mut self.endpoint, &self.clock, *addr);
-                busy |= pipe.pump(None, |frame| endpoint.handle_datagram(clock.now(), addr, frame))?;
-            }
-            for (addr, pipe) in &self.pipes {
-                if pipe.closed {
-                    let handle = self.registry.open.iter().copied().find(|&h| self.endpoint.peer(h) == Some(*addr));
-                    if let Some(conn) = handle.and_then(|h| self.endpoint.connection(h)) {
-                        conn.transport_closed();
-                    }
-                }
-            }
-            self.pipes.retain(|(_, p)| !p.closed);
-            let now = self.clock.now();
-            if self.endpoint.poll_timeout().is_some_and(|t| now >= t) {
-                self.endpoint.handle_timeout(now);
-            }
-            if !busy {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-    }
-
-    fn accept_streams(&mut self) -> io::Result<bool> {
-        let mut any = false;
-        loop {
-            match self.listener.accept() {
-                Ok((stream, addr)) => {
-                    self.pipes.push((addr, Pipe::new(stream, &self.config)?));
-                    any = true;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(any),
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    fn collect(&mut self) {
-        self.registry.collect(&mut self.endpoint);
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        while let Some((to, n)) = self.endpoint.poll_transmit(self.clock.now(), &mut self.buf).map_err(core_error)? {
-            if let Some((_, pipe)) = self.pipes.iter_mut().find(|(a, _)| *a == to) {
-                pipe.stream.set_nonblocking(false)?;
-                if pipe.stream.write_all(&self.buf[..n]).is_err() {
-                    pipe.closed = true;
-                }
             }
         }
         Ok(())

@@ -1,7 +1,10 @@
 //! Connections and servers over `UdpSocket`.
 
 use crate::registry::{Registry, ServerEndpoint, Table};
-use crate::{core_error, entropy, failed, secret, send_error, wait_time, Clock, Impairment, Message};
+use crate::{
+    close_outcome, connect_outcome, core_error, entropy, recv_outcome, resolve, secret, send_error, wait_time, Clock,
+    Impairment, Message,
+};
 use seqlink_core::connection::{Connection, ConnectionConfig, State};
 use seqlink_core::endpoint::{ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, EndpointStats, Slot};
 use seqlink_core::link::{Delivery, SendError, Stats};
@@ -12,12 +15,6 @@ use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::{Duration, Instant};
 
 const POLL_CAP: Duration = Duration::from_millis(50);
-
-fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<SocketAddr> {
-    addr.to_socket_addrs()?
-        .next()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to"))
-}
 
 fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted)
@@ -71,11 +68,7 @@ impl UdpConnection {
         };
         let deadline = Instant::now() + timeout;
         me.drive(Some(deadline), |c| c.conn.is_established() || c.conn.is_closed())?;
-        match me.conn.state() {
-            State::Established => Ok(me),
-            State::Failed | State::Closed => Err(failed(me.conn.failure())),
-            _ => Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")),
-        }
+        connect_outcome(&me.conn).map(|()| me)
     }
 
     /// Sends a message. In blocking mode a full send window is waited out; in
@@ -101,11 +94,8 @@ impl UdpConnection {
             let deadline = timeout.map(|t| Instant::now() + t);
             self.drive(deadline, |c| c.conn.next_message_len().is_some() || c.conn.is_closed() || c.peer_done())?;
         }
-        match self.conn.recv(&mut self.message).map_err(core_error)? {
-            Some(r) => Ok(Some(Message { ptype: r.ptype, data: self.message[..r.len].to_vec(), delivery: r.delivery })),
-            None if self.conn.state() == State::Failed => Err(failed(self.conn.failure())),
-            None => Ok(None),
-        }
+        let received = self.conn.recv(&mut self.message).map_err(core_error)?;
+        recv_outcome(&self.conn, received.map(|r| Message::read(r, &self.message)))
     }
 
     fn peer_done(&self) -> bool {
@@ -118,11 +108,7 @@ impl UdpConnection {
         self.conn.close(self.clock.now());
         let deadline = Instant::now() + timeout;
         self.drive(Some(deadline), |c| matches!(c.conn.state(), State::Closed | State::Failed))?;
-        match self.conn.state() {
-            State::Linger | State::Closed => Ok(()),
-            State::Failed => Err(failed(self.conn.failure())),
-            _ => Err(io::Error::new(io::ErrorKind::TimedOut, "close timed out")),
-        }
+        close_outcome(&self.conn)
     }
 
     /// Non-blocking: processes every datagram waiting on the socket, the

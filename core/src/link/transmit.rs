@@ -204,8 +204,12 @@ impl LinkState {
         let in_flight = self.snd_nxt.offset_from(self.snd_una);
         let cwnd = if self.config.congestion_control { u32::from(self.cc.window()) } else { u32::MAX };
         let peer_allows = self.snd_nxt.is_before(self.peer_right);
-        // With nothing in flight one packet may always go: it probes a full peer.
-        (in_flight == 0 || (in_flight < cwnd && peer_allows)).then_some(self.snd_nxt)
+        // With nothing in flight one packet may always go: it probes a full
+        // peer, which drops it and gets it again by retransmission. Without
+        // retransmission (over a stream) it would be lost for good: wait for
+        // the peer's window update instead (it sends one once it reads).
+        let probe = in_flight == 0 && self.config.retransmit;
+        (probe || (in_flight < cwnd && peer_allows)).then_some(self.snd_nxt)
     }
 
     /// Whether `ack` fits in an extended DATA packet with `data_len` bytes of data.
