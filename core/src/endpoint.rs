@@ -523,7 +523,7 @@ where
 
     /// The smallest SYN answered: as large as the SYN_ACK, so that the answer never amplifies.
     fn min_syn_len(&self) -> usize {
-        HEADER_LEN + SYN_ACK_FIXED_LEN + self.config.connection.extension.len()
+        HEADER_LEN + SYN_ACK_FIXED_LEN + self.config.connection.extension().len()
     }
 
     /// When the endpoint answered the SYN whose SYN_ACK carried `cookie_time`
@@ -600,7 +600,7 @@ where
     fn write_response(&self, response: Response, buf: &mut [u8], limit: usize) -> Result<Option<usize>, Error> {
         let codec = Codec::new().with_max_payload(self.config.connection.unbound_max_payload());
         let mut payload = [0u8; SYN_ACK_FIXED_LEN + CONNECTION_EXTENSION];
-        let extension = self.config.connection.extension;
+        let extension = self.config.connection.extension();
         let (ptype, len, seq) = match response {
             Response::SynAck(agreement) => {
                 (PacketType::SYN_ACK, SynAckRepr { agreement, extension }.emit(&mut payload)?, Seq(0))

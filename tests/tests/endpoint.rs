@@ -337,8 +337,7 @@ fn a_stream_endpoint_never_chooses_crc32c() {
 fn the_minimum_syn_is_as_large_as_the_syn_ack() {
     assert_eq!(HEADER_LEN + SYN_ACK_FIXED_LEN, 49);
     for extension in [&b""[..], b"ten bytes!"] {
-        let mut c = config();
-        c.extension = extension;
+        let c = config().with_extension(extension).unwrap();
         let minimum = 49 + extension.len();
         let mut w = World::new(c, 2);
         // SYN_FIXED_LEN is 24: padding makes up the rest

@@ -1,8 +1,8 @@
 //! Connection configuration.
 
-use crate::link::LinkConfig;
+use crate::link::{ConfigError, LinkConfig};
 use crate::wire::handshake::Params;
-use crate::wire::handshake::MAX_HANDSHAKE_PAYLOAD;
+use crate::wire::handshake::{CONNECTION_EXTENSION, MAX_HANDSHAKE_PAYLOAD};
 use crate::wire::HEADER_LEN;
 
 /// The kind of link a connection runs over.
@@ -39,9 +39,13 @@ pub struct ConnectionConfig {
     pub prefer_crc: bool,
     /// Extra SYN padding so that the server may send that many extension bytes (at most 32).
     pub server_extension_room: u16,
-    /// Extension bytes this side sends in its handshake packets (at most 32;
-    /// room for a key exchange). The peer's are in `Connection::peer_extension`.
-    pub extension: &'static [u8],
+    /// Extension bytes this side sends in its handshake packets: the first
+    /// `extension_len` bytes (room for a key exchange; set both with
+    /// [`ConnectionConfig::with_extension`]). The peer's are in
+    /// `Connection::peer_extension`.
+    pub extension: [u8; CONNECTION_EXTENSION],
+    /// How many bytes of `extension` are sent (at most 32).
+    pub extension_len: u8,
     /// Datagrams or a byte stream.
     pub transport: Transport,
 }
@@ -59,9 +63,24 @@ impl ConnectionConfig {
             linger_ms: 2_000,
             prefer_crc: false,
             server_extension_room: 0,
-            extension: &[],
+            extension: [0; CONNECTION_EXTENSION],
+            extension_len: 0,
             transport: Transport::Datagram,
         }
+    }
+
+    /// The same with `extension` as the handshake's extension bytes;
+    /// [`ConfigError::Extension`] when it is longer than 32 bytes.
+    pub fn with_extension(mut self, extension: &[u8]) -> Result<ConnectionConfig, ConfigError> {
+        let dst = self.extension.get_mut(..extension.len()).ok_or(ConfigError::Extension)?;
+        dst.copy_from_slice(extension);
+        self.extension_len = extension.len() as u8;
+        Ok(self)
+    }
+
+    /// The extension bytes this side sends (empty when `extension_len` is out of range).
+    pub fn extension(&self) -> &[u8] {
+        self.extension.get(..usize::from(self.extension_len)).unwrap_or(&[])
     }
 
     /// The same with other link settings.

@@ -180,7 +180,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
         local_isn: u32,
     ) -> Result<Connection<S>, ConfigError> {
         config.link.validate()?;
-        if config.extension.len() > CONNECTION_EXTENSION
+        if usize::from(config.extension_len) > CONNECTION_EXTENSION
             || usize::from(config.server_extension_room) > CONNECTION_EXTENSION
         {
             return Err(ConfigError::Extension);
@@ -749,7 +749,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 self.pending.syn = false;
                 self.schedule_retry(now);
                 let mut payload = [0u8; MAX_HANDSHAKE_PAYLOAD];
-                let extension = self.config.extension;
+                let extension = self.config.extension();
                 let syn = SynRepr {
                     version: PROTOCOL_VERSION,
                     flags: self.crc_flags(),
@@ -771,7 +771,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 }
                 let Some(agreement) = self.agreement else { return Ok(None) };
                 let mut payload = [0u8; HANDSHAKE_ACK_FIXED_LEN + CONNECTION_EXTENSION];
-                let n = HandshakeAckRepr { agreement, extension: self.config.extension }.emit(&mut payload)?;
+                let n = HandshakeAckRepr { agreement, extension: self.config.extension() }.emit(&mut payload)?;
                 self.emit(buf, PacketType::HANDSHAKE_ACK, payload.get(..n).unwrap_or(&[]), false).map(Some)
             }
             State::Established | State::Closing | State::Linger => {

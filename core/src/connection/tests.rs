@@ -451,11 +451,11 @@ fn full_size_and_fragmented_messages_pass() {
 
 #[test]
 fn handshake_extensions_reach_the_peer() {
-    let mut client_config = config();
-    client_config.extension = b"client public key, 32 bytes max!";
+    let client_config = config();
+    let mut client_config = client_config.with_extension(b"client public key, 32 bytes max!").unwrap();
     client_config.server_extension_room = 32;
-    let mut server_config = config();
-    server_config.extension = b"server key";
+    let server_config = config();
+    let server_config = server_config.with_extension(b"server key").unwrap();
     let mut client = client_with(client_config, 0, 8);
     let mut server = server_with(server_config, 2);
     let mut net = Net::new();
@@ -464,8 +464,9 @@ fn handshake_extensions_reach_the_peer() {
     assert_eq!(client.peer_extension(), b"server key");
     let handle = server.accept().unwrap();
     assert_eq!(server.connection(handle).unwrap().peer_extension(), b"client public key, 32 bytes max!");
+    assert_eq!(config().with_extension(&[0u8; 33]).err(), Some(ConfigError::Extension));
     let mut too_long = config();
-    too_long.extension = &[0u8; 33];
+    too_long.extension_len = 33;
     assert_eq!(
         Connection::connect(too_long, vec![0u8; too_long.link.storage_len()], 0, 1).err(),
         Some(ConfigError::Extension)
