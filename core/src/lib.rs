@@ -58,11 +58,16 @@ pub mod rtt;
 pub mod seq;
 pub mod wire;
 
-pub use connection::{Connection, ConnectionConfig};
-pub use endpoint::{ConnectionHandle, Endpoint, EndpointConfig};
+// One face: everything an application or a binding needs, from the root.
+pub use basic::{BasicConfig, BasicSession, BasicStats, OutOfOrder, Outcome};
+pub use connection::{Connection, ConnectionConfig, Role, State, Transport};
+pub use endpoint::{ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, EndpointStats, Slot};
 pub use error::Error;
 pub use event::{Event, FailReason, TraceEvent, TraceKind};
+pub use framing::{LengthPrefixedDecoder, SerialDecoder, StreamDecoder};
 pub use integrity::Integrity;
-pub use link::{Delivery, Link, LinkConfig};
+pub use link::{ConfigError, Delivery, Link, LinkConfig, Received, SendError, Stats};
+pub use rtt::Timing;
 pub use seq::Seq;
+pub use wire::handshake::{Agreement, ErrorCode, Params};
 pub use wire::{Codec, Packet, PacketRepr, PacketType};

@@ -8,7 +8,55 @@
 //! statelessly.
 //!
 //! The states and every transition are in [`State`] and
-//! `docs/PROTOCOL.md` section 8.
+//! `docs/PROTOCOL.md` section 7.8.
+//!
+//! The caller runs one loop: feed what arrives, run the timers that are due,
+//! send what is ready, read messages and events.
+//!
+//! ```
+//! use seqlink_core::{Connection, ConnectionConfig, Delivery, Endpoint, EndpointConfig, Event, PacketType, Slot, State};
+//!
+//! let config = ConnectionConfig::new();
+//! let storage = config.link.storage_len();
+//! let slots: Vec<Slot<u8, Vec<u8>>> = (0..2).map(|_| Slot::new(vec![0u8; storage])).collect();
+//! let mut server = Endpoint::new(EndpointConfig::new(config), slots, [7; 16], 1);
+//! let mut client = Connection::connect(config, vec![0u8; storage], 0, 42).unwrap();
+//!
+//! let mut datagram = vec![0u8; config.max_datagram_len()];
+//! let mut message = [0u8; 64];
+//! let (mut events, mut served) = (Vec::new(), None);
+//! for now in (0..2_000).step_by(10) {
+//!     // timers first, then everything each side has to send
+//!     if client.poll_timeout().is_some_and(|t| t <= now) {
+//!         client.handle_timeout(now);
+//!     }
+//!     if server.poll_timeout().is_some_and(|t| t <= now) {
+//!         server.handle_timeout(now);
+//!     }
+//!     while let Some(n) = client.poll_transmit(now, &mut datagram).unwrap() {
+//!         server.handle_datagram(now, 9, &datagram[..n]); // the client's address is 9
+//!     }
+//!     while let Some((_to, n)) = server.poll_transmit(now, &mut datagram).unwrap() {
+//!         client.handle_datagram(now, &datagram[..n]);
+//!     }
+//!     while let Some(event) = client.poll_event() {
+//!         events.push(event);
+//!         if event == Event::Connected {
+//!             client.send(PacketType::CMD_FIRE, b"B5", Delivery::Reliable).unwrap();
+//!             client.close(now); // the FIN follows the message
+//!         }
+//!     }
+//!     if let Some(handle) = server.accept() {
+//!         served = Some(handle);
+//!     }
+//!     if let Some(handle) = served {
+//!         if let Some(r) = server.recv(handle, &mut message).unwrap() {
+//!             assert_eq!(&message[..r.len], b"B5");
+//!         }
+//!     }
+//! }
+//! assert_eq!(events, [Event::Connected, Event::Closed]);
+//! ```
 
 mod config;
 
