@@ -40,6 +40,7 @@ mod registry;
 mod tcp;
 mod tcp_server;
 mod udp;
+mod udp_io;
 
 pub use tcp::TcpConnection;
 pub use tcp_server::{BasicEvent, BasicPeer, Profiles, TcpPeer, TcpServer};
@@ -233,7 +234,8 @@ pub(crate) fn core_error(e: seqlink_core::Error) -> io::Error {
 }
 
 /// How long to wait on a socket before something is due: until `deadline`
-/// or the core's next timer, at least 1 ms and at most `cap`.
+/// or the core's next timer (to the microsecond), at least 0.1 ms (a timer
+/// that is already due is handled before the wait) and at most `cap`.
 pub(crate) fn wait_time(clock: &Clock, timer: Option<u64>, deadline: Option<Instant>, cap: Duration) -> Duration {
     let now = Instant::now();
     let mut wait = cap;
@@ -243,5 +245,5 @@ pub(crate) fn wait_time(clock: &Clock, timer: Option<u64>, deadline: Option<Inst
     if let Some(d) = deadline {
         wait = wait.min(d.saturating_duration_since(now));
     }
-    wait.max(Duration::from_millis(1))
+    wait.max(Duration::from_micros(100))
 }

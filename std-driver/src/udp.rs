@@ -1,6 +1,7 @@
 //! Connections and servers over `UdpSocket`.
 
 use crate::registry::{Registry, ServerEndpoint, Table};
+use crate::udp_io::UdpIo;
 use crate::{
     close_outcome, connect_outcome, core_error, entropy, recv_outcome, resolve, secret, send_error, wait_time, Clock,
     Impairment, Message,
@@ -14,23 +15,18 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::{Duration, Instant};
 
+/// The longest single wait: a blocking call still notices its own deadline.
 const POLL_CAP: Duration = Duration::from_millis(50);
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted)
-}
 
 /// A client connection over a UDP socket.
 #[derive(Debug)]
 pub struct UdpConnection {
-    socket: UdpSocket,
+    io: UdpIo,
     peer: SocketAddr,
     conn: Connection<Vec<u8>>,
     clock: Clock,
-    buf: Vec<u8>,
     message: Vec<u8>,
     events: VecDeque<Event>,
-    impairment: Option<Impairment>,
     nonblocking: bool,
 }
 
@@ -56,14 +52,12 @@ impl UdpConnection {
         let conn = Connection::connect(config, storage, clock.now(), entropy())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{e:?}")))?;
         let mut me = UdpConnection {
-            socket,
+            io: UdpIo::new(socket, config.max_datagram_len(), impairment)?,
             peer: server,
             conn,
             clock,
-            buf: vec![0u8; config.max_datagram_len().max(2048)],
             message: vec![0u8; config.link.max_message_len().max(1 << 16)],
             events: VecDeque::new(),
-            impairment,
             nonblocking: false,
         };
         let deadline = Instant::now() + timeout;
@@ -114,15 +108,27 @@ impl UdpConnection {
     /// Non-blocking: processes every datagram waiting on the socket, the
     /// timers that are due, and sends what is ready.
     pub fn poll(&mut self) -> io::Result<()> {
-        self.drain()?;
+        self.receive_all()?;
         self.tick();
         self.flush()
     }
 
-    /// Switches between blocking calls and non-blocking ones (`WouldBlock`, drive with [`UdpConnection::poll`]).
+    /// Switches between blocking calls and non-blocking ones (`WouldBlock`,
+    /// drive with [`UdpConnection::poll`]). The socket itself is always
+    /// non-blocking; blocking calls wait on its readiness.
     pub fn set_nonblocking(&mut self, nonblocking: bool) -> io::Result<()> {
         self.nonblocking = nonblocking;
-        self.socket.set_nonblocking(nonblocking)
+        Ok(())
+    }
+
+    /// Sets the socket's kernel receive and send buffer sizes in bytes (`None` keeps one as it is).
+    pub fn set_socket_buffers(&mut self, recv: Option<usize>, send: Option<usize>) -> io::Result<()> {
+        self.io.set_buffer_sizes(recv, send)
+    }
+
+    /// The socket's kernel receive and send buffer sizes in bytes.
+    pub fn socket_buffers(&self) -> io::Result<(usize, usize)> {
+        self.io.buffer_sizes()
     }
 
     /// The next event (Connected, Closed, Failed, Writable, ...).
@@ -143,7 +149,7 @@ impl UdpConnection {
 
     /// The local socket address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.socket.local_addr()
+        self.io.socket().local_addr()
     }
 
     /// The server's address.
@@ -153,8 +159,11 @@ impl UdpConnection {
 
     /// Runs the connection until `done` holds or `deadline` passes; returns whether `done` held.
     pub fn drive(&mut self, deadline: Option<Instant>, mut done: impl FnMut(&mut Self) -> bool) -> io::Result<bool> {
-        self.drain()?;
+        let mut readable = true; // first, whatever is already waiting
         loop {
+            if readable {
+                self.receive_all()?;
+            }
             self.tick();
             self.flush()?;
             self.collect_events();
@@ -164,23 +173,19 @@ impl UdpConnection {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(false);
             }
-            let wait = wait_time(&self.clock, self.conn.poll_timeout(), deadline, POLL_CAP);
-            self.socket.set_read_timeout(Some(wait))?;
-            if self.receive_one()? {
-                self.drain()?;
-            }
+            readable = self.io.wait(wait_time(&self.clock, self.conn.poll_timeout(), deadline, POLL_CAP))?;
         }
     }
 
-    /// Processes every datagram already waiting on the socket, without waiting.
-    fn drain(&mut self) -> io::Result<()> {
-        self.socket.set_nonblocking(true)?;
-        let result = (|| {
-            while self.receive_one()? {}
-            Ok(())
-        })();
-        self.socket.set_nonblocking(self.nonblocking)?;
-        result
+    /// Processes every datagram waiting on the socket, without waiting.
+    fn receive_all(&mut self) -> io::Result<()> {
+        let (conn, clock, peer) = (&mut self.conn, &self.clock, self.peer);
+        self.io.receive_all(|from, datagram| {
+            if from == peer {
+                conn.handle_datagram(clock.now(), datagram);
+            }
+        })?;
+        Ok(())
     }
 
     fn collect_events(&mut self) {
@@ -196,36 +201,15 @@ impl UdpConnection {
         }
     }
 
-    fn receive_one(&mut self) -> io::Result<bool> {
-        match self.socket.recv_from(&mut self.buf) {
-            Ok((n, from)) => {
-                if from != self.peer {
-                    return Ok(true);
-                }
-                let datagram = &mut self.buf[..n];
-                if let Some(imp) = &mut self.impairment {
-                    if imp.drop_next() {
-                        return Ok(true);
-                    }
-                    imp.corrupt_next(datagram);
-                }
-                self.conn.handle_datagram(self.clock.now(), datagram);
-                Ok(true)
-            }
-            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::ConnectionRefused => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
+    /// Sends what the connection has ready; a full socket buffer keeps the
+    /// datagram for the next call instead of losing it.
     fn flush(&mut self) -> io::Result<()> {
-        while let Some(n) = self.conn.poll_transmit(self.clock.now(), &mut self.buf).map_err(core_error)? {
-            if self.impairment.as_mut().is_some_and(Impairment::drop_next) {
-                continue;
-            }
-            match self.socket.send_to(&self.buf[..n], self.peer) {
-                Ok(_) => {}
-                Err(e) if is_timeout(&e) => {} // a full socket buffer is a loss; the protocol recovers
-                Err(e) => return Err(e),
+        if !self.io.send_pending()? {
+            return Ok(());
+        }
+        while let Some(n) = self.conn.poll_transmit(self.clock.now(), &mut self.io.tx).map_err(core_error)? {
+            if !self.io.send(self.peer, n)? {
+                break;
             }
         }
         Ok(())
@@ -235,13 +219,11 @@ impl UdpConnection {
 /// A server: one UDP socket, many connections.
 #[derive(Debug)]
 pub struct UdpServer {
-    socket: UdpSocket,
+    io: UdpIo,
     endpoint: ServerEndpoint,
     clock: Clock,
-    buf: Vec<u8>,
     message: Vec<u8>,
     registry: Registry,
-    impairment: Option<Impairment>,
 }
 
 impl UdpServer {
@@ -251,25 +233,33 @@ impl UdpServer {
         let len = config.connection.link.storage_len();
         let table: Table = (0..max_peers).map(|_| Slot::new(vec![0u8; len])).collect();
         Ok(UdpServer {
-            socket,
+            io: UdpIo::new(socket, config.connection.max_datagram_len(), None)?,
             endpoint: Endpoint::new(config, table, secret(), entropy()),
             clock: Clock::new(),
-            buf: vec![0u8; config.connection.max_datagram_len().max(2048)],
             message: vec![0u8; config.connection.link.max_message_len().max(1 << 16)],
             registry: Registry::default(),
-            impairment: None,
         })
     }
 
     /// Drops datagrams on purpose (for demos and tests).
     pub fn with_impairment(mut self, impairment: Impairment) -> Self {
-        self.impairment = Some(impairment);
+        self.io.set_impairment(Some(impairment));
         self
+    }
+
+    /// Sets the socket's kernel receive and send buffer sizes in bytes (`None` keeps one as it is).
+    pub fn set_socket_buffers(&mut self, recv: Option<usize>, send: Option<usize>) -> io::Result<()> {
+        self.io.set_buffer_sizes(recv, send)
+    }
+
+    /// The socket's kernel receive and send buffer sizes in bytes.
+    pub fn socket_buffers(&self) -> io::Result<(usize, usize)> {
+        self.io.buffer_sizes()
     }
 
     /// The bound address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.socket.local_addr()
+        self.io.socket().local_addr()
     }
 
     /// Waits up to `timeout` for a new connection.
@@ -340,7 +330,7 @@ impl UdpServer {
 
     /// Non-blocking: processes waiting datagrams and due timers, sends what is ready.
     pub fn poll(&mut self) -> io::Result<()> {
-        self.drain()?;
+        self.receive_all()?;
         self.tick();
         self.flush()?;
         self.collect();
@@ -349,8 +339,11 @@ impl UdpServer {
 
     /// Runs the server until `done` holds or `deadline` passes; returns whether `done` held.
     pub fn drive(&mut self, deadline: Option<Instant>, mut done: impl FnMut(&mut Self) -> bool) -> io::Result<bool> {
-        self.drain()?;
+        let mut readable = true; // first, whatever is already waiting
         loop {
+            if readable {
+                self.receive_all()?;
+            }
             self.tick();
             self.flush()?;
             self.collect();
@@ -360,28 +353,16 @@ impl UdpServer {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(false);
             }
-            let wait = wait_time(&self.clock, self.endpoint.poll_timeout(), deadline, POLL_CAP);
-            self.socket.set_read_timeout(Some(wait))?;
-            if self.receive_one()? {
-                self.drain()?;
-            }
+            readable = self.io.wait(wait_time(&self.clock, self.endpoint.poll_timeout(), deadline, POLL_CAP))?;
         }
     }
 
-    /// Processes the datagrams already waiting (a bounded burst), answering between them.
-    fn drain(&mut self) -> io::Result<()> {
-        self.socket.set_nonblocking(true)?;
-        let result = (|| {
-            for _ in 0..256 {
-                if !self.receive_one()? {
-                    break;
-                }
-                self.flush()?;
-            }
-            Ok(())
-        })();
-        self.socket.set_nonblocking(false)?;
-        result
+    /// Processes the datagrams waiting on the socket, answering after each
+    /// burst so that handshakes and acknowledgements leave promptly.
+    fn receive_all(&mut self) -> io::Result<()> {
+        let (endpoint, clock) = (&mut self.endpoint, &self.clock);
+        self.io.receive_all(|from, datagram| endpoint.handle_datagram(clock.now(), from, datagram))?;
+        Ok(())
     }
 
     fn collect(&mut self) {
@@ -395,33 +376,15 @@ impl UdpServer {
         }
     }
 
-    fn receive_one(&mut self) -> io::Result<bool> {
-        match self.socket.recv_from(&mut self.buf) {
-            Ok((n, from)) => {
-                let datagram = &mut self.buf[..n];
-                if let Some(imp) = &mut self.impairment {
-                    if imp.drop_next() {
-                        return Ok(true);
-                    }
-                    imp.corrupt_next(datagram);
-                }
-                self.endpoint.handle_datagram(self.clock.now(), from, datagram);
-                Ok(true)
-            }
-            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::ConnectionRefused => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
+    /// Sends what the endpoint has ready; a full socket buffer keeps the
+    /// datagram for the next call instead of losing it.
     fn flush(&mut self) -> io::Result<()> {
-        while let Some((to, n)) = self.endpoint.poll_transmit(self.clock.now(), &mut self.buf).map_err(core_error)? {
-            if self.impairment.as_mut().is_some_and(Impairment::drop_next) {
-                continue;
-            }
-            match self.socket.send_to(&self.buf[..n], to) {
-                Ok(_) => {}
-                Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::ConnectionRefused => {}
-                Err(e) => return Err(e),
+        if !self.io.send_pending()? {
+            return Ok(());
+        }
+        while let Some((to, n)) = self.endpoint.poll_transmit(self.clock.now(), &mut self.io.tx).map_err(core_error)? {
+            if !self.io.send(to, n)? {
+                break;
             }
         }
         Ok(())

@@ -232,3 +232,14 @@ fn tcp_poll_from_an_application_loop() {
     assert_eq!(echo.unwrap().data, b"polled");
     thread.join().unwrap();
 }
+
+#[test]
+fn socket_buffers_can_be_sized() {
+    let mut server = UdpServer::bind("127.0.0.1:0", EndpointConfig::new(config()), 1).unwrap();
+    for size in [8 << 10, 64 << 10] {
+        server.set_socket_buffers(Some(size), Some(size)).unwrap();
+        let (recv, send) = server.socket_buffers().unwrap();
+        // the kernel keeps room for its bookkeeping: Linux doubles the size asked for
+        assert!((size..=2 * size).contains(&recv) && (size..=2 * size).contains(&send), "{size}: {recv} {send}");
+    }
+}
