@@ -35,6 +35,7 @@
 //! # }
 //! ```
 
+mod event_loop;
 mod readiness;
 mod registry;
 mod tcp;

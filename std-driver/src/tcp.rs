@@ -5,6 +5,8 @@
 //! numbers, heartbeats) with `Transport::Stream`: TCP does the
 //! retransmission and congestion control, so seqlink's are off.
 
+use crate::event_loop::EventLoop;
+use crate::readiness::{self, PollFd, PollFlags};
 use crate::{close_outcome, connect_outcome, core_error, entropy, recv_outcome, resolve, send_error, Clock, Message};
 use seqlink_core::connection::{Connection, ConnectionConfig, State, Transport};
 use seqlink_core::framing::StreamDecoder;
@@ -44,38 +46,37 @@ impl Pipe {
         Ok(Pipe { stream, decoder: decoder(config), read: vec![0u8; 64 * 1024], closed: false })
     }
 
-    /// Reads what is available (waiting at most `wait`, or not at all when
-    /// the stream is non-blocking) and hands every whole packet to `on_frame`.
-    fn pump(&mut self, wait: Option<Duration>, mut on_frame: impl FnMut(&[u8])) -> io::Result<bool> {
-        if let Some(wait) = wait {
-            self.stream.set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
+    /// Waits at most `timeout` until the stream has something to read (or ended).
+    fn wait(&self, timeout: Duration) -> io::Result<bool> {
+        if self.closed {
+            return Ok(false);
         }
-        match self.stream.read(&mut self.read) {
-            Ok(0) => {
-                self.closed = true;
-                Ok(false)
-            }
-            Ok(n) => {
-                let mut input = &self.read[..n];
-                while let Some(frame) = self.decoder.decode_frame(&mut input) {
-                    match frame {
-                        Ok(bytes) => on_frame(bytes),
-                        Err(_) => {
+        let mut fds = [PollFd::new(&self.stream, PollFlags::IN)];
+        readiness::wait(&mut fds, timeout)?;
+        Ok(fds.iter().any(|fd| readiness::readable(fd.revents())))
+    }
+
+    /// Reads what the stream holds now, never waiting (a read follows only
+    /// readiness), and hands every whole packet to `on_frame`.
+    fn read_ready(&mut self, mut on_frame: impl FnMut(&[u8])) -> io::Result<()> {
+        while !self.closed && self.wait(Duration::ZERO)? {
+            match self.stream.read(&mut self.read) {
+                Ok(0) => self.closed = true,
+                Ok(n) => {
+                    let mut input = self.read.get(..n).unwrap_or(&[]);
+                    while let Some(frame) = self.decoder.decode_frame(&mut input) {
+                        match frame {
+                            Ok(bytes) => on_frame(bytes),
                             // a length over the maximum: the stream can no longer be delimited
-                            self.closed = true;
-                            return Ok(false);
+                            Err(_) => self.closed = true,
                         }
                     }
                 }
-                Ok(true)
-            }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Ok(false),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(false),
-            Err(_) => {
-                self.closed = true;
-                Ok(false)
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => return Ok(()),
+                Err(_) => self.closed = true,
             }
         }
+        Ok(())
     }
 }
 
@@ -113,7 +114,7 @@ impl TcpConnection {
     pub fn send(&mut self, ptype: PacketType, data: &[u8], delivery: Delivery) -> io::Result<()> {
         loop {
             match self.conn.send(ptype, data, delivery) {
-                Ok(()) => return self.flush(),
+                Ok(()) => return self.send_ready(),
                 Err(SendError::WouldBlock) => {
                     self.drive(None, |c| c.conn.link().send_capacity() > 0 || !c.conn.is_established())?;
                 }
@@ -142,7 +143,7 @@ impl TcpConnection {
     /// Non-blocking: processes what the stream already holds and the timers
     /// that are due, and writes what is ready. For applications with their own loop.
     pub fn poll(&mut self) -> io::Result<()> {
-        self.drive(Some(Instant::now()), |_| false).map(|_| ())
+        self.turn()
     }
 
     /// The connection.
@@ -155,43 +156,51 @@ impl TcpConnection {
         self.conn.stats()
     }
 
-    fn drive(&mut self, deadline: Option<Instant>, mut done: impl FnMut(&mut Self) -> bool) -> io::Result<bool> {
-        // first whatever is already waiting, without blocking
-        self.pipe.stream.set_nonblocking(true)?;
-        loop {
-            let (conn, clock) = (&mut self.conn, &self.clock);
-            if !self.pipe.pump(None, |frame| conn.handle_datagram(clock.now(), frame))? {
-                break;
-            }
+    fn drive(&mut self, deadline: Option<Instant>, done: impl FnMut(&mut Self) -> bool) -> io::Result<bool> {
+        self.run(deadline, done)
+    }
+}
+
+impl EventLoop for TcpConnection {
+    fn receive(&mut self) -> io::Result<()> {
+        let (conn, clock) = (&mut self.conn, &self.clock);
+        self.pipe.read_ready(|frame| conn.handle_datagram(clock.now(), frame))?;
+        if self.pipe.closed {
+            self.conn.transport_closed();
         }
-        self.pipe.stream.set_nonblocking(false)?;
-        loop {
-            let now = self.clock.now();
-            if self.conn.poll_timeout().is_some_and(|t| now >= t) {
-                self.conn.handle_timeout(now);
-            }
-            self.flush()?;
-            if done(self) {
-                return Ok(true);
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(false);
-            }
-            let wait = crate::wait_time(&self.clock, self.conn.poll_timeout(), deadline, Duration::from_millis(50));
-            let (conn, clock) = (&mut self.conn, &self.clock);
-            self.pipe.pump(Some(wait), |frame| conn.handle_datagram(clock.now(), frame))?;
-            if self.pipe.closed {
-                self.conn.transport_closed();
-            }
-        }
+        Ok(())
     }
 
-    fn flush(&mut self) -> io::Result<()> {
+    fn next_timer(&self) -> Option<u64> {
+        self.conn.poll_timeout()
+    }
+
+    fn run_timers(&mut self, now: u64) {
+        self.conn.handle_timeout(now);
+    }
+
+    /// Writes what is ready; TCP's own send buffer pushes back on a slow peer.
+    fn send_ready(&mut self) -> io::Result<()> {
         while let Some(n) = self.conn.poll_transmit(self.clock.now(), &mut self.buf).map_err(core_error)? {
             if !self.pipe.closed {
-                self.pipe.stream.write_all(&self.buf[..n])?;
+                self.pipe.stream.write_all(self.buf.get(..n).unwrap_or(&[]))?;
             }
         }
         Ok(())
+    }
+
+    fn collect(&mut self) {}
+
+    fn wait(&mut self, timeout: Duration) -> io::Result<bool> {
+        if self.pipe.closed {
+            // nothing more will arrive: sleep until the next timer
+            std::thread::sleep(timeout);
+            return Ok(false);
+        }
+        self.pipe.wait(timeout)
+    }
+
+    fn clock(&self) -> &Clock {
+        &self.clock
     }
 }

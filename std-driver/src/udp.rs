@@ -1,10 +1,11 @@
 //! Connections and servers over `UdpSocket`.
 
+use crate::event_loop::EventLoop;
 use crate::registry::{Registry, ServerEndpoint, Table};
 use crate::udp_io::UdpIo;
 use crate::{
-    close_outcome, connect_outcome, core_error, entropy, recv_outcome, resolve, secret, send_error, wait_time, Clock,
-    Impairment, Message,
+    close_outcome, connect_outcome, core_error, entropy, recv_outcome, resolve, secret, send_error, Clock, Impairment,
+    Message,
 };
 use seqlink_core::connection::{Connection, ConnectionConfig, State};
 use seqlink_core::endpoint::{ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, EndpointStats, Slot};
@@ -14,9 +15,6 @@ use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::{Duration, Instant};
-
-/// The longest single wait: a blocking call still notices its own deadline.
-const POLL_CAP: Duration = Duration::from_millis(50);
 
 /// A client connection over a UDP socket.
 #[derive(Debug)]
@@ -70,7 +68,7 @@ impl UdpConnection {
     pub fn send(&mut self, ptype: PacketType, data: &[u8], delivery: Delivery) -> io::Result<()> {
         loop {
             match self.conn.send(ptype, data, delivery) {
-                Ok(()) => return self.flush(),
+                Ok(()) => return self.send_ready(),
                 Err(SendError::WouldBlock) if !self.nonblocking => {
                     self.drive(None, |c| c.conn.link().send_capacity() > 0 || !c.conn.is_established())?;
                 }
@@ -108,9 +106,7 @@ impl UdpConnection {
     /// Non-blocking: processes every datagram waiting on the socket, the
     /// timers that are due, and sends what is ready.
     pub fn poll(&mut self) -> io::Result<()> {
-        self.receive_all()?;
-        self.tick();
-        self.flush()
+        self.turn()
     }
 
     /// Switches between blocking calls and non-blocking ones (`WouldBlock`,
@@ -133,7 +129,7 @@ impl UdpConnection {
 
     /// The next event (Connected, Closed, Failed, Writable, ...).
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.collect_events();
+        self.collect();
         self.events.pop_front()
     }
 
@@ -158,27 +154,13 @@ impl UdpConnection {
     }
 
     /// Runs the connection until `done` holds or `deadline` passes; returns whether `done` held.
-    pub fn drive(&mut self, deadline: Option<Instant>, mut done: impl FnMut(&mut Self) -> bool) -> io::Result<bool> {
-        let mut readable = true; // first, whatever is already waiting
-        loop {
-            if readable {
-                self.receive_all()?;
-            }
-            self.tick();
-            self.flush()?;
-            self.collect_events();
-            if done(self) {
-                return Ok(true);
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(false);
-            }
-            readable = self.io.wait(wait_time(&self.clock, self.conn.poll_timeout(), deadline, POLL_CAP))?;
-        }
+    pub fn drive(&mut self, deadline: Option<Instant>, done: impl FnMut(&mut Self) -> bool) -> io::Result<bool> {
+        self.run(deadline, done)
     }
+}
 
-    /// Processes every datagram waiting on the socket, without waiting.
-    fn receive_all(&mut self) -> io::Result<()> {
+impl EventLoop for UdpConnection {
+    fn receive(&mut self) -> io::Result<()> {
         let (conn, clock, peer) = (&mut self.conn, &self.clock, self.peer);
         self.io.receive_all(|from, datagram| {
             if from == peer {
@@ -188,22 +170,16 @@ impl UdpConnection {
         Ok(())
     }
 
-    fn collect_events(&mut self) {
-        while let Some(e) = self.conn.poll_event() {
-            self.events.push_back(e);
-        }
+    fn next_timer(&self) -> Option<u64> {
+        self.conn.poll_timeout()
     }
 
-    fn tick(&mut self) {
-        let now = self.clock.now();
-        if self.conn.poll_timeout().is_some_and(|t| now >= t) {
-            self.conn.handle_timeout(now);
-        }
+    fn run_timers(&mut self, now: u64) {
+        self.conn.handle_timeout(now);
     }
 
-    /// Sends what the connection has ready; a full socket buffer keeps the
-    /// datagram for the next call instead of losing it.
-    fn flush(&mut self) -> io::Result<()> {
+    /// A full socket buffer keeps the datagram for the next call instead of losing it.
+    fn send_ready(&mut self) -> io::Result<()> {
         if !self.io.send_pending()? {
             return Ok(());
         }
@@ -213,6 +189,20 @@ impl UdpConnection {
             }
         }
         Ok(())
+    }
+
+    fn collect(&mut self) {
+        while let Some(e) = self.conn.poll_event() {
+            self.events.push_back(e);
+        }
+    }
+
+    fn wait(&mut self, timeout: Duration) -> io::Result<bool> {
+        self.io.wait(timeout)
+    }
+
+    fn clock(&self) -> &Clock {
+        &self.clock
     }
 }
 
@@ -290,7 +280,7 @@ impl UdpServer {
     ) -> io::Result<()> {
         loop {
             match self.endpoint.send(handle, ptype, data, delivery) {
-                Ok(()) => return self.flush(),
+                Ok(()) => return self.send_ready(),
                 Err(SendError::WouldBlock) => {
                     self.drive(None, |s| {
                         s.endpoint
@@ -309,7 +299,7 @@ impl UdpServer {
     /// Starts a graceful close of a connection.
     pub fn close(&mut self, handle: ConnectionHandle) -> io::Result<()> {
         self.endpoint.close(handle, self.clock.now());
-        self.flush()
+        self.send_ready()
     }
 
     /// The next event of the endpoint or of a connection.
@@ -330,55 +320,32 @@ impl UdpServer {
 
     /// Non-blocking: processes waiting datagrams and due timers, sends what is ready.
     pub fn poll(&mut self) -> io::Result<()> {
-        self.receive_all()?;
-        self.tick();
-        self.flush()?;
-        self.collect();
-        Ok(())
+        self.turn()
     }
 
     /// Runs the server until `done` holds or `deadline` passes; returns whether `done` held.
-    pub fn drive(&mut self, deadline: Option<Instant>, mut done: impl FnMut(&mut Self) -> bool) -> io::Result<bool> {
-        let mut readable = true; // first, whatever is already waiting
-        loop {
-            if readable {
-                self.receive_all()?;
-            }
-            self.tick();
-            self.flush()?;
-            self.collect();
-            if done(self) {
-                return Ok(true);
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(false);
-            }
-            readable = self.io.wait(wait_time(&self.clock, self.endpoint.poll_timeout(), deadline, POLL_CAP))?;
-        }
+    pub fn drive(&mut self, deadline: Option<Instant>, done: impl FnMut(&mut Self) -> bool) -> io::Result<bool> {
+        self.run(deadline, done)
     }
+}
 
-    /// Processes the datagrams waiting on the socket, answering after each
-    /// burst so that handshakes and acknowledgements leave promptly.
-    fn receive_all(&mut self) -> io::Result<()> {
+impl EventLoop for UdpServer {
+    fn receive(&mut self) -> io::Result<()> {
         let (endpoint, clock) = (&mut self.endpoint, &self.clock);
         self.io.receive_all(|from, datagram| endpoint.handle_datagram(clock.now(), from, datagram))?;
         Ok(())
     }
 
-    fn collect(&mut self) {
-        self.registry.collect(&mut self.endpoint);
+    fn next_timer(&self) -> Option<u64> {
+        self.endpoint.poll_timeout()
     }
 
-    fn tick(&mut self) {
-        let now = self.clock.now();
-        if self.endpoint.poll_timeout().is_some_and(|t| now >= t) {
-            self.endpoint.handle_timeout(now);
-        }
+    fn run_timers(&mut self, now: u64) {
+        self.endpoint.handle_timeout(now);
     }
 
-    /// Sends what the endpoint has ready; a full socket buffer keeps the
-    /// datagram for the next call instead of losing it.
-    fn flush(&mut self) -> io::Result<()> {
+    /// A full socket buffer keeps the datagram for the next call instead of losing it.
+    fn send_ready(&mut self) -> io::Result<()> {
         if !self.io.send_pending()? {
             return Ok(());
         }
@@ -388,5 +355,17 @@ impl UdpServer {
             }
         }
         Ok(())
+    }
+
+    fn collect(&mut self) {
+        self.registry.collect(&mut self.endpoint);
+    }
+
+    fn wait(&mut self, timeout: Duration) -> io::Result<bool> {
+        self.io.wait(timeout)
+    }
+
+    fn clock(&self) -> &Clock {
+        &self.clock
     }
 }
