@@ -1,7 +1,10 @@
 //! A server endpoint: one socket's worth of connections from many peers.
 //!
 //! The endpoint demultiplexes datagrams by peer address into a bounded table
-//! of connections whose storage the caller provides ([`Slot`]s). It keeps no
+//! of connections whose storage the caller provides: a table of [`Slot`]s,
+//! each with its own link storage ([`Endpoint::new`]), or vacant slots and
+//! one byte arena of [`EndpointConfig::storage_len`] bytes that the endpoint
+//! cuts into one part per slot ([`Endpoint::with_arena`]). It keeps no
 //! state for a peer until the peer proves it receives at its address: a SYN
 //! is answered with a SYN_ACK carrying a stateless cookie (SipHash-2-4 of the
 //! peer's address, the time of the answer and the agreed parameters, keyed by a
@@ -54,12 +57,45 @@
 //! let handle = server.accept().unwrap();
 //! assert_eq!(server.peer(handle), Some(1));
 //! ```
+//!
+//! The same endpoint over one arena, with the application deciding who may connect:
+//!
+//! ```
+//! use seqlink_core::connection::{Connection, ConnectionConfig, State};
+//! use seqlink_core::endpoint::{ArenaSlot, Endpoint, EndpointConfig, Slot};
+//! use seqlink_core::wire::handshake::ErrorCode;
+//! use seqlink_core::FailReason;
+//!
+//! let mut config = EndpointConfig::new(ConnectionConfig::new());
+//! config.auto_accept = false;
+//! let mut arena = vec![0u8; config.storage_len(4)];
+//! let slots: [ArenaSlot<'_, u32>; 4] = [const { Slot::vacant() }; 4];
+//! let mut server = Endpoint::with_arena(config, slots, &mut arena, [7; 16], 42).unwrap();
+//! let len = config.connection.storage_len();
+//! let mut client = Connection::connect(config.connection, vec![0u8; len], 0, 1234).unwrap();
+//!
+//! let mut buf = vec![0u8; config.connection.max_datagram_len()];
+//! for now in 0..5 {
+//!     while let Some(n) = client.poll_transmit(now, &mut buf).unwrap() {
+//!         server.handle_datagram(now, 1, &buf[..n]);
+//!     }
+//!     while let Some((_to, n)) = server.poll_transmit(now, &mut buf).unwrap() {
+//!         client.handle_datagram(now, &buf[..n]);
+//!     }
+//!     while let Some(incoming) = server.poll_incoming() {
+//!         // accept_incoming(incoming.ticket(), now) would create the connection
+//!         server.refuse(incoming.ticket(), ErrorCode::Refused).unwrap();
+//!     }
+//! }
+//! assert_eq!(client.state(), State::Failed);
+//! assert_eq!(client.failure(), Some(FailReason::Refused { code: ErrorCode::Refused }));
+//! ```
 
 use crate::connection::{pseudo_sum, recover_pseudo_sum, splitmix, Connection, ConnectionConfig, State, Transport};
 use crate::error::Error;
 use crate::event::Event;
 use crate::integrity::Integrity;
-use crate::link::{Delivery, Received, SendError, MAX_WINDOW, MIN_PAYLOAD};
+use crate::link::{ConfigError, Delivery, Received, SendError, MAX_WINDOW, MIN_PAYLOAD};
 use crate::seq::Seq;
 use crate::wire::handshake::{
     Agreement, ErrRepr, ErrorCode, HandshakeAckRepr, Params, ResetRepr, SynAckRepr, SynRepr, CONNECTION_EXTENSION,
@@ -101,6 +137,13 @@ impl EndpointConfig {
             auto_accept: true,
         }
     }
+
+    /// Bytes of the one arena [`Endpoint::with_arena`] needs for the link
+    /// storage of `max_peers` connections (at most `max_connections` count).
+    pub const fn storage_len(&self, max_peers: usize) -> usize {
+        let peers = if max_peers < self.max_connections as usize { max_peers } else { self.max_connections as usize };
+        peers.saturating_mul(self.connection.storage_len())
+    }
 }
 
 /// One entry of the connection table, with the storage its connection uses.
@@ -120,7 +163,15 @@ impl<A, S> Slot<A, S> {
     pub const fn new(storage: S) -> Slot<A, S> {
         Slot { storage: Some(storage), conn: None, generation: 0, answered_at: 0, queued: None }
     }
+
+    /// A free slot without storage: [`Endpoint::with_arena`] gives it a part of its arena.
+    pub const fn vacant() -> Slot<A, S> {
+        Slot { storage: None, conn: None, generation: 0, answered_at: 0, queued: None }
+    }
 }
+
+/// A slot whose link storage is a part of one arena ([`Endpoint::with_arena`]).
+pub type ArenaSlot<'a, A> = Slot<A, &'a mut [u8]>;
 
 /// Names a connection of an endpoint; stale once its slot is reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -312,6 +363,45 @@ pub struct Endpoint<A, S, T> {
     reset_epoch: u64,
     stats: EndpointStats,
     _storage: core::marker::PhantomData<S>,
+}
+
+impl<'a, A, T> Endpoint<A, &'a mut [u8], T>
+where
+    A: Copy + Eq + Hash,
+    T: AsRef<[ArenaSlot<'a, A>]> + AsMut<[ArenaSlot<'a, A>]>,
+{
+    /// An endpoint whose connections keep their link storage in one `arena`
+    /// of [`EndpointConfig::storage_len`] bytes for as many peers as `slots`
+    /// (at most `max_connections`), which are cut from it in order. The slots
+    /// are those of [`Slot::vacant`]; any storage they had is replaced.
+    /// `secret` and `entropy` as for [`Endpoint::new`].
+    pub fn with_arena(
+        config: EndpointConfig,
+        mut slots: T,
+        arena: &'a mut [u8],
+        secret: [u8; 16],
+        entropy: u64,
+    ) -> Result<Endpoint<A, &'a mut [u8], T>, ConfigError> {
+        let peers = slots.as_ref().len();
+        let needed = config.storage_len(peers);
+        if arena.len() < needed {
+            return Err(ConfigError::Storage { needed, available: arena.len() });
+        }
+        let per_connection = config.connection.storage_len();
+        let mut rest = arena;
+        for (index, slot) in slots.as_mut().iter_mut().enumerate() {
+            slot.conn = None;
+            slot.storage = None;
+            if index < usize::from(config.max_connections) {
+                // never fails: the arena holds `needed` bytes
+                if let Some((part, tail)) = core::mem::take(&mut rest).split_at_mut_checked(per_connection) {
+                    slot.storage = Some(part);
+                    rest = tail;
+                }
+            }
+        }
+        Ok(Endpoint::new(config, slots, secret, entropy))
+    }
 }
 
 impl<A, S, T> Endpoint<A, S, T>

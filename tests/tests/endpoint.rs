@@ -1,11 +1,14 @@
 //! The server endpoint driven by hand: replayed and restarted handshakes from
-//! one address, the accept queue, and what it answers to foreign SYNs
-//! (CRC-32C over a stream, SYNs shorter than their answer).
+//! one address, the accept queue, admission by the application, one storage
+//! arena for all connections, and what it answers to foreign SYNs (CRC-32C
+//! over a stream, SYNs shorter than their answer).
 
 use seqlink_core::connection::{Connection, ConnectionConfig, State, Transport};
-use seqlink_core::endpoint::{AdmissionError, ConnectionHandle, EndpointConfig, EndpointEvent, MAX_PENDING_HANDSHAKES};
+use seqlink_core::endpoint::{
+    AdmissionError, ArenaSlot, ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, Slot, MAX_PENDING_HANDSHAKES,
+};
 use seqlink_core::event::FailReason;
-use seqlink_core::link::{Delivery, LinkConfig};
+use seqlink_core::link::{ConfigError, Delivery, LinkConfig};
 use seqlink_core::wire::handshake::{
     ErrRepr, ErrorCode, SynAckRepr, SynRepr, FLAG_CRC, FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN,
 };
@@ -440,6 +443,61 @@ fn accepting_into_a_full_table_keeps_the_handshake_waiting() {
     w.exchange();
     assert_eq!(w.client(ADDR + 1).failure(), Some(FailReason::Refused { code: ErrorCode::ServerFull }));
     w.round_trip(ADDR, handle);
+}
+
+// ---- one arena for all connections ---------------------------------------------------
+
+#[test]
+fn an_arena_too_small_for_the_slots_is_refused_with_the_bytes_needed() {
+    let config = EndpointConfig::new(config());
+    let needed = config.storage_len(3);
+    assert_eq!(needed, 3 * config.connection.storage_len());
+    let mut arena = vec![0u8; needed - 1];
+    let slots: [ArenaSlot<'_, Addr>; 3] = [const { Slot::vacant() }; 3];
+    let result = Endpoint::with_arena(config, slots, &mut arena, [9; 16], 77);
+    assert_eq!(result.err(), Some(ConfigError::Storage { needed, available: needed - 1 }));
+}
+
+type ArenaEndpoint<'a> = Endpoint<Addr, &'a mut [u8], [ArenaSlot<'a, Addr>; 2]>;
+
+fn exchange_with_arena_server(server: &mut ArenaEndpoint<'_>, clients: &mut [(Addr, Client)]) {
+    let mut buf = vec![0u8; 2048];
+    for _ in 0..20 {
+        for (addr, client) in clients.iter_mut() {
+            while let Some(n) = client.poll_transmit(0, &mut buf).unwrap() {
+                server.handle_datagram(0, *addr, &buf[..n]);
+            }
+        }
+        while let Some((to, n)) = server.poll_transmit(0, &mut buf).unwrap() {
+            clients.iter_mut().find(|(a, _)| *a == to).unwrap().1.handle_datagram(0, &buf[..n]);
+        }
+    }
+}
+
+#[test]
+fn connections_keep_their_link_storage_in_one_arena() {
+    let config = EndpointConfig::new(config());
+    let mut arena = vec![0u8; config.storage_len(2)];
+    let slots: [ArenaSlot<'_, Addr>; 2] = [const { Slot::vacant() }; 2];
+    let mut server = Endpoint::with_arena(config, slots, &mut arena, [9; 16], 77).unwrap();
+    let mut clients: Vec<(Addr, Client)> = (0..3)
+        .map(|i| (ADDR + i, Connection::connect(config.connection, vec![0u8; 65_536], 0, u64::from(i) + 1).unwrap()))
+        .collect();
+    exchange_with_arena_server(&mut server, &mut clients);
+    let states: Vec<State> = clients.iter().map(|(_, c)| c.state()).collect();
+    assert_eq!(states, [State::Established, State::Established, State::Failed], "two slots, two connections");
+    assert_eq!(clients[2].1.failure(), Some(FailReason::Refused { code: ErrorCode::ServerFull }));
+    let handles: Vec<ConnectionHandle> = core::iter::from_fn(|| server.accept()).collect();
+    for (i, &handle) in handles.iter().enumerate() {
+        let message = [i as u8; 200];
+        server.send(handle, PacketType(100), &message, Delivery::Reliable).unwrap();
+    }
+    exchange_with_arena_server(&mut server, &mut clients);
+    for (i, (_, client)) in clients.iter_mut().take(2).enumerate() {
+        let mut got = [0u8; 256];
+        let r = client.recv(&mut got).unwrap().expect("the message arrived");
+        assert_eq!(&got[..r.len], &[i as u8; 200][..], "each connection has its own part of the arena");
+    }
 }
 
 // ---- foreign SYNs -------------------------------------------------------------------
