@@ -29,9 +29,10 @@
 //! its slot until its events are read and its messages drained (or until
 //! [`Endpoint::release`]); then it leaves the table and the accept queue.
 //! [`Endpoint::accept`] is optional: the accept queue holds every connection
-//! of the table not yet accepted, oldest first, with no limit of its own, so
-//! an application that learns of connections from their `Connected` events
-//! never needs it.
+//! of the table not yet accepted (save those [`Endpoint::accept_incoming`]
+//! created, whose handles it returned), oldest first, with no limit of its
+//! own, so an application that learns of connections from their `Connected`
+//! events never needs it.
 //!
 //! ```
 //! use seqlink_core::connection::{Connection, ConnectionConfig};
@@ -480,8 +481,10 @@ where
     /// yet (it may have finished since: its events say so).
     ///
     /// Calling it is optional: every connection in the table is in the accept
-    /// queue until accepted or freed, the queue has no limit of its own, and
-    /// a connection's `Connected` event carries its handle too.
+    /// queue until accepted or freed (except those of
+    /// [`Endpoint::accept_incoming`], which returned their handles), the queue
+    /// has no limit of its own, and a connection's `Connected` event carries
+    /// its handle too.
     pub fn accept(&mut self) -> Option<ConnectionHandle> {
         let (index, _) = self
             .slots
