@@ -1,7 +1,10 @@
 //! A server endpoint: one socket's worth of connections from many peers.
 //!
 //! The endpoint demultiplexes datagrams by peer address into a bounded table
-//! of connections whose storage the caller provides ([`Slot`]s). It keeps no
+//! of connections whose storage the caller provides: a table of [`Slot`]s,
+//! each with its own link storage ([`Endpoint::new`]), or vacant slots and
+//! one byte arena of [`EndpointConfig::storage_len`] bytes that the endpoint
+//! cuts into one part per slot ([`Endpoint::with_arena`]). It keeps no
 //! state for a peer until the peer proves it receives at its address: a SYN
 //! is answered with a SYN_ACK carrying a stateless cookie (SipHash-2-4 of the
 //! peer's address, the time of the answer and the agreed parameters, keyed by a
@@ -9,14 +12,27 @@
 //! connection. Before that proof the endpoint never sends a peer more bytes
 //! than it received from it (over datagrams; a stream cannot be spoofed).
 //!
+//! Admission happens at that proof. With [`EndpointConfig::auto_accept`] (the
+//! default) the connection is created at once. Without it, the proven
+//! handshake waits in a bounded queue ([`MAX_PENDING_HANDSHAKES`], one entry
+//! per peer; a HANDSHAKE_ACK that finds the queue full is dropped and the
+//! client retransmits it) until the application takes it from
+//! [`Endpoint::poll_incoming`] and decides: [`Endpoint::accept_incoming`]
+//! creates the connection, [`Endpoint::refuse`] answers with an ERR_MSG whose
+//! code the client's connection fails with (`Refused { code }`). A waiting
+//! handshake lives as long as its cookie (a cookie lifetime after the
+//! SYN_ACK); undecided by then it is dropped. Nothing is kept before the
+//! cookie proof, so spoofed SYNs cannot fill the queue.
+//!
 //! What the application must do: poll [`Endpoint::poll_event`] and read each
 //! connection's messages ([`Endpoint::recv`]). A finished connection keeps
 //! its slot until its events are read and its messages drained (or until
 //! [`Endpoint::release`]); then it leaves the table and the accept queue.
 //! [`Endpoint::accept`] is optional: the accept queue holds every connection
-//! of the table not yet accepted, oldest first, with no limit of its own, so
-//! an application that learns of connections from their `Connected` events
-//! never needs it.
+//! of the table not yet accepted (save those [`Endpoint::accept_incoming`]
+//! created, whose handles it returned), oldest first, with no limit of its
+//! own, so an application that learns of connections from their `Connected`
+//! events never needs it.
 //!
 //! ```
 //! use seqlink_core::connection::{Connection, ConnectionConfig};
@@ -42,12 +58,45 @@
 //! let handle = server.accept().unwrap();
 //! assert_eq!(server.peer(handle), Some(1));
 //! ```
+//!
+//! The same endpoint over one arena, with the application deciding who may connect:
+//!
+//! ```
+//! use seqlink_core::connection::{Connection, ConnectionConfig, State};
+//! use seqlink_core::endpoint::{ArenaSlot, Endpoint, EndpointConfig, Slot};
+//! use seqlink_core::wire::handshake::ErrorCode;
+//! use seqlink_core::FailReason;
+//!
+//! let mut config = EndpointConfig::new(ConnectionConfig::new());
+//! config.auto_accept = false;
+//! let mut arena = vec![0u8; config.storage_len(4)];
+//! let slots: [ArenaSlot<'_, u32>; 4] = [const { Slot::vacant() }; 4];
+//! let mut server = Endpoint::with_arena(config, slots, &mut arena, [7; 16], 42).unwrap();
+//! let len = config.connection.storage_len();
+//! let mut client = Connection::connect(config.connection, vec![0u8; len], 0, 1234).unwrap();
+//!
+//! let mut buf = vec![0u8; config.connection.max_datagram_len()];
+//! for now in 0..5 {
+//!     while let Some(n) = client.poll_transmit(now, &mut buf).unwrap() {
+//!         server.handle_datagram(now, 1, &buf[..n]);
+//!     }
+//!     while let Some((_to, n)) = server.poll_transmit(now, &mut buf).unwrap() {
+//!         client.handle_datagram(now, &buf[..n]);
+//!     }
+//!     while let Some(incoming) = server.poll_incoming() {
+//!         // accept_incoming(incoming.ticket(), now) would create the connection
+//!         server.refuse(incoming.ticket(), ErrorCode::Refused).unwrap();
+//!     }
+//! }
+//! assert_eq!(client.state(), State::Failed);
+//! assert_eq!(client.failure(), Some(FailReason::Refused { code: ErrorCode::Refused }));
+//! ```
 
 use crate::connection::{pseudo_sum, recover_pseudo_sum, splitmix, Connection, ConnectionConfig, State, Transport};
 use crate::error::Error;
 use crate::event::Event;
 use crate::integrity::Integrity;
-use crate::link::{Delivery, Received, SendError, MAX_WINDOW, MIN_PAYLOAD};
+use crate::link::{ConfigError, Delivery, Received, SendError, MAX_WINDOW, MIN_PAYLOAD};
 use crate::seq::Seq;
 use crate::wire::handshake::{
     Agreement, ErrRepr, ErrorCode, HandshakeAckRepr, Params, ResetRepr, SynAckRepr, SynRepr, CONNECTION_EXTENSION,
@@ -70,12 +119,31 @@ pub struct EndpointConfig {
     pub cookie_lifetime_ms: u32,
     /// RESETs sent per second at most, to peers the endpoint does not know.
     pub resets_per_second: u16,
+    /// Create a connection as soon as a handshake proves its cookie (the
+    /// default). When `false`, proven handshakes wait in a bounded queue for
+    /// the application's decision: [`Endpoint::poll_incoming`], then
+    /// [`Endpoint::accept_incoming`] or [`Endpoint::refuse`].
+    pub auto_accept: bool,
 }
 
 impl EndpointConfig {
-    /// Defaults around `connection`: as many connections as slots, 10 s cookies, 50 RESETs/s.
+    /// Defaults around `connection`: as many connections as slots, 10 s
+    /// cookies, 50 RESETs/s, automatic acceptance.
     pub const fn new(connection: ConnectionConfig) -> EndpointConfig {
-        EndpointConfig { connection, max_connections: u16::MAX, cookie_lifetime_ms: 10_000, resets_per_second: 50 }
+        EndpointConfig {
+            connection,
+            max_connections: u16::MAX,
+            cookie_lifetime_ms: 10_000,
+            resets_per_second: 50,
+            auto_accept: true,
+        }
+    }
+
+    /// Bytes of the one arena [`Endpoint::with_arena`] needs for the link
+    /// storage of `max_peers` connections (at most `max_connections` count).
+    pub const fn storage_len(&self, max_peers: usize) -> usize {
+        let peers = if max_peers < self.max_connections as usize { max_peers } else { self.max_connections as usize };
+        peers.saturating_mul(self.connection.storage_len())
     }
 }
 
@@ -96,7 +164,15 @@ impl<A, S> Slot<A, S> {
     pub const fn new(storage: S) -> Slot<A, S> {
         Slot { storage: Some(storage), conn: None, generation: 0, answered_at: 0, queued: None }
     }
+
+    /// A free slot without storage: [`Endpoint::with_arena`] gives it a part of its arena.
+    pub const fn vacant() -> Slot<A, S> {
+        Slot { storage: None, conn: None, generation: 0, answered_at: 0, queued: None }
+    }
 }
+
+/// A slot whose link storage is a part of one arena ([`Endpoint::with_arena`]).
+pub type ArenaSlot<'a, A> = Slot<A, &'a mut [u8]>;
 
 /// Names a connection of an endpoint; stale once its slot is reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -111,6 +187,93 @@ impl ConnectionHandle {
     pub const fn index(&self) -> usize {
         self.index as usize
     }
+}
+
+/// Names a proven handshake waiting for the application's decision
+/// ([`Endpoint::poll_incoming`]); stale once decided, expired or replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct IncomingTicket {
+    index: u16,
+    generation: u16,
+}
+
+/// A handshake whose cookie the peer proved, waiting to be accepted
+/// ([`Endpoint::accept_incoming`]) or refused ([`Endpoint::refuse`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Incoming<A> {
+    ticket: IncomingTicket,
+    peer: A,
+    params: Params,
+    extension: [u8; CONNECTION_EXTENSION],
+    extension_len: u8,
+}
+
+impl<A: Copy> Incoming<A> {
+    /// What to pass to [`Endpoint::accept_incoming`] or [`Endpoint::refuse`].
+    pub const fn ticket(&self) -> IncomingTicket {
+        self.ticket
+    }
+
+    /// The peer's address.
+    pub const fn peer(&self) -> A {
+        self.peer
+    }
+
+    /// The parameters the handshake agreed on.
+    pub const fn params(&self) -> Params {
+        self.params
+    }
+
+    /// The extension bytes of the peer's HANDSHAKE_ACK (at most 32 kept).
+    pub fn extension(&self) -> &[u8] {
+        self.extension.get(..usize::from(self.extension_len)).unwrap_or(&[])
+    }
+}
+
+/// Why [`Endpoint::accept_incoming`] or [`Endpoint::refuse`] did nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum AdmissionError {
+    /// The ticket names no waiting handshake: already decided, expired, or
+    /// replaced by a newer handshake of the same peer.
+    StaleTicket = 1,
+    /// The connection table is full; the handshake keeps waiting (refuse it,
+    /// or accept it once a connection has left).
+    Full = 2,
+}
+
+/// A proven handshake kept until the application decides: enough to create
+/// its connection later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct PendingHandshake<A> {
+    peer: A,
+    agreement: Agreement,
+    extension: [u8; CONNECTION_EXTENSION],
+    extension_len: u8,
+    /// When the endpoint answered the SYN (its clock).
+    answered_at: u64,
+    /// Its place in the queue (older first).
+    order: u64,
+    /// The HANDSHAKE_ACK's size: a refusal is no larger.
+    received: u16,
+    /// Already returned by `poll_incoming`.
+    surfaced: bool,
+}
+
+impl<A> PendingHandshake<A> {
+    fn extension(&self) -> &[u8] {
+        self.extension.get(..usize::from(self.extension_len)).unwrap_or(&[])
+    }
+}
+
+/// One place of the pending queue; its generation makes old tickets stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct PendingEntry<A> {
+    generation: u16,
+    handshake: Option<PendingHandshake<A>>,
 }
 
 /// Something the endpoint reports.
@@ -144,6 +307,13 @@ pub struct EndpointStats {
     pub replays: u64,
     /// Connections created.
     pub accepted: u64,
+    /// Proven handshakes put in the pending queue (`auto_accept` off).
+    pub incoming_queued: u64,
+    /// Proven handshakes dropped because the pending queue was full (the
+    /// client retransmits its HANDSHAKE_ACK).
+    pub incoming_dropped: u64,
+    /// Waiting handshakes dropped undecided when their cookies expired.
+    pub incoming_expired: u64,
     /// RESETs sent to peers of unknown connections.
     pub resets_sent: u64,
     /// Answers not sent because they would exceed what the peer sent (no amplification), or rate limits.
@@ -167,6 +337,8 @@ const RESPONSES: usize = 16;
 /// Cookies of the most recently finished connections, refused if replayed.
 const RETIRED: usize = 64;
 const REFUSALS: usize = 8;
+/// Proven handshakes waiting for the application at most (`auto_accept` off).
+pub const MAX_PENDING_HANDSHAKES: usize = 16;
 
 /// A server endpoint over peer addresses `A`, link storage `S` and a slot
 /// table `T`. See the module documentation for what the application must
@@ -181,6 +353,9 @@ pub struct Endpoint<A, S, T> {
     /// The accept queue position of the next connection created.
     next_ticket: u64,
     refusals: [Option<(A, ErrorCode)>; REFUSALS],
+    pending: [PendingEntry<A>; MAX_PENDING_HANDSHAKES],
+    /// The pending queue position of the next handshake queued.
+    next_pending: u64,
     retired: [u64; RETIRED],
     retired_next: usize,
     cursor: usize,
@@ -189,6 +364,45 @@ pub struct Endpoint<A, S, T> {
     reset_epoch: u64,
     stats: EndpointStats,
     _storage: core::marker::PhantomData<S>,
+}
+
+impl<'a, A, T> Endpoint<A, &'a mut [u8], T>
+where
+    A: Copy + Eq + Hash,
+    T: AsRef<[ArenaSlot<'a, A>]> + AsMut<[ArenaSlot<'a, A>]>,
+{
+    /// An endpoint whose connections keep their link storage in one `arena`
+    /// of [`EndpointConfig::storage_len`] bytes for as many peers as `slots`
+    /// (at most `max_connections`), which are cut from it in order. The slots
+    /// are those of [`Slot::vacant`]; any storage they had is replaced.
+    /// `secret` and `entropy` as for [`Endpoint::new`].
+    pub fn with_arena(
+        config: EndpointConfig,
+        mut slots: T,
+        arena: &'a mut [u8],
+        secret: [u8; 16],
+        entropy: u64,
+    ) -> Result<Endpoint<A, &'a mut [u8], T>, ConfigError> {
+        let peers = slots.as_ref().len();
+        let needed = config.storage_len(peers);
+        if arena.len() < needed {
+            return Err(ConfigError::Storage { needed, available: arena.len() });
+        }
+        let per_connection = config.connection.storage_len();
+        let mut rest = arena;
+        for (index, slot) in slots.as_mut().iter_mut().enumerate() {
+            slot.conn = None;
+            slot.storage = None;
+            if index < usize::from(config.max_connections) {
+                // never fails: the arena holds `needed` bytes
+                if let Some((part, tail)) = core::mem::take(&mut rest).split_at_mut_checked(per_connection) {
+                    slot.storage = Some(part);
+                    rest = tail;
+                }
+            }
+        }
+        Ok(Endpoint::new(config, slots, secret, entropy))
+    }
 }
 
 impl<A, S, T> Endpoint<A, S, T>
@@ -209,6 +423,8 @@ where
             responses: [None; RESPONSES],
             next_ticket: 0,
             refusals: [None; REFUSALS],
+            pending: [PendingEntry { generation: 0, handshake: None }; MAX_PENDING_HANDSHAKES],
+            next_pending: 0,
             retired: [0; RETIRED],
             retired_next: 0,
             cursor: 0,
@@ -265,8 +481,10 @@ where
     /// yet (it may have finished since: its events say so).
     ///
     /// Calling it is optional: every connection in the table is in the accept
-    /// queue until accepted or freed, the queue has no limit of its own, and
-    /// a connection's `Connected` event carries its handle too.
+    /// queue until accepted or freed (except those of
+    /// [`Endpoint::accept_incoming`], which returned their handles), the queue
+    /// has no limit of its own, and a connection's `Connected` event carries
+    /// its handle too.
     pub fn accept(&mut self) -> Option<ConnectionHandle> {
         let (index, _) = self
             .slots
@@ -317,21 +535,25 @@ where
         }
     }
 
+    /// Remembers a finished handshake's cookie: its replays are ignored.
+    fn retire(&mut self, cookie: u64) {
+        if let Some(entry) = self.retired.get_mut(self.retired_next % RETIRED) {
+            *entry = cookie;
+        }
+        self.retired_next = self.retired_next.wrapping_add(1);
+    }
+
     fn free(&mut self, index: usize) {
-        if let Some(slot) = self.slots.as_mut().get_mut(index) {
-            if let Some((_, conn)) = slot.conn.take() {
-                if let Some(agreement) = conn.agreement() {
-                    // A replayed HANDSHAKE_ACK (a network duplicate) must not
-                    // bring the connection back with its old sequence numbers.
-                    if let Some(entry) = self.retired.get_mut(self.retired_next % RETIRED) {
-                        *entry = agreement.cookie;
-                    }
-                    self.retired_next = self.retired_next.wrapping_add(1);
-                }
-                slot.storage = Some(conn.into_storage());
-                slot.generation = slot.generation.wrapping_add(1);
-                slot.queued = None;
-            }
+        let Some(slot) = self.slots.as_mut().get_mut(index) else { return };
+        let Some((_, conn)) = slot.conn.take() else { return };
+        let cookie = conn.agreement().map(|a| a.cookie);
+        slot.storage = Some(conn.into_storage());
+        slot.generation = slot.generation.wrapping_add(1);
+        slot.queued = None;
+        if let Some(cookie) = cookie {
+            // A replayed HANDSHAKE_ACK (a network duplicate) must not
+            // bring the connection back with its old sequence numbers.
+            self.retire(cookie);
         }
     }
 
@@ -412,7 +634,7 @@ where
             None
         };
         if let Some(code) = refusal {
-            return self.refuse(from, code, received);
+            return self.send_refusal(from, code, received);
         }
         // Over a stream the framing must not change mid-stream: never CRC-32C there.
         let server_crc = Integrity::from_u8(1).is_some() && !self.over_stream();
@@ -475,31 +697,186 @@ where
             self.stats.replays += 1;
             return;
         }
-        if let Some(index) = existing {
+        let received = packet.payload.len() + HEADER_LEN;
+        // A full server refuses a handshake that would need a new slot.
+        if existing.is_none() && self.connection_count() >= self.capacity() {
+            return self.send_refusal(from, ErrorCode::ServerFull, received);
+        }
+        if !self.config.auto_accept {
+            return self.queue_incoming(now, from, &a, ack.extension, answered_at, received);
+        }
+        if self.create(now, from, &a, ack.extension, answered_at).is_none() {
+            self.send_refusal(from, ErrorCode::ServerFull, received);
+        }
+    }
+
+    /// Creates the connection of a proven handshake (replacing a live one of
+    /// the same peer: it restarted) and puts it in the accept queue.
+    fn create(&mut self, now: u64, peer: A, a: &Agreement, extension: &[u8], answered_at: u64) -> Option<usize> {
+        if let Some(index) = self.find(&peer) {
             // the peer restarted: its old connection is gone
             self.free(index);
         }
         let free = self.slots.as_mut().iter().position(|s| s.conn.is_none() && s.storage.is_some());
-        let (Some(index), false) = (free, self.connection_count() >= self.capacity()) else {
-            return self.refuse(from, ErrorCode::ServerFull, packet.payload.len() + HEADER_LEN);
-        };
+        let (Some(index), false) = (free, self.connection_count() >= self.capacity()) else { return None };
         let config = self.config.connection;
         let ticket = self.next_ticket;
-        let Some(slot) = self.slots.as_mut().get_mut(index) else { return };
-        let Some(storage) = slot.storage.take() else { return };
-        match Connection::accept(config, storage, now, &a, ack.extension) {
+        let slot = self.slots.as_mut().get_mut(index)?;
+        let storage = slot.storage.take()?;
+        match Connection::accept(config, storage, now, a, extension) {
             Ok(conn) => {
-                slot.conn = Some((from, conn));
+                slot.conn = Some((peer, conn));
                 slot.answered_at = answered_at;
                 slot.queued = Some(ticket);
                 self.next_ticket += 1;
                 self.stats.accepted += 1;
+                Some(index)
             }
-            Err(_) => self.stats.dropped += 1, // storage too small: cannot happen with one config
+            Err(_) => {
+                self.stats.dropped += 1; // storage too small: cannot happen with one config
+                None
+            }
         }
     }
 
-    fn refuse(&mut self, peer: A, code: ErrorCode, received: usize) {
+    // ---- admission -----------------------------------------------------------------
+
+    /// Keeps a proven handshake for the application's decision: once per
+    /// peer, newest handshake only, within the queue's bound.
+    fn queue_incoming(
+        &mut self,
+        now: u64,
+        peer: A,
+        a: &Agreement,
+        extension: &[u8],
+        answered_at: u64,
+        received: usize,
+    ) {
+        self.expire_incoming(now);
+        let same_peer = self.pending.iter_mut().find(|e| e.handshake.is_some_and(|h| h.peer == peer));
+        let place = match same_peer {
+            Some(entry) => match entry.handshake {
+                // a retransmission of the waiting handshake: absorbed
+                Some(h) if h.agreement == *a => return,
+                // the same rule as for a live connection: only a later handshake
+                // of another client (the peer restarted) replaces the waiting one
+                Some(h) if answered_at > h.answered_at && h.agreement.client_id != a.client_id => entry,
+                _ => {
+                    self.stats.replays += 1;
+                    return;
+                }
+            },
+            None => match self.pending.iter_mut().find(|e| e.handshake.is_none()) {
+                Some(entry) => entry,
+                None => {
+                    self.stats.incoming_dropped += 1;
+                    return;
+                }
+            },
+        };
+        let mut kept = [0u8; CONNECTION_EXTENSION];
+        let n = extension.len().min(CONNECTION_EXTENSION);
+        if let (Some(dst), Some(src)) = (kept.get_mut(..n), extension.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        if place.handshake.is_some() {
+            place.generation = place.generation.wrapping_add(1); // the replaced one's ticket is stale
+        }
+        place.handshake = Some(PendingHandshake {
+            peer,
+            agreement: *a,
+            extension: kept,
+            extension_len: n as u8,
+            answered_at,
+            order: self.next_pending,
+            received: received.min(usize::from(u16::MAX)) as u16,
+            surfaced: false,
+        });
+        self.next_pending += 1;
+        self.stats.incoming_queued += 1;
+    }
+
+    /// Drops the waiting handshakes whose cookies expired: none of their
+    /// HANDSHAKE_ACKs would be valid now, so the client must start again.
+    fn expire_incoming(&mut self, now: u64) {
+        let lifetime = u64::from(self.config.cookie_lifetime_ms.clamp(1, i32::MAX as u32));
+        for entry in self.pending.iter_mut() {
+            if entry.handshake.is_some_and(|h| now.saturating_sub(h.answered_at) >= lifetime) {
+                entry.handshake = None;
+                entry.generation = entry.generation.wrapping_add(1);
+                self.stats.incoming_expired += 1;
+            }
+        }
+    }
+
+    /// Handshakes waiting for the application's decision.
+    pub fn incoming_count(&self) -> usize {
+        self.pending.iter().filter(|e| e.handshake.is_some()).count()
+    }
+
+    /// The oldest proven handshake the application has not seen yet
+    /// (`auto_accept` off). Decide with [`Endpoint::accept_incoming`] or
+    /// [`Endpoint::refuse`]; undecided, it is dropped when its cookie expires.
+    pub fn poll_incoming(&mut self) -> Option<Incoming<A>> {
+        let (index, entry) = self
+            .pending
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, e)| e.handshake.is_some_and(|h| !h.surfaced))
+            .min_by_key(|(_, e)| e.handshake.map_or(u64::MAX, |h| h.order))?;
+        let handshake = entry.handshake.as_mut()?;
+        handshake.surfaced = true;
+        Some(Incoming {
+            ticket: IncomingTicket { index: index as u16, generation: entry.generation },
+            peer: handshake.peer,
+            params: handshake.agreement.params,
+            extension: handshake.extension,
+            extension_len: handshake.extension_len,
+        })
+    }
+
+    fn take_incoming(&mut self, ticket: IncomingTicket) -> Result<PendingHandshake<A>, AdmissionError> {
+        let entry = self.pending.get_mut(usize::from(ticket.index)).ok_or(AdmissionError::StaleTicket)?;
+        if entry.generation != ticket.generation {
+            return Err(AdmissionError::StaleTicket);
+        }
+        let handshake = entry.handshake.take().ok_or(AdmissionError::StaleTicket)?;
+        entry.generation = entry.generation.wrapping_add(1);
+        Ok(handshake)
+    }
+
+    /// Accepts a waiting handshake: its connection is created now (it
+    /// replaces a live connection of the same peer, which restarted) and
+    /// confirmed to the client. The connection does not enter the accept
+    /// queue: its handle is returned here.
+    pub fn accept_incoming(&mut self, ticket: IncomingTicket, now: u64) -> Result<ConnectionHandle, AdmissionError> {
+        self.expire_incoming(now);
+        let Some(Some(waiting)) = self.pending.get(usize::from(ticket.index)).map(|e| e.handshake) else {
+            return Err(AdmissionError::StaleTicket);
+        };
+        let replaced = usize::from(self.find(&waiting.peer).is_some());
+        if self.connection_count() - replaced >= self.capacity() {
+            return Err(AdmissionError::Full);
+        }
+        let h = self.take_incoming(ticket)?;
+        let index = self.create(now, h.peer, &h.agreement, h.extension(), h.answered_at).ok_or(AdmissionError::Full)?;
+        if let Some(slot) = self.slots.as_mut().get_mut(index) {
+            slot.queued = None;
+        }
+        Ok(self.handle_of(index))
+    }
+
+    /// Refuses a waiting handshake: the client gets an ERR_MSG with `code`
+    /// (usually [`ErrorCode::Refused`]) and fails with `Refused { code }`.
+    /// Its late duplicates are ignored as replays.
+    pub fn refuse(&mut self, ticket: IncomingTicket, code: ErrorCode) -> Result<(), AdmissionError> {
+        let h = self.take_incoming(ticket)?;
+        self.retire(h.agreement.cookie);
+        self.send_refusal(h.peer, code, usize::from(h.received));
+        Ok(())
+    }
+
+    fn send_refusal(&mut self, peer: A, code: ErrorCode, received: usize) {
         self.stats.refused += 1;
         if let Some(entry) = self.refusals.iter_mut().find(|e| e.is_none()) {
             *entry = Some((peer, code));
@@ -657,8 +1034,10 @@ where
         self.slots.as_ref().iter().filter_map(|s| s.conn.as_ref().and_then(|(_, c)| c.poll_timeout())).min()
     }
 
-    /// Processes the timers that expired by `now` in every connection.
+    /// Processes the timers that expired by `now` in every connection, and
+    /// drops the waiting handshakes whose cookies expired.
     pub fn handle_timeout(&mut self, now: u64) {
+        self.expire_incoming(now);
         for index in 0..self.slots.as_mut().len() {
             if let Some(Some((_, conn))) = self.slots.as_mut().get_mut(index).map(|s| s.conn.as_mut()) {
                 if conn.poll_timeout().is_some_and(|t| now >= t) {

@@ -1,7 +1,7 @@
 //! What both servers keep about their connections for the application.
 
 use crate::{core_error, Message};
-use seqlink_core::endpoint::{ConnectionHandle, Endpoint, EndpointEvent, Slot};
+use seqlink_core::endpoint::{AdmissionError, ConnectionHandle, Endpoint, EndpointEvent, Slot};
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
@@ -33,6 +33,12 @@ impl Registry {
         self.open.retain(|&h| endpoint.connection(h).is_some());
     }
 
+    /// A connection the application accepted from a waiting handshake (the
+    /// endpoint's accept queue does not hold it).
+    pub fn admit(&mut self, handle: ConnectionHandle) {
+        self.open.push(handle);
+    }
+
     /// A connection with a message waiting, round robin.
     pub fn ready(&mut self, endpoint: &mut ServerEndpoint) -> Option<ConnectionHandle> {
         let n = self.open.len();
@@ -54,5 +60,15 @@ impl Registry {
     ) -> io::Result<Option<(ConnectionHandle, Message)>> {
         let Some(handle) = handle else { return Ok(None) };
         Ok(endpoint.recv(handle, buf).map_err(core_error)?.map(|r| (handle, Message::read(r, buf))))
+    }
+}
+
+/// Why a waiting handshake could not be accepted or refused.
+pub(crate) fn admission_error(e: AdmissionError) -> io::Error {
+    match e {
+        AdmissionError::StaleTicket => {
+            io::Error::new(io::ErrorKind::NotFound, "no such waiting handshake (decided, expired or replaced)")
+        }
+        AdmissionError::Full => io::Error::other("the connection table is full"),
     }
 }

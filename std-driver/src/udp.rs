@@ -1,15 +1,18 @@
 //! Connections and servers over `UdpSocket`.
 
 use crate::event_loop::EventLoop;
-use crate::registry::{Registry, ServerEndpoint, Table};
+use crate::registry::{admission_error, Registry, ServerEndpoint, Table};
 use crate::udp_io::UdpIo;
 use crate::{
     close_outcome, connect_outcome, core_error, entropy, recv_outcome, resolve, secret, send_error, Clock, Impairment,
     Message,
 };
 use seqlink_core::connection::{Connection, ConnectionConfig, State};
-use seqlink_core::endpoint::{ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, EndpointStats, Slot};
+use seqlink_core::endpoint::{
+    ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, EndpointStats, Incoming, IncomingTicket, Slot,
+};
 use seqlink_core::link::{Delivery, SendError, Stats};
+use seqlink_core::wire::handshake::ErrorCode;
 use seqlink_core::{Event, PacketType};
 use std::collections::VecDeque;
 use std::io;
@@ -257,6 +260,33 @@ impl UdpServer {
         let deadline = timeout.map(|t| Instant::now() + t);
         self.drive(deadline, |s| !s.registry.new.is_empty())?;
         Ok(self.registry.new.pop_front())
+    }
+
+    /// Waits up to `timeout` for a handshake waiting for the application's
+    /// decision (only with [`EndpointConfig::auto_accept`] off).
+    pub fn incoming(&mut self, timeout: Option<Duration>) -> io::Result<Option<Incoming<SocketAddr>>> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut found = None;
+        self.drive(deadline, |s| {
+            found = s.endpoint.poll_incoming();
+            found.is_some()
+        })?;
+        Ok(found)
+    }
+
+    /// Accepts a waiting handshake: its connection is created and confirmed
+    /// (it is not handed out by [`UdpServer::accept`] again).
+    pub fn accept_incoming(&mut self, ticket: IncomingTicket) -> io::Result<ConnectionHandle> {
+        let handle = self.endpoint.accept_incoming(ticket, self.clock.now()).map_err(admission_error)?;
+        self.registry.admit(handle);
+        self.send_ready()?;
+        Ok(handle)
+    }
+
+    /// Refuses a waiting handshake: the client fails with `Refused { code }`.
+    pub fn refuse(&mut self, ticket: IncomingTicket, code: ErrorCode) -> io::Result<()> {
+        self.endpoint.refuse(ticket, code).map_err(admission_error)?;
+        self.send_ready()
     }
 
     /// Waits up to `timeout` for a message on any connection.

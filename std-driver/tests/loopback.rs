@@ -4,6 +4,7 @@
 use seqlink_core::connection::ConnectionConfig;
 use seqlink_core::endpoint::{EndpointConfig, EndpointEvent};
 use seqlink_core::link::{Delivery, LinkConfig};
+use seqlink_core::wire::handshake::ErrorCode;
 use seqlink_core::{Event, PacketType};
 use seqlink_std::{Impairment, TcpConnection, TcpServer, UdpConnection, UdpServer};
 use std::net::UdpSocket;
@@ -242,4 +243,65 @@ fn socket_buffers_can_be_sized() {
         // the kernel keeps room for its bookkeeping: Linux doubles the size asked for
         assert!((size..=2 * size).contains(&recv) && (size..=2 * size).contains(&send), "{size}: {recv} {send}");
     }
+}
+
+/// A server thread that lets in only clients whose handshake extension is
+/// `b"let me in"`, refusing the others, and echoes one message.
+macro_rules! deciding_echo_server {
+    ($server:expr) => {{
+        let mut server = $server;
+        let addr = server.local_addr().unwrap();
+        let thread = thread::spawn(move || {
+            let start = Instant::now();
+            let mut echoed = false;
+            while !echoed && start.elapsed() < T {
+                if let Some(incoming) = server.incoming(Some(Duration::from_millis(20))).unwrap() {
+                    if incoming.extension() == b"let me in" {
+                        server.accept_incoming(incoming.ticket()).unwrap();
+                    } else {
+                        server.refuse(incoming.ticket(), ErrorCode::Refused).unwrap();
+                    }
+                }
+                if let Ok(Some((h, m))) = server.recv(Some(Duration::ZERO)) {
+                    server.send(h, m.ptype, &m.data, m.delivery).unwrap();
+                    echoed = true;
+                }
+            }
+            let _ = server.drive(Some(Instant::now() + Duration::from_millis(300)), |_| false);
+            echoed
+        });
+        (addr, thread)
+    }};
+}
+
+fn deciding_config() -> EndpointConfig {
+    let mut config = EndpointConfig::new(config());
+    config.auto_accept = false;
+    config
+}
+
+fn client_config(extension: &'static [u8]) -> ConnectionConfig {
+    config().with_extension(extension).unwrap()
+}
+
+#[test]
+fn udp_server_admits_whom_the_application_accepts() {
+    let (addr, thread) = deciding_echo_server!(UdpServer::bind("127.0.0.1:0", deciding_config(), 4).unwrap());
+    let err = UdpConnection::connect(addr, client_config(b"stranger"), T).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
+    let mut client = UdpConnection::connect(addr, client_config(b"let me in"), T).unwrap();
+    client.send(PacketType(100), b"hello", Delivery::Reliable).unwrap();
+    assert_eq!(client.recv(Some(T)).unwrap().expect("the echo").data, b"hello");
+    assert!(thread.join().unwrap());
+}
+
+#[test]
+fn tcp_server_admits_whom_the_application_accepts() {
+    let (addr, thread) = deciding_echo_server!(TcpServer::bind("127.0.0.1:0", deciding_config(), 4).unwrap());
+    let err = TcpConnection::connect(addr, client_config(b"stranger"), T).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
+    let mut client = TcpConnection::connect(addr, client_config(b"let me in"), T).unwrap();
+    client.send(PacketType(100), b"hello", Delivery::Reliable).unwrap();
+    assert_eq!(client.recv(Some(T)).unwrap().expect("the echo").data, b"hello");
+    assert!(thread.join().unwrap());
 }

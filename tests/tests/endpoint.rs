@@ -1,11 +1,14 @@
 //! The server endpoint driven by hand: replayed and restarted handshakes from
-//! one address, the accept queue, and what it answers to foreign SYNs
-//! (CRC-32C over a stream, SYNs shorter than their answer).
+//! one address, the accept queue, admission by the application, one storage
+//! arena for all connections, and what it answers to foreign SYNs (CRC-32C
+//! over a stream, SYNs shorter than their answer).
 
 use seqlink_core::connection::{Connection, ConnectionConfig, State, Transport};
-use seqlink_core::endpoint::{ConnectionHandle, EndpointConfig, EndpointEvent};
+use seqlink_core::endpoint::{
+    AdmissionError, ArenaSlot, ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, Slot, MAX_PENDING_HANDSHAKES,
+};
 use seqlink_core::event::FailReason;
-use seqlink_core::link::{Delivery, LinkConfig};
+use seqlink_core::link::{ConfigError, Delivery, LinkConfig};
 use seqlink_core::wire::handshake::{
     ErrRepr, ErrorCode, SynAckRepr, SynRepr, FLAG_CRC, FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN,
 };
@@ -34,9 +37,13 @@ struct World {
 
 impl World {
     fn new(config: ConnectionConfig, slots: usize) -> World {
+        World::with_endpoint(EndpointConfig::new(config), slots)
+    }
+
+    fn with_endpoint(config: EndpointConfig, slots: usize) -> World {
         World {
             now: 0,
-            server: ServerNode::new(EndpointConfig::new(config), slots, [9; 16], 77).endpoint,
+            server: ServerNode::new(config, slots, [9; 16], 77).endpoint,
             clients: Vec::new(),
             sent_by_clients: Vec::new(),
             server_events: Vec::new(),
@@ -278,6 +285,219 @@ fn a_connection_that_finished_unaccepted_leaves_the_accept_queue() {
     let queued = w.accept_all();
     assert_eq!(queued.len(), 1, "only the live connection is left to accept: {queued:?}");
     assert_eq!(w.server.peer(queued[0]), Some(ADDR + 1));
+}
+
+// ---- admission by the application ---------------------------------------------------
+
+/// An endpoint that leaves every proven handshake to the application.
+fn deciding_world(slots: usize) -> World {
+    let mut config = EndpointConfig::new(config());
+    config.auto_accept = false;
+    World::with_endpoint(config, slots)
+}
+
+#[test]
+fn a_refused_handshake_fails_the_client_with_the_servers_code() {
+    let mut w = deciding_world(4);
+    w.connect(ADDR, config(), 1);
+    w.exchange();
+    assert_eq!(w.client(ADDR).state(), State::Confirming, "no connection before the application decides");
+    let incoming = w.server.poll_incoming().expect("the proven handshake waits");
+    assert_eq!(incoming.peer(), ADDR);
+    w.server.refuse(incoming.ticket(), ErrorCode::Refused).unwrap();
+    w.exchange();
+    assert_eq!(w.client(ADDR).state(), State::Failed);
+    assert_eq!(w.client(ADDR).failure(), Some(FailReason::Refused { code: ErrorCode::Refused }));
+    assert_eq!(w.server.connection_count(), 0);
+    assert_eq!(w.server.refuse(incoming.ticket(), ErrorCode::Refused), Err(AdmissionError::StaleTicket));
+    assert!(w.server_events.contains(&EndpointEvent::Refused { peer: ADDR, code: ErrorCode::Refused }));
+    // a late duplicate of the refused HANDSHAKE_ACK does not bring it back
+    let ack = w.handshake_ack_of(ADDR);
+    let now = w.now;
+    w.server.handle_datagram(now, ADDR, &ack);
+    assert_eq!(w.server.incoming_count(), 0);
+    assert_eq!(w.server.stats().replays, 1);
+}
+
+#[test]
+fn a_refusal_carries_any_code_the_application_chooses() {
+    let mut w = deciding_world(4);
+    w.connect(ADDR, config(), 1);
+    w.exchange();
+    let ticket = w.server.poll_incoming().unwrap().ticket();
+    w.server.refuse(ticket, ErrorCode::ServerFull).unwrap();
+    w.exchange();
+    assert_eq!(w.client(ADDR).failure(), Some(FailReason::Refused { code: ErrorCode::ServerFull }));
+}
+
+#[test]
+fn an_accepted_handshake_connects_and_messages_flow() {
+    let mut w = deciding_world(4);
+    let client_config = config().with_extension(b"client key").unwrap();
+    w.connect(ADDR, client_config, 1);
+    w.exchange();
+    let incoming = w.server.poll_incoming().unwrap();
+    assert_eq!(incoming.extension(), b"client key");
+    assert_eq!(incoming.params().window, 8);
+    assert_eq!(incoming.params().max_payload, 256);
+    assert_eq!(w.server.poll_incoming(), None, "each waiting handshake is reported once");
+    let now = w.now;
+    let handle = w.server.accept_incoming(incoming.ticket(), now).unwrap();
+    w.exchange();
+    assert_eq!(w.client(ADDR).state(), State::Established);
+    assert_eq!(w.server.peer(handle), Some(ADDR));
+    assert_eq!(w.server.connection(handle).unwrap().peer_extension(), b"client key");
+    assert_eq!(w.server.accept(), None, "accept_incoming already handed the connection out");
+    assert_eq!(w.server.accept_incoming(incoming.ticket(), now), Err(AdmissionError::StaleTicket));
+    assert!(w.server_events.contains(&EndpointEvent::Connection(handle, Event::Connected)));
+    w.round_trip(ADDR, handle);
+}
+
+#[test]
+fn with_automatic_acceptance_no_handshake_waits_for_the_application() {
+    let mut w = World::new(config(), 4);
+    assert!(EndpointConfig::new(config()).auto_accept, "the default");
+    w.connect(ADDR, config(), 1);
+    w.exchange();
+    assert_eq!(w.client(ADDR).state(), State::Established);
+    assert_eq!(w.server.poll_incoming(), None);
+    let handle = w.server.accept().unwrap();
+    w.round_trip(ADDR, handle);
+}
+
+#[test]
+fn retransmitted_handshake_acks_of_a_waiting_peer_are_absorbed() {
+    let mut w = deciding_world(4);
+    w.connect(ADDR, config(), 1);
+    w.run_until(5_000); // the client resends its HANDSHAKE_ACK meanwhile
+    let acks = w.sent_by_clients.iter().filter(|(_, d)| PacketType(d[4]) == PacketType::HANDSHAKE_ACK).count();
+    assert!(acks >= 3, "the client retransmitted: {acks}");
+    assert_eq!(w.server.incoming_count(), 1);
+    assert!(w.server.poll_incoming().is_some());
+    assert_eq!(w.server.poll_incoming(), None, "one entry per peer");
+}
+
+#[test]
+fn an_undecided_handshake_is_dropped_when_its_cookie_expires() {
+    let mut w = deciding_world(4);
+    w.connect(ADDR, config(), 1);
+    w.exchange();
+    let ticket = w.server.poll_incoming().unwrap().ticket();
+    w.run_until(9_000);
+    assert_eq!(w.server.incoming_count(), 1);
+    w.run_until(10_500);
+    let now = w.now;
+    w.server.handle_timeout(now);
+    assert_eq!(w.server.incoming_count(), 0);
+    assert_eq!(w.server.stats().incoming_expired, 1);
+    assert_eq!(w.server.accept_incoming(ticket, now), Err(AdmissionError::StaleTicket));
+    assert_eq!(w.server.connection_count(), 0);
+}
+
+#[test]
+fn a_flood_of_proven_handshakes_waits_in_a_bounded_queue() {
+    let clients = 3 * MAX_PENDING_HANDSHAKES as Addr;
+    let mut w = deciding_world(64);
+    for addr in 0..clients {
+        w.connect(100 + addr, config(), u64::from(addr) + 1);
+        w.exchange(); // one at a time: every SYN gets its SYN_ACK at once
+    }
+    assert_eq!(w.server.incoming_count(), MAX_PENDING_HANDSHAKES);
+    assert_eq!(w.server.connection_count(), 0);
+    let dropped = w.server.stats().incoming_dropped;
+    assert_eq!(dropped, u64::from(clients) - MAX_PENDING_HANDSHAKES as u64);
+    // the application refuses the first ones; the others' retransmissions take their places
+    while let Some(incoming) = w.server.poll_incoming() {
+        w.server.refuse(incoming.ticket(), ErrorCode::Refused).unwrap();
+    }
+    w.exchange();
+    w.run_until(2_000);
+    assert_eq!(w.server.incoming_count(), MAX_PENDING_HANDSHAKES);
+    let mut accepted = Vec::new();
+    while let Some(incoming) = w.server.poll_incoming() {
+        let now = w.now;
+        accepted.push((incoming.peer(), w.server.accept_incoming(incoming.ticket(), now).unwrap()));
+    }
+    w.exchange();
+    for (addr, handle) in accepted {
+        assert_eq!(w.client(addr).state(), State::Established);
+        w.round_trip(addr, handle);
+    }
+    let refused = (0..clients).filter(|a| w.client(100 + a).failure().is_some()).count();
+    assert_eq!(refused, MAX_PENDING_HANDSHAKES);
+}
+
+#[test]
+fn accepting_into_a_full_table_keeps_the_handshake_waiting() {
+    let mut w = deciding_world(1);
+    w.connect(ADDR, config(), 1);
+    w.connect(ADDR + 1, config(), 2);
+    w.exchange();
+    let first = w.server.poll_incoming().unwrap();
+    let second = w.server.poll_incoming().unwrap();
+    let now = w.now;
+    let handle = w.server.accept_incoming(first.ticket(), now).unwrap();
+    assert_eq!(w.server.accept_incoming(second.ticket(), now), Err(AdmissionError::Full));
+    assert_eq!(w.server.incoming_count(), 1, "still waiting");
+    w.server.refuse(second.ticket(), ErrorCode::ServerFull).unwrap();
+    w.exchange();
+    assert_eq!(w.client(ADDR + 1).failure(), Some(FailReason::Refused { code: ErrorCode::ServerFull }));
+    w.round_trip(ADDR, handle);
+}
+
+// ---- one arena for all connections ---------------------------------------------------
+
+#[test]
+fn an_arena_too_small_for_the_slots_is_refused_with_the_bytes_needed() {
+    let config = EndpointConfig::new(config());
+    let needed = config.storage_len(3);
+    assert_eq!(needed, 3 * config.connection.storage_len());
+    let mut arena = vec![0u8; needed - 1];
+    let slots: [ArenaSlot<'_, Addr>; 3] = [const { Slot::vacant() }; 3];
+    let result = Endpoint::with_arena(config, slots, &mut arena, [9; 16], 77);
+    assert_eq!(result.err(), Some(ConfigError::Storage { needed, available: needed - 1 }));
+}
+
+type ArenaEndpoint<'a> = Endpoint<Addr, &'a mut [u8], [ArenaSlot<'a, Addr>; 2]>;
+
+fn exchange_with_arena_server(server: &mut ArenaEndpoint<'_>, clients: &mut [(Addr, Client)]) {
+    let mut buf = vec![0u8; 2048];
+    for _ in 0..20 {
+        for (addr, client) in clients.iter_mut() {
+            while let Some(n) = client.poll_transmit(0, &mut buf).unwrap() {
+                server.handle_datagram(0, *addr, &buf[..n]);
+            }
+        }
+        while let Some((to, n)) = server.poll_transmit(0, &mut buf).unwrap() {
+            clients.iter_mut().find(|(a, _)| *a == to).unwrap().1.handle_datagram(0, &buf[..n]);
+        }
+    }
+}
+
+#[test]
+fn connections_keep_their_link_storage_in_one_arena() {
+    let config = EndpointConfig::new(config());
+    let mut arena = vec![0u8; config.storage_len(2)];
+    let slots: [ArenaSlot<'_, Addr>; 2] = [const { Slot::vacant() }; 2];
+    let mut server = Endpoint::with_arena(config, slots, &mut arena, [9; 16], 77).unwrap();
+    let mut clients: Vec<(Addr, Client)> = (0..3)
+        .map(|i| (ADDR + i, Connection::connect(config.connection, vec![0u8; 65_536], 0, u64::from(i) + 1).unwrap()))
+        .collect();
+    exchange_with_arena_server(&mut server, &mut clients);
+    let states: Vec<State> = clients.iter().map(|(_, c)| c.state()).collect();
+    assert_eq!(states, [State::Established, State::Established, State::Failed], "two slots, two connections");
+    assert_eq!(clients[2].1.failure(), Some(FailReason::Refused { code: ErrorCode::ServerFull }));
+    let handles: Vec<ConnectionHandle> = core::iter::from_fn(|| server.accept()).collect();
+    for (i, &handle) in handles.iter().enumerate() {
+        let message = [i as u8; 200];
+        server.send(handle, PacketType(100), &message, Delivery::Reliable).unwrap();
+    }
+    exchange_with_arena_server(&mut server, &mut clients);
+    for (i, (_, client)) in clients.iter_mut().take(2).enumerate() {
+        let mut got = [0u8; 256];
+        let r = client.recv(&mut got).unwrap().expect("the message arrived");
+        assert_eq!(&got[..r.len], &[i as u8; 200][..], "each connection has its own part of the arena");
+    }
 }
 
 // ---- foreign SYNs -------------------------------------------------------------------

@@ -101,6 +101,12 @@ impl ConnectionConfig {
         }
     }
 
+    /// Bytes of link storage a connection needs: enough for any agreement,
+    /// since the handshake never agrees on more than these settings.
+    pub const fn storage_len(&self) -> usize {
+        self.link.storage_len()
+    }
+
     /// The largest datagram a connection emits (CRC-32C's trailer included).
     pub const fn max_datagram_len(&self) -> usize {
         HEADER_LEN + self.unbound_max_payload() as usize + 4

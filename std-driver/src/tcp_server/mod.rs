@@ -17,13 +17,16 @@ pub use basic::{BasicEvent, BasicPeer, Profiles};
 use self::basic::BasicPeers;
 use self::stream::{Outbox, PeerStream, Role};
 use crate::readiness::{self, PollFd, PollFlags};
-use crate::registry::{Registry, ServerEndpoint, Table};
+use crate::registry::{admission_error, Registry, ServerEndpoint, Table};
 use crate::tcp::stream_config;
 use crate::{core_error, entropy, secret, send_error, wait_time, Clock, Message};
 use seqlink_core::basic::{BasicConfig, BasicStats};
-use seqlink_core::endpoint::{ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, Slot};
+use seqlink_core::endpoint::{
+    ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, Incoming, IncomingTicket, Slot,
+};
 use seqlink_core::framing::StreamDecoder;
 use seqlink_core::link::{Delivery, SendError};
+use seqlink_core::wire::handshake::ErrorCode;
 use seqlink_core::wire::{Codec, Packet, PacketType};
 use std::collections::VecDeque;
 use std::io;
@@ -218,6 +221,33 @@ impl TcpServer {
     pub fn accept(&mut self, timeout: Option<Duration>) -> io::Result<Option<TcpPeer>> {
         self.drive(timeout.map(|t| Instant::now() + t), |s| !s.new.is_empty())?;
         Ok(self.new.pop_front())
+    }
+
+    /// Waits up to `timeout` for a seqlink handshake waiting for the
+    /// application's decision (only with [`EndpointConfig::auto_accept`] off).
+    pub fn incoming(&mut self, timeout: Option<Duration>) -> io::Result<Option<Incoming<SocketAddr>>> {
+        let mut found = None;
+        self.drive(timeout.map(|t| Instant::now() + t), |s| {
+            found = s.endpoint.poll_incoming();
+            found.is_some()
+        })?;
+        Ok(found)
+    }
+
+    /// Accepts a waiting handshake: its connection is created and confirmed
+    /// (it is not handed out by [`TcpServer::accept`] again).
+    pub fn accept_incoming(&mut self, ticket: IncomingTicket) -> io::Result<TcpPeer> {
+        let handle = self.endpoint.accept_incoming(ticket, self.clock.now()).map_err(admission_error)?;
+        self.registry.admit(handle);
+        self.tie(handle);
+        self.flush()?;
+        Ok(TcpPeer::Seqlink(handle))
+    }
+
+    /// Refuses a waiting handshake: the client fails with `Refused { code }`.
+    pub fn refuse(&mut self, ticket: IncomingTicket, code: ErrorCode) -> io::Result<()> {
+        self.endpoint.refuse(ticket, code).map_err(admission_error)?;
+        self.flush()
     }
 
     /// Waits up to `timeout` for a message from any peer. A basic peer's
@@ -569,15 +599,20 @@ impl TcpServer {
     fn collect(&mut self) {
         self.registry.collect(&mut self.endpoint);
         while let Some(handle) = self.registry.new.pop_front() {
-            if let Some(addr) = self.endpoint.peer(handle) {
-                if let Some(s) = self.streams.iter_mut().find(|s| s.addr == addr && s.role == Role::Seqlink(None)) {
-                    s.role = Role::Seqlink(Some(handle));
-                }
-            }
+            self.tie(handle);
             self.new.push_back(TcpPeer::Seqlink(handle));
         }
         while let Some(peer) = self.basic.opened.pop_front() {
             self.new.push_back(TcpPeer::Basic(peer));
+        }
+    }
+
+    /// Ties a new connection to the stream of its peer.
+    fn tie(&mut self, handle: ConnectionHandle) {
+        if let Some(addr) = self.endpoint.peer(handle) {
+            if let Some(s) = self.streams.iter_mut().find(|s| s.addr == addr && s.role == Role::Seqlink(None)) {
+                s.role = Role::Seqlink(Some(handle));
+            }
         }
     }
 
