@@ -293,13 +293,16 @@ impl<S: AsMut<[u8]>> Connection<S> {
 
     // ---- application calls --------------------------------------------------
 
-    /// Queues a message. Before the connection is established, or after it
-    /// started closing, it is refused with [`SendError::Failed`].
+    /// Queues a message. Refused with [`SendError::NotConnected`] before the
+    /// handshake completed, [`SendError::Closing`] once either side started
+    /// closing (or this side aborted), [`SendError::Failed`] after a failure.
     pub fn send(&mut self, ptype: PacketType, message: &[u8], delivery: Delivery) -> Result<(), SendError> {
-        if self.state != State::Established {
-            return Err(SendError::Failed);
+        match self.state {
+            State::Established => self.link.send(ptype, message, delivery),
+            State::SynSent | State::Confirming => Err(SendError::NotConnected),
+            State::Closing | State::Linger | State::Closed => Err(SendError::Closing),
+            State::Failed => Err(SendError::Failed),
         }
-        self.link.send(ptype, message, delivery)
     }
 
     /// Reads the next message (see [`Link::recv`]). Messages that arrived
