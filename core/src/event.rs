@@ -13,9 +13,11 @@ use crate::wire::PacketType;
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum FailReason {
-    /// A packet was retransmitted `max_retries` times without acknowledgement.
+    /// The peer stopped answering: a packet was retransmitted `max_retries`
+    /// times without acknowledgement, or as many heartbeat pings went unanswered.
     DeadPeer {
-        /// The packet that was never acknowledged.
+        /// The packet that was never acknowledged (after unanswered pings:
+        /// this side's next sequence number).
         seq: Seq,
     },
     /// Nothing arrived from the peer for the idle timeout.
@@ -29,7 +31,7 @@ pub enum FailReason {
         /// The peer's error code.
         code: ErrorCode,
     },
-    /// The peer reset or aborted the connection.
+    /// The peer reset or aborted the connection (a RESET, or an ERR_MSG after the handshake).
     Reset {
         /// The peer's error code.
         code: ErrorCode,
@@ -70,7 +72,8 @@ impl FailReason {
         }
     }
 
-    /// The packet never acknowledged, for [`FailReason::DeadPeer`].
+    /// The packet never acknowledged (or, after unanswered pings, the next
+    /// sequence number), for [`FailReason::DeadPeer`].
     pub const fn seq(&self) -> Option<Seq> {
         match self {
             FailReason::DeadPeer { seq } => Some(*seq),
@@ -211,7 +214,7 @@ impl EventKind {
 ///     uint8_t  reason;     /* Failed: FailReason code 60..=79, else 0 */
 ///     uint8_t  peer_code;  /* Failed, Refused or Reset: the peer's ErrorCode byte, else 0 */
 ///     uint16_t fragments;  /* MessageDropped: fragments declared, else 0 */
-///     uint32_t seq;        /* Failed, DeadPeer: the packet never acknowledged, else 0 */
+///     uint32_t seq;        /* Failed, DeadPeer: FailReason::seq, else 0 */
 /// };
 /// ```
 ///
@@ -237,7 +240,7 @@ pub struct EventRecord {
     pub peer_code: u8,
     /// For a dropped message: the fragments it declared; else 0.
     pub fragments: u16,
-    /// For a dead peer: the sequence number never acknowledged; else 0.
+    /// For a dead peer: [`FailReason::seq`]; else 0.
     pub seq: u32,
 }
 
