@@ -141,26 +141,21 @@ impl Error {
     }
 }
 
+/// The description ([`Error::as_str`]) followed by the numbers of the check that failed.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())?;
         match *self {
-            Error::Truncated { needed, available } => {
-                write!(f, "truncated: need {needed} bytes, have {available}")
+            Error::Truncated { needed, available } | Error::BufferTooSmall { needed, available } => {
+                write!(f, " (need {needed} bytes, have {available})")
             }
-            Error::LengthMismatch { declared, actual } => {
-                write!(f, "length mismatch: header declares {declared} payload bytes, {actual} present")
-            }
+            Error::LengthMismatch { declared, actual } => write!(f, " (declared {declared} bytes, {actual} present)"),
             Error::BadChecksum { received, computed } => {
-                write!(f, "bad checksum: received {received:#06x}, computed {computed:#06x}")
+                write!(f, " (received {received:#06x}, computed {computed:#06x})")
             }
-            Error::PayloadTooLarge { len, max } => {
-                write!(f, "payload of {len} bytes exceeds the maximum of {max}")
-            }
-            Error::BufferTooSmall { needed, available } => {
-                write!(f, "buffer too small: need {needed} bytes, have {available}")
-            }
-            Error::BadFrame | Error::Malformed => f.write_str(self.as_str()),
-            Error::FrameTooLong { max } => write!(f, "frame longer than the decoder's {max} bytes"),
+            Error::PayloadTooLarge { len, max } => write!(f, " ({len} bytes, maximum {max})"),
+            Error::FrameTooLong { max } => write!(f, " ({max} bytes)"),
+            Error::BadFrame | Error::Malformed => Ok(()),
         }
     }
 }
@@ -173,6 +168,7 @@ mod tests {
 
     extern crate std;
     use std::collections::BTreeSet;
+    use std::string::{String, ToString};
     use std::vec::Vec;
 
     use super::*;
@@ -180,9 +176,10 @@ mod tests {
     use crate::seq::Seq;
     use crate::wire::handshake::ErrorCode;
 
-    /// Every kind with its code and description. These are frozen: a binding
-    /// or a log written against v1 must read the same meaning forever.
-    fn every_code() -> Vec<(u8, &'static str)> {
+    /// Every kind with its code, description and `Display` text. The codes
+    /// are frozen: a binding or a log written against v1 must read the same
+    /// meaning forever.
+    fn every_code() -> Vec<(u8, &'static str, String)> {
         let errors = [
             Error::Truncated { needed: 9, available: 3 },
             Error::LengthMismatch { declared: 4, actual: 2 },
@@ -226,17 +223,17 @@ mod tests {
             Event::Failed(FailReason::IdleTimeout),
         ];
         let mut all = Vec::new();
-        all.extend(errors.iter().map(|e| (e.code(), e.as_str())));
-        all.extend(sends.iter().map(|e| (e.code(), e.as_str())));
-        all.extend(configs.iter().map(|e| (e.code(), e.as_str())));
-        all.extend(failures.iter().map(|e| (e.code(), e.as_str())));
-        all.extend(events.iter().map(|e| (e.code(), e.as_str())));
+        all.extend(errors.iter().map(|e| (e.code(), e.as_str(), e.to_string())));
+        all.extend(sends.iter().map(|e| (e.code(), e.as_str(), e.to_string())));
+        all.extend(configs.iter().map(|e| (e.code(), e.as_str(), e.to_string())));
+        all.extend(failures.iter().map(|e| (e.code(), e.as_str(), e.to_string())));
+        all.extend(events.iter().map(|e| (e.code(), e.as_str(), e.to_string())));
         all
     }
 
     #[test]
     fn the_codes_never_change() {
-        let codes: Vec<u8> = every_code().iter().map(|&(code, _)| code).collect();
+        let codes: Vec<u8> = every_code().iter().map(|&(code, ..)| code).collect();
         let frozen: Vec<u8> = [
             (1..=8).collect::<Vec<u8>>(),   // Error: Truncated .. FrameTooLong
             (20..=27).collect::<Vec<u8>>(), // SendError: WouldBlock .. UnknownHandle
@@ -266,18 +263,34 @@ mod tests {
     #[test]
     fn every_code_is_distinct_and_described_the_same_way_everywhere() {
         let all = every_code();
-        let codes: BTreeSet<u8> = all.iter().map(|&(code, _)| code).collect();
-        let texts: BTreeSet<&str> = all.iter().map(|&(_, text)| text).collect();
+        let codes: BTreeSet<u8> = all.iter().map(|&(code, ..)| code).collect();
+        let texts: BTreeSet<&str> = all.iter().map(|&(_, text, _)| text).collect();
         assert_eq!(codes.len(), all.len(), "one code per kind");
         assert_eq!(texts.len(), all.len(), "one description per kind");
-        for (code, text) in all {
+        for (code, text, display) in all {
             assert_eq!(describe(code), text, "code {code}");
             assert_ne!(text, UNKNOWN_CODE);
+            assert!(display.starts_with(text), "Display of code {code} begins with its description: {display}");
         }
         for code in (0..=u8::MAX).filter(|c| !codes.contains(c)) {
             let expected = if code == 0 { "none" } else { UNKNOWN_CODE };
             assert_eq!(describe(code), expected, "code {code} belongs to no kind");
         }
+    }
+
+    #[test]
+    fn display_adds_the_numbers_to_the_description() {
+        let text = Error::Truncated { needed: 9, available: 3 }.to_string();
+        assert_eq!(text, "truncated: fewer bytes than the header needs (need 9 bytes, have 3)");
+        assert_eq!(SendError::MessageTooLarge { max: 10 }.to_string(), "message too large (maximum 10 bytes)");
+        let text = FailReason::Refused { code: ErrorCode::ServerFull }.to_string();
+        assert_eq!(text, "refused by the peer (peer code 3: server full)");
+        assert_eq!(
+            FailReason::DeadPeer { seq: Seq(12) }.to_string(),
+            "dead peer: retransmissions exhausted (packet 12)"
+        );
+        let text = Event::Failed(FailReason::IdleTimeout).to_string();
+        assert_eq!(text, "failed: idle timeout: the peer went silent");
     }
 
     #[test]

@@ -90,12 +90,15 @@ impl FailReason {
     }
 }
 
+/// The description ([`FailReason::as_str`]), with the packet or the peer's code where there is one.
 impl fmt::Display for FailReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())?;
         match *self {
             FailReason::DeadPeer { seq } => write!(f, " (packet {seq})"),
-            FailReason::Refused { code } | FailReason::Reset { code } => write!(f, ": {}", code.as_str()),
+            FailReason::Refused { code } | FailReason::Reset { code } => {
+                write!(f, " (peer code {}: {})", code.code(), code.as_str())
+            }
             _ => Ok(()),
         }
     }
@@ -161,6 +164,18 @@ impl Event {
         match self {
             Event::MessageDropped { fragments } => Some(*fragments),
             _ => None,
+        }
+    }
+}
+
+/// The kind's description ([`Event::as_str`]), with the fragments or the failure.
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())?;
+        match self {
+            Event::MessageDropped { fragments } => write!(f, " ({fragments} fragments)"),
+            Event::Failed(reason) => write!(f, ": {reason}"),
+            _ => Ok(()),
         }
     }
 }

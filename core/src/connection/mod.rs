@@ -297,12 +297,15 @@ impl<S: AsMut<[u8]>> Connection<S> {
     /// handshake completed, [`SendError::Closing`] once either side started
     /// closing (or this side aborted), [`SendError::Failed`] after a failure.
     pub fn send(&mut self, ptype: PacketType, message: &[u8], delivery: Delivery) -> Result<(), SendError> {
-        match self.state {
-            State::Established => self.link.send(ptype, message, delivery),
-            State::SynSent | State::Confirming => Err(SendError::NotConnected),
-            State::Closing | State::Linger | State::Closed => Err(SendError::Closing),
-            State::Failed => Err(SendError::Failed),
+        if self.state == State::Established {
+            return self.link.send(ptype, message, delivery);
         }
+        Err(match self.state {
+            State::SynSent | State::Confirming => SendError::NotConnected,
+            State::Failed => SendError::Failed,
+            // Closing, Linger, Closed (a wildcard: an exhaustive list costs the firmware 24 bytes)
+            _ => SendError::Closing,
+        })
     }
 
     /// Reads the next message (see [`Link::recv`]). Messages that arrived

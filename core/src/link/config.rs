@@ -111,13 +111,13 @@ impl ConfigError {
     }
 }
 
+/// The description ([`ConfigError::as_str`]), with the sizes for [`ConfigError::Storage`].
 impl core::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())?;
         match *self {
-            ConfigError::Storage { needed, available } => {
-                write!(f, "storage too small: need {needed} bytes, have {available}")
-            }
-            _ => f.write_str(self.as_str()),
+            ConfigError::Storage { needed, available } => write!(f, " (need {needed} bytes, have {available})"),
+            _ => Ok(()),
         }
     }
 }

@@ -135,11 +135,13 @@ impl SendError {
     }
 }
 
+/// The description ([`SendError::as_str`]), with the maximum for [`SendError::MessageTooLarge`].
 impl core::fmt::Display for SendError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())?;
         match *self {
-            SendError::MessageTooLarge { max } => write!(f, "message longer than the maximum of {max} bytes"),
-            _ => f.write_str(self.as_str()),
+            SendError::MessageTooLarge { max } => write!(f, " (maximum {max} bytes)"),
+            _ => Ok(()),
         }
     }
 }
