@@ -13,6 +13,21 @@
 //! one peer: output is buffered per peer (bounded; a peer that does not read
 //! is disconnected) and it sleeps in poll(2) until something is ready.
 //!
+//! Errors are `std::io::Error`s whose kind says what to do, with the core's
+//! error inside for its stable code (`docs/PROTOCOL.md` section 9): downcast
+//! `error.get_ref()` to [`seqlink_core::link::SendError`],
+//! [`seqlink_core::FailReason`], [`seqlink_core::link::ConfigError`] or
+//! [`seqlink_core::Error`].
+//!
+//! | the core says | `io::ErrorKind` |
+//! |---|---|
+//! | `SendError::WouldBlock` (non-blocking mode) | `WouldBlock` |
+//! | `SendError::MessageTooLarge`, `ReservedType`, `UnreliableDisabled`; a `ConfigError` | `InvalidInput` |
+//! | `SendError::NotConnected`, `UnknownHandle` | `NotConnected` |
+//! | `SendError::Closing` | `BrokenPipe` |
+//! | `SendError::Failed`: the `FailReason` | `TimedOut` (timeouts), `ConnectionRefused`, `ConnectionReset`, else `ConnectionAborted` |
+//! | a wire or framing `Error` | `InvalidData` |
+//!
 //! ```no_run
 //! use seqlink_std::{UdpConnection, UdpServer};
 //! use seqlink_core::{ConnectionConfig, Delivery, EndpointConfig, PacketType};
