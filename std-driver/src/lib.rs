@@ -21,7 +21,7 @@
 //!
 //! | the core says | `io::ErrorKind` |
 //! |---|---|
-//! | `SendError::WouldBlock` (non-blocking mode) | `WouldBlock` |
+//! | `SendError::WouldBlock` (from calls that do not wait out a full window) | `WouldBlock` |
 //! | `SendError::MessageTooLarge`, `ReservedType`, `UnreliableDisabled`; a `ConfigError` | `InvalidInput` |
 //! | `SendError::NotConnected`, `UnknownHandle` | `NotConnected` |
 //! | `SendError::Closing` | `BrokenPipe` |
