@@ -499,7 +499,7 @@ where
         Some(self.handle_of(index))
     }
 
-    /// Sends a message on a connection.
+    /// Sends a message on a connection ([`SendError::UnknownHandle`] if there is none).
     pub fn send(
         &mut self,
         handle: ConnectionHandle,
@@ -509,7 +509,7 @@ where
     ) -> Result<(), SendError> {
         match self.connection(handle) {
             Some(c) => c.send(ptype, message, delivery),
-            None => Err(SendError::Failed),
+            None => Err(SendError::UnknownHandle),
         }
     }
 

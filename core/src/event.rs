@@ -1,6 +1,9 @@
 //! Events a link or connection reports to the application, and per-packet
 //! trace records for logs, traces and pcap writers.
 
+use core::fmt;
+
+use crate::error::UNKNOWN_CODE;
 use crate::seq::Seq;
 use crate::wire::handshake::ErrorCode;
 use crate::wire::PacketType;
@@ -10,9 +13,11 @@ use crate::wire::PacketType;
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum FailReason {
-    /// A packet was retransmitted `max_retries` times without acknowledgement.
+    /// The peer stopped answering: a packet was retransmitted `max_retries`
+    /// times without acknowledgement, or as many heartbeat pings went unanswered.
     DeadPeer {
-        /// The packet that was never acknowledged.
+        /// The packet that was never acknowledged (after unanswered pings:
+        /// this side's next sequence number).
         seq: Seq,
     },
     /// Nothing arrived from the peer for the idle timeout.
@@ -26,7 +31,7 @@ pub enum FailReason {
         /// The peer's error code.
         code: ErrorCode,
     },
-    /// The peer reset or aborted the connection.
+    /// The peer reset or aborted the connection (a RESET, or an ERR_MSG after the handshake).
     Reset {
         /// The peer's error code.
         code: ErrorCode,
@@ -36,21 +41,75 @@ pub enum FailReason {
 }
 
 impl FailReason {
+    /// The stable code of this kind of failure (60..=79, see [`crate::describe`]).
+    pub const fn code(&self) -> u8 {
+        match self {
+            FailReason::DeadPeer { .. } => 60,
+            FailReason::IdleTimeout => 61,
+            FailReason::ConnectTimeout => 62,
+            FailReason::CloseTimeout => 63,
+            FailReason::Refused { .. } => 64,
+            FailReason::Reset { .. } => 65,
+            FailReason::ProtocolViolation => 66,
+        }
+    }
+
     /// A short constant description.
     pub const fn as_str(&self) -> &'static str {
+        FailReason::text(self.code())
+    }
+
+    pub(crate) const fn text(code: u8) -> &'static str {
+        match code {
+            60 => "dead peer: retransmissions exhausted",
+            61 => "idle timeout: the peer went silent",
+            62 => "connect timeout: no answer to the handshake",
+            63 => "close timeout",
+            64 => "refused by the peer",
+            65 => "reset by the peer",
+            66 => "protocol violation by the peer",
+            _ => UNKNOWN_CODE,
+        }
+    }
+
+    /// The packet never acknowledged (or, after unanswered pings, the next
+    /// sequence number), for [`FailReason::DeadPeer`].
+    pub const fn seq(&self) -> Option<Seq> {
         match self {
-            FailReason::DeadPeer { .. } => "dead peer: retransmissions exhausted",
-            FailReason::IdleTimeout => "idle timeout: the peer went silent",
-            FailReason::ConnectTimeout => "connect timeout: no answer to the handshake",
-            FailReason::CloseTimeout => "close timeout",
-            FailReason::Refused { .. } => "refused by the peer",
-            FailReason::Reset { .. } => "reset by the peer",
-            FailReason::ProtocolViolation => "protocol violation by the peer",
+            FailReason::DeadPeer { seq } => Some(*seq),
+            _ => None,
+        }
+    }
+
+    /// The peer's error code, for [`FailReason::Refused`] and [`FailReason::Reset`].
+    pub const fn peer_code(&self) -> Option<ErrorCode> {
+        match self {
+            FailReason::Refused { code } | FailReason::Reset { code } => Some(*code),
+            _ => None,
         }
     }
 }
 
+/// The description ([`FailReason::as_str`]), with the packet or the peer's code where there is one.
+impl fmt::Display for FailReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())?;
+        match *self {
+            FailReason::DeadPeer { seq } => write!(f, " (packet {seq})"),
+            FailReason::Refused { code } | FailReason::Reset { code } => {
+                write!(f, " (peer code {}: {})", code.code(), code.as_str())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl core::error::Error for FailReason {}
+
 /// Something the application should know about.
+///
+/// For bindings: [`Event::kind`] is a plain `#[repr(u8)]` kind, and
+/// [`EventRecord`] flattens an event to a C struct of plain fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
@@ -68,6 +127,166 @@ pub enum Event {
     },
     /// The link or connection failed; nothing more is sent or delivered.
     Failed(FailReason),
+}
+
+impl Event {
+    /// The kind of event, without its fields.
+    pub const fn kind(&self) -> EventKind {
+        match self {
+            Event::Connected => EventKind::Connected,
+            Event::Closed => EventKind::Closed,
+            Event::Writable => EventKind::Writable,
+            Event::MessageDropped { .. } => EventKind::MessageDropped,
+            Event::Failed(_) => EventKind::Failed,
+        }
+    }
+
+    /// The stable code of the kind (80..=99, see [`crate::describe`]).
+    pub const fn code(&self) -> u8 {
+        self.kind().code()
+    }
+
+    /// A short constant description of the kind.
+    pub const fn as_str(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// Why it failed, for [`Event::Failed`].
+    pub const fn fail_reason(&self) -> Option<FailReason> {
+        match self {
+            Event::Failed(reason) => Some(*reason),
+            _ => None,
+        }
+    }
+
+    /// The fragments the dropped message declared, for [`Event::MessageDropped`].
+    pub const fn fragments(&self) -> Option<u16> {
+        match self {
+            Event::MessageDropped { fragments } => Some(*fragments),
+            _ => None,
+        }
+    }
+}
+
+/// The kind's description ([`Event::as_str`]), with the fragments or the failure.
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())?;
+        match self {
+            Event::MessageDropped { fragments } => write!(f, " ({fragments} fragments)"),
+            Event::Failed(reason) => write!(f, ": {reason}"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The kind of an [`Event`], as a stable code (80..=99, see [`crate::describe`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// [`Event::Connected`].
+    Connected = 80,
+    /// [`Event::Closed`].
+    Closed = 81,
+    /// [`Event::Writable`].
+    Writable = 82,
+    /// [`Event::MessageDropped`].
+    MessageDropped = 83,
+    /// [`Event::Failed`].
+    Failed = 84,
+}
+
+impl EventKind {
+    /// The stable code (80..=99).
+    pub const fn code(&self) -> u8 {
+        *self as u8
+    }
+
+    /// A short constant description.
+    pub const fn as_str(&self) -> &'static str {
+        EventKind::text(self.code())
+    }
+
+    pub(crate) const fn text(code: u8) -> &'static str {
+        match code {
+            80 => "connected",
+            81 => "closed",
+            82 => "writable: room in the send window",
+            83 => "message dropped: too large for this receiver",
+            84 => "failed",
+            _ => UNKNOWN_CODE,
+        }
+    }
+}
+
+/// An [`Event`] flattened to plain fields, laid out as the C struct
+///
+/// ```c
+/// struct seqlink_event {
+///     uint8_t  kind;       /* EventKind code 80..=99; 0: no event */
+///     uint8_t  reason;     /* Failed: FailReason code 60..=79, else 0 */
+///     uint8_t  peer_code;  /* Failed, Refused or Reset: the peer's ErrorCode byte, else 0 */
+///     uint16_t fragments;  /* MessageDropped: fragments declared, else 0 */
+///     uint32_t seq;        /* Failed, DeadPeer: FailReason::seq, else 0 */
+/// };
+/// ```
+///
+/// Fields a kind does not have are 0; [`EventRecord::NONE`] (the default,
+/// kind 0) stands for "no event".
+///
+/// ```
+/// use seqlink_core::event::{Event, EventRecord, FailReason};
+/// use seqlink_core::Seq;
+///
+/// let record = EventRecord::from(Event::Failed(FailReason::DeadPeer { seq: Seq(7) }));
+/// assert_eq!((record.kind, record.reason, record.peer_code, record.seq), (84, 60, 0, 7));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(C)]
+pub struct EventRecord {
+    /// The event's kind: [`Event::code`] (80..=99); 0 for no event.
+    pub kind: u8,
+    /// For a failure: [`FailReason::code`] (60..=79); else 0.
+    pub reason: u8,
+    /// For a failure the peer caused (refused, reset): its [`ErrorCode::code`]; else 0.
+    pub peer_code: u8,
+    /// For a dropped message: the fragments it declared; else 0.
+    pub fragments: u16,
+    /// For a dead peer: [`FailReason::seq`]; else 0.
+    pub seq: u32,
+}
+
+impl EventRecord {
+    /// No event: every field 0.
+    pub const NONE: EventRecord = EventRecord { kind: 0, reason: 0, peer_code: 0, fragments: 0, seq: 0 };
+
+    /// The record of `event`.
+    pub const fn new(event: &Event) -> EventRecord {
+        let mut record = EventRecord::NONE;
+        record.kind = event.code();
+        if let Some(n) = event.fragments() {
+            record.fragments = n;
+        }
+        if let Some(reason) = event.fail_reason() {
+            record.reason = reason.code();
+            if let Some(code) = reason.peer_code() {
+                record.peer_code = code.code();
+            }
+            if let Some(seq) = reason.seq() {
+                record.seq = seq.0;
+            }
+        }
+        record
+    }
+}
+
+impl From<Event> for EventRecord {
+    fn from(event: Event) -> EventRecord {
+        EventRecord::new(&event)
+    }
 }
 
 /// What happened to a packet.

@@ -35,6 +35,16 @@
 //! # Ok::<(), seqlink_core::Error>(())
 //! ```
 //!
+//! ## Stable codes
+//!
+//! Every error kind and event kind has a stable `u8` code, unique across the
+//! crate, and a constant description: [`Error`], [`link::SendError`],
+//! [`link::ConfigError`], [`FailReason`] and [`Event`] each have `code()` and
+//! `as_str()`, and [`describe`] gives the description of any code (C's
+//! `strerror`). [`EventRecord`] flattens an event to a `#[repr(C)]` struct of
+//! plain fields. The codes are part of the API from v1 on: they never change
+//! meaning and are never reused. `docs/PROTOCOL.md` section 9 lists them.
+//!
 //! ## Features
 //! * `crc32c` (default): the CRC-32C integrity mode.
 //! * `defmt`: `defmt::Format` for the public types.
@@ -61,9 +71,12 @@ pub mod wire;
 // One face: everything an application or a binding needs, from the root.
 pub use basic::{BasicConfig, BasicSession, BasicStats, OutOfOrder, Outcome};
 pub use connection::{Connection, ConnectionConfig, Role, State, Transport};
-pub use endpoint::{ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, EndpointStats, Slot};
-pub use error::Error;
-pub use event::{Event, FailReason, TraceEvent, TraceKind};
+pub use endpoint::{
+    AdmissionError, ArenaSlot, ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, EndpointStats, Incoming,
+    IncomingTicket, Slot,
+};
+pub use error::{describe, Error};
+pub use event::{Event, EventKind, EventRecord, FailReason, TraceEvent, TraceKind};
 pub use framing::{LengthPrefixedDecoder, SerialDecoder, StreamDecoder};
 pub use integrity::Integrity;
 pub use link::{ConfigError, Delivery, Link, LinkConfig, Received, SendError, Stats};

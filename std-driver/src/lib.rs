@@ -13,6 +13,21 @@
 //! one peer: output is buffered per peer (bounded; a peer that does not read
 //! is disconnected) and it sleeps in poll(2) until something is ready.
 //!
+//! Errors are `std::io::Error`s whose kind says what to do, with the core's
+//! error inside for its stable code (`docs/PROTOCOL.md` section 9): downcast
+//! `error.get_ref()` to [`seqlink_core::link::SendError`],
+//! [`seqlink_core::FailReason`], [`seqlink_core::link::ConfigError`] or
+//! [`seqlink_core::Error`].
+//!
+//! | the core says | `io::ErrorKind` |
+//! |---|---|
+//! | `SendError::WouldBlock` (from calls that do not wait out a full window) | `WouldBlock` |
+//! | `SendError::MessageTooLarge`, `ReservedType`, `UnreliableDisabled`; a `ConfigError` | `InvalidInput` |
+//! | `SendError::NotConnected`, `UnknownHandle` | `NotConnected` |
+//! | `SendError::Closing` | `BrokenPipe` |
+//! | `SendError::Failed`: the `FailReason` | `TimedOut` (timeouts), `ConnectionRefused`, `ConnectionReset`, else `ConnectionAborted` |
+//! | a wire or framing `Error` | `InvalidData` |
+//!
 //! ```no_run
 //! use seqlink_std::{UdpConnection, UdpServer};
 //! use seqlink_core::{ConnectionConfig, Delivery, EndpointConfig, PacketType};
@@ -167,29 +182,37 @@ pub fn secret() -> [u8; 16] {
     s
 }
 
+/// The error of a failed (or, without a reason, closed) connection. The
+/// [`FailReason`] rides inside: `error.get_ref()` downcasts to it, and its
+/// `code()` is the core's stable code.
 pub(crate) fn failed(reason: Option<FailReason>) -> io::Error {
-    let text = reason.map_or("connection closed", |r| r.as_str());
+    let Some(reason) = reason else {
+        return io::Error::new(io::ErrorKind::ConnectionAborted, "connection closed");
+    };
     let kind = match reason {
-        Some(FailReason::ConnectTimeout | FailReason::IdleTimeout | FailReason::CloseTimeout) => {
-            io::ErrorKind::TimedOut
-        }
-        Some(FailReason::Refused { .. }) => io::ErrorKind::ConnectionRefused,
-        Some(FailReason::Reset { .. }) => io::ErrorKind::ConnectionReset,
+        FailReason::ConnectTimeout | FailReason::IdleTimeout | FailReason::CloseTimeout => io::ErrorKind::TimedOut,
+        FailReason::Refused { .. } => io::ErrorKind::ConnectionRefused,
+        FailReason::Reset { .. } => io::ErrorKind::ConnectionReset,
         _ => io::ErrorKind::ConnectionAborted,
     };
-    io::Error::new(kind, text)
+    io::Error::new(kind, reason)
 }
 
-pub(crate) fn send_error(e: SendError, reason: Option<seqlink_core::FailReason>) -> io::Error {
-    match e {
-        SendError::WouldBlock => io::Error::new(io::ErrorKind::WouldBlock, "send window full"),
-        SendError::MessageTooLarge { max } => {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("message longer than {max} bytes"))
+/// The error of a refused send: the [`SendError`] rides inside (downcast
+/// `error.get_ref()` for its stable code), except for [`SendError::Failed`],
+/// which gives the connection's failure (see [`failed`]).
+pub(crate) fn send_error(e: SendError, reason: Option<FailReason>) -> io::Error {
+    let kind = match e {
+        SendError::WouldBlock => io::ErrorKind::WouldBlock,
+        SendError::MessageTooLarge { .. } | SendError::ReservedType | SendError::UnreliableDisabled => {
+            io::ErrorKind::InvalidInput
         }
-        SendError::ReservedType => io::Error::new(io::ErrorKind::InvalidInput, "packet types 20..=47 are reserved"),
-        SendError::UnreliableDisabled => io::Error::new(io::ErrorKind::InvalidInput, "unreliable delivery is off"),
-        SendError::Failed => failed(reason),
-    }
+        SendError::NotConnected | SendError::UnknownHandle => io::ErrorKind::NotConnected,
+        SendError::Closing => io::ErrorKind::BrokenPipe,
+        SendError::Failed => return failed(reason),
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, e)
 }
 
 /// The first address `addr` resolves to.
@@ -230,8 +253,9 @@ pub(crate) fn recv_outcome<S: AsMut<[u8]>>(
     }
 }
 
+/// A wire or framing error, riding inside (downcast `error.get_ref()` for its stable code).
 pub(crate) fn core_error(e: seqlink_core::Error) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, e.to_string())
+    io::Error::new(io::ErrorKind::InvalidData, e)
 }
 
 /// How long to wait on a socket before something is due: until `deadline`

@@ -98,7 +98,7 @@ impl TcpConnection {
         let stream = TcpStream::connect_timeout(&addr, timeout)?;
         let clock = Clock::new();
         let conn = Connection::connect(config, vec![0u8; config.link.storage_len()], clock.now(), entropy())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{e:?}")))?;
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let mut me = TcpConnection {
             pipe: Pipe::new(stream, &config)?,
             conn,

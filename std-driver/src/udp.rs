@@ -51,7 +51,7 @@ impl UdpConnection {
         let clock = Clock::new();
         let storage = vec![0u8; config.link.storage_len()];
         let conn = Connection::connect(config, storage, clock.now(), entropy())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{e:?}")))?;
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let mut me = UdpConnection {
             io: UdpIo::new(socket, config.max_datagram_len(), impairment)?,
             peer: server,

@@ -3,10 +3,11 @@
 
 use seqlink_core::connection::ConnectionConfig;
 use seqlink_core::endpoint::{EndpointConfig, EndpointEvent};
-use seqlink_core::link::{Delivery, LinkConfig};
+use seqlink_core::link::{Delivery, LinkConfig, SendError};
 use seqlink_core::wire::handshake::ErrorCode;
 use seqlink_core::{Event, PacketType};
 use seqlink_std::{Impairment, TcpConnection, TcpServer, UdpConnection, UdpServer};
+use std::io::ErrorKind;
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -304,4 +305,40 @@ fn tcp_server_admits_whom_the_application_accepts() {
     client.send(PacketType(100), b"hello", Delivery::Reliable).unwrap();
     assert_eq!(client.recv(Some(T)).unwrap().expect("the echo").data, b"hello");
     assert!(thread.join().unwrap());
+}
+
+/// The core's refusal inside an io::Error of the driver.
+fn send_error_inside(error: &std::io::Error) -> Option<SendError> {
+    error.get_ref().and_then(|e| e.downcast_ref::<SendError>()).copied()
+}
+
+#[test]
+fn a_send_after_close_is_a_broken_pipe_with_the_core_code_inside() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (addr, server) = udp_echo_server(0.0, stop.clone());
+    let mut client = UdpConnection::connect(addr, config(), T).unwrap();
+    client.close(T).unwrap();
+    let error = client.send(PacketType(100), b"late", Delivery::Reliable).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::BrokenPipe, "{error}");
+    assert_eq!(send_error_inside(&error), Some(SendError::Closing));
+    assert_eq!(send_error_inside(&error).map(|e| e.code()), Some(26));
+    stop.store(true, Ordering::Relaxed);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_send_to_a_released_connection_is_not_connected() {
+    let mut server = UdpServer::bind("127.0.0.1:0", EndpointConfig::new(config()), 4).unwrap();
+    let addr = server.local_addr().unwrap();
+    let client = thread::spawn(move || {
+        let mut client = UdpConnection::connect(addr, config(), T).unwrap();
+        client.recv(Some(T)).unwrap().expect("the greeting").data
+    });
+    let handle = server.accept(Some(T)).unwrap().expect("the client");
+    server.send(handle, PacketType(100), b"hello", Delivery::Reliable).unwrap();
+    assert_eq!(client.join().unwrap(), b"hello");
+    server.endpoint().release(handle);
+    let error = server.send(handle, PacketType(100), b"gone", Delivery::Reliable).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotConnected, "{error}");
+    assert_eq!(send_error_inside(&error), Some(SendError::UnknownHandle));
 }

@@ -341,13 +341,19 @@ impl<S: AsMut<[u8]>> Connection<S> {
 
     // ---- application calls --------------------------------------------------
 
-    /// Queues a message. Before the connection is established, or after it
-    /// started closing, it is refused with [`SendError::Failed`].
+    /// Queues a message. Refused with [`SendError::NotConnected`] before the
+    /// handshake completed, [`SendError::Closing`] once either side started
+    /// closing (or this side aborted), [`SendError::Failed`] after a failure.
     pub fn send(&mut self, ptype: PacketType, message: &[u8], delivery: Delivery) -> Result<(), SendError> {
-        if self.state != State::Established {
-            return Err(SendError::Failed);
+        if self.state == State::Established {
+            return self.link.send(ptype, message, delivery);
         }
-        self.link.send(ptype, message, delivery)
+        Err(match self.state {
+            State::SynSent | State::Confirming => SendError::NotConnected,
+            State::Failed => SendError::Failed,
+            // Closing, Linger, Closed (a wildcard: an exhaustive list costs the firmware 24 bytes)
+            _ => SendError::Closing,
+        })
     }
 
     /// Reads the next message (see [`Link::recv`]). Messages that arrived

@@ -156,7 +156,7 @@ fn messages_flow_both_ways_and_close_gracefully() {
 
     client.send(PacketType(100), b"bye", Delivery::Reliable).unwrap();
     client.close(net.now);
-    assert_eq!(client.send(PacketType(100), b"late", Delivery::Reliable), Err(SendError::Failed));
+    assert_eq!(client.send(PacketType(100), b"late", Delivery::Reliable), Err(SendError::Closing));
     net.exchange(&mut client, &mut server, &keep, &keep);
     assert_eq!(client.state(), State::Linger, "closed, still absorbing duplicates");
     let r = server.recv(handle, &mut buf).unwrap().unwrap();
@@ -808,4 +808,40 @@ fn after_the_abort_lingered_nothing_is_answered() {
     assert_eq!(client.poll_transmit(later, &mut buf).unwrap(), None);
     client.handle_datagram(later - 1, &ack);
     assert!(client.poll_transmit(later - 1, &mut buf).unwrap().is_some(), "within the linger: answered");
+}
+
+#[test]
+fn a_send_before_the_handshake_completes_is_not_connected() {
+    let mut client = client_with(config(), 0, 1);
+    let mut server = server_with(config(), 4);
+    assert_eq!(client.send(PacketType(100), b"too early", Delivery::Reliable), Err(SendError::NotConnected));
+    let mut net = Net::new();
+    net.exchange(&mut client, &mut server, &keep, &keep);
+    assert_eq!(client.send(PacketType(100), b"now", Delivery::Reliable), Ok(()));
+}
+
+#[test]
+fn a_send_after_the_peer_closed_is_closing() {
+    let (mut client, mut server, handle, mut net) = connected();
+    server.close(handle, net.now);
+    assert_eq!(server.send(handle, PacketType(100), b"after my close", Delivery::Reliable), Err(SendError::Closing));
+    net.exchange(&mut client, &mut server, &keep, &keep);
+    assert_eq!(client.send(PacketType(100), b"after the peer's", Delivery::Reliable), Err(SendError::Closing));
+}
+
+#[test]
+fn a_send_on_a_failed_connection_is_failed() {
+    let (mut client, _old_server, _, mut net) = connected();
+    let mut restarted = server_with(config(), 2);
+    client.send(PacketType(100), b"anyone?", Delivery::Reliable).unwrap();
+    net.exchange(&mut client, &mut restarted, &keep, &keep);
+    assert_eq!(client.failure(), Some(FailReason::Reset { code: ErrorCode::UnknownConnection }));
+    assert_eq!(client.send(PacketType(100), b"still?", Delivery::Reliable), Err(SendError::Failed));
+}
+
+#[test]
+fn a_send_on_a_released_handle_is_an_unknown_handle() {
+    let (_client, mut server, handle, _net) = connected();
+    server.release(handle);
+    assert_eq!(server.send(handle, PacketType(100), b"to nobody", Delivery::Reliable), Err(SendError::UnknownHandle));
 }

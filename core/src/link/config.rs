@@ -62,8 +62,12 @@ pub struct LinkConfig {
 }
 
 /// Why a configuration or storage was refused.
+///
+/// Each kind has a stable [`code`](ConfigError::code) (40..=59, see
+/// [`crate::describe`]) and a constant description ([`ConfigError::as_str`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum ConfigError {
     /// A window is 0 or above [`MAX_WINDOW`].
     Window,
@@ -79,6 +83,46 @@ pub enum ConfigError {
         available: usize,
     },
 }
+
+impl ConfigError {
+    /// The stable code of this kind of refusal (40..=59, see [`crate::describe`]).
+    pub const fn code(&self) -> u8 {
+        match self {
+            ConfigError::Window => 40,
+            ConfigError::Payload => 41,
+            ConfigError::Extension => 42,
+            ConfigError::Storage { .. } => 43,
+        }
+    }
+
+    /// A short constant description.
+    pub const fn as_str(&self) -> &'static str {
+        ConfigError::text(self.code())
+    }
+
+    pub(crate) const fn text(code: u8) -> &'static str {
+        match code {
+            40 => "bad window: 0 or above the maximum",
+            41 => "max_payload below the minimum",
+            42 => "handshake extension longer than 32 bytes",
+            43 => "storage smaller than the configuration needs",
+            _ => crate::error::UNKNOWN_CODE,
+        }
+    }
+}
+
+/// The description ([`ConfigError::as_str`]), with the sizes for [`ConfigError::Storage`].
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())?;
+        match *self {
+            ConfigError::Storage { needed, available } => write!(f, " (need {needed} bytes, have {available})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl core::error::Error for ConfigError {}
 
 impl LinkConfig {
     /// Defaults for UDP on a LAN or the Internet: 1200-byte payloads, 64-packet

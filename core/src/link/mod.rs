@@ -71,8 +71,12 @@ pub enum Delivery {
 }
 
 /// Why `send` refused a message.
+///
+/// Each kind has a stable [`code`](SendError::code) (20..=39, see
+/// [`crate::describe`]) and a constant description ([`SendError::as_str`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum SendError {
     /// The send window has no room now; retry after [`Event::Writable`].
     WouldBlock,
@@ -85,9 +89,64 @@ pub enum SendError {
     ReservedType,
     /// Unreliable delivery is disabled (`unreliable_slots` is 0).
     UnreliableDisabled,
-    /// The link has failed.
+    /// The link or connection has failed (see its `failure()`); nothing more is sent.
     Failed,
+    /// The connection's handshake has not completed yet; retry after [`Event::Connected`].
+    NotConnected,
+    /// The connection is closing or closed (this side called `close()`, or the
+    /// peer closed; for a link, a FIN was queued): nothing more is sent.
+    Closing,
+    /// The endpoint has no connection with this handle (never had, or released it).
+    UnknownHandle,
 }
+
+impl SendError {
+    /// The stable code of this kind of refusal (20..=39, see [`crate::describe`]).
+    pub const fn code(&self) -> u8 {
+        match self {
+            SendError::WouldBlock => 20,
+            SendError::MessageTooLarge { .. } => 21,
+            SendError::ReservedType => 22,
+            SendError::UnreliableDisabled => 23,
+            SendError::Failed => 24,
+            SendError::NotConnected => 25,
+            SendError::Closing => 26,
+            SendError::UnknownHandle => 27,
+        }
+    }
+
+    /// A short constant description.
+    pub const fn as_str(&self) -> &'static str {
+        SendError::text(self.code())
+    }
+
+    pub(crate) const fn text(code: u8) -> &'static str {
+        match code {
+            20 => "would block: the send window is full",
+            21 => "message too large",
+            22 => "reserved packet type: 20..=47 belong to the protocol",
+            23 => "unreliable delivery is disabled",
+            24 => "the connection failed",
+            25 => "not connected yet: the handshake is not complete",
+            26 => "closing: nothing more is sent",
+            27 => "unknown connection handle",
+            _ => crate::error::UNKNOWN_CODE,
+        }
+    }
+}
+
+/// The description ([`SendError::as_str`]), with the maximum for [`SendError::MessageTooLarge`].
+impl core::fmt::Display for SendError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())?;
+        match *self {
+            SendError::MessageTooLarge { max } => write!(f, " (maximum {max} bytes)"),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl core::error::Error for SendError {}
 
 /// A message handed to the application by [`Link::recv`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -128,6 +187,8 @@ impl<S: AsMut<[u8]>> Link<S> {
 
     /// Queues a message. A reliable message longer than one packet is
     /// fragmented; all its packets must fit the send window at once.
+    /// Refused with [`SendError::Failed`] once the link failed and
+    /// [`SendError::Closing`] once a FIN was queued.
     pub fn send(&mut self, ptype: PacketType, message: &[u8], delivery: Delivery) -> Result<(), SendError> {
         self.state.send(self.storage.as_mut(), ptype, message, delivery)
     }
@@ -443,8 +504,11 @@ impl LinkState {
         message: &[u8],
         delivery: Delivery,
     ) -> Result<(), SendError> {
-        if self.failed.is_some() || self.fin_sent {
+        if self.failed.is_some() {
             return Err(SendError::Failed);
+        }
+        if self.fin_sent {
+            return Err(SendError::Closing);
         }
         if ptype.is_protocol() {
             return Err(SendError::ReservedType);

@@ -394,7 +394,7 @@ fn fin_follows_the_data_and_is_acknowledged() {
     let mut b = link(config());
     a.send(PacketType(60), b"last words", Delivery::Reliable).unwrap();
     a.send_fin().unwrap();
-    assert_eq!(a.send(PacketType(60), b"more", Delivery::Reliable), Err(SendError::Failed));
+    assert_eq!(a.send(PacketType(60), b"more", Delivery::Reliable), Err(SendError::Closing));
     let out = drain(&mut a, 0);
     assert_eq!(out.len(), 2);
     assert_eq!(ptype(&out[1]), PacketType::FIN);

@@ -270,9 +270,14 @@ impl<'a> HandshakeAckRepr<'a> {
 }
 
 /// Error codes carried by ERR_MSG (and RESET) packets.
+///
+/// The code is the byte on the wire ([`ErrorCode::code`], PROTOCOL 9.3): its
+/// own space, apart from the crate's error codes of [`crate::describe`]. A
+/// peer's code no variant has arrives as [`ErrorCode::Other`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
+#[non_exhaustive]
 pub enum ErrorCode {
     /// Anything else (including a seed 000 peer's plain-text ERR_MSG).
     Other = 0,
@@ -310,8 +315,13 @@ impl ErrorCode {
         }
     }
 
+    /// The byte on the wire (0..=8 so far; stable).
+    pub const fn code(&self) -> u8 {
+        *self as u8
+    }
+
     /// A short constant description.
-    pub const fn as_str(self) -> &'static str {
+    pub const fn as_str(&self) -> &'static str {
         match self {
             ErrorCode::Other => "error",
             ErrorCode::VersionMismatch => "protocol version mismatch",

@@ -146,10 +146,9 @@ impl BasicPeers {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "ACK and NACK belong to the basic profile"));
         }
         match self.peers.get_mut(&peer) {
-            Some(p) if p.open && !p.closing => p
-                .session
-                .encode(ptype, data, buf)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string())),
+            Some(p) if p.open && !p.closing => {
+                p.session.encode(ptype, data, buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+            }
             _ => Err(io::Error::new(io::ErrorKind::NotConnected, "the basic peer is closed")),
         }
     }
