@@ -43,7 +43,8 @@
 //! assert_eq!(server.peer(handle), Some(1));
 //! ```
 
-use crate::connection::{pseudo_sum, recover_pseudo_sum, splitmix, Connection, ConnectionConfig, State, Transport};
+use crate::connection::{Connection, ConnectionConfig, State, Transport};
+use crate::entropy::splitmix;
 use crate::error::Error;
 use crate::event::Event;
 use crate::integrity::Integrity;
@@ -53,6 +54,7 @@ use crate::wire::handshake::{
     Agreement, ErrRepr, ErrorCode, HandshakeAckRepr, Params, ResetRepr, SynAckRepr, SynRepr, CONNECTION_EXTENSION,
     FLAG_CRC, FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, RESET_LEN, SYN_ACK_FIXED_LEN,
 };
+use crate::wire::pseudo::{pseudo_sum, recover_pseudo_sum};
 use crate::wire::{Codec, Packet, PacketRepr, PacketType, HEADER_LEN};
 use core::hash::{Hash, Hasher};
 use siphasher::sip::SipHasher24;

@@ -29,6 +29,7 @@
 pub mod ack;
 pub mod data;
 pub mod handshake;
+pub(crate) mod pseudo;
 
 use crate::error::Error;
 use crate::integrity::Integrity;
