@@ -20,10 +20,11 @@ use crate::event::{Event, FailReason, TraceEvent};
 use crate::integrity::Integrity;
 use crate::link::{ConfigError, Delivery, Handled, Link, Received, SendError, Stats, MIN_PAYLOAD};
 use crate::seq::Seq;
+use crate::wire::control::{ErrRepr, HeartbeatRepr, ResetRepr};
 use crate::wire::handshake::{
-    Agreement, ErrRepr, ErrorCode, HandshakeAckRepr, HeartbeatRepr, Params, ResetRepr, SynAckRepr, SynRepr,
-    CONNECTION_EXTENSION, FLAG_CRC, FLAG_CRC_SUPPORTED, HANDSHAKE_ACK_FIXED_LEN, MAX_HANDSHAKE_PAYLOAD,
-    PROTOCOL_VERSION, SYN_ACK_FIXED_LEN, SYN_FIXED_LEN,
+    Agreement, ErrorCode, HandshakeAckRepr, Params, SynAckRepr, SynRepr, CONNECTION_EXTENSION, FLAG_CRC,
+    FLAG_CRC_SUPPORTED, HANDSHAKE_ACK_FIXED_LEN, MAX_HANDSHAKE_PAYLOAD, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN,
+    SYN_FIXED_LEN,
 };
 use crate::wire::pseudo::{pseudo_sum, same_sum};
 use crate::wire::{Codec, PacketRepr, PacketType};
@@ -477,7 +478,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 Err(_) => {}
             },
             PacketType::ERR_MSG => {
-                let err = ErrRepr::parse(packet.payload);
+                let err = ErrRepr::parse(packet.payload).unwrap_or(ErrRepr { code: ErrorCode::Other, reason: &[] });
                 self.keep_reason(err.reason);
                 self.fail(FailReason::Reset { code: err.code });
             }
@@ -525,7 +526,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 self.pending.handshake_ack = true;
             }
             (PacketType::ERR_MSG, State::SynSent | State::Confirming) => {
-                let err = ErrRepr::parse(packet.payload);
+                let err = ErrRepr::parse(packet.payload).unwrap_or(ErrRepr { code: ErrorCode::Other, reason: &[] });
                 self.keep_reason(err.reason);
                 self.fail(FailReason::Refused { code: err.code });
             }
@@ -742,7 +743,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
         }
         if let Some(code) = self.pending.err.take() {
             let mut payload = [0u8; 1 + REASON_LEN];
-            let n = ErrRepr { code, reason: code.as_str().as_bytes() }.emit(&mut payload);
+            let n = ErrRepr { code, reason: code.as_str().as_bytes() }.fitted(payload.len()).emit(&mut payload)?;
             return self.emit(buf, PacketType::ERR_MSG, payload.get(..n).unwrap_or(&[]), true).map(Some);
         }
         match self.state {
@@ -758,11 +759,11 @@ impl<S: AsMut<[u8]>> Connection<S> {
                     isn: self.local_isn,
                     params: self.proposal(),
                     extension,
+                    // the server may answer with at most as many bytes as the SYN has
+                    padding: (SYN_ACK_FIXED_LEN + usize::from(self.config.server_extension_room))
+                        .saturating_sub(SYN_FIXED_LEN + extension.len()),
                 };
-                // Padding: the server may answer with at most as many bytes as the SYN has.
-                let padding = (SYN_ACK_FIXED_LEN + usize::from(self.config.server_extension_room))
-                    .saturating_sub(SYN_FIXED_LEN + extension.len());
-                let n = syn.emit(&mut payload, padding)?;
+                let n = syn.emit(&mut payload)?;
                 self.emit(buf, PacketType::SYN, payload.get(..n).unwrap_or(&[]), false).map(Some)
             }
             State::Confirming | State::Established if self.pending.handshake_ack => {
