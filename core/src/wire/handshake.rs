@@ -502,6 +502,37 @@ mod tests {
     }
 
     #[test]
+    fn agreement_bytes_are_laid_out_as_documented() {
+        let agreement = Agreement {
+            version: 1,
+            flags: 2,
+            client_id: 0x0a0b_0c0d,
+            client_isn: 0x1112_1314,
+            server_id: 0x2122_2324,
+            server_isn: 0x3132_3334,
+            params: Params {
+                max_payload: 0x4142,
+                window: 0x4344,
+                heartbeat_ms: 0x4546_4748,
+                idle_timeout_ms: 0x494a_4b4c,
+            },
+            cookie_time: 0x5152_5354,
+            cookie: 0x6162_6364_6566_6768,
+        };
+        let tail = [
+            0x21, 0x22, 0x23, 0x24, 0x31, 0x32, 0x33, 0x34, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a,
+            0x4b, 0x4c, 0x51, 0x52, 0x53, 0x54, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0, 1, b'E',
+        ];
+        let mut buf = [0u8; 64];
+        let n = HandshakeAckRepr { agreement, extension: b"E" }.emit(&mut buf).unwrap();
+        assert_eq!(buf[..10], [1, 2, 0x0a, 0x0b, 0x0c, 0x0d, 0x11, 0x12, 0x13, 0x14]);
+        assert_eq!(buf[10..n], tail);
+        let n = SynAckRepr { agreement, extension: b"E" }.emit(&mut buf).unwrap();
+        assert_eq!(buf[..6], [1, 2, 0x0a, 0x0b, 0x0c, 0x0d]);
+        assert_eq!(buf[6..n], tail);
+    }
+
+    #[test]
     fn agreement_round_trips() {
         let ack = HandshakeAckRepr { agreement: AGREEMENT, extension: b"" };
         check_contract!(ack, HandshakeAckRepr, HANDSHAKE_ACK_FIXED_LEN);
