@@ -255,7 +255,7 @@ impl LinkState {
         ack: AckRepr,
     ) -> Result<usize, Error> {
         let mut block = [0u8; crate::wire::ack::ACK_BLOCK_MAX_LEN];
-        let len = ack.emit(&mut block)?;
+        let len = ack.emit_block(&mut block)?;
         let n = self.emit(buf, PacketType::ACK, self.snd_nxt, &[], block.get(..len).unwrap_or(&[]))?;
         self.acked(ack.window);
         self.sent(arena, now, TraceKind::Sent, self.snd_nxt, PacketType::ACK, n);

@@ -195,17 +195,12 @@ impl AckRepr {
     /// written as 0); returns its length.
     pub(crate) fn emit_block(&self, out: &mut [u8]) -> Result<usize, Error> {
         emit_exact(out, self.block_len(), |dst| {
+            // the fields in order: cumulative, window, sack_len, bitmap
+            let [a, b, c, d] = self.cumulative.0.to_be_bytes();
+            let [w0, w1] = self.window.unwrap_or(0).to_be_bytes();
             let bitmap = self.sack.bytes();
-            let window = self.window.unwrap_or(0).to_be_bytes();
-            for (range, bytes) in [
-                (field::CUMULATIVE, &self.cumulative.0.to_be_bytes()[..]),
-                (field::WINDOW, &window[..]),
-                (field::SACK_LEN..field::SACK, &[bitmap.len() as u8][..]),
-                (field::SACK..field::SACK + bitmap.len(), bitmap),
-            ] {
-                if let Some(dst) = dst.get_mut(range) {
-                    dst.copy_from_slice(bytes);
-                }
+            for (slot, byte) in dst.iter_mut().zip([a, b, c, d, w0, w1, bitmap.len() as u8].iter().chain(bitmap)) {
+                *slot = *byte;
             }
         })
     }

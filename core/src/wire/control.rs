@@ -118,14 +118,9 @@ impl ResetRepr {
 
     /// The payload as an array.
     pub(crate) fn to_bytes(self) -> [u8; RESET_LEN] {
-        let mut bytes = [0u8; RESET_LEN];
-        if let Some(code) = bytes.get_mut(field::CODE) {
-            *code = self.code as u8;
-        }
-        if let Some(token) = bytes.get_mut(field::TOKEN) {
-            token.copy_from_slice(&self.token.to_be_bytes());
-        }
-        bytes
+        // the fields in order: code, token
+        let [t0, t1] = self.token.to_be_bytes();
+        [self.code as u8, t0, t1]
     }
 }
 
@@ -166,14 +161,9 @@ impl HeartbeatRepr {
 
     /// The payload as an array.
     pub(crate) fn to_bytes(self) -> [u8; HEARTBEAT_LEN] {
-        let mut bytes = [0u8; HEARTBEAT_LEN];
-        if let Some(kind) = bytes.get_mut(field::KIND) {
-            *kind = if self.pong { HEARTBEAT_PONG } else { HEARTBEAT_PING };
-        }
-        if let Some(stamp) = bytes.get_mut(field::STAMP) {
-            stamp.copy_from_slice(&self.stamp.to_be_bytes());
-        }
-        bytes
+        // the fields in order: kind, stamp
+        let [a, b, c, d] = self.stamp.to_be_bytes();
+        [if self.pong { HEARTBEAT_PONG } else { HEARTBEAT_PING }, a, b, c, d]
     }
 }
 

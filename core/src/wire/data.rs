@@ -86,11 +86,10 @@ impl Fragment {
         let Some(dst) = out.get_mut(..FRAGMENT_HEADER_LEN) else {
             return Err(Error::BufferTooSmall { needed: FRAGMENT_HEADER_LEN, available });
         };
-        for (range, value) in [(field::INDEX, self.index), (field::COUNT, self.count)] {
-            if let Some(bytes) = dst.get_mut(range) {
-                bytes.copy_from_slice(&value.to_be_bytes());
-            }
-        }
+        // the fields in order: index, count
+        let [i0, i1] = self.index.to_be_bytes();
+        let [c0, c1] = self.count.to_be_bytes();
+        dst.copy_from_slice(&[i0, i1, c0, c1]);
         Ok(FRAGMENT_HEADER_LEN)
     }
 }

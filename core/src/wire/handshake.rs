@@ -2,8 +2,6 @@
 //! (`docs/PROTOCOL.md` section 7.3), and the [`ErrorCode`] that ERR_MSG and
 //! RESET carry (their payloads are in [`super::control`]).
 
-use core::ops::Range;
-
 use crate::error::Error;
 
 /// The protocol version this crate speaks.
@@ -23,135 +21,91 @@ pub const CONNECTION_EXTENSION: usize = 32;
 pub const MAX_HANDSHAKE_PAYLOAD: usize = SYN_FIXED_LEN + CONNECTION_EXTENSION + 16 + CONNECTION_EXTENSION;
 
 /// Bytes of a SYN payload before its extension.
-pub const SYN_FIXED_LEN: usize = field::SYN.ext_len.end;
+pub const SYN_FIXED_LEN: usize = 24;
 /// Bytes of a SYN_ACK payload before its extension.
-pub const SYN_ACK_FIXED_LEN: usize = field::SYN_ACK.ext_len.end;
+pub const SYN_ACK_FIXED_LEN: usize = 40;
 /// Bytes of a HANDSHAKE_ACK payload before its extension.
-pub const HANDSHAKE_ACK_FIXED_LEN: usize = field::HANDSHAKE_ACK.ext_len.end;
+pub const HANDSHAKE_ACK_FIXED_LEN: usize = 44;
 
-/// Byte positions of the handshake payloads' fields, in one place.
-mod field {
-    use core::ops::Range;
+// The fields follow each other in the order of PROTOCOL 7.3, each big-endian
+// and as wide as its type: `SynRepr::parse`/`emit`, `Params::read`/`write`
+// and `Agreement::read`/`write` are where that order is written down, read
+// and written by the same `Reader` and `Writer`.
 
-    /// First in all three payloads.
-    pub const VERSION: Range<usize> = 0..1;
-    /// First in all three payloads.
-    pub const FLAGS: Range<usize> = 1..2;
-    /// First in all three payloads.
-    pub const CLIENT_ID: Range<usize> = 2..6;
+/// Reads big-endian fields off the front of a slice.
+struct Reader<'a>(&'a [u8]);
 
-    /// Within the parameters block.
-    pub const MAX_PAYLOAD: Range<usize> = 0..2;
-    /// Within the parameters block.
-    pub const WINDOW: Range<usize> = 2..4;
-    /// Within the parameters block.
-    pub const HEARTBEAT_MS: Range<usize> = 4..8;
-    /// Within the parameters block.
-    pub const IDLE_TIMEOUT_MS: Range<usize> = 8..12;
-
-    /// Where a payload's fields after `CLIENT_ID` sit; `None` for fields it does not carry.
-    pub struct Layout {
-        pub client_isn: Option<Range<usize>>,
-        pub server_id: Option<Range<usize>>,
-        pub server_isn: Option<Range<usize>>,
-        pub params: Range<usize>,
-        pub cookie_time: Option<Range<usize>>,
-        pub cookie: Option<Range<usize>>,
-        pub ext_len: Range<usize>,
+impl<'a> Reader<'a> {
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], Error> {
+        let Some((head, rest)) = self.0.split_first_chunk::<N>() else {
+            return Err(Error::Truncated { needed: N, available: self.0.len() });
+        };
+        self.0 = rest;
+        Ok(*head)
     }
-
-    pub const SYN: Layout = Layout {
-        client_isn: Some(6..10),
-        server_id: None,
-        server_isn: None,
-        params: 10..22,
-        cookie_time: None,
-        cookie: None,
-        ext_len: 22..24,
-    };
-
-    pub const SYN_ACK: Layout = Layout {
-        client_isn: None,
-        server_id: Some(6..10),
-        server_isn: Some(10..14),
-        params: 14..26,
-        cookie_time: Some(26..30),
-        cookie: Some(30..38),
-        ext_len: 38..40,
-    };
-
-    pub const HANDSHAKE_ACK: Layout = Layout {
-        client_isn: Some(6..10),
-        server_id: Some(10..14),
-        server_isn: Some(14..18),
-        params: 18..30,
-        cookie_time: Some(30..34),
-        cookie: Some(34..42),
-        ext_len: 42..44,
-    };
+    fn u8(&mut self) -> Result<u8, Error> {
+        let [byte] = self.take()?;
+        Ok(byte)
+    }
+    fn u16(&mut self) -> Result<u16, Error> {
+        Ok(u16::from_be_bytes(self.take()?))
+    }
+    fn u32(&mut self) -> Result<u32, Error> {
+        Ok(u32::from_be_bytes(self.take()?))
+    }
+    fn u64(&mut self) -> Result<u64, Error> {
+        Ok(u64::from_be_bytes(self.take()?))
+    }
+    /// The length-prefixed extension (at most [`MAX_EXTENSION`] bytes).
+    fn extension(&mut self) -> Result<&'a [u8], Error> {
+        let len = usize::from(self.u16()?);
+        if len > MAX_EXTENSION {
+            return Err(Error::Malformed);
+        }
+        let Some((ext, rest)) = self.0.split_at_checked(len) else {
+            return Err(Error::Truncated { needed: len, available: self.0.len() });
+        };
+        self.0 = rest;
+        Ok(ext)
+    }
 }
 
-/// The `N` bytes at `range` of a payload whose fixed part was checked
-/// present (zeros for a field the layout does not have).
-fn bytes_at<const N: usize>(payload: &[u8], range: Option<Range<usize>>) -> [u8; N] {
-    range.and_then(|r| payload.get(r)).and_then(|b| <[u8; N]>::try_from(b).ok()).unwrap_or([0; N])
+/// Writes big-endian fields into a slice of exactly the payload's length
+/// (checked once by [`Writer::new`]).
+struct Writer<'a> {
+    out: &'a mut [u8],
+    at: usize,
 }
 
-fn u8_at(payload: &[u8], range: Range<usize>) -> u8 {
-    let [byte] = bytes_at(payload, Some(range));
-    byte
-}
-
-fn u16_at(payload: &[u8], range: Range<usize>) -> u16 {
-    u16::from_be_bytes(bytes_at(payload, Some(range)))
-}
-
-fn u32_at(payload: &[u8], range: Option<Range<usize>>) -> u32 {
-    u32::from_be_bytes(bytes_at(payload, range))
-}
-
-/// Writes `bytes` at `range` of `out` (nothing for a field the layout does not have).
-fn put(out: &mut [u8], range: Option<Range<usize>>, bytes: &[u8]) {
-    if let Some(dst) = range.and_then(|r| out.get_mut(r)) {
-        for (d, s) in dst.iter_mut().zip(bytes) {
-            *d = *s;
+impl<'a> Writer<'a> {
+    /// A writer of `len` bytes at the start of `out`, whose extension must fit its length field.
+    fn new(out: &'a mut [u8], len: usize, extension: &[u8]) -> Result<Writer<'a>, Error> {
+        if extension.len() > MAX_EXTENSION {
+            return Err(Error::PayloadTooLarge { len: extension.len(), max: MAX_EXTENSION });
+        }
+        let available = out.len();
+        match out.get_mut(..len) {
+            Some(out) => Ok(Writer { out, at: 0 }),
+            None => Err(Error::BufferTooSmall { needed: len, available }),
         }
     }
-}
-
-/// Parses the fixed part and the extension of a payload laid out as
-/// `layout`; returns the extension and the bytes after it.
-fn parse_frame<'a>(payload: &'a [u8], layout: &field::Layout) -> Result<(&'a [u8], &'a [u8]), Error> {
-    let fixed = layout.ext_len.end;
-    let Some((_, rest)) = payload.split_at_checked(fixed) else {
-        return Err(Error::Truncated { needed: fixed, available: payload.len() });
-    };
-    let len = usize::from(u16_at(payload, layout.ext_len.clone()));
-    if len > MAX_EXTENSION {
-        return Err(Error::Malformed);
+    fn put(&mut self, bytes: &[u8]) {
+        if let Some(dst) = self.out.get_mut(self.at..self.at + bytes.len()) {
+            dst.copy_from_slice(bytes);
+        }
+        self.at += bytes.len();
     }
-    rest.split_at_checked(len).ok_or(Error::Truncated { needed: fixed + len, available: payload.len() })
-}
-
-/// Checks that `len` bytes fit `out` and the extension fits its length
-/// field; writes the extension and zeros the rest of the `len` bytes.
-fn emit_frame<'a>(
-    out: &'a mut [u8],
-    len: usize,
-    layout: &field::Layout,
-    extension: &[u8],
-) -> Result<&'a mut [u8], Error> {
-    if extension.len() > MAX_EXTENSION {
-        return Err(Error::PayloadTooLarge { len: extension.len(), max: MAX_EXTENSION });
+    fn extension(&mut self, ext: &[u8]) {
+        self.put(&(ext.len() as u16).to_be_bytes());
+        self.put(ext);
     }
-    let available = out.len();
-    let Some(out) = out.get_mut(..len) else {
-        return Err(Error::BufferTooSmall { needed: len, available });
-    };
-    out.fill(0);
-    put(out, Some(layout.ext_len.clone()), &(extension.len() as u16).to_be_bytes());
-    put(out, Some(layout.ext_len.end..layout.ext_len.end + extension.len()), extension);
-    Ok(out)
+    /// Zeros the rest (the padding); returns the length written.
+    fn finish(self) -> usize {
+        if let Some(rest) = self.out.get_mut(self.at..) {
+            rest.fill(0);
+        }
+        self.out.len()
+    }
 }
 
 /// Connection parameters as exchanged in the handshake.
@@ -169,23 +123,15 @@ pub struct Params {
 }
 
 impl Params {
-    fn read(payload: &[u8], at: &Range<usize>) -> Params {
-        let block = payload.get(at.clone()).unwrap_or(&[]);
-        Params {
-            max_payload: u16_at(block, field::MAX_PAYLOAD),
-            window: u16_at(block, field::WINDOW),
-            heartbeat_ms: u32_at(block, Some(field::HEARTBEAT_MS)),
-            idle_timeout_ms: u32_at(block, Some(field::IDLE_TIMEOUT_MS)),
-        }
+    fn read(r: &mut Reader<'_>) -> Result<Params, Error> {
+        Ok(Params { max_payload: r.u16()?, window: r.u16()?, heartbeat_ms: r.u32()?, idle_timeout_ms: r.u32()? })
     }
 
-    fn write(&self, out: &mut [u8], at: &Range<usize>) {
-        if let Some(block) = out.get_mut(at.clone()) {
-            put(block, Some(field::MAX_PAYLOAD), &self.max_payload.to_be_bytes());
-            put(block, Some(field::WINDOW), &self.window.to_be_bytes());
-            put(block, Some(field::HEARTBEAT_MS), &self.heartbeat_ms.to_be_bytes());
-            put(block, Some(field::IDLE_TIMEOUT_MS), &self.idle_timeout_ms.to_be_bytes());
-        }
+    fn write(&self, w: &mut Writer<'_>) {
+        w.put(&self.max_payload.to_be_bytes());
+        w.put(&self.window.to_be_bytes());
+        w.put(&self.heartbeat_ms.to_be_bytes());
+        w.put(&self.idle_timeout_ms.to_be_bytes());
     }
 }
 
@@ -214,16 +160,17 @@ pub struct SynRepr<'a> {
 impl<'a> SynRepr<'a> {
     /// Parses a SYN payload (the bytes after the extension count as padding).
     pub fn parse(payload: &'a [u8]) -> Result<SynRepr<'a>, Error> {
-        let (extension, padding) = parse_frame(payload, &field::SYN)?;
-        Ok(SynRepr {
-            version: u8_at(payload, field::VERSION),
-            flags: u8_at(payload, field::FLAGS),
-            client_id: u32_at(payload, Some(field::CLIENT_ID)),
-            isn: u32_at(payload, field::SYN.client_isn),
-            params: Params::read(payload, &field::SYN.params),
-            extension,
-            padding: padding.len(),
-        })
+        let mut r = Reader(payload);
+        let syn = SynRepr {
+            version: r.u8()?,
+            flags: r.u8()?,
+            client_id: r.u32()?,
+            isn: r.u32()?,
+            params: Params::read(&mut r)?,
+            extension: r.extension()?,
+            padding: 0,
+        };
+        Ok(SynRepr { padding: r.0.len(), ..syn })
     }
 
     /// Bytes [`SynRepr::emit`] writes: the fixed part, the extension and the padding.
@@ -233,14 +180,13 @@ impl<'a> SynRepr<'a> {
 
     /// Writes the payload at the start of `out`; returns its length.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-        let len = self.buffer_len();
-        let out = emit_frame(out, len, &field::SYN, self.extension)?;
-        put(out, Some(field::VERSION), &[self.version]);
-        put(out, Some(field::FLAGS), &[self.flags]);
-        put(out, Some(field::CLIENT_ID), &self.client_id.to_be_bytes());
-        put(out, field::SYN.client_isn, &self.isn.to_be_bytes());
-        self.params.write(out, &field::SYN.params);
-        Ok(len)
+        let mut w = Writer::new(out, self.buffer_len(), self.extension)?;
+        w.put(&[self.version, self.flags]);
+        w.put(&self.client_id.to_be_bytes());
+        w.put(&self.isn.to_be_bytes());
+        self.params.write(&mut w);
+        w.extension(self.extension);
+        Ok(w.finish())
     }
 }
 
@@ -269,37 +215,32 @@ pub struct Agreement {
 }
 
 impl Agreement {
-    /// Parses an agreement laid out as `layout`, and its extension (bytes after it are ignored).
-    fn parse<'a>(payload: &'a [u8], layout: &field::Layout) -> Result<(Agreement, &'a [u8]), Error> {
-        let (extension, _) = parse_frame(payload, layout)?;
-        let agreement = Agreement {
-            version: u8_at(payload, field::VERSION),
-            flags: u8_at(payload, field::FLAGS),
-            client_id: u32_at(payload, Some(field::CLIENT_ID)),
-            client_isn: u32_at(payload, layout.client_isn.clone()),
-            server_id: u32_at(payload, layout.server_id.clone()),
-            server_isn: u32_at(payload, layout.server_isn.clone()),
-            params: Params::read(payload, &layout.params),
-            cookie_time: u32_at(payload, layout.cookie_time.clone()),
-            cookie: u64::from_be_bytes(bytes_at(payload, layout.cookie.clone())),
-        };
-        Ok((agreement, extension))
+    /// Reads an agreement; the SYN_ACK form has no `client_isn` (it reads as 0).
+    fn read(r: &mut Reader<'_>, with_client_isn: bool) -> Result<Agreement, Error> {
+        let (version, flags, client_id) = (r.u8()?, r.u8()?, r.u32()?);
+        let client_isn = if with_client_isn { r.u32()? } else { 0 };
+        let (server_id, server_isn) = (r.u32()?, r.u32()?);
+        let params = Params::read(r)?;
+        let (cookie_time, cookie) = (r.u32()?, r.u64()?);
+        Ok(Agreement { version, flags, client_id, client_isn, server_id, server_isn, params, cookie_time, cookie })
     }
 
-    /// Writes the agreement laid out as `layout`, and `extension`; returns the length.
-    fn emit(&self, out: &mut [u8], layout: &field::Layout, extension: &[u8]) -> Result<usize, Error> {
-        let len = layout.ext_len.end + extension.len();
-        let out = emit_frame(out, len, layout, extension)?;
-        put(out, Some(field::VERSION), &[self.version]);
-        put(out, Some(field::FLAGS), &[self.flags]);
-        put(out, Some(field::CLIENT_ID), &self.client_id.to_be_bytes());
-        put(out, layout.client_isn.clone(), &self.client_isn.to_be_bytes());
-        put(out, layout.server_id.clone(), &self.server_id.to_be_bytes());
-        put(out, layout.server_isn.clone(), &self.server_isn.to_be_bytes());
-        self.params.write(out, &layout.params);
-        put(out, layout.cookie_time.clone(), &self.cookie_time.to_be_bytes());
-        put(out, layout.cookie.clone(), &self.cookie.to_be_bytes());
-        Ok(len)
+    /// Writes an agreement, with or without `client_isn`, then `extension`; returns the length.
+    fn emit(&self, out: &mut [u8], with_client_isn: bool, extension: &[u8]) -> Result<usize, Error> {
+        let fixed = if with_client_isn { HANDSHAKE_ACK_FIXED_LEN } else { SYN_ACK_FIXED_LEN };
+        let mut w = Writer::new(out, fixed + extension.len(), extension)?;
+        w.put(&[self.version, self.flags]);
+        w.put(&self.client_id.to_be_bytes());
+        if with_client_isn {
+            w.put(&self.client_isn.to_be_bytes());
+        }
+        w.put(&self.server_id.to_be_bytes());
+        w.put(&self.server_isn.to_be_bytes());
+        self.params.write(&mut w);
+        w.put(&self.cookie_time.to_be_bytes());
+        w.put(&self.cookie.to_be_bytes());
+        w.extension(extension);
+        Ok(w.finish())
     }
 }
 
@@ -316,8 +257,9 @@ pub struct SynAckRepr<'a> {
 impl<'a> SynAckRepr<'a> {
     /// Parses a SYN_ACK payload (bytes after the extension are ignored).
     pub fn parse(payload: &'a [u8]) -> Result<SynAckRepr<'a>, Error> {
-        let (agreement, extension) = Agreement::parse(payload, &field::SYN_ACK)?;
-        Ok(SynAckRepr { agreement, extension })
+        let mut r = Reader(payload);
+        let agreement = Agreement::read(&mut r, false)?;
+        Ok(SynAckRepr { agreement, extension: r.extension()? })
     }
 
     /// Bytes [`SynAckRepr::emit`] writes.
@@ -327,7 +269,7 @@ impl<'a> SynAckRepr<'a> {
 
     /// Writes the payload at the start of `out`; returns its length.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-        self.agreement.emit(out, &field::SYN_ACK, self.extension)
+        self.agreement.emit(out, false, self.extension)
     }
 }
 
@@ -345,8 +287,9 @@ pub struct HandshakeAckRepr<'a> {
 impl<'a> HandshakeAckRepr<'a> {
     /// Parses a HANDSHAKE_ACK payload (bytes after the extension are ignored).
     pub fn parse(payload: &'a [u8]) -> Result<HandshakeAckRepr<'a>, Error> {
-        let (agreement, extension) = Agreement::parse(payload, &field::HANDSHAKE_ACK)?;
-        Ok(HandshakeAckRepr { agreement, extension })
+        let mut r = Reader(payload);
+        let agreement = Agreement::read(&mut r, true)?;
+        Ok(HandshakeAckRepr { agreement, extension: r.extension()? })
     }
 
     /// Bytes [`HandshakeAckRepr::emit`] writes.
@@ -356,7 +299,7 @@ impl<'a> HandshakeAckRepr<'a> {
 
     /// Writes the payload at the start of `out`; returns its length.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-        self.agreement.emit(out, &field::HANDSHAKE_ACK, self.extension)
+        self.agreement.emit(out, true, self.extension)
     }
 }
 
