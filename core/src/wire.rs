@@ -18,7 +18,10 @@
 //! [`handshake`], [`control`]) and the same verbs: `Repr::parse(&[u8]) ->
 //! Result<Repr, Error>`, `repr.buffer_len()` and `repr.emit(&mut [u8]) ->
 //! Result<usize, Error>`, which writes exactly `buffer_len` bytes or returns
-//! [`Error::BufferTooSmall`]. Field offsets are named once per format.
+//! [`Error::BufferTooSmall`]. Fixed offsets are named once per format (a
+//! private `field` module); the handshake payloads, whose fields simply
+//! follow each other, are read and written field by field in the order of
+//! `docs/PROTOCOL.md`.
 //!
 //! ```
 //! use seqlink_core::wire::{Codec, PacketRepr, PacketType};
