@@ -92,16 +92,19 @@
 //! assert_eq!(client.failure(), Some(FailReason::Refused { code: ErrorCode::Refused }));
 //! ```
 
-use crate::connection::{pseudo_sum, recover_pseudo_sum, splitmix, Connection, ConnectionConfig, State, Transport};
+use crate::connection::{Connection, ConnectionConfig, State, Transport};
+use crate::entropy::splitmix;
 use crate::error::Error;
 use crate::event::Event;
 use crate::integrity::Integrity;
 use crate::link::{ConfigError, Delivery, Received, SendError, MAX_WINDOW, MIN_PAYLOAD};
 use crate::seq::Seq;
+use crate::wire::control::{ErrRepr, ResetRepr, RESET_LEN};
 use crate::wire::handshake::{
-    Agreement, ErrRepr, ErrorCode, HandshakeAckRepr, Params, ResetRepr, SynAckRepr, SynRepr, CONNECTION_EXTENSION,
-    FLAG_CRC, FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, RESET_LEN, SYN_ACK_FIXED_LEN,
+    Agreement, ErrorCode, HandshakeAckRepr, Params, SynAckRepr, SynRepr, CONNECTION_EXTENSION, FLAG_CRC,
+    FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN,
 };
+use crate::wire::pseudo::{pseudo_sum, recover_pseudo_sum};
 use crate::wire::{Codec, Packet, PacketRepr, PacketType, HEADER_LEN};
 use core::hash::{Hash, Hasher};
 use siphasher::sip::SipHasher24;
@@ -993,15 +996,14 @@ where
                 // cut the reason so that the answer is no larger than what the peer sent
                 let room = limit.saturating_sub(HEADER_LEN).min(payload.len());
                 let Some(out) = payload.get_mut(..room) else { return Ok(None) };
-                (PacketType::ERR_MSG, ErrRepr { code, reason: reason.as_bytes() }.emit(out), Seq(0))
+                let err = ErrRepr { code, reason: reason.as_bytes() }.fitted(out.len());
+                // no room for even the code (never for a parsed SYN): an empty ERR_MSG
+                (PacketType::ERR_MSG, err.emit(out).unwrap_or(0), Seq(0))
             }
             Response::Reset { token, seq } => {
-                let reset = ResetRepr { code: ErrorCode::UnknownConnection, token }.to_bytes();
-                if let Some(dst) = payload.get_mut(..RESET_LEN) {
-                    dst.copy_from_slice(&reset);
-                }
+                let reset = ResetRepr { code: ErrorCode::UnknownConnection, token };
                 // the answered packet's number: the peer checks it is one it sent
-                (PacketType::RESET, RESET_LEN, seq)
+                (PacketType::RESET, reset.emit(&mut payload)?, seq)
             }
         };
         let payload = payload.get(..len).unwrap_or(&[]);

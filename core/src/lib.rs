@@ -59,6 +59,7 @@ pub mod checksum;
 pub mod congestion;
 pub mod connection;
 pub mod endpoint;
+mod entropy;
 mod error;
 pub mod event;
 pub mod framing;

@@ -14,6 +14,15 @@
 //!   length, maximum and integrity; [`PacketRepr::emit`] writes a packet into
 //!   a caller buffer.
 //!
+//! Each payload format has its own module ([`ack`], [`data`],
+//! [`handshake`], [`control`]) and the same verbs: `Repr::parse(&[u8]) ->
+//! Result<Repr, Error>`, `repr.buffer_len()` and `repr.emit(&mut [u8]) ->
+//! Result<usize, Error>`, which writes exactly `buffer_len` bytes or returns
+//! [`Error::BufferTooSmall`]. Fixed offsets are named once per format (a
+//! private `field` module); the handshake payloads, whose fields simply
+//! follow each other, are read and written field by field in the order of
+//! `docs/PROTOCOL.md`.
+//!
 //! ```
 //! use seqlink_core::wire::{Codec, PacketRepr, PacketType};
 //! use seqlink_core::Seq;
@@ -27,8 +36,10 @@
 //! ```
 
 pub mod ack;
+pub mod control;
 pub mod data;
 pub mod handshake;
+pub(crate) mod pseudo;
 
 use crate::error::Error;
 use crate::integrity::Integrity;
@@ -55,9 +66,9 @@ mod field {
 /// | values | owner |
 /// |---|---|
 /// | 0-5, 10-17 | seed 000's Battleship commands and messages (application types) |
-/// | 20-23 | ACK, NACK, HEARTBEAT, ERR_MSG (protocol) |
+/// | 20-23 | ACK, NACK (see [`ack`]), HEARTBEAT, ERR_MSG (see [`control`]) |
 /// | 24 | DATA: seqlink's extended data packet (see [`data`]) |
-/// | 25-29 | SYN, SYN_ACK, HANDSHAKE_ACK, FIN, RESET (see [`handshake`]) |
+/// | 25-29 | SYN, SYN_ACK, HANDSHAKE_ACK (see [`handshake`]), FIN, RESET (see [`control`]) |
 /// | 30-47 | reserved for future control packets |
 /// | everything else | applications; passed through untouched |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

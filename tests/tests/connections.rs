@@ -175,8 +175,9 @@ fn a_syn_flood_from_spoofed_addresses_leaves_state_bounded() {
                 isn: rng.next_u64() as u32,
                 params: proposal,
                 extension: &[],
+                padding: 16,
             };
-            let n = syn.emit(&mut payload, 16).unwrap();
+            let n = syn.emit(&mut payload).unwrap();
             let m = PacketRepr::new(Seq(0), PacketType::SYN, &payload[..n]).emit(&mut syn_buf, &Codec::new()).unwrap();
             sim.inject(1_000_000 + flood, SERVER, syn_buf[..m].to_vec());
             flood += 1;

@@ -9,8 +9,9 @@ use seqlink_core::endpoint::{
 };
 use seqlink_core::event::FailReason;
 use seqlink_core::link::{ConfigError, Delivery, LinkConfig};
+use seqlink_core::wire::control::ErrRepr;
 use seqlink_core::wire::handshake::{
-    ErrRepr, ErrorCode, SynAckRepr, SynRepr, FLAG_CRC, FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN,
+    ErrorCode, SynAckRepr, SynRepr, FLAG_CRC, FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN,
 };
 use seqlink_core::wire::{Codec, PacketRepr, PacketType, HEADER_LEN};
 use seqlink_core::{Event, Seq};
@@ -510,9 +511,10 @@ fn syn_bytes(flags: u8, padding: usize) -> Vec<u8> {
         isn: 99,
         params: config().proposal(),
         extension: &[],
+        padding,
     };
     let mut payload = [0u8; 256];
-    let n = syn.emit(&mut payload, padding).unwrap();
+    let n = syn.emit(&mut payload).unwrap();
     let mut buf = vec![0u8; 512];
     let m = PacketRepr::new(Seq(0), PacketType::SYN, &payload[..n]).emit(&mut buf, &Codec::new()).unwrap();
     buf.truncate(m);
@@ -536,8 +538,8 @@ fn a_stream_endpoint_never_chooses_crc32c() {
     let syn = SynRepr::parse(packet.payload).unwrap();
     assert_eq!(syn.flags, 0, "a stream client offers no CRC-32C");
     let mut payload = [0u8; 256];
-    let padding = packet.payload.len() - 24;
-    let len = SynRepr { flags: FLAG_CRC_SUPPORTED | FLAG_CRC, ..syn }.emit(&mut payload, padding).unwrap();
+    let len = SynRepr { flags: FLAG_CRC_SUPPORTED | FLAG_CRC, ..syn }.emit(&mut payload).unwrap();
+    assert_eq!(len, packet.payload.len(), "the padding is kept");
     let m = PacketRepr::new(Seq(0), PacketType::SYN, &payload[..len]).emit(&mut buf, &Codec::new()).unwrap();
     w.server.handle_datagram(0, ADDR, &buf[..m]);
     let (to, k) = w.server.poll_transmit(0, &mut buf).unwrap().unwrap();
@@ -586,7 +588,7 @@ fn a_short_syn_over_a_stream_is_refused_with_a_reason() {
     assert_eq!(to, ADDR);
     let answer = PacketRepr::decode(&buf[..n], &Codec::new()).unwrap();
     assert_eq!(answer.ptype, PacketType::ERR_MSG);
-    let err = ErrRepr::parse(answer.payload);
+    let err = ErrRepr::parse(answer.payload).unwrap();
     assert_eq!(err.code, ErrorCode::ProtocolViolation);
     let reason = core::str::from_utf8(err.reason).unwrap();
     assert!(reason.contains("SYN") && reason.contains("short"), "{reason}");

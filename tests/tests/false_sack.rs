@@ -24,7 +24,7 @@ fn forged_ack(cumulative: Seq, window: u16, sacked: Seq) -> Vec<u8> {
     assert!(index < 256, "the forged SACK must reach {sacked:?} from {cumulative:?}");
     sack.set(index as usize);
     let mut block = [0u8; ACK_BLOCK_MAX_LEN];
-    let len = AckRepr { cumulative, window: Some(window), sack }.emit_block(&mut block).unwrap();
+    let len = AckRepr { cumulative, window: Some(window), sack }.emit(&mut block).unwrap();
     let repr = PacketRepr::new(Seq(0), PacketType::ACK, &block[..len]);
     let mut out = vec![0u8; repr.buffer_len(&Codec::new())];
     repr.emit(&mut out, &Codec::new()).unwrap();

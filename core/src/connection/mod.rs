@@ -62,18 +62,20 @@ mod config;
 
 pub use config::{ConnectionConfig, Transport};
 
-use crate::checksum::{ones_complement_sum, Checksum};
+use crate::entropy::splitmix;
 use crate::error::Error;
 use crate::event::{Event, FailReason, TraceEvent};
 use crate::integrity::Integrity;
 use crate::link::{ConfigError, Delivery, Handled, Link, Received, SendError, Stats, MIN_PAYLOAD};
 use crate::seq::Seq;
+use crate::wire::control::{ErrRepr, HeartbeatRepr, ResetRepr};
 use crate::wire::handshake::{
-    Agreement, ErrRepr, ErrorCode, HandshakeAckRepr, HeartbeatRepr, Params, ResetRepr, SynAckRepr, SynRepr,
-    CONNECTION_EXTENSION, FLAG_CRC, FLAG_CRC_SUPPORTED, HANDSHAKE_ACK_FIXED_LEN, MAX_HANDSHAKE_PAYLOAD,
-    PROTOCOL_VERSION, SYN_ACK_FIXED_LEN, SYN_FIXED_LEN,
+    Agreement, ErrorCode, HandshakeAckRepr, Params, SynAckRepr, SynRepr, CONNECTION_EXTENSION, FLAG_CRC,
+    FLAG_CRC_SUPPORTED, HANDSHAKE_ACK_FIXED_LEN, MAX_HANDSHAKE_PAYLOAD, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN,
+    SYN_FIXED_LEN,
 };
-use crate::wire::{Codec, Packet, PacketRepr, PacketType, HEADER_LEN};
+use crate::wire::pseudo::{pseudo_sum, same_sum};
+use crate::wire::{Codec, PacketRepr, PacketType};
 
 /// Where a connection is in its life.
 ///
@@ -530,7 +532,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 Err(_) => {}
             },
             PacketType::ERR_MSG => {
-                let err = ErrRepr::parse(packet.payload);
+                let err = ErrRepr::parse(packet.payload).unwrap_or(ErrRepr { code: ErrorCode::Other, reason: &[] });
                 self.keep_reason(err.reason);
                 self.fail(FailReason::Reset { code: err.code });
             }
@@ -578,7 +580,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 self.pending.handshake_ack = true;
             }
             (PacketType::ERR_MSG, State::SynSent | State::Confirming) => {
-                let err = ErrRepr::parse(packet.payload);
+                let err = ErrRepr::parse(packet.payload).unwrap_or(ErrRepr { code: ErrorCode::Other, reason: &[] });
                 self.keep_reason(err.reason);
                 self.fail(FailReason::Refused { code: err.code });
             }
@@ -795,7 +797,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
         }
         if let Some(code) = self.pending.err.take() {
             let mut payload = [0u8; 1 + REASON_LEN];
-            let n = ErrRepr { code, reason: code.as_str().as_bytes() }.emit(&mut payload);
+            let n = ErrRepr { code, reason: code.as_str().as_bytes() }.fitted(payload.len()).emit(&mut payload)?;
             return self.emit(buf, PacketType::ERR_MSG, payload.get(..n).unwrap_or(&[]), true).map(Some);
         }
         match self.state {
@@ -811,11 +813,11 @@ impl<S: AsMut<[u8]>> Connection<S> {
                     isn: self.local_isn,
                     params: self.proposal(),
                     extension,
+                    // the server may answer with at most as many bytes as the SYN has
+                    padding: (SYN_ACK_FIXED_LEN + usize::from(self.config.server_extension_room))
+                        .saturating_sub(SYN_FIXED_LEN + extension.len()),
                 };
-                // Padding: the server may answer with at most as many bytes as the SYN has.
-                let padding = (SYN_ACK_FIXED_LEN + usize::from(self.config.server_extension_room))
-                    .saturating_sub(SYN_FIXED_LEN + extension.len());
-                let n = syn.emit(&mut payload, padding)?;
+                let n = syn.emit(&mut payload)?;
                 self.emit(buf, PacketType::SYN, payload.get(..n).unwrap_or(&[]), false).map(Some)
             }
             State::Confirming | State::Established if self.pending.handshake_ack => {
@@ -940,39 +942,6 @@ fn due(now: u64, deadline: u64) -> bool {
 /// A deadline as `poll_timeout` reports it: `None` for [`NEVER`].
 fn timer(deadline: u64) -> Option<u64> {
     (deadline != NEVER).then_some(deadline)
-}
-
-/// The one's complement sum of a connection id as a pseudo-header.
-pub(crate) fn pseudo_sum(conn_id: u32) -> u16 {
-    ones_complement_sum(&conn_id.to_be_bytes())
-}
-
-/// One's complement sums compare equal modulo 0xffff (0 and 0xffff are the same number).
-pub(crate) fn same_sum(a: u16, b: u16) -> bool {
-    a == b || (a == 0 || a == 0xffff) && (b == 0 || b == 0xffff)
-}
-
-/// The pseudo-header sum a packet was checked with, recovered from its
-/// Internet checksum: the token of a RESET for an unknown connection.
-pub(crate) fn recover_pseudo_sum(datagram: &[u8]) -> Option<u16> {
-    let packet = Packet::new_checked(datagram).ok()?;
-    if datagram.len() != HEADER_LEN + usize::from(packet.payload_len()) {
-        return None;
-    }
-    let mut c = Checksum::new();
-    c.update(datagram.get(..7)?);
-    c.update(packet.payload());
-    // received = !(data + pseudo)  =>  pseudo = !received - data
-    Some(crate::checksum::add(!packet.checksum(), !c.sum()))
-}
-
-/// SplitMix64: spreads caller entropy into ids and sequence numbers.
-pub(crate) fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

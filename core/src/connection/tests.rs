@@ -7,6 +7,7 @@ use std::vec::Vec;
 use super::*;
 use crate::endpoint::{ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, Slot};
 use crate::link::LinkConfig;
+use crate::wire::{Packet, HEADER_LEN};
 
 type Server = Endpoint<u32, Vec<u8>, Vec<Slot<u32, Vec<u8>>>>;
 type Client = Connection<Vec<u8>>;
@@ -293,9 +294,10 @@ fn short_syns_get_no_answer() {
         isn: 2,
         params: config().proposal(),
         extension: &[],
+        padding: 0, // smaller than a SYN_ACK
     };
     let mut payload = [0u8; 64];
-    let n = syn.emit(&mut payload, 0).unwrap(); // no padding: smaller than a SYN_ACK
+    let n = syn.emit(&mut payload).unwrap();
     let mut buf = [0u8; 128];
     let m = PacketRepr::new(Seq(0), PacketType::SYN, &payload[..n]).emit(&mut buf, &Codec::new()).unwrap();
     server.handle_datagram(0, CLIENT_ADDR, &buf[..m]);

@@ -163,7 +163,7 @@ pub struct Received {
 /// Whether the link took a packet given to [`Link::handle_packet`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Handled {
+pub(crate) enum Handled {
     /// The packet was data, an ACK or a NACK, and has been processed.
     Consumed,
     /// A packet type the link does not handle (handshake, heartbeat, error, ...).
@@ -200,12 +200,12 @@ impl<S: AsMut<[u8]>> Link<S> {
 
     /// Feeds one already decoded and verified packet (for a connection that
     /// demultiplexes packet types itself).
-    pub fn handle_packet(&mut self, now: u64, packet: &PacketRepr<'_>, wire_len: usize) -> Handled {
+    pub(crate) fn handle_packet(&mut self, now: u64, packet: &PacketRepr<'_>, wire_len: usize) -> Handled {
         self.state.handle_packet(self.storage.as_mut(), now, packet, wire_len)
     }
 
     /// Counts a datagram that failed decoding (from a caller that decodes itself).
-    pub fn note_corrupt(&mut self, now: u64, wire_len: usize) {
+    pub(crate) fn note_corrupt(&mut self, now: u64, wire_len: usize) {
         self.state.on_corrupt(self.storage.as_mut(), now, wire_len);
     }
 

@@ -7,7 +7,7 @@ use super::{Delivery, Handled, LinkState, Received};
 use crate::error::Error;
 use crate::event::TraceKind;
 use crate::seq::Seq;
-use crate::wire::ack::{parse_nack, AckRepr};
+use crate::wire::ack::{AckRepr, NackRepr};
 use crate::wire::data::{DataRepr, Fragment};
 use crate::wire::{PacketRepr, PacketType};
 
@@ -47,7 +47,7 @@ impl LinkState {
         let ptype = packet.ptype;
         let parsed = match ptype {
             PacketType::ACK => AckRepr::parse(packet.payload).map(|ack| self.on_ack(arena, now, &ack)),
-            PacketType::NACK => parse_nack(packet.payload).map(|seq| self.on_nack(arena, now, seq)),
+            PacketType::NACK => NackRepr::parse(packet.payload).map(|nack| self.on_nack(arena, now, nack.seq)),
             PacketType::DATA => DataRepr::parse(packet.payload).map(|data| {
                 if let Some(ack) = &data.ack {
                     self.on_ack(arena, now, ack);

@@ -5,7 +5,7 @@ use std::vec;
 use std::vec::Vec;
 
 use super::*;
-use crate::wire::ack::{parse_nack, AckRepr};
+use crate::wire::ack::{AckRepr, NackRepr};
 use crate::wire::{Codec, Packet, HEADER_LEN};
 
 type TestLink = Link<Vec<u8>>;
@@ -207,7 +207,7 @@ fn gap_triggers_nack_and_immediate_retransmission() {
     let replies = drain(&mut b, 5);
     let nacks: Vec<_> = replies.iter().filter(|d| ptype(d) == PacketType::NACK).collect();
     assert_eq!(nacks.len(), 1, "one NACK despite two out-of-order packets (rate limit)");
-    assert_eq!(parse_nack(&nacks[0][HEADER_LEN..]).unwrap(), Seq(0));
+    assert_eq!(NackRepr::parse(&nacks[0][HEADER_LEN..]).unwrap().seq, Seq(0));
     deliver(&mut a, 10, &replies);
     let resent = drain(&mut a, 10);
     assert_eq!(resent.len(), 1);
@@ -431,7 +431,7 @@ fn forged_ack(cumulative: Seq, sacked: &[Seq]) -> Vec<u8> {
     }
     let ack = AckRepr { cumulative, window: Some(8), sack };
     let mut block = [0u8; crate::wire::ack::ACK_BLOCK_MAX_LEN];
-    let len = ack.emit_block(&mut block).unwrap();
+    let len = ack.emit(&mut block).unwrap();
     let mut out = vec![0u8; HEADER_LEN + len];
     let n = PacketRepr::new(Seq(0), PacketType::ACK, &block[..len]).emit(&mut out, &Codec::new()).unwrap();
     out.truncate(n);
@@ -489,7 +489,9 @@ fn nack_of_a_falsely_sacked_packet_is_honoured() {
     let mut a = link(config());
     let mut b = link(config());
     let replies = falsely_sacked_packet_1(&mut a, &mut b);
-    assert!(replies.iter().any(|d| ptype(d) == PacketType::NACK && parse_nack(&d[HEADER_LEN..]) == Ok(Seq(1))));
+    assert!(replies
+        .iter()
+        .any(|d| ptype(d) == PacketType::NACK && NackRepr::parse(&d[HEADER_LEN..]) == Ok(NackRepr { seq: Seq(1) })));
     deliver(&mut a, 10, &replies);
     // resent at once, long before the retransmission timer
     let resent: Vec<_> = drain(&mut a, 10).into_iter().filter(|d| is_data(d)).collect();

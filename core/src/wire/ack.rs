@@ -21,14 +21,41 @@
 use crate::error::Error;
 use crate::seq::Seq;
 
+/// Byte positions of the ack block's fields, in one place.
+mod field {
+    use core::ops::Range;
+    pub const CUMULATIVE: Range<usize> = 0..4;
+    pub const WINDOW: Range<usize> = 4..6;
+    pub const SACK_LEN: usize = 6;
+    pub const SACK: usize = 7;
+}
+
 /// Most bitmap bytes an ack block carries (256 packets after the cumulative one).
 pub const MAX_SACK_BYTES: usize = 32;
 /// Bytes of an ack block without its bitmap.
-pub const ACK_BLOCK_MIN_LEN: usize = 7;
+pub const ACK_BLOCK_MIN_LEN: usize = field::SACK;
 /// The largest ack block.
 pub const ACK_BLOCK_MAX_LEN: usize = ACK_BLOCK_MIN_LEN + MAX_SACK_BYTES;
 /// Seed 000's plain ACK/NACK payload: one sequence number.
 pub const PLAIN_LEN: usize = 4;
+
+/// Reads a big-endian sequence number at `range` (4 bytes) of `bytes`.
+fn read_seq(bytes: &[u8], range: core::ops::Range<usize>) -> Option<Seq> {
+    match bytes.get(range)? {
+        &[a, b, c, d] => Some(Seq(u32::from_be_bytes([a, b, c, d]))),
+        _ => None,
+    }
+}
+
+/// Writes `len` bytes at the start of `out` with `fill`, or a typed error if they do not fit.
+fn emit_exact(out: &mut [u8], len: usize, fill: impl FnOnce(&mut [u8])) -> Result<usize, Error> {
+    let available = out.len();
+    let Some(dst) = out.get_mut(..len) else {
+        return Err(Error::BufferTooSmall { needed: len, available });
+    };
+    fill(dst);
+    Ok(len)
+}
 
 /// Which packets after the cumulative acknowledgement have arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -98,10 +125,18 @@ pub struct AckRepr {
 }
 
 impl AckRepr {
-    /// Parses an ACK payload, plain (4 bytes) or extended.
+    /// A seed 000 plain ACK of `seq` (everything up to and including it arrived).
+    pub const fn plain(seq: Seq) -> AckRepr {
+        AckRepr { cumulative: seq, window: None, sack: Sack::new() }
+    }
+
+    /// Parses an ACK payload, plain (4 bytes, `window` is `None`) or an
+    /// extended block that fills the payload exactly.
     pub fn parse(payload: &[u8]) -> Result<AckRepr, Error> {
-        if let [a, b, c, d] = *payload {
-            return Ok(AckRepr { cumulative: Seq(u32::from_be_bytes([a, b, c, d])), window: None, sack: Sack::new() });
+        if payload.len() == PLAIN_LEN {
+            return read_seq(payload, 0..PLAIN_LEN)
+                .map(AckRepr::plain)
+                .ok_or(Error::Truncated { needed: PLAIN_LEN, available: payload.len() });
         }
         let (ack, used) = AckRepr::parse_block(payload)?;
         if used != payload.len() {
@@ -110,54 +145,92 @@ impl AckRepr {
         Ok(ack)
     }
 
-    /// Parses an ack block at the start of `bytes`; returns it and its length.
-    pub fn parse_block(bytes: &[u8]) -> Result<(AckRepr, usize), Error> {
-        let Some(&[a, b, c, d, w0, w1, sack_len]) = bytes.get(..ACK_BLOCK_MIN_LEN) else {
+    /// Bytes [`AckRepr::emit`] writes: 4 for a plain ACK, else the extended block.
+    pub fn buffer_len(&self) -> usize {
+        match self.window {
+            None => PLAIN_LEN,
+            Some(_) => self.block_len(),
+        }
+    }
+
+    /// Writes the payload at the start of `out`: seed 000's plain form when
+    /// `window` is `None` (a SACK cannot ride in it: [`Error::Malformed`]),
+    /// else the extended block. Returns its length.
+    pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
+        if self.window.is_some() {
+            return self.emit_block(out);
+        }
+        if !self.sack.is_empty() {
+            return Err(Error::Malformed);
+        }
+        emit_exact(out, PLAIN_LEN, |dst| dst.copy_from_slice(&self.cumulative.0.to_be_bytes()))
+    }
+
+    /// Parses an extended ack block at the start of `bytes` (the form that
+    /// rides in DATA packets); returns it and its length.
+    pub(crate) fn parse_block(bytes: &[u8]) -> Result<(AckRepr, usize), Error> {
+        let (Some(cumulative), Some(&[w0, w1]), Some(&sack_len)) =
+            (read_seq(bytes, field::CUMULATIVE), bytes.get(field::WINDOW), bytes.get(field::SACK_LEN))
+        else {
             return Err(Error::Truncated { needed: ACK_BLOCK_MIN_LEN, available: bytes.len() });
         };
         let sack_len = usize::from(sack_len);
         if sack_len > MAX_SACK_BYTES {
             return Err(Error::PayloadTooLarge { len: sack_len, max: MAX_SACK_BYTES });
         }
-        let used = ACK_BLOCK_MIN_LEN + sack_len;
-        let Some(bitmap) = bytes.get(ACK_BLOCK_MIN_LEN..used) else {
+        let used = field::SACK + sack_len;
+        let Some(bitmap) = bytes.get(field::SACK..used) else {
             return Err(Error::Truncated { needed: used, available: bytes.len() });
         };
-        let ack = AckRepr {
-            cumulative: Seq(u32::from_be_bytes([a, b, c, d])),
-            window: Some(u16::from_be_bytes([w0, w1])),
-            sack: Sack::from_bytes(bitmap),
-        };
+        let ack = AckRepr { cumulative, window: Some(u16::from_be_bytes([w0, w1])), sack: Sack::from_bytes(bitmap) };
         Ok((ack, used))
     }
 
     /// Bytes of the extended block.
-    pub fn block_len(&self) -> usize {
+    pub(crate) fn block_len(&self) -> usize {
         ACK_BLOCK_MIN_LEN + self.sack.bytes().len()
     }
 
-    /// Writes the extended block at the start of `out`; returns its length.
-    pub fn emit_block(&self, out: &mut [u8]) -> Result<usize, Error> {
-        let len = self.block_len();
-        let available = out.len();
-        let Some(dst) = out.get_mut(..len) else {
-            return Err(Error::BufferTooSmall { needed: len, available });
-        };
-        let [a, b, c, d] = self.cumulative.0.to_be_bytes();
-        let [w0, w1] = self.window.unwrap_or(0).to_be_bytes();
-        let bitmap = self.sack.bytes();
-        for (slot, byte) in dst.iter_mut().zip([a, b, c, d, w0, w1, bitmap.len() as u8].iter().chain(bitmap)) {
-            *slot = *byte;
-        }
-        Ok(len)
+    /// Writes the extended block at the start of `out` (a missing window is
+    /// written as 0); returns its length.
+    pub(crate) fn emit_block(&self, out: &mut [u8]) -> Result<usize, Error> {
+        emit_exact(out, self.block_len(), |dst| {
+            // the fields in order: cumulative, window, sack_len, bitmap
+            let [a, b, c, d] = self.cumulative.0.to_be_bytes();
+            let [w0, w1] = self.window.unwrap_or(0).to_be_bytes();
+            let bitmap = self.sack.bytes();
+            for (slot, byte) in dst.iter_mut().zip([a, b, c, d, w0, w1, bitmap.len() as u8].iter().chain(bitmap)) {
+                *slot = *byte;
+            }
+        })
     }
 }
 
-/// Parses a NACK payload: the 4-byte sequence number to resend.
-pub fn parse_nack(payload: &[u8]) -> Result<Seq, Error> {
-    match *payload {
-        [a, b, c, d] => Ok(Seq(u32::from_be_bytes([a, b, c, d]))),
-        _ => Err(Error::LengthMismatch { declared: PLAIN_LEN, actual: payload.len() }),
+/// A NACK payload: the sequence number the receiver asks to be resent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct NackRepr {
+    /// The missing or corrupted sequence number.
+    pub seq: Seq,
+}
+
+impl NackRepr {
+    /// Parses a NACK payload: exactly 4 bytes.
+    pub fn parse(payload: &[u8]) -> Result<NackRepr, Error> {
+        match read_seq(payload, 0..PLAIN_LEN) {
+            Some(seq) if payload.len() == PLAIN_LEN => Ok(NackRepr { seq }),
+            _ => Err(Error::LengthMismatch { declared: PLAIN_LEN, actual: payload.len() }),
+        }
+    }
+
+    /// Bytes [`NackRepr::emit`] writes.
+    pub const fn buffer_len(&self) -> usize {
+        PLAIN_LEN
+    }
+
+    /// Writes the payload at the start of `out`; returns its length.
+    pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
+        emit_exact(out, PLAIN_LEN, |dst| dst.copy_from_slice(&self.seq.0.to_be_bytes()))
     }
 }
 
@@ -166,41 +239,78 @@ pub fn parse_nack(payload: &[u8]) -> Result<Seq, Error> {
 mod tests {
     use super::*;
 
+    fn sack_of(indices: &[usize]) -> Sack {
+        let mut sack = Sack::new();
+        for &i in indices {
+            sack.set(i);
+        }
+        sack
+    }
+
+    /// Every format's contract: emit writes `buffer_len` bytes, parse gives
+    /// the value back, one byte less of buffer or of payload is a typed error.
+    fn round_trip(ack: AckRepr) {
+        let mut buf = [0u8; ACK_BLOCK_MAX_LEN];
+        let n = ack.emit(&mut buf).unwrap();
+        assert_eq!(n, ack.buffer_len());
+        assert_eq!(AckRepr::parse(&buf[..n]).unwrap(), ack);
+        assert_eq!(ack.emit(&mut buf[..n - 1]), Err(Error::BufferTooSmall { needed: n, available: n - 1 }));
+        for cut in 0..n {
+            match AckRepr::parse(&buf[..cut]) {
+                // the first 4 bytes of a block read as a seed 000 ACK of the same number
+                Ok(plain) if cut == PLAIN_LEN => assert_eq!(plain, AckRepr::plain(ack.cumulative)),
+                parsed => assert!(parsed.is_err(), "{cut} of {n} bytes"),
+            }
+        }
+    }
+
     #[test]
     fn plain_seed_ack() {
         let ack = AckRepr::parse(&[0, 0, 0, 9]).unwrap();
-        assert_eq!(ack.cumulative, Seq(9));
+        assert_eq!(ack, AckRepr::plain(Seq(9)));
         assert_eq!(ack.window, None);
         assert!(ack.sack.is_empty());
+        let mut buf = [0u8; 4];
+        assert_eq!(ack.emit(&mut buf), Ok(4));
+        assert_eq!(buf, [0, 0, 0, 9]);
+        round_trip(ack);
+    }
+
+    #[test]
+    fn a_plain_ack_cannot_carry_a_sack() {
+        let ack = AckRepr { sack: sack_of(&[1]), ..AckRepr::plain(Seq(1)) };
+        assert_eq!(ack.emit(&mut [0u8; 8]), Err(Error::Malformed));
     }
 
     #[test]
     fn extended_block_round_trip() {
-        let mut sack = Sack::new();
-        for i in [0, 3, 9, 200, 255, 256] {
-            sack.set(i);
-        }
-        let ack = AckRepr { cumulative: Seq(u32::MAX), window: Some(17), sack };
+        let ack = AckRepr { cumulative: Seq(u32::MAX), window: Some(17), sack: sack_of(&[0, 3, 9, 200, 255, 256]) };
         let mut buf = [0u8; 64];
-        let n = ack.emit_block(&mut buf).unwrap();
+        let n = ack.emit(&mut buf).unwrap();
         assert_eq!(n, 7 + 32);
         assert_eq!(&buf[..7], &[0xff, 0xff, 0xff, 0xff, 0, 17, 32]);
         assert_eq!(buf[7], 0b0000_1001);
         let parsed = AckRepr::parse(&buf[..n]).unwrap();
         assert_eq!(parsed, ack);
         assert_eq!(parsed.sack.iter().collect::<heapless_like::Vec>().0, [0, 3, 9, 200, 255]);
-        assert!(AckRepr::parse(&buf[..n - 1]).is_err());
-        assert!(AckRepr::parse(&buf[..5]).is_err());
+        round_trip(ack);
+        round_trip(AckRepr { cumulative: Seq(5), window: Some(0), sack: Sack::new() });
+    }
+
+    #[test]
+    fn a_block_longer_than_its_payload_or_than_32_bytes_is_refused() {
+        assert_eq!(AckRepr::parse(&[0, 0, 0, 1, 0, 1, 2, 0xff]), Err(Error::Truncated { needed: 9, available: 8 }));
+        assert_eq!(
+            AckRepr::parse(&[0, 0, 0, 1, 0, 1, 33]),
+            Err(Error::PayloadTooLarge { len: 33, max: MAX_SACK_BYTES })
+        );
+        assert_eq!(AckRepr::parse(&[0, 0, 0, 1, 0, 1, 0, 0]), Err(Error::LengthMismatch { declared: 7, actual: 8 }));
     }
 
     #[test]
     fn trailing_zero_bytes_are_not_sent() {
-        let mut sack = Sack::new();
-        sack.set(2);
-        let ack = AckRepr { cumulative: Seq(1), window: Some(0), sack };
-        assert_eq!(ack.block_len(), 8);
-        let mut buf = [0u8; 16];
-        buf[..7].copy_from_slice(&[0, 0, 0, 1, 0, 0, 3]);
+        let ack = AckRepr { cumulative: Seq(1), window: Some(0), sack: sack_of(&[2]) };
+        assert_eq!(ack.buffer_len(), 8);
         // a peer may send zero bytes at the end; they are accepted and dropped
         let (parsed, used) = AckRepr::parse_block(&[0, 0, 0, 1, 0, 0, 3, 4, 0, 0]).unwrap();
         assert_eq!(used, 10);
@@ -209,8 +319,17 @@ mod tests {
 
     #[test]
     fn nack_is_four_bytes() {
-        assert_eq!(parse_nack(&[0, 0, 1, 0]), Ok(Seq(256)));
-        assert!(parse_nack(&[0, 0, 1]).is_err());
+        assert_eq!(NackRepr::parse(&[0, 0, 1, 0]), Ok(NackRepr { seq: Seq(256) }));
+        assert!(NackRepr::parse(&[0, 0, 1, 0, 0]).is_err());
+        let nack = NackRepr { seq: Seq(0xdead_beef) };
+        let mut buf = [0u8; 4];
+        assert_eq!(nack.emit(&mut buf), Ok(nack.buffer_len()));
+        assert_eq!(buf, [0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(NackRepr::parse(&buf), Ok(nack));
+        assert_eq!(nack.emit(&mut buf[..3]), Err(Error::BufferTooSmall { needed: 4, available: 3 }));
+        for cut in 0..4 {
+            assert_eq!(NackRepr::parse(&buf[..cut]), Err(Error::LengthMismatch { declared: 4, actual: cut }));
+        }
     }
 
     /// A tiny collector so the test needs no allocation.

@@ -1,5 +1,6 @@
-//! Payloads of the connection control packets: SYN, SYN_ACK, HANDSHAKE_ACK,
-//! ERR_MSG, RESET and HEARTBEAT. Formats are in `docs/PROTOCOL.md` section 7.
+//! Payloads of the handshake packets: SYN, SYN_ACK and HANDSHAKE_ACK
+//! (`docs/PROTOCOL.md` section 7.3), and the [`ErrorCode`] that ERR_MSG and
+//! RESET carry (their payloads are in [`super::control`]).
 
 use crate::error::Error;
 
@@ -26,6 +27,11 @@ pub const SYN_ACK_FIXED_LEN: usize = 40;
 /// Bytes of a HANDSHAKE_ACK payload before its extension.
 pub const HANDSHAKE_ACK_FIXED_LEN: usize = 44;
 
+// The fields follow each other in the order of PROTOCOL 7.3, each big-endian
+// and as wide as its type: `SynRepr::parse`/`emit`, `Params::read`/`write`
+// and `Agreement::read`/`write` are where that order is written down, read
+// and written by the same `Reader` and `Writer`.
+
 /// Reads big-endian fields off the front of a slice.
 struct Reader<'a>(&'a [u8]);
 
@@ -38,7 +44,8 @@ impl<'a> Reader<'a> {
         Ok(*head)
     }
     fn u8(&mut self) -> Result<u8, Error> {
-        Ok(self.take::<1>()?[0])
+        let [byte] = self.take()?;
+        Ok(byte)
     }
     fn u16(&mut self) -> Result<u16, Error> {
         Ok(u16::from_be_bytes(self.take()?))
@@ -49,6 +56,7 @@ impl<'a> Reader<'a> {
     fn u64(&mut self) -> Result<u64, Error> {
         Ok(u64::from_be_bytes(self.take()?))
     }
+    /// The length-prefixed extension (at most [`MAX_EXTENSION`] bytes).
     fn extension(&mut self) -> Result<&'a [u8], Error> {
         let len = usize::from(self.u16()?);
         if len > MAX_EXTENSION {
@@ -62,21 +70,28 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Writes big-endian fields into a slice.
+/// Writes big-endian fields into a slice of exactly the payload's length
+/// (checked once by [`Writer::new`]).
 struct Writer<'a> {
     out: &'a mut [u8],
     at: usize,
-    overflow: bool,
 }
 
 impl<'a> Writer<'a> {
-    fn new(out: &'a mut [u8]) -> Writer<'a> {
-        Writer { out, at: 0, overflow: false }
+    /// A writer of `len` bytes at the start of `out`, whose extension must fit its length field.
+    fn new(out: &'a mut [u8], len: usize, extension: &[u8]) -> Result<Writer<'a>, Error> {
+        if extension.len() > MAX_EXTENSION {
+            return Err(Error::PayloadTooLarge { len: extension.len(), max: MAX_EXTENSION });
+        }
+        let available = out.len();
+        match out.get_mut(..len) {
+            Some(out) => Ok(Writer { out, at: 0 }),
+            None => Err(Error::BufferTooSmall { needed: len, available }),
+        }
     }
     fn put(&mut self, bytes: &[u8]) {
-        match self.out.get_mut(self.at..self.at + bytes.len()) {
-            Some(dst) => dst.copy_from_slice(bytes),
-            None => self.overflow = true,
+        if let Some(dst) = self.out.get_mut(self.at..self.at + bytes.len()) {
+            dst.copy_from_slice(bytes);
         }
         self.at += bytes.len();
     }
@@ -84,12 +99,12 @@ impl<'a> Writer<'a> {
         self.put(&(ext.len() as u16).to_be_bytes());
         self.put(ext);
     }
-    fn finish(self) -> Result<usize, Error> {
-        if self.overflow {
-            Err(Error::BufferTooSmall { needed: self.at, available: self.out.len() })
-        } else {
-            Ok(self.at)
+    /// Zeros the rest (the padding); returns the length written.
+    fn finish(self) -> usize {
+        if let Some(rest) = self.out.get_mut(self.at..) {
+            rest.fill(0);
         }
+        self.out.len()
     }
 }
 
@@ -105,6 +120,19 @@ pub struct Params {
     pub heartbeat_ms: u32,
     /// Silence after which the connection fails, milliseconds (0: never).
     pub idle_timeout_ms: u32,
+}
+
+impl Params {
+    fn read(r: &mut Reader<'_>) -> Result<Params, Error> {
+        Ok(Params { max_payload: r.u16()?, window: r.u16()?, heartbeat_ms: r.u32()?, idle_timeout_ms: r.u32()? })
+    }
+
+    fn write(&self, w: &mut Writer<'_>) {
+        w.put(&self.max_payload.to_be_bytes());
+        w.put(&self.window.to_be_bytes());
+        w.put(&self.heartbeat_ms.to_be_bytes());
+        w.put(&self.idle_timeout_ms.to_be_bytes());
+    }
 }
 
 /// SYN (client -> server): the client's proposal.
@@ -123,47 +151,43 @@ pub struct SynRepr<'a> {
     pub params: Params,
     /// Extension data (room for a key exchange).
     pub extension: &'a [u8],
+    /// Bytes after the extension: zeros when emitted, ignored (only
+    /// counted) when parsed. They let the server answer with as many bytes
+    /// as the SYN had.
+    pub padding: usize,
 }
 
 impl<'a> SynRepr<'a> {
-    /// Parses a SYN payload (trailing padding is allowed and ignored).
+    /// Parses a SYN payload (the bytes after the extension count as padding).
     pub fn parse(payload: &'a [u8]) -> Result<SynRepr<'a>, Error> {
         let mut r = Reader(payload);
-        Ok(SynRepr {
+        let syn = SynRepr {
             version: r.u8()?,
             flags: r.u8()?,
             client_id: r.u32()?,
             isn: r.u32()?,
-            params: Params {
-                max_payload: r.u16()?,
-                window: r.u16()?,
-                heartbeat_ms: r.u32()?,
-                idle_timeout_ms: r.u32()?,
-            },
+            params: Params::read(&mut r)?,
             extension: r.extension()?,
-        })
+            padding: 0,
+        };
+        Ok(SynRepr { padding: r.0.len(), ..syn })
     }
 
-    /// Writes the payload followed by `padding` zero bytes; returns its length.
-    pub fn emit(&self, out: &mut [u8], padding: usize) -> Result<usize, Error> {
-        let mut w = Writer::new(out);
+    /// Bytes [`SynRepr::emit`] writes: the fixed part, the extension and the padding.
+    pub fn buffer_len(&self) -> usize {
+        SYN_FIXED_LEN + self.extension.len() + self.padding
+    }
+
+    /// Writes the payload at the start of `out`; returns its length.
+    pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
+        let mut w = Writer::new(out, self.buffer_len(), self.extension)?;
         w.put(&[self.version, self.flags]);
         w.put(&self.client_id.to_be_bytes());
         w.put(&self.isn.to_be_bytes());
-        put_params(&mut w, &self.params);
+        self.params.write(&mut w);
         w.extension(self.extension);
-        for _ in 0..padding {
-            w.put(&[0]);
-        }
-        w.finish()
+        Ok(w.finish())
     }
-}
-
-fn put_params(w: &mut Writer<'_>, p: &Params) {
-    w.put(&p.max_payload.to_be_bytes());
-    w.put(&p.window.to_be_bytes());
-    w.put(&p.heartbeat_ms.to_be_bytes());
-    w.put(&p.idle_timeout_ms.to_be_bytes());
 }
 
 /// What a SYN_ACK and a HANDSHAKE_ACK both carry: the agreed parameters and the cookie.
@@ -190,6 +214,36 @@ pub struct Agreement {
     pub cookie: u64,
 }
 
+impl Agreement {
+    /// Reads an agreement; the SYN_ACK form has no `client_isn` (it reads as 0).
+    fn read(r: &mut Reader<'_>, with_client_isn: bool) -> Result<Agreement, Error> {
+        let (version, flags, client_id) = (r.u8()?, r.u8()?, r.u32()?);
+        let client_isn = if with_client_isn { r.u32()? } else { 0 };
+        let (server_id, server_isn) = (r.u32()?, r.u32()?);
+        let params = Params::read(r)?;
+        let (cookie_time, cookie) = (r.u32()?, r.u64()?);
+        Ok(Agreement { version, flags, client_id, client_isn, server_id, server_isn, params, cookie_time, cookie })
+    }
+
+    /// Writes an agreement, with or without `client_isn`, then `extension`; returns the length.
+    fn emit(&self, out: &mut [u8], with_client_isn: bool, extension: &[u8]) -> Result<usize, Error> {
+        let fixed = if with_client_isn { HANDSHAKE_ACK_FIXED_LEN } else { SYN_ACK_FIXED_LEN };
+        let mut w = Writer::new(out, fixed + extension.len(), extension)?;
+        w.put(&[self.version, self.flags]);
+        w.put(&self.client_id.to_be_bytes());
+        if with_client_isn {
+            w.put(&self.client_isn.to_be_bytes());
+        }
+        w.put(&self.server_id.to_be_bytes());
+        w.put(&self.server_isn.to_be_bytes());
+        self.params.write(&mut w);
+        w.put(&self.cookie_time.to_be_bytes());
+        w.put(&self.cookie.to_be_bytes());
+        w.extension(extension);
+        Ok(w.finish())
+    }
+}
+
 /// SYN_ACK (server -> client): the agreement (without the client's ISN) and the server's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -201,44 +255,22 @@ pub struct SynAckRepr<'a> {
 }
 
 impl<'a> SynAckRepr<'a> {
-    /// Parses a SYN_ACK payload.
+    /// Parses a SYN_ACK payload (bytes after the extension are ignored).
     pub fn parse(payload: &'a [u8]) -> Result<SynAckRepr<'a>, Error> {
         let mut r = Reader(payload);
-        let agreement = read_agreement(&mut r, false)?;
+        let agreement = Agreement::read(&mut r, false)?;
         Ok(SynAckRepr { agreement, extension: r.extension()? })
     }
 
-    /// Writes the payload; returns its length.
+    /// Bytes [`SynAckRepr::emit`] writes.
+    pub fn buffer_len(&self) -> usize {
+        SYN_ACK_FIXED_LEN + self.extension.len()
+    }
+
+    /// Writes the payload at the start of `out`; returns its length.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-        let mut w = Writer::new(out);
-        write_agreement(&mut w, &self.agreement, false);
-        w.extension(self.extension);
-        w.finish()
+        self.agreement.emit(out, false, self.extension)
     }
-}
-
-/// Reads an agreement; the SYN_ACK form has no `client_isn` (it reads as 0).
-fn read_agreement(r: &mut Reader<'_>, with_client_isn: bool) -> Result<Agreement, Error> {
-    let (version, flags, client_id) = (r.u8()?, r.u8()?, r.u32()?);
-    let client_isn = if with_client_isn { r.u32()? } else { 0 };
-    let (server_id, server_isn) = (r.u32()?, r.u32()?);
-    let params = Params { max_payload: r.u16()?, window: r.u16()?, heartbeat_ms: r.u32()?, idle_timeout_ms: r.u32()? };
-    let (cookie_time, cookie) = (r.u32()?, r.u64()?);
-    Ok(Agreement { version, flags, client_id, client_isn, server_id, server_isn, params, cookie_time, cookie })
-}
-
-/// Writes an agreement, with or without `client_isn`.
-fn write_agreement(w: &mut Writer<'_>, a: &Agreement, with_client_isn: bool) {
-    w.put(&[a.version, a.flags]);
-    w.put(&a.client_id.to_be_bytes());
-    if with_client_isn {
-        w.put(&a.client_isn.to_be_bytes());
-    }
-    w.put(&a.server_id.to_be_bytes());
-    w.put(&a.server_isn.to_be_bytes());
-    put_params(w, &a.params);
-    w.put(&a.cookie_time.to_be_bytes());
-    w.put(&a.cookie.to_be_bytes());
 }
 
 /// HANDSHAKE_ACK (client -> server): the whole agreement echoed, so that the
@@ -253,19 +285,21 @@ pub struct HandshakeAckRepr<'a> {
 }
 
 impl<'a> HandshakeAckRepr<'a> {
-    /// Parses a HANDSHAKE_ACK payload.
+    /// Parses a HANDSHAKE_ACK payload (bytes after the extension are ignored).
     pub fn parse(payload: &'a [u8]) -> Result<HandshakeAckRepr<'a>, Error> {
         let mut r = Reader(payload);
-        let agreement = read_agreement(&mut r, true)?;
+        let agreement = Agreement::read(&mut r, true)?;
         Ok(HandshakeAckRepr { agreement, extension: r.extension()? })
     }
 
-    /// Writes the payload; returns its length.
+    /// Bytes [`HandshakeAckRepr::emit`] writes.
+    pub fn buffer_len(&self) -> usize {
+        HANDSHAKE_ACK_FIXED_LEN + self.extension.len()
+    }
+
+    /// Writes the payload at the start of `out`; returns its length.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-        let mut w = Writer::new(out);
-        write_agreement(&mut w, &self.agreement, true);
-        w.extension(self.extension);
-        w.finish()
+        self.agreement.emit(out, true, self.extension)
     }
 }
 
@@ -336,106 +370,6 @@ impl ErrorCode {
     }
 }
 
-/// ERR_MSG payload: a code and a UTF-8 reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct ErrRepr<'a> {
-    /// What went wrong.
-    pub code: ErrorCode,
-    /// Human-readable reason (UTF-8, possibly empty).
-    pub reason: &'a [u8],
-}
-
-impl<'a> ErrRepr<'a> {
-    /// Parses an ERR_MSG payload: `[code u8][reason]`.
-    pub fn parse(payload: &'a [u8]) -> ErrRepr<'a> {
-        match payload.split_first() {
-            Some((&code, reason)) => ErrRepr { code: ErrorCode::from_u8(code), reason },
-            None => ErrRepr { code: ErrorCode::Other, reason: &[] },
-        }
-    }
-
-    /// Writes the payload, the reason cut to fit `out`; returns its length.
-    pub fn emit(&self, out: &mut [u8]) -> usize {
-        let Some((code, rest)) = out.split_first_mut() else {
-            return 0;
-        };
-        *code = self.code as u8;
-        let mut n = self.reason.len().min(rest.len());
-        // cut at a character boundary
-        while n > 0 && n < self.reason.len() && self.reason.get(n).is_some_and(|b| b & 0xc0 == 0x80) {
-            n -= 1;
-        }
-        if let (Some(dst), Some(src)) = (rest.get_mut(..n), self.reason.get(..n)) {
-            dst.copy_from_slice(src);
-        }
-        1 + n
-    }
-}
-
-/// RESET payload: `[code u8][token u16]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct ResetRepr {
-    /// Why.
-    pub code: ErrorCode,
-    /// For a RESET answering a packet of an unknown connection: the one's
-    /// complement sum of that packet's pseudo-header, recovered from its
-    /// checksum, which proves the RESET answers a packet of this connection.
-    pub token: u16,
-}
-
-/// Bytes of a RESET payload.
-pub const RESET_LEN: usize = 3;
-
-impl ResetRepr {
-    /// Parses a RESET payload.
-    pub fn parse(payload: &[u8]) -> Result<ResetRepr, Error> {
-        match *payload {
-            [code, t0, t1] => Ok(ResetRepr { code: ErrorCode::from_u8(code), token: u16::from_be_bytes([t0, t1]) }),
-            _ => Err(Error::LengthMismatch { declared: RESET_LEN, actual: payload.len() }),
-        }
-    }
-
-    /// The payload bytes.
-    pub fn to_bytes(&self) -> [u8; RESET_LEN] {
-        let [t0, t1] = self.token.to_be_bytes();
-        [self.code as u8, t0, t1]
-    }
-}
-
-/// HEARTBEAT payload: a ping or its pong, with the pinger's clock echoed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct HeartbeatRepr {
-    /// `true` for the answer.
-    pub pong: bool,
-    /// The pinger's clock (low 32 bits of its milliseconds) when it pinged.
-    pub stamp: u32,
-}
-
-/// Bytes of a HEARTBEAT payload (seed 000's heartbeat is empty: a ping without a stamp).
-pub const HEARTBEAT_LEN: usize = 5;
-
-impl HeartbeatRepr {
-    /// Parses a HEARTBEAT payload; an empty one (seed 000) is a ping.
-    pub fn parse(payload: &[u8]) -> Result<HeartbeatRepr, Error> {
-        match *payload {
-            [] => Ok(HeartbeatRepr { pong: false, stamp: 0 }),
-            [kind @ (0 | 1), a, b, c, d] => {
-                Ok(HeartbeatRepr { pong: kind == 1, stamp: u32::from_be_bytes([a, b, c, d]) })
-            }
-            _ => Err(Error::Malformed),
-        }
-    }
-
-    /// The payload bytes.
-    pub fn to_bytes(&self) -> [u8; HEARTBEAT_LEN] {
-        let [a, b, c, d] = self.stamp.to_be_bytes();
-        [u8::from(self.pong), a, b, c, d]
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
@@ -443,60 +377,138 @@ mod tests {
 
     const PARAMS: Params = Params { max_payload: 1200, window: 32, heartbeat_ms: 1000, idle_timeout_ms: 10_000 };
 
+    const AGREEMENT: Agreement = Agreement {
+        version: 1,
+        flags: FLAG_CRC,
+        client_id: 1,
+        client_isn: 2,
+        server_id: 3,
+        server_isn: 4,
+        params: PARAMS,
+        cookie_time: 5,
+        cookie: 0x0102_0304_0506_0708,
+    };
+
+    /// Every format's contract: emit writes `buffer_len` bytes, parse gives
+    /// the value back, one byte less of buffer is a typed error, and so is
+    /// every cut of the payload before the end of its extension.
+    macro_rules! check_contract {
+        ($repr:expr, $ty:ident, $meaningful:expr) => {{
+            let repr = $repr;
+            let mut buf = [0xa5u8; 256];
+            let n = repr.emit(&mut buf).unwrap();
+            assert_eq!(n, repr.buffer_len());
+            assert_eq!($ty::parse(&buf[..n]).unwrap(), repr);
+            assert_eq!(repr.emit(&mut buf[..n - 1]), Err(Error::BufferTooSmall { needed: n, available: n - 1 }));
+            for cut in 0..$meaningful {
+                assert!($ty::parse(&buf[..cut]).is_err(), "{cut} of {n} bytes parsed");
+            }
+        }};
+    }
+
     #[test]
     fn syn_round_trip_with_padding() {
-        let syn =
-            SynRepr { version: 1, flags: FLAG_CRC_SUPPORTED, client_id: 7, isn: 99, params: PARAMS, extension: b"key" };
-        let mut buf = [0u8; 128];
-        let n = syn.emit(&mut buf, 20).unwrap();
+        let syn = SynRepr {
+            version: 1,
+            flags: FLAG_CRC_SUPPORTED,
+            client_id: 7,
+            isn: 99,
+            params: PARAMS,
+            extension: b"key",
+            padding: 20,
+        };
+        let mut buf = [0xffu8; 128];
+        let n = syn.emit(&mut buf).unwrap();
         assert_eq!(n, SYN_FIXED_LEN + 3 + 20);
-        assert_eq!(SynRepr::parse(&buf[..n]).unwrap(), syn);
-        assert!(SynRepr::parse(&buf[..SYN_FIXED_LEN - 1]).is_err());
-        assert!(syn.emit(&mut buf[..10], 0).is_err());
+        assert!(buf[SYN_FIXED_LEN + 3..n].iter().all(|&b| b == 0), "padding is zeros");
+        check_contract!(syn, SynRepr, SYN_FIXED_LEN + 3);
+        let bare = SynRepr { extension: b"", padding: 0, ..syn };
+        check_contract!(bare, SynRepr, SYN_FIXED_LEN);
+        assert_eq!(bare.buffer_len(), SYN_FIXED_LEN);
+    }
+
+    #[test]
+    fn syn_bytes_are_laid_out_as_documented() {
+        let syn = SynRepr {
+            version: 1,
+            flags: 3,
+            client_id: 0x0a0b_0c0d,
+            isn: 0x1112_1314,
+            params: Params {
+                max_payload: 0x2122,
+                window: 0x2324,
+                heartbeat_ms: 0x2526_2728,
+                idle_timeout_ms: 0x292a_2b2c,
+            },
+            extension: b"E",
+            padding: 1,
+        };
+        let mut buf = [0u8; 26];
+        assert_eq!(syn.emit(&mut buf), Ok(26));
+        assert_eq!(
+            buf,
+            [
+                1, 3, 0x0a, 0x0b, 0x0c, 0x0d, 0x11, 0x12, 0x13, 0x14, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28,
+                0x29, 0x2a, 0x2b, 0x2c, 0, 1, b'E', 0
+            ]
+        );
+    }
+
+    #[test]
+    fn agreement_bytes_are_laid_out_as_documented() {
+        let agreement = Agreement {
+            version: 1,
+            flags: 2,
+            client_id: 0x0a0b_0c0d,
+            client_isn: 0x1112_1314,
+            server_id: 0x2122_2324,
+            server_isn: 0x3132_3334,
+            params: Params {
+                max_payload: 0x4142,
+                window: 0x4344,
+                heartbeat_ms: 0x4546_4748,
+                idle_timeout_ms: 0x494a_4b4c,
+            },
+            cookie_time: 0x5152_5354,
+            cookie: 0x6162_6364_6566_6768,
+        };
+        let tail = [
+            0x21, 0x22, 0x23, 0x24, 0x31, 0x32, 0x33, 0x34, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a,
+            0x4b, 0x4c, 0x51, 0x52, 0x53, 0x54, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0, 1, b'E',
+        ];
+        let mut buf = [0u8; 64];
+        let n = HandshakeAckRepr { agreement, extension: b"E" }.emit(&mut buf).unwrap();
+        assert_eq!(buf[..10], [1, 2, 0x0a, 0x0b, 0x0c, 0x0d, 0x11, 0x12, 0x13, 0x14]);
+        assert_eq!(buf[10..n], tail);
+        let n = SynAckRepr { agreement, extension: b"E" }.emit(&mut buf).unwrap();
+        assert_eq!(buf[..6], [1, 2, 0x0a, 0x0b, 0x0c, 0x0d]);
+        assert_eq!(buf[6..n], tail);
     }
 
     #[test]
     fn agreement_round_trips() {
-        let agreement = Agreement {
-            version: 1,
-            flags: FLAG_CRC,
-            client_id: 1,
-            client_isn: 2,
-            server_id: 3,
-            server_isn: 4,
-            params: PARAMS,
-            cookie_time: 5,
-            cookie: 0x0102_0304_0506_0708,
-        };
-        let mut buf = [0u8; 128];
-        let n = HandshakeAckRepr { agreement, extension: b"" }.emit(&mut buf).unwrap();
-        assert_eq!(n, HANDSHAKE_ACK_FIXED_LEN);
-        assert_eq!(HandshakeAckRepr::parse(&buf[..n]).unwrap().agreement, agreement);
-        let n = SynAckRepr { agreement, extension: b"xy" }.emit(&mut buf).unwrap();
-        assert_eq!(n, SYN_ACK_FIXED_LEN + 2);
-        let parsed = SynAckRepr::parse(&buf[..n]).unwrap();
-        assert_eq!(parsed.agreement, Agreement { client_isn: 0, ..agreement });
-        assert_eq!(parsed.extension, b"xy");
+        let ack = HandshakeAckRepr { agreement: AGREEMENT, extension: b"" };
+        check_contract!(ack, HandshakeAckRepr, HANDSHAKE_ACK_FIXED_LEN);
+        assert_eq!(ack.buffer_len(), HANDSHAKE_ACK_FIXED_LEN);
+        let ack = HandshakeAckRepr { agreement: AGREEMENT, extension: b"client key" };
+        check_contract!(ack, HandshakeAckRepr, HANDSHAKE_ACK_FIXED_LEN + 10);
+        // a SYN_ACK leaves the client's ISN out: it parses as 0
+        let syn_ack = SynAckRepr { agreement: Agreement { client_isn: 0, ..AGREEMENT }, extension: b"xy" };
+        check_contract!(syn_ack, SynAckRepr, SYN_ACK_FIXED_LEN + 2);
+        assert_eq!(syn_ack.buffer_len(), SYN_ACK_FIXED_LEN + 2);
+        let mut buf = [0u8; 64];
+        let n = SynAckRepr { agreement: AGREEMENT, extension: b"xy" }.emit(&mut buf).unwrap();
+        assert_eq!(SynAckRepr::parse(&buf[..n]).unwrap(), syn_ack);
     }
 
     #[test]
-    fn err_reason_is_cut_at_a_character_boundary() {
-        let err = ErrRepr { code: ErrorCode::ServerFull, reason: "server full: ééé".as_bytes() };
-        let mut buf = [0u8; 16];
-        let n = err.emit(&mut buf);
-        let parsed = ErrRepr::parse(&buf[..n]);
-        assert_eq!(parsed.code, ErrorCode::ServerFull);
-        assert!(core::str::from_utf8(parsed.reason).is_ok());
-        assert_eq!(ErrRepr::parse(b"").code, ErrorCode::Other);
-    }
-
-    #[test]
-    fn heartbeat_and_reset() {
-        assert_eq!(HeartbeatRepr::parse(&[]).unwrap(), HeartbeatRepr { pong: false, stamp: 0 });
-        let hb = HeartbeatRepr { pong: true, stamp: 0xdead_beef };
-        assert_eq!(HeartbeatRepr::parse(&hb.to_bytes()).unwrap(), hb);
-        assert!(HeartbeatRepr::parse(&[2, 0, 0, 0, 0]).is_err());
-        let reset = ResetRepr { code: ErrorCode::UnknownConnection, token: 0x1234 };
-        assert_eq!(ResetRepr::parse(&reset.to_bytes()).unwrap(), reset);
+    fn extensions_beyond_512_bytes_are_refused_both_ways() {
+        let long = [0u8; MAX_EXTENSION + 1];
+        let ack = SynAckRepr { agreement: AGREEMENT, extension: &long };
+        let mut buf = [0u8; 600];
+        assert_eq!(ack.emit(&mut buf), Err(Error::PayloadTooLarge { len: 513, max: MAX_EXTENSION }));
+        let n = SynAckRepr { agreement: AGREEMENT, extension: &long[..512] }.emit(&mut buf).unwrap();
+        buf[SYN_ACK_FIXED_LEN - 2..SYN_ACK_FIXED_LEN].copy_from_slice(&513u16.to_be_bytes());
+        assert_eq!(SynAckRepr::parse(&buf[..n + 1]), Err(Error::Malformed));
     }
 }
