@@ -5,10 +5,10 @@
 //!
 //! `cargo run --release -p seqlink-std --example loopback_demo -- [messages] [loss] [seed]`
 
-use seqlink_core::connection::ConnectionConfig;
-use seqlink_core::endpoint::EndpointConfig;
-use seqlink_core::link::{Delivery, LinkConfig, Stats};
+use seqlink_core::ConnectionConfig;
+use seqlink_core::EndpointConfig;
 use seqlink_core::PacketType;
+use seqlink_core::{Delivery, LinkConfig, Stats};
 use seqlink_std::{Impairment, UdpConnection, UdpServer};
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         loss * 100.0
     );
 
-    let echo = std::thread::spawn(move || -> std::io::Result<(Stats, seqlink_core::endpoint::EndpointStats)> {
+    let echo = std::thread::spawn(move || -> std::io::Result<(Stats, seqlink_core::EndpointStats)> {
         let handle = server.accept(Some(Duration::from_secs(10)))?.ok_or(std::io::ErrorKind::TimedOut)?;
         let start = Instant::now();
         let mut stats = Stats::default();

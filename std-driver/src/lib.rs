@@ -62,10 +62,10 @@ pub use tcp::TcpConnection;
 pub use tcp_server::{BasicEvent, BasicPeer, Profiles, TcpPeer, TcpServer};
 pub use udp::{UdpConnection, UdpServer};
 
-use seqlink_core::connection::{Connection, State};
-use seqlink_core::event::FailReason;
-use seqlink_core::link::{Delivery, Received, SendError};
+use seqlink_core::FailReason;
 use seqlink_core::PacketType;
+use seqlink_core::{Connection, State};
+use seqlink_core::{Delivery, Received, SendError};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io;

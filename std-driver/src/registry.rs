@@ -1,7 +1,7 @@
 //! What both servers keep about their connections for the application.
 
 use crate::{core_error, Message};
-use seqlink_core::endpoint::{AdmissionError, ConnectionHandle, Endpoint, EndpointEvent, Slot};
+use seqlink_core::{AdmissionError, ConnectionHandle, Endpoint, EndpointEvent, Slot};
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;

@@ -8,11 +8,11 @@
 use crate::event_loop::EventLoop;
 use crate::readiness::{self, PollFd, PollFlags};
 use crate::{close_outcome, connect_outcome, core_error, entropy, recv_outcome, resolve, send_error, Clock, Message};
-use seqlink_core::connection::{Connection, ConnectionConfig, State, Transport};
-use seqlink_core::framing::StreamDecoder;
-use seqlink_core::link::{Delivery, SendError, Stats};
-use seqlink_core::wire::Codec;
+use seqlink_core::Codec;
 use seqlink_core::PacketType;
+use seqlink_core::StreamDecoder;
+use seqlink_core::{Connection, ConnectionConfig, State, Transport};
+use seqlink_core::{Delivery, SendError, Stats};
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};

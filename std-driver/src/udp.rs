@@ -7,12 +7,12 @@ use crate::{
     close_outcome, connect_outcome, core_error, entropy, recv_outcome, resolve, secret, send_error, Clock, Impairment,
     Message,
 };
-use seqlink_core::connection::{Connection, ConnectionConfig, State};
-use seqlink_core::endpoint::{
+use seqlink_core::ErrorCode;
+use seqlink_core::{Connection, ConnectionConfig, State};
+use seqlink_core::{
     ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, EndpointStats, Incoming, IncomingTicket, Slot,
 };
-use seqlink_core::link::{Delivery, SendError, Stats};
-use seqlink_core::wire::handshake::ErrorCode;
+use seqlink_core::{Delivery, SendError, Stats};
 use seqlink_core::{Event, PacketType};
 use std::collections::VecDeque;
 use std::io;

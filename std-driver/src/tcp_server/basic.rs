@@ -3,10 +3,10 @@
 
 use super::stream::Outbox;
 use crate::Message;
-use seqlink_core::basic::{BasicConfig, BasicSession, BasicStats, Outcome};
-use seqlink_core::link::Delivery;
-use seqlink_core::wire::PacketRepr;
+use seqlink_core::Delivery;
+use seqlink_core::PacketRepr;
 use seqlink_core::PacketType;
+use seqlink_core::{BasicConfig, BasicSession, BasicStats, Outcome};
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;

@@ -20,14 +20,12 @@ use crate::readiness::{self, PollFd, PollFlags};
 use crate::registry::{admission_error, Registry, ServerEndpoint, Table};
 use crate::tcp::stream_config;
 use crate::{core_error, entropy, secret, send_error, wait_time, Clock, Message};
-use seqlink_core::basic::{BasicConfig, BasicStats};
-use seqlink_core::endpoint::{
-    ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, Incoming, IncomingTicket, Slot,
-};
-use seqlink_core::framing::StreamDecoder;
-use seqlink_core::link::{Delivery, SendError};
-use seqlink_core::wire::handshake::ErrorCode;
-use seqlink_core::wire::{Codec, Packet, PacketType};
+use seqlink_core::ErrorCode;
+use seqlink_core::StreamDecoder;
+use seqlink_core::{BasicConfig, BasicStats};
+use seqlink_core::{Codec, Packet, PacketType};
+use seqlink_core::{ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, Incoming, IncomingTicket, Slot};
+use seqlink_core::{Delivery, SendError};
 use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};

@@ -2,8 +2,8 @@
 //! and a bounded output buffer.
 
 use super::basic::BasicPeer;
-use seqlink_core::endpoint::ConnectionHandle;
-use seqlink_core::framing::StreamDecoder;
+use seqlink_core::ConnectionHandle;
+use seqlink_core::StreamDecoder;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 
