@@ -45,6 +45,7 @@
 )]
 
 pub mod basic;
+mod bytes;
 pub mod checksum;
 pub mod congestion;
 pub mod connection;

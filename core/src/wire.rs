@@ -30,6 +30,7 @@ pub mod ack;
 pub mod data;
 pub mod handshake;
 
+use crate::bytes::copy_prefix;
 use crate::error::Error;
 use crate::integrity::Integrity;
 use crate::seq::Seq;
@@ -482,9 +483,9 @@ impl<'a> PacketRepr<'a> {
         let Some((body, tail)) = rest.split_at_mut_checked(len) else {
             return Err(Error::BufferTooSmall { needed: total, available });
         };
-        head.copy_from_slice(&header);
-        body.copy_from_slice(self.payload);
-        tail.copy_from_slice(trailer.get(..tail.len()).unwrap_or(&[]));
+        copy_prefix(head, &header);
+        copy_prefix(body, self.payload);
+        copy_prefix(tail, &trailer);
         Ok(total)
     }
 

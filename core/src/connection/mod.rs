@@ -14,6 +14,7 @@ mod config;
 
 pub use config::{ConnectionConfig, Transport};
 
+use crate::bytes::copy_prefix;
 use crate::checksum::{ones_complement_sum, Checksum};
 use crate::error::Error;
 use crate::event::{Event, FailReason, TraceEvent};
@@ -256,7 +257,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     fn keep_peer_extension(&mut self, extension: &[u8]) {
         let n = extension.len().min(CONNECTION_EXTENSION);
         if let (Some(dst), Some(src)) = (self.peer_extension.get_mut(..n), extension.get(..n)) {
-            dst.copy_from_slice(src);
+            copy_prefix(dst, src);
         }
         self.peer_extension_len = n as u8;
     }
@@ -847,7 +848,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     fn keep_reason(&mut self, reason: &[u8]) {
         let n = reason.len().min(REASON_LEN);
         if let (Some(dst), Some(src)) = (self.reason.get_mut(..n), reason.get(..n)) {
-            dst.copy_from_slice(src);
+            copy_prefix(dst, src);
         }
         self.reason_len = n as u8;
     }

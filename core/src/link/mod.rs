@@ -48,6 +48,7 @@ mod transmit;
 pub use config::{ConfigError, LinkConfig, MAX_WINDOW, MIN_PAYLOAD};
 pub use stats::Stats;
 
+pub(crate) use crate::bytes::{copy_prefix, ring_index};
 use crate::congestion::Congestion;
 use crate::error::Error;
 use crate::event::{Event, FailReason, TraceEvent, TraceKind, TRACE_RECORD_LEN};
@@ -404,7 +405,7 @@ impl LinkState {
     fn send_slot<'a>(&self, arena: &'a mut [u8], seq: Seq) -> &'a mut [u8] {
         let layout = self.layout();
         let window = usize::from(self.config.send_window);
-        let index = (usize::from(self.snd_base_slot) + seq.offset_from(self.snd_una) as usize) % window;
+        let index = ring_index(usize::from(self.snd_base_slot) + seq.offset_from(self.snd_una) as usize, window);
         region(arena, index * layout.send_slot, layout.send_slot)
     }
 
@@ -419,7 +420,7 @@ impl LinkState {
     fn recv_slot<'a>(&self, arena: &'a mut [u8], seq: Seq) -> &'a mut [u8] {
         let layout = self.layout();
         let window = usize::from(self.config.recv_window);
-        let index = (usize::from(self.rcv_base_slot) + seq.offset_from(self.rcv_base) as usize) % window;
+        let index = ring_index(usize::from(self.rcv_base_slot) + seq.offset_from(self.rcv_base) as usize, window);
         region(arena, layout.recv_at + index * layout.recv_slot, layout.recv_slot)
     }
 
@@ -430,7 +431,7 @@ impl LinkState {
     fn unrel_slot<'a>(&self, arena: &'a mut [u8], recv: bool, index: u8) -> &'a mut [u8] {
         let layout = self.layout();
         let base = if recv { layout.unrel_recv_at } else { layout.unrel_send_at };
-        let index = usize::from(index) % usize::from(self.config.unreliable_slots.max(1));
+        let index = ring_index(usize::from(index), usize::from(self.config.unreliable_slots));
         region(arena, base + index * layout.unrel_slot, layout.unrel_slot)
     }
 
@@ -466,16 +467,17 @@ impl LinkState {
         }
         if self.unrel_send_len == slots {
             // the oldest queued unreliable message is superseded
-            self.unrel_send_head = (self.unrel_send_head + 1) % slots;
+            self.unrel_send_head = ring_index(usize::from(self.unrel_send_head) + 1, usize::from(slots)) as u8;
             self.unrel_send_len -= 1;
             self.stats.unreliable_dropped += 1;
         }
-        let index = (self.unrel_send_head + self.unrel_send_len) % slots;
+        let index =
+            ring_index(usize::from(self.unrel_send_head) + usize::from(self.unrel_send_len), usize::from(slots)) as u8;
         let slot = self.unrel_slot(arena, false, index);
         let (meta, data) = slot.split_at_mut(UNRELIABLE_META_LEN.min(slot.len()));
         UnreliableMeta { len: message.len() as u16, app_type: ptype.0 }.write(meta);
         if let Some(dst) = data.get_mut(..message.len()) {
-            dst.copy_from_slice(message);
+            copy_prefix(dst, message);
         }
         self.unrel_send_len += 1;
         self.stats.messages_sent += 1;
@@ -496,8 +498,9 @@ impl LinkState {
     }
 
     fn send_reliable(&mut self, arena: &mut [u8], ptype: PacketType, message: &[u8]) -> Result<(), SendError> {
-        let payload = usize::from(self.config.max_payload);
-        let chunk = self.config.fragment_data_len();
+        // both at least 1 (validated at construction; `max` lets the compiler see it)
+        let payload = usize::from(self.config.max_payload).max(1);
+        let chunk = self.config.fragment_data_len().max(1);
         let (count, chunk) =
             if message.len() <= payload { (1, payload) } else { (message.len().div_ceil(chunk), chunk) };
         let max = self.config.max_message_len();
@@ -524,7 +527,7 @@ impl LinkState {
             let slot = self.send_slot(arena, seq);
             meta.write(slot);
             if let Some(dst) = slot.get_mut(SEND_META_LEN..SEND_META_LEN + piece.len()) {
-                dst.copy_from_slice(piece);
+                copy_prefix(dst, piece);
             }
             self.snd_end = seq.next();
         }
@@ -556,11 +559,11 @@ impl LinkState {
             return;
         }
         if self.trace_len == cap {
-            self.trace_head = (self.trace_head + 1) % cap;
+            self.trace_head = ring_index(usize::from(self.trace_head) + 1, usize::from(cap)) as u16;
             self.trace_len -= 1;
             self.stats.trace_overflows += 1;
         }
-        let index = usize::from((self.trace_head + self.trace_len) % cap);
+        let index = ring_index(usize::from(self.trace_head) + usize::from(self.trace_len), usize::from(cap));
         let at = self.layout().trace_at + index * TRACE_RECORD_LEN;
         let record = TraceEvent { time_ms: now, kind, seq, ptype, len: len as u32 }.encode();
         for (dst, src) in region(arena, at, TRACE_RECORD_LEN).iter_mut().zip(record) {
@@ -575,7 +578,7 @@ impl LinkState {
         }
         let at = self.layout().trace_at + usize::from(self.trace_head) * TRACE_RECORD_LEN;
         let event = TraceEvent::decode(region(arena, at, TRACE_RECORD_LEN));
-        self.trace_head = (self.trace_head + 1) % self.config.trace_slots.max(1);
+        self.trace_head = ring_index(usize::from(self.trace_head) + 1, usize::from(self.config.trace_slots)) as u16;
         self.trace_len -= 1;
         Some(event)
     }

@@ -18,6 +18,7 @@
 //! by definition). The same block rides inside extended DATA packets when
 //! an acknowledgement is piggybacked.
 
+use crate::bytes::copy_prefix;
 use crate::error::Error;
 use crate::seq::Seq;
 
@@ -76,7 +77,7 @@ impl Sack {
         let mut sack = Sack::new();
         let n = bytes.len().min(MAX_SACK_BYTES);
         if let (Some(dst), Some(src)) = (sack.bits.get_mut(..n), bytes.get(..n)) {
-            dst.copy_from_slice(src);
+            copy_prefix(dst, src);
         }
         let used = sack.bits.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
         sack.len = used as u8;

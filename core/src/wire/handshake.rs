@@ -1,6 +1,7 @@
 //! Payloads of the connection control packets: SYN, SYN_ACK, HANDSHAKE_ACK,
 //! ERR_MSG, RESET and HEARTBEAT. Formats are in `docs/PROTOCOL.md` section 7.
 
+use crate::bytes::copy_prefix;
 use crate::error::Error;
 
 /// The protocol version this crate speaks.
@@ -75,7 +76,9 @@ impl<'a> Writer<'a> {
     }
     fn put(&mut self, bytes: &[u8]) {
         match self.out.get_mut(self.at..self.at + bytes.len()) {
-            Some(dst) => dst.copy_from_slice(bytes),
+            Some(dst) => {
+                copy_prefix(dst, bytes);
+            }
             None => self.overflow = true,
         }
         self.at += bytes.len();
@@ -357,7 +360,7 @@ impl<'a> ErrRepr<'a> {
             n -= 1;
         }
         if let (Some(dst), Some(src)) = (rest.get_mut(..n), self.reason.get(..n)) {
-            dst.copy_from_slice(src);
+            copy_prefix(dst, src);
         }
         1 + n
     }
