@@ -80,25 +80,42 @@ struct Pending {
     reset: Option<ErrorCode>,
 }
 
-/// A small fixed queue of events.
+/// Events waiting to be read.
+const EVENT_SLOTS: usize = 4;
+
+/// A small fixed ring of events: `len` of them from `head` on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 struct Events {
-    queue: [Option<Event>; 4],
+    queue: [Option<Event>; EVENT_SLOTS],
+    head: u8,
+    len: u8,
 }
 
 impl Events {
+    fn slot(&mut self, offset: u8) -> Option<&mut Option<Event>> {
+        self.queue.get_mut(usize::from(self.head.wrapping_add(offset)) % EVENT_SLOTS)
+    }
+
     fn push(&mut self, event: Event) {
-        if let Some(slot) = self.queue.iter_mut().find(|e| e.is_none()) {
-            *slot = Some(event);
-        } else if let Some(last) = self.queue.last_mut() {
+        if usize::from(self.len) < EVENT_SLOTS {
+            let len = self.len;
+            self.len += 1;
+            if let Some(slot) = self.slot(len) {
+                *slot = Some(event);
+            }
+        } else if let Some(last) = self.slot(EVENT_SLOTS as u8 - 1) {
             *last = Some(event); // only `Writable` can pile up; the final state always gets through
         }
     }
 
     fn pop(&mut self) -> Option<Event> {
-        let first = self.queue.first_mut()?.take();
-        self.queue.rotate_left(1);
-        first
+        if self.len == 0 {
+            return None;
+        }
+        let event = self.slot(0)?.take();
+        self.head = self.head.wrapping_add(1) % EVENT_SLOTS as u8;
+        self.len -= 1;
+        event
     }
 }
 
