@@ -36,7 +36,20 @@
 //! ```
 //!
 //! ## Features
-//! * `crc32c` (default): the CRC-32C integrity mode.
+//! All but `defmt` are on by default; a small firmware client turns default
+//! features off and picks what it needs (`docs/BENCHMARKS.md` lists the flash
+//! each one costs). Code behind an off feature is not linked.
+//! * `crc32c`: the CRC-32C integrity mode.
+//! * `endpoint`: the server [`endpoint`] (stateless cookies, pulls `siphasher`).
+//! * `unreliable`: unreliable-sequenced delivery; without it
+//!   `LinkConfig::unreliable_slots` is taken as 0.
+//! * `trace`: the packet trace ring; without it `LinkConfig::trace_slots` is taken as 0.
+//! * `fragmentation`: messages longer than one packet; without it a message
+//!   must fit one packet and a fragmented message from the peer is dropped
+//!   (`Event::MessageDropped`).
+//! * `full-stats`: every [`link::Stats`] counter, 64-bit; without it only
+//!   packets and bytes sent and received, retransmissions, timeouts and
+//!   corrupt packets are counted (32-bit, wrapping), the others read 0.
 //! * `defmt`: `defmt::Format` for the public types.
 #![no_std]
 #![cfg_attr(
@@ -49,6 +62,7 @@ mod bytes;
 pub mod checksum;
 pub mod congestion;
 pub mod connection;
+#[cfg(feature = "endpoint")]
 pub mod endpoint;
 mod error;
 pub mod event;
@@ -60,6 +74,7 @@ pub mod seq;
 pub mod wire;
 
 pub use connection::{Connection, ConnectionConfig};
+#[cfg(feature = "endpoint")]
 pub use endpoint::{ConnectionHandle, Endpoint, EndpointConfig};
 pub use error::Error;
 pub use event::{Event, FailReason, TraceEvent, TraceKind};

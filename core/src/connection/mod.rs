@@ -15,7 +15,7 @@ mod config;
 pub use config::{ConnectionConfig, Transport};
 
 use crate::bytes::copy_prefix;
-use crate::checksum::{ones_complement_sum, Checksum};
+use crate::checksum::ones_complement_sum;
 use crate::error::Error;
 use crate::event::{Event, FailReason, TraceEvent};
 use crate::integrity::Integrity;
@@ -26,7 +26,7 @@ use crate::wire::handshake::{
     CONNECTION_EXTENSION, FLAG_CRC, FLAG_CRC_SUPPORTED, HANDSHAKE_ACK_FIXED_LEN, MAX_HANDSHAKE_PAYLOAD,
     PROTOCOL_VERSION, SYN_ACK_FIXED_LEN, SYN_FIXED_LEN,
 };
-use crate::wire::{Codec, Packet, PacketRepr, PacketType, HEADER_LEN};
+use crate::wire::{Codec, PacketRepr, PacketType};
 
 /// Where a connection is in its life.
 ///
@@ -173,6 +173,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     }
 
     /// A server-side connection from a verified agreement (used by the endpoint).
+    #[cfg(feature = "endpoint")]
     pub(crate) fn accept(
         config: ConnectionConfig,
         storage: S,
@@ -359,6 +360,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     }
 
     /// Sends the server's confirmation again (a duplicate HANDSHAKE_ACK arrived).
+    #[cfg(feature = "endpoint")]
     pub(crate) fn confirm(&mut self) {
         self.link.request_ack();
     }
@@ -918,7 +920,10 @@ pub(crate) fn same_sum(a: u16, b: u16) -> bool {
 
 /// The pseudo-header sum a packet was checked with, recovered from its
 /// Internet checksum: the token of a RESET for an unknown connection.
+#[cfg(feature = "endpoint")]
 pub(crate) fn recover_pseudo_sum(datagram: &[u8]) -> Option<u16> {
+    use crate::checksum::Checksum;
+    use crate::wire::{Packet, HEADER_LEN};
     let packet = Packet::new_checked(datagram).ok()?;
     if datagram.len() != HEADER_LEN + usize::from(packet.payload_len()) {
         return None;
@@ -939,5 +944,5 @@ pub(crate) fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "endpoint"))]
 mod tests;

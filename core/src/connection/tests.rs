@@ -7,6 +7,7 @@ use std::vec::Vec;
 use super::*;
 use crate::endpoint::{ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, Slot};
 use crate::link::LinkConfig;
+use crate::wire::{Packet, HEADER_LEN};
 
 type Server = Endpoint<u32, Vec<u8>, Vec<Slot<u32, Vec<u8>>>>;
 type Client = Connection<Vec<u8>>;

@@ -46,6 +46,7 @@ mod stats;
 mod transmit;
 
 pub use config::{ConfigError, LinkConfig, MAX_WINDOW, MIN_PAYLOAD};
+use stats::Counters;
 pub use stats::Stats;
 
 pub(crate) use crate::bytes::{copy_prefix, ring_index};
@@ -237,7 +238,7 @@ impl<S: AsMut<[u8]>> Link<S> {
 
     /// Whether everything sent has been acknowledged and nothing is queued.
     pub fn is_idle(&self) -> bool {
-        self.state.snd_una == self.state.snd_end && self.state.unrel_send_len == 0
+        self.state.snd_una == self.state.snd_end && !self.state.unreliable_queued()
     }
 
     /// Packets that `send` can still queue.
@@ -326,7 +327,7 @@ struct LinkState {
     // trace ring
     trace_head: u16,
     trace_len: u16,
-    stats: Stats,
+    stats: Counters,
 }
 
 fn region(arena: &mut [u8], at: usize, len: usize) -> &mut [u8] {
@@ -380,7 +381,7 @@ impl LinkState {
             dropped_fragments: 0,
             trace_head: 0,
             trace_len: 0,
-            stats: Stats::default(),
+            stats: Counters::default(),
         };
         state.clear_slots(arena);
         Ok(state)
@@ -428,10 +429,20 @@ impl LinkState {
         RecvMeta::read(self.recv_slot(arena, seq))
     }
 
+    /// Whether unreliable messages wait to be sent (never without the `unreliable` feature).
+    fn unreliable_queued(&self) -> bool {
+        cfg!(feature = "unreliable") && self.unrel_send_len > 0
+    }
+
+    /// Whether unreliable messages wait to be read (never without the `unreliable` feature).
+    fn unreliable_unread(&self) -> bool {
+        cfg!(feature = "unreliable") && self.unrel_recv_len > 0
+    }
+
     fn unrel_slot<'a>(&self, arena: &'a mut [u8], recv: bool, index: u8) -> &'a mut [u8] {
         let layout = self.layout();
         let base = if recv { layout.unrel_recv_at } else { layout.unrel_send_at };
-        let index = ring_index(usize::from(index), usize::from(self.config.unreliable_slots));
+        let index = ring_index(usize::from(index), usize::from(self.config.unreliable_slots_used()));
         region(arena, base + index * layout.unrel_slot, layout.unrel_slot)
     }
 
@@ -457,7 +468,7 @@ impl LinkState {
     }
 
     fn send_unreliable(&mut self, arena: &mut [u8], ptype: PacketType, message: &[u8]) -> Result<(), SendError> {
-        let slots = self.config.unreliable_slots;
+        let slots = self.config.unreliable_slots_used();
         if slots == 0 {
             return Err(SendError::UnreliableDisabled);
         }
@@ -501,8 +512,11 @@ impl LinkState {
         // both at least 1 (validated at construction; `max` lets the compiler see it)
         let payload = usize::from(self.config.max_payload).max(1);
         let chunk = self.config.fragment_data_len().max(1);
-        let (count, chunk) =
-            if message.len() <= payload { (1, payload) } else { (message.len().div_ceil(chunk), chunk) };
+        let (count, chunk) = if message.len() <= payload || !cfg!(feature = "fragmentation") {
+            (1, payload)
+        } else {
+            (message.len().div_ceil(chunk), chunk)
+        };
         let max = self.config.max_message_len();
         if message.len() > max || count > usize::from(u16::MAX) {
             return Err(SendError::MessageTooLarge { max });
@@ -554,7 +568,7 @@ impl LinkState {
     }
 
     fn trace(&mut self, arena: &mut [u8], now: u64, kind: TraceKind, seq: Seq, ptype: PacketType, len: usize) {
-        let cap = self.config.trace_slots;
+        let cap = self.config.trace_slots_used();
         if cap == 0 {
             return;
         }
@@ -573,12 +587,13 @@ impl LinkState {
     }
 
     fn poll_trace(&mut self, arena: &mut [u8]) -> Option<TraceEvent> {
-        if self.trace_len == 0 {
+        if !cfg!(feature = "trace") || self.trace_len == 0 {
             return None;
         }
         let at = self.layout().trace_at + usize::from(self.trace_head) * TRACE_RECORD_LEN;
         let event = TraceEvent::decode(region(arena, at, TRACE_RECORD_LEN));
-        self.trace_head = ring_index(usize::from(self.trace_head) + 1, usize::from(self.config.trace_slots)) as u16;
+        self.trace_head =
+            ring_index(usize::from(self.trace_head) + 1, usize::from(self.config.trace_slots_used())) as u16;
         self.trace_len -= 1;
         Some(event)
     }
@@ -589,7 +604,7 @@ impl LinkState {
             rto_ms: self.rtt.rto(),
             cwnd: u32::from(self.cc.window()),
             in_flight: self.snd_nxt.offset_from(self.snd_una),
-            ..self.stats
+            ..self.stats.to_stats()
         }
     }
 }

@@ -167,7 +167,7 @@ impl LinkState {
     }
 
     pub(super) fn on_unreliable(&mut self, arena: &mut [u8], now: u64, seq: Seq, data: &DataRepr<'_>, wire_len: usize) {
-        let slots = self.config.unreliable_slots;
+        let slots = self.config.unreliable_slots_used();
         let stale = self.unrel_recv_last.is_some_and(|last| !seq.is_after(last));
         if slots == 0 || stale || data.data.len() > self.config.max_unreliable_len() {
             self.stats.unreliable_dropped += 1;
@@ -339,10 +339,14 @@ impl LinkState {
                 // the peer's FIN: recorded on arrival, never handed to the application
             } else if meta.flags & F_FRAGMENT != 0 && meta.frag_index != 0 {
                 self.stats.malformed_packets += 1;
-            } else if meta.flags & F_FRAGMENT != 0 && meta.frag_count > self.config.recv_window {
+            } else if meta.flags & F_FRAGMENT != 0
+                && (meta.frag_count > self.config.recv_window || !cfg!(feature = "fragmentation"))
+            {
+                // a message that can never be delivered: too many fragments
+                // for the window, or no reassembly in this build
                 self.dropped_messages = self.dropped_messages.saturating_add(1);
                 self.dropped_fragments = meta.frag_count;
-                self.discard = meta.frag_count - 1;
+                self.discard = meta.frag_count.saturating_sub(1);
             } else {
                 break;
             }
@@ -399,7 +403,7 @@ impl LinkState {
             return Front::Incomplete;
         }
         let first = self.recv_meta(arena, self.rcv_base);
-        if first.flags & F_FRAGMENT == 0 {
+        if first.flags & F_FRAGMENT == 0 || !cfg!(feature = "fragmentation") {
             return Front::Ready(1, usize::from(first.len));
         }
         let count = u32::from(first.frag_count);
@@ -418,7 +422,7 @@ impl LinkState {
     }
 
     pub(super) fn next_message_len(&mut self, arena: &mut [u8]) -> Option<usize> {
-        if self.unrel_recv_len > 0 {
+        if self.unreliable_unread() {
             let meta = UnreliableMeta::read(self.unrel_slot(arena, true, self.unrel_recv_head));
             return Some(usize::from(meta.len));
         }
@@ -426,8 +430,8 @@ impl LinkState {
     }
 
     pub(super) fn recv(&mut self, arena: &mut [u8], buf: &mut [u8]) -> Result<Option<Received>, Error> {
-        if self.unrel_recv_len > 0 {
-            let slots = usize::from(self.config.unreliable_slots);
+        if self.unreliable_unread() {
+            let slots = usize::from(self.config.unreliable_slots_used());
             let slot = self.unrel_slot(arena, true, self.unrel_recv_head);
             let meta = UnreliableMeta::read(slot);
             let len = usize::from(meta.len);

@@ -142,7 +142,7 @@ impl LinkState {
             }
             return self.transmit_data(arena, now, buf, seq, meta, riding).map(Some);
         }
-        if self.unrel_send_len > 0 {
+        if self.unreliable_queued() {
             let meta = UnreliableMeta::read(self.unrel_slot(arena, false, self.unrel_send_head));
             let riding = ack.filter(|a| self.ack_fits(a, usize::from(meta.len), false));
             if let (true, None, Some(ack)) = (self.ack_now, riding, ack) {
@@ -333,7 +333,7 @@ impl LinkState {
         }
         self.unrel_send_seq = seq.next();
         self.unrel_send_head =
-            ring_index(usize::from(self.unrel_send_head) + 1, usize::from(self.config.unreliable_slots)) as u8;
+            ring_index(usize::from(self.unrel_send_head) + 1, usize::from(self.config.unreliable_slots_used())) as u8;
         self.unrel_send_len -= 1;
         self.sent(arena, now, TraceKind::Sent, seq, PacketType::DATA, n);
         Ok(n)
