@@ -26,7 +26,7 @@ use crate::wire::handshake::{
     CONNECTION_EXTENSION, FLAG_CRC, FLAG_CRC_SUPPORTED, HANDSHAKE_ACK_FIXED_LEN, MAX_HANDSHAKE_PAYLOAD,
     PROTOCOL_VERSION, SYN_ACK_FIXED_LEN, SYN_FIXED_LEN,
 };
-use crate::wire::{Codec, PacketRepr, PacketType};
+use crate::wire::{Codec, PacketRepr, PacketType, HEADER_LEN};
 
 /// Where a connection is in its life.
 ///
@@ -119,6 +119,38 @@ impl Events {
     }
 }
 
+/// What a connection keeps of its [`ConnectionConfig`] (the link's part lives in the link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Settings {
+    /// What this side proposes in the handshake.
+    proposal: Params,
+    connect_timeout_ms: u32,
+    close_timeout_ms: u32,
+    linger_ms: u32,
+    prefer_crc: bool,
+    server_extension_room: u16,
+    extension: &'static [u8],
+    transport: Transport,
+    /// Payload limit of packets sent before the connection is bound.
+    unbound_max_payload: u16,
+}
+
+impl Settings {
+    fn of(config: &ConnectionConfig) -> Settings {
+        Settings {
+            proposal: config.proposal(),
+            connect_timeout_ms: config.connect_timeout_ms,
+            close_timeout_ms: config.close_timeout_ms,
+            linger_ms: config.linger_ms,
+            prefer_crc: config.prefer_crc,
+            server_extension_room: config.server_extension_room,
+            extension: config.extension,
+            transport: config.transport,
+            unbound_max_payload: config.unbound_max_payload(),
+        }
+    }
+}
+
 /// Longest peer error reason kept.
 const REASON_LEN: usize = 48;
 
@@ -126,7 +158,7 @@ const REASON_LEN: usize = 48;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Connection<S> {
     link: Link<S>,
-    config: ConnectionConfig,
+    config: Settings,
     role: Role,
     state: State,
     local_id: u32,
@@ -212,7 +244,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
         let link = Link::new(config.link, storage)?;
         Ok(Connection {
             link,
-            config,
+            config: Settings::of(&config),
             role,
             state: State::SynSent,
             local_id,
@@ -478,7 +510,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
             // The peer is still resending (our last acknowledgement was lost), with
             // backoff: stay until well after its next retransmission.
             let gap = now.saturating_sub(self.linger_mark);
-            let cap = 2 * u64::from(self.config.link.timing.max_rto);
+            let cap = 2 * u64::from(self.link.config().timing.max_rto);
             let stay = gap.saturating_mul(3).max(u64::from(self.config.linger_ms)).min(cap.max(1));
             self.linger_until = self.linger_until.max(now.saturating_add(stay));
             self.linger_mark = now;
@@ -599,7 +631,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
             Role::Client => (a.client_isn, a.server_isn),
             Role::Server => (a.server_isn, a.client_isn),
         };
-        let mut link = self.config.link;
+        // the link was built from the configured LinkConfig; the agreement changes only these fields
+        let mut link = *self.link.config();
         link.max_payload = a.params.max_payload;
         link.send_window = a.params.window;
         link.recv_window = a.params.window;
@@ -720,7 +753,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                     return;
                 }
                 if self.heartbeat_deadline().is_some_and(|t| due(now, t)) {
-                    if self.unanswered_pings >= self.config.link.timing.max_retries {
+                    if self.unanswered_pings >= self.link.config().timing.max_retries {
                         // as many pings as a packet gets retransmissions, none answered
                         self.fail(FailReason::DeadPeer { seq: self.link.next_send_seq() });
                         return;
@@ -743,7 +776,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
     /// Writes the next datagram to send into `buf` (which must hold
     /// [`ConnectionConfig::max_datagram_len`] bytes).
     pub fn poll_transmit(&mut self, now: u64, buf: &mut [u8]) -> Result<Option<usize>, Error> {
-        let needed = self.config.max_datagram_len();
+        // ConnectionConfig::max_datagram_len
+        let needed = HEADER_LEN + usize::from(self.config.unbound_max_payload) + 4;
         if buf.len() < needed {
             return Err(Error::BufferTooSmall { needed, available: buf.len() });
         }
@@ -824,9 +858,9 @@ impl<S: AsMut<[u8]>> Connection<S> {
             self.retry_at = self.connect_deadline();
             return;
         }
-        let base = u64::from(self.config.link.timing.initial_rto);
+        let base = u64::from(self.link.config().timing.initial_rto);
         let backoff = base << self.retries.min(6);
-        self.retry_at = now.saturating_add(backoff.min(u64::from(self.config.link.timing.max_rto)));
+        self.retry_at = now.saturating_add(backoff.min(u64::from(self.link.config().timing.max_rto)));
         self.retries = self.retries.saturating_add(1);
     }
 
@@ -844,7 +878,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
 
     /// What this side proposes (clients) or accepts at most (servers).
     pub(crate) fn proposal(&self) -> Params {
-        self.config.proposal()
+        self.config.proposal
     }
 
     /// Writes a control packet. Bound ones carry the connection id in their
@@ -861,7 +895,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     }
 
     fn unbound_codec(&self) -> Codec {
-        Codec::new().with_max_payload(self.config.unbound_max_payload())
+        Codec::new().with_max_payload(self.config.unbound_max_payload)
     }
 
     fn keep_reason(&mut self, reason: &[u8]) {
