@@ -56,7 +56,7 @@ use crate::event::{Event, FailReason, TraceEvent, TraceKind, TRACE_RECORD_LEN};
 use crate::rtt::RttEstimator;
 use crate::seq::Seq;
 use crate::wire::{PacketRepr, PacketType};
-use config::{Layout, RECV_META_LEN, SEND_META_LEN, UNRELIABLE_META_LEN};
+use config::{Layout, SEND_META_LEN, UNRELIABLE_META_LEN};
 use slots::{RecvMeta, SendMeta, UnreliableMeta, F_FRAGMENT, QUEUED};
 
 /// How a message is delivered.
@@ -391,14 +391,10 @@ impl LinkState {
         Layout::of(&self.config)
     }
 
+    /// Frees every send and receive slot: a free slot's bookkeeping is all
+    /// zero bytes (`SendMeta::default()`, `RecvMeta::default()`).
     fn clear_slots(&mut self, arena: &mut [u8]) {
-        let layout = self.layout();
-        for i in 0..usize::from(self.config.send_window) {
-            SendMeta::default().write(region(arena, i * layout.send_slot, SEND_META_LEN));
-        }
-        for i in 0..usize::from(self.config.recv_window) {
-            RecvMeta::default().write(region(arena, layout.recv_at + i * layout.recv_slot, RECV_META_LEN));
-        }
+        region(arena, 0, self.layout().unrel_send_at).fill(0);
     }
 
     // ---- slot access -------------------------------------------------------
