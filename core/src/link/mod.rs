@@ -196,8 +196,7 @@ impl<S: AsMut<[u8]>> Link<S> {
     /// must hold [`LinkConfig::storage_len`] bytes for it): everything queued,
     /// in flight or unread is dropped and the statistics restart.
     pub fn reconfigure(&mut self, config: LinkConfig) -> Result<(), ConfigError> {
-        self.state = LinkState::new(config, self.storage.as_mut())?;
-        Ok(())
+        self.state.reset(config, self.storage.as_mut())
     }
 
     /// Queues a FIN after everything queued: the peer sees it in order, once
@@ -336,12 +335,32 @@ fn region(arena: &mut [u8], at: usize, len: usize) -> &mut [u8] {
 
 impl LinkState {
     fn new(config: LinkConfig, arena: &mut [u8]) -> Result<LinkState, ConfigError> {
+        LinkState::check(&config, arena)?;
+        let mut state = LinkState::fresh(config);
+        state.clear_slots(arena);
+        Ok(state)
+    }
+
+    /// Starts over with `config`, built in place (no second copy on the stack).
+    fn reset(&mut self, config: LinkConfig, arena: &mut [u8]) -> Result<(), ConfigError> {
+        LinkState::check(&config, arena)?;
+        *self = LinkState::fresh(config);
+        self.clear_slots(arena);
+        Ok(())
+    }
+
+    fn check(config: &LinkConfig, arena: &[u8]) -> Result<(), ConfigError> {
         config.validate()?;
         let needed = config.storage_len();
         if arena.len() < needed {
             return Err(ConfigError::Storage { needed, available: arena.len() });
         }
-        let mut state = LinkState {
+        Ok(())
+    }
+
+    /// A link with nothing sent or received yet (its windows still to be cleared).
+    fn fresh(config: LinkConfig) -> LinkState {
+        LinkState {
             config,
             snd_una: config.initial_send_seq,
             snd_nxt: config.initial_send_seq,
@@ -382,9 +401,7 @@ impl LinkState {
             trace_head: 0,
             trace_len: 0,
             stats: Counters::default(),
-        };
-        state.clear_slots(arena);
-        Ok(state)
+        }
     }
 
     fn layout(&self) -> Layout {
