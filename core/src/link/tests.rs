@@ -547,10 +547,11 @@ fn timers_at_the_end_of_the_clock() {
 #[cfg(not(all(feature = "fragmentation", feature = "unreliable", feature = "trace", feature = "full-stats")))]
 mod minimal_build {
     use super::*;
-    use crate::wire::data::{DataRepr, Fragment};
 
     /// One fragment of a peer's message, as a fragmenting peer sends it.
+    #[cfg(not(feature = "fragmentation"))]
     fn fragment(seq: u32, index: u16, count: u16) -> Vec<u8> {
+        use crate::wire::data::{DataRepr, Fragment};
         let repr = DataRepr {
             app_type: PacketType(60),
             ack: None,
