@@ -10,7 +10,8 @@
 #
 #   scripts/footprint.sh               measure and check the budget
 #   scripts/footprint.sh --set-budget  write the measured figures as the budget
-#   scripts/footprint.sh --features    the flash each optional core feature adds
+#   scripts/footprint.sh --features    the flash and RAM with each optional core
+#       feature alone on top of the minimal set, and with all default features
 #   scripts/footprint.sh --verify-stack  the same report from a nightly build
 #       with -Z emit-stack-sizes, whose frames it checks against LLVM's own
 #       (toolchain: $STACK_TOOLCHAIN, else $MIRI_TOOLCHAIN, else the pinned nightly)
@@ -58,10 +59,12 @@ check)
     echo "| core features | $(printf '%s flash | ' "${TARGETS[@]}")$(printf '%s RAM | ' "${TARGETS[@]}")" | sed 's/ $//'
     echo "|---|$(printf -- '---:|%.0s' "${TARGETS[@]}" "${TARGETS[@]}")"
     for variant in "none (default-features = false)::" "crc32c:crc32c:" \
-        "crc32c, client asks for CRC-32C:prefer-crc:" "defmt:defmt:"; do
+        "crc32c, client asks for CRC-32C:prefer-crc:" "endpoint:endpoint:" "unreliable:unreliable:" \
+        "trace:trace:" "fragmentation:fragmentation:" "full-stats:full-stats:" \
+        "all default features:crc32c,endpoint,unreliable,trace,fragmentation,full-stats:" "defmt:defmt:"; do
         IFS=: read -r label features _ <<<"$variant"
         # shellcheck disable=SC2046
-        figures=$(report --brief $(build "$features" "$PROBE/target/features-${features:-none}"))
+        figures=$(report --brief $(build "$features" "$PROBE/target/features-$(tr , - <<<"${features:-none}")"))
         flash=$(awk '{printf "%s B | ", $2}' <<<"$figures")
         ram=$(awk '{printf "%s B | ", $3}' <<<"$figures")
         echo "| $label | $flash$ram" | sed 's/ $//'

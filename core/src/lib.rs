@@ -46,7 +46,20 @@
 //! meaning and are never reused. `docs/PROTOCOL.md` section 9 lists them.
 //!
 //! ## Features
-//! * `crc32c` (default): the CRC-32C integrity mode.
+//! All but `defmt` are on by default; a small firmware client turns default
+//! features off and picks what it needs (`docs/BENCHMARKS.md` lists the flash
+//! each one costs). Code behind an off feature is not linked.
+//! * `crc32c`: the CRC-32C integrity mode.
+//! * `endpoint`: the server [`endpoint`] (stateless cookies, pulls `siphasher`).
+//! * `unreliable`: unreliable-sequenced delivery; without it
+//!   `LinkConfig::unreliable_slots` is taken as 0.
+//! * `trace`: the packet trace ring; without it `LinkConfig::trace_slots` is taken as 0.
+//! * `fragmentation`: messages longer than one packet; without it a message
+//!   must fit one packet and a fragmented message from the peer is dropped
+//!   (`Event::MessageDropped`).
+//! * `full-stats`: every [`link::Stats`] counter, 64-bit; without it only
+//!   packets and bytes sent and received, retransmissions, timeouts and
+//!   corrupt packets are counted (32-bit, wrapping), the others read 0.
 //! * `defmt`: `defmt::Format` for the public types.
 #![no_std]
 #![cfg_attr(
@@ -55,9 +68,11 @@
 )]
 
 pub mod basic;
+mod bytes;
 pub mod checksum;
 pub mod congestion;
 pub mod connection;
+#[cfg(feature = "endpoint")]
 pub mod endpoint;
 mod entropy;
 mod error;
@@ -72,6 +87,7 @@ pub mod wire;
 // One face: everything an application or a binding needs, from the root.
 pub use basic::{BasicConfig, BasicSession, BasicStats, OutOfOrder, Outcome};
 pub use connection::{Connection, ConnectionConfig, Role, State, Transport};
+#[cfg(feature = "endpoint")]
 pub use endpoint::{
     AdmissionError, ArenaSlot, ConnectionHandle, Endpoint, EndpointConfig, EndpointEvent, EndpointStats, Incoming,
     IncomingTicket, Slot,

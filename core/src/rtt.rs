@@ -130,14 +130,19 @@ impl RttEstimator {
     /// The timeout for a packet already retransmitted `retries` times:
     /// the RTO times the backoff factor per retry, capped at `max_rto`.
     pub fn backed_off(&self, retries: u8, timing: &Timing) -> u32 {
-        let mut rto = u64::from(self.rto);
+        let percent = u32::from(timing.backoff_percent.max(100));
+        let mut rto = self.rto;
         for _ in 0..retries {
-            rto = rto * u64::from(timing.backoff_percent.max(100)) / 100;
-            if rto >= u64::from(timing.max_rto) {
-                return timing.max_rto;
+            // rto * percent / 100 exactly, in 32 bits (no 64-bit division
+            // linked): an overflow means more than any u32 `max_rto`.
+            let whole = (rto / 100).checked_mul(percent);
+            let part = rto % 100 * percent / 100;
+            match whole.and_then(|w| w.checked_add(part)) {
+                Some(next) if next < timing.max_rto => rto = next,
+                _ => return timing.max_rto,
             }
         }
-        rto as u32
+        rto
     }
 }
 
@@ -184,5 +189,23 @@ mod tests {
         let rtt = RttEstimator::new(&lo);
         assert_eq!(rtt.backed_off(1, &lo), 300);
         assert_eq!(rtt.backed_off(2, &lo), 450);
+    }
+
+    #[test]
+    fn backoff_is_exact_near_the_top_of_u32() {
+        let t = Timing { min_rto: 1, max_rto: u32::MAX, backoff_percent: 150, ..Timing::standard() };
+        let mut rtt = RttEstimator::new(&t);
+        rtt.on_sample(1 << 24, &t); // rto = srtt + 4 * rttvar = 3 * 2^24
+        let rto = u64::from(rtt.rto());
+        let expected = |n: u32| (0..n).fold(rto, |r, _| r * 150 / 100);
+        for n in 0..6 {
+            assert_eq!(u64::from(rtt.backed_off(n as u8, &t)), expected(n).min(u64::from(u32::MAX)), "{n} backoffs");
+        }
+        assert_eq!(rtt.backed_off(40, &t), u32::MAX);
+        let odd = Timing { min_rto: 1, max_rto: u32::MAX, backoff_percent: 237, ..Timing::standard() };
+        let mut rtt = RttEstimator::new(&odd);
+        rtt.on_sample(12_345, &odd);
+        let rto = u64::from(rtt.rto());
+        assert_eq!(u64::from(rtt.backed_off(3, &odd)), rto * 237 / 100 * 237 / 100 * 237 / 100);
     }
 }

@@ -41,6 +41,7 @@ pub mod data;
 pub mod handshake;
 pub(crate) mod pseudo;
 
+use crate::bytes::copy_prefix;
 use crate::error::Error;
 use crate::integrity::Integrity;
 use crate::seq::Seq;
@@ -300,7 +301,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     fn header(&self) -> [u8; HEADER_LEN] {
         let mut header = [0u8; HEADER_LEN];
         if let Some(bytes) = self.buffer.as_ref().get(..HEADER_LEN) {
-            header.copy_from_slice(bytes);
+            copy_prefix(&mut header, bytes);
         }
         header
     }
@@ -380,7 +381,7 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     fn set_bytes(&mut self, at: usize, bytes: &[u8]) {
         if let Some(dst) = self.buffer.as_mut().get_mut(at..at + bytes.len()) {
-            dst.copy_from_slice(bytes);
+            copy_prefix(dst, bytes);
         }
     }
 
@@ -493,9 +494,9 @@ impl<'a> PacketRepr<'a> {
         let Some((body, tail)) = rest.split_at_mut_checked(len) else {
             return Err(Error::BufferTooSmall { needed: total, available });
         };
-        head.copy_from_slice(&header);
-        body.copy_from_slice(self.payload);
-        tail.copy_from_slice(trailer.get(..tail.len()).unwrap_or(&[]));
+        copy_prefix(head, &header);
+        copy_prefix(body, self.payload);
+        copy_prefix(tail, &trailer);
         Ok(total)
     }
 

@@ -62,6 +62,7 @@ mod config;
 
 pub use config::{ConnectionConfig, Transport};
 
+use crate::bytes::copy_prefix;
 use crate::entropy::splitmix;
 use crate::error::Error;
 use crate::event::{Event, FailReason, TraceEvent};
@@ -75,7 +76,7 @@ use crate::wire::handshake::{
     SYN_FIXED_LEN,
 };
 use crate::wire::pseudo::{pseudo_sum, same_sum};
-use crate::wire::{Codec, PacketRepr, PacketType};
+use crate::wire::{Codec, PacketRepr, PacketType, HEADER_LEN};
 
 /// Where a connection is in its life.
 ///
@@ -129,25 +130,81 @@ struct Pending {
     reset: Option<ErrorCode>,
 }
 
-/// A small fixed queue of events.
+/// Events waiting to be read.
+const EVENT_SLOTS: usize = 4;
+
+/// A small fixed ring of events: `len` of them from `head` on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 struct Events {
-    queue: [Option<Event>; 4],
+    queue: [Option<Event>; EVENT_SLOTS],
+    head: u8,
+    len: u8,
 }
 
 impl Events {
+    fn slot(&mut self, offset: u8) -> Option<&mut Option<Event>> {
+        self.queue.get_mut(usize::from(self.head.wrapping_add(offset)) % EVENT_SLOTS)
+    }
+
     fn push(&mut self, event: Event) {
-        if let Some(slot) = self.queue.iter_mut().find(|e| e.is_none()) {
-            *slot = Some(event);
-        } else if let Some(last) = self.queue.last_mut() {
+        if usize::from(self.len) < EVENT_SLOTS {
+            let len = self.len;
+            self.len += 1;
+            if let Some(slot) = self.slot(len) {
+                *slot = Some(event);
+            }
+        } else if let Some(last) = self.slot(EVENT_SLOTS as u8 - 1) {
             *last = Some(event); // only `Writable` can pile up; the final state always gets through
         }
     }
 
     fn pop(&mut self) -> Option<Event> {
-        let first = self.queue.first_mut()?.take();
-        self.queue.rotate_left(1);
-        first
+        if self.len == 0 {
+            return None;
+        }
+        let event = self.slot(0)?.take();
+        self.head = self.head.wrapping_add(1) % EVENT_SLOTS as u8;
+        self.len -= 1;
+        event
+    }
+}
+
+/// What a connection keeps of its [`ConnectionConfig`] (the link's part lives in the link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Settings {
+    /// What this side proposes in the handshake.
+    proposal: Params,
+    connect_timeout_ms: u32,
+    close_timeout_ms: u32,
+    linger_ms: u32,
+    prefer_crc: bool,
+    server_extension_room: u16,
+    extension: [u8; CONNECTION_EXTENSION],
+    extension_len: u8,
+    transport: Transport,
+    /// Payload limit of packets sent before the connection is bound.
+    unbound_max_payload: u16,
+}
+
+impl Settings {
+    fn of(config: &ConnectionConfig) -> Settings {
+        Settings {
+            proposal: config.proposal(),
+            connect_timeout_ms: config.connect_timeout_ms,
+            close_timeout_ms: config.close_timeout_ms,
+            linger_ms: config.linger_ms,
+            prefer_crc: config.prefer_crc,
+            server_extension_room: config.server_extension_room,
+            extension: config.extension,
+            extension_len: config.extension_len,
+            transport: config.transport,
+            unbound_max_payload: config.unbound_max_payload(),
+        }
+    }
+
+    /// The extension bytes this side sends.
+    fn extension(&self) -> &[u8] {
+        self.extension.get(..usize::from(self.extension_len)).unwrap_or(&[])
     }
 }
 
@@ -158,7 +215,7 @@ const REASON_LEN: usize = 48;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Connection<S> {
     link: Link<S>,
-    config: ConnectionConfig,
+    config: Settings,
     role: Role,
     state: State,
     local_id: u32,
@@ -205,6 +262,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     }
 
     /// A server-side connection from a verified agreement (used by the endpoint).
+    #[cfg(feature = "endpoint")]
     pub(crate) fn accept(
         config: ConnectionConfig,
         storage: S,
@@ -243,7 +301,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
         let link = Link::new(config.link, storage)?;
         Ok(Connection {
             link,
-            config,
+            config: Settings::of(&config),
             role,
             state: State::SynSent,
             local_id,
@@ -306,7 +364,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     fn keep_peer_extension(&mut self, extension: &[u8]) {
         let n = extension.len().min(CONNECTION_EXTENSION);
         if let (Some(dst), Some(src)) = (self.peer_extension.get_mut(..n), extension.get(..n)) {
-            dst.copy_from_slice(src);
+            copy_prefix(dst, src);
         }
         self.peer_extension_len = n as u8;
     }
@@ -397,6 +455,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     }
 
     /// Sends the server's confirmation again (a duplicate HANDSHAKE_ACK arrived).
+    #[cfg(feature = "endpoint")]
     pub(crate) fn confirm(&mut self) {
         self.link.request_ack();
     }
@@ -514,7 +573,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
             // The peer is still resending (our last acknowledgement was lost), with
             // backoff: stay until well after its next retransmission.
             let gap = now.saturating_sub(self.linger_mark);
-            let cap = 2 * u64::from(self.config.link.timing.max_rto);
+            let cap = 2 * u64::from(self.link.config().timing.max_rto);
             let stay = gap.saturating_mul(3).max(u64::from(self.config.linger_ms)).min(cap.max(1));
             self.linger_until = self.linger_until.max(now.saturating_add(stay));
             self.linger_mark = now;
@@ -635,7 +694,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
             Role::Client => (a.client_isn, a.server_isn),
             Role::Server => (a.server_isn, a.client_isn),
         };
-        let mut link = self.config.link;
+        // the link was built from the configured LinkConfig; the agreement changes only these fields
+        let mut link = *self.link.config();
         link.max_payload = a.params.max_payload;
         link.send_window = a.params.window;
         link.recv_window = a.params.window;
@@ -756,7 +816,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                     return;
                 }
                 if self.heartbeat_deadline().is_some_and(|t| due(now, t)) {
-                    if self.unanswered_pings >= self.config.link.timing.max_retries {
+                    if self.unanswered_pings >= self.link.config().timing.max_retries {
                         // as many pings as a packet gets retransmissions, none answered
                         self.fail(FailReason::DeadPeer { seq: self.link.next_send_seq() });
                         return;
@@ -779,7 +839,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
     /// Writes the next datagram to send into `buf` (which must hold
     /// [`ConnectionConfig::max_datagram_len`] bytes).
     pub fn poll_transmit(&mut self, now: u64, buf: &mut [u8]) -> Result<Option<usize>, Error> {
-        let needed = self.config.max_datagram_len();
+        // ConnectionConfig::max_datagram_len
+        let needed = HEADER_LEN + usize::from(self.config.unbound_max_payload) + 4;
         if buf.len() < needed {
             return Err(Error::BufferTooSmall { needed, available: buf.len() });
         }
@@ -860,9 +921,9 @@ impl<S: AsMut<[u8]>> Connection<S> {
             self.retry_at = self.connect_deadline();
             return;
         }
-        let base = u64::from(self.config.link.timing.initial_rto);
+        let base = u64::from(self.link.config().timing.initial_rto);
         let backoff = base << self.retries.min(6);
-        self.retry_at = now.saturating_add(backoff.min(u64::from(self.config.link.timing.max_rto)));
+        self.retry_at = now.saturating_add(backoff.min(u64::from(self.link.config().timing.max_rto)));
         self.retries = self.retries.saturating_add(1);
     }
 
@@ -880,7 +941,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
 
     /// What this side proposes (clients) or accepts at most (servers).
     pub(crate) fn proposal(&self) -> Params {
-        self.config.proposal()
+        self.config.proposal
     }
 
     /// Writes a control packet. Bound ones carry the connection id in their
@@ -897,13 +958,13 @@ impl<S: AsMut<[u8]>> Connection<S> {
     }
 
     fn unbound_codec(&self) -> Codec {
-        Codec::new().with_max_payload(self.config.unbound_max_payload())
+        Codec::new().with_max_payload(self.config.unbound_max_payload)
     }
 
     fn keep_reason(&mut self, reason: &[u8]) {
         let n = reason.len().min(REASON_LEN);
         if let (Some(dst), Some(src)) = (self.reason.get_mut(..n), reason.get(..n)) {
-            dst.copy_from_slice(src);
+            copy_prefix(dst, src);
         }
         self.reason_len = n as u8;
     }
@@ -944,5 +1005,5 @@ fn timer(deadline: u64) -> Option<u64> {
     (deadline != NEVER).then_some(deadline)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "endpoint"))]
 mod tests;

@@ -208,10 +208,28 @@ impl LinkConfig {
     /// smaller of its send window and the peer's receive window.
     pub const fn max_message_len(&self) -> usize {
         let w = if self.send_window < self.peer_recv_window { self.send_window } else { self.peer_recv_window };
-        if w <= 1 {
+        if w <= 1 || !cfg!(feature = "fragmentation") {
             self.max_payload as usize
         } else {
             w as usize * self.fragment_data_len()
+        }
+    }
+
+    /// Unreliable slots in use: `unreliable_slots`, or 0 without the `unreliable` feature.
+    pub(crate) const fn unreliable_slots_used(&self) -> u8 {
+        if cfg!(feature = "unreliable") {
+            self.unreliable_slots
+        } else {
+            0
+        }
+    }
+
+    /// Trace records kept: `trace_slots`, or 0 without the `trace` feature.
+    pub(crate) const fn trace_slots_used(&self) -> u16 {
+        if cfg!(feature = "trace") {
+            self.trace_slots
+        } else {
+            0
         }
     }
 
@@ -253,9 +271,9 @@ impl Layout {
         let unrel_slot = UNRELIABLE_META_LEN + payload;
         let recv_at = send_slot * c.send_window as usize;
         let unrel_send_at = recv_at + recv_slot * c.recv_window as usize;
-        let unrel_recv_at = unrel_send_at + unrel_slot * c.unreliable_slots as usize;
-        let trace_at = unrel_recv_at + unrel_slot * c.unreliable_slots as usize;
-        let total = trace_at + TRACE_RECORD_LEN * c.trace_slots as usize;
+        let unrel_recv_at = unrel_send_at + unrel_slot * c.unreliable_slots_used() as usize;
+        let trace_at = unrel_recv_at + unrel_slot * c.unreliable_slots_used() as usize;
+        let total = trace_at + TRACE_RECORD_LEN * c.trace_slots_used() as usize;
         Layout { send_slot, recv_at, recv_slot, unrel_send_at, unrel_recv_at, unrel_slot, trace_at, total }
     }
 }

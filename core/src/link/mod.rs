@@ -46,15 +46,17 @@ mod stats;
 mod transmit;
 
 pub use config::{ConfigError, LinkConfig, MAX_WINDOW, MIN_PAYLOAD};
+use stats::Counters;
 pub use stats::Stats;
 
+pub(crate) use crate::bytes::{copy_prefix, ring_index};
 use crate::congestion::Congestion;
 use crate::error::Error;
 use crate::event::{Event, FailReason, TraceEvent, TraceKind, TRACE_RECORD_LEN};
 use crate::rtt::RttEstimator;
 use crate::seq::Seq;
 use crate::wire::{PacketRepr, PacketType};
-use config::{Layout, RECV_META_LEN, SEND_META_LEN, UNRELIABLE_META_LEN};
+use config::{Layout, SEND_META_LEN, UNRELIABLE_META_LEN};
 use slots::{RecvMeta, SendMeta, UnreliableMeta, F_FRAGMENT, QUEUED};
 
 /// How a message is delivered.
@@ -255,8 +257,7 @@ impl<S: AsMut<[u8]>> Link<S> {
     /// must hold [`LinkConfig::storage_len`] bytes for it): everything queued,
     /// in flight or unread is dropped and the statistics restart.
     pub fn reconfigure(&mut self, config: LinkConfig) -> Result<(), ConfigError> {
-        self.state = LinkState::new(config, self.storage.as_mut())?;
-        Ok(())
+        self.state.reset(config, self.storage.as_mut())
     }
 
     /// Queues a FIN after everything queued: the peer sees it in order, once
@@ -297,7 +298,7 @@ impl<S: AsMut<[u8]>> Link<S> {
 
     /// Whether everything sent has been acknowledged and nothing is queued.
     pub fn is_idle(&self) -> bool {
-        self.state.snd_una == self.state.snd_end && self.state.unrel_send_len == 0
+        self.state.snd_una == self.state.snd_end && !self.state.unreliable_queued()
     }
 
     /// Packets that `send` can still queue.
@@ -386,7 +387,7 @@ struct LinkState {
     // trace ring
     trace_head: u16,
     trace_len: u16,
-    stats: Stats,
+    stats: Counters,
 }
 
 fn region(arena: &mut [u8], at: usize, len: usize) -> &mut [u8] {
@@ -395,12 +396,32 @@ fn region(arena: &mut [u8], at: usize, len: usize) -> &mut [u8] {
 
 impl LinkState {
     fn new(config: LinkConfig, arena: &mut [u8]) -> Result<LinkState, ConfigError> {
+        LinkState::check(&config, arena)?;
+        let mut state = LinkState::fresh(config);
+        state.clear_slots(arena);
+        Ok(state)
+    }
+
+    /// Starts over with `config`, built in place (no second copy on the stack).
+    fn reset(&mut self, config: LinkConfig, arena: &mut [u8]) -> Result<(), ConfigError> {
+        LinkState::check(&config, arena)?;
+        *self = LinkState::fresh(config);
+        self.clear_slots(arena);
+        Ok(())
+    }
+
+    fn check(config: &LinkConfig, arena: &[u8]) -> Result<(), ConfigError> {
         config.validate()?;
         let needed = config.storage_len();
         if arena.len() < needed {
             return Err(ConfigError::Storage { needed, available: arena.len() });
         }
-        let mut state = LinkState {
+        Ok(())
+    }
+
+    /// A link with nothing sent or received yet (its windows still to be cleared).
+    fn fresh(config: LinkConfig) -> LinkState {
+        LinkState {
             config,
             snd_una: config.initial_send_seq,
             snd_nxt: config.initial_send_seq,
@@ -440,24 +461,18 @@ impl LinkState {
             dropped_fragments: 0,
             trace_head: 0,
             trace_len: 0,
-            stats: Stats::default(),
-        };
-        state.clear_slots(arena);
-        Ok(state)
+            stats: Counters::default(),
+        }
     }
 
     fn layout(&self) -> Layout {
         Layout::of(&self.config)
     }
 
+    /// Frees every send and receive slot: a free slot's bookkeeping is all
+    /// zero bytes (`SendMeta::default()`, `RecvMeta::default()`).
     fn clear_slots(&mut self, arena: &mut [u8]) {
-        let layout = self.layout();
-        for i in 0..usize::from(self.config.send_window) {
-            SendMeta::default().write(region(arena, i * layout.send_slot, SEND_META_LEN));
-        }
-        for i in 0..usize::from(self.config.recv_window) {
-            RecvMeta::default().write(region(arena, layout.recv_at + i * layout.recv_slot, RECV_META_LEN));
-        }
+        region(arena, 0, self.layout().unrel_send_at).fill(0);
     }
 
     // ---- slot access -------------------------------------------------------
@@ -465,7 +480,7 @@ impl LinkState {
     fn send_slot<'a>(&self, arena: &'a mut [u8], seq: Seq) -> &'a mut [u8] {
         let layout = self.layout();
         let window = usize::from(self.config.send_window);
-        let index = (usize::from(self.snd_base_slot) + seq.offset_from(self.snd_una) as usize) % window;
+        let index = ring_index(usize::from(self.snd_base_slot) + seq.offset_from(self.snd_una) as usize, window);
         region(arena, index * layout.send_slot, layout.send_slot)
     }
 
@@ -480,7 +495,7 @@ impl LinkState {
     fn recv_slot<'a>(&self, arena: &'a mut [u8], seq: Seq) -> &'a mut [u8] {
         let layout = self.layout();
         let window = usize::from(self.config.recv_window);
-        let index = (usize::from(self.rcv_base_slot) + seq.offset_from(self.rcv_base) as usize) % window;
+        let index = ring_index(usize::from(self.rcv_base_slot) + seq.offset_from(self.rcv_base) as usize, window);
         region(arena, layout.recv_at + index * layout.recv_slot, layout.recv_slot)
     }
 
@@ -488,10 +503,20 @@ impl LinkState {
         RecvMeta::read(self.recv_slot(arena, seq))
     }
 
+    /// Whether unreliable messages wait to be sent (never without the `unreliable` feature).
+    fn unreliable_queued(&self) -> bool {
+        cfg!(feature = "unreliable") && self.unrel_send_len > 0
+    }
+
+    /// Whether unreliable messages wait to be read (never without the `unreliable` feature).
+    fn unreliable_unread(&self) -> bool {
+        cfg!(feature = "unreliable") && self.unrel_recv_len > 0
+    }
+
     fn unrel_slot<'a>(&self, arena: &'a mut [u8], recv: bool, index: u8) -> &'a mut [u8] {
         let layout = self.layout();
         let base = if recv { layout.unrel_recv_at } else { layout.unrel_send_at };
-        let index = usize::from(index) % usize::from(self.config.unreliable_slots.max(1));
+        let index = ring_index(usize::from(index), usize::from(self.config.unreliable_slots_used()));
         region(arena, base + index * layout.unrel_slot, layout.unrel_slot)
     }
 
@@ -520,7 +545,7 @@ impl LinkState {
     }
 
     fn send_unreliable(&mut self, arena: &mut [u8], ptype: PacketType, message: &[u8]) -> Result<(), SendError> {
-        let slots = self.config.unreliable_slots;
+        let slots = self.config.unreliable_slots_used();
         if slots == 0 {
             return Err(SendError::UnreliableDisabled);
         }
@@ -530,16 +555,17 @@ impl LinkState {
         }
         if self.unrel_send_len == slots {
             // the oldest queued unreliable message is superseded
-            self.unrel_send_head = (self.unrel_send_head + 1) % slots;
+            self.unrel_send_head = ring_index(usize::from(self.unrel_send_head) + 1, usize::from(slots)) as u8;
             self.unrel_send_len -= 1;
             self.stats.unreliable_dropped += 1;
         }
-        let index = (self.unrel_send_head + self.unrel_send_len) % slots;
+        let index =
+            ring_index(usize::from(self.unrel_send_head) + usize::from(self.unrel_send_len), usize::from(slots)) as u8;
         let slot = self.unrel_slot(arena, false, index);
         let (meta, data) = slot.split_at_mut(UNRELIABLE_META_LEN.min(slot.len()));
         UnreliableMeta { len: message.len() as u16, app_type: ptype.0 }.write(meta);
         if let Some(dst) = data.get_mut(..message.len()) {
-            dst.copy_from_slice(message);
+            copy_prefix(dst, message);
         }
         self.unrel_send_len += 1;
         self.stats.messages_sent += 1;
@@ -560,10 +586,14 @@ impl LinkState {
     }
 
     fn send_reliable(&mut self, arena: &mut [u8], ptype: PacketType, message: &[u8]) -> Result<(), SendError> {
-        let payload = usize::from(self.config.max_payload);
-        let chunk = self.config.fragment_data_len();
-        let (count, chunk) =
-            if message.len() <= payload { (1, payload) } else { (message.len().div_ceil(chunk), chunk) };
+        // both at least 1 (validated at construction; `max` lets the compiler see it)
+        let payload = usize::from(self.config.max_payload).max(1);
+        let chunk = self.config.fragment_data_len().max(1);
+        let (count, chunk) = if message.len() <= payload || !cfg!(feature = "fragmentation") {
+            (1, payload)
+        } else {
+            (message.len().div_ceil(chunk), chunk)
+        };
         let max = self.config.max_message_len();
         if message.len() > max || count > usize::from(u16::MAX) {
             return Err(SendError::MessageTooLarge { max });
@@ -588,7 +618,7 @@ impl LinkState {
             let slot = self.send_slot(arena, seq);
             meta.write(slot);
             if let Some(dst) = slot.get_mut(SEND_META_LEN..SEND_META_LEN + piece.len()) {
-                dst.copy_from_slice(piece);
+                copy_prefix(dst, piece);
             }
             self.snd_end = seq.next();
         }
@@ -615,16 +645,16 @@ impl LinkState {
     }
 
     fn trace(&mut self, arena: &mut [u8], now: u64, kind: TraceKind, seq: Seq, ptype: PacketType, len: usize) {
-        let cap = self.config.trace_slots;
+        let cap = self.config.trace_slots_used();
         if cap == 0 {
             return;
         }
         if self.trace_len == cap {
-            self.trace_head = (self.trace_head + 1) % cap;
+            self.trace_head = ring_index(usize::from(self.trace_head) + 1, usize::from(cap)) as u16;
             self.trace_len -= 1;
             self.stats.trace_overflows += 1;
         }
-        let index = usize::from((self.trace_head + self.trace_len) % cap);
+        let index = ring_index(usize::from(self.trace_head) + usize::from(self.trace_len), usize::from(cap));
         let at = self.layout().trace_at + index * TRACE_RECORD_LEN;
         let record = TraceEvent { time_ms: now, kind, seq, ptype, len: len as u32 }.encode();
         for (dst, src) in region(arena, at, TRACE_RECORD_LEN).iter_mut().zip(record) {
@@ -634,12 +664,13 @@ impl LinkState {
     }
 
     fn poll_trace(&mut self, arena: &mut [u8]) -> Option<TraceEvent> {
-        if self.trace_len == 0 {
+        if !cfg!(feature = "trace") || self.trace_len == 0 {
             return None;
         }
         let at = self.layout().trace_at + usize::from(self.trace_head) * TRACE_RECORD_LEN;
         let event = TraceEvent::decode(region(arena, at, TRACE_RECORD_LEN));
-        self.trace_head = (self.trace_head + 1) % self.config.trace_slots.max(1);
+        self.trace_head =
+            ring_index(usize::from(self.trace_head) + 1, usize::from(self.config.trace_slots_used())) as u16;
         self.trace_len -= 1;
         Some(event)
     }
@@ -650,7 +681,7 @@ impl LinkState {
             rto_ms: self.rtt.rto(),
             cwnd: u32::from(self.cc.window()),
             in_flight: self.snd_nxt.offset_from(self.snd_una),
-            ..self.stats
+            ..self.stats.to_stats()
         }
     }
 }

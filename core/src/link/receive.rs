@@ -3,7 +3,7 @@
 
 use super::config::{RECV_META_LEN, UNRELIABLE_META_LEN};
 use super::slots::{RecvMeta, SendMeta, UnreliableMeta, ACKED, FREE, F_FAST_DONE, F_FRAGMENT, F_LOST, F_RESEND, SENT};
-use super::{Delivery, Handled, LinkState, Received};
+use super::{copy_prefix, ring_index, Delivery, Handled, LinkState, Received};
 use crate::error::Error;
 use crate::event::TraceKind;
 use crate::seq::Seq;
@@ -114,7 +114,7 @@ impl LinkState {
         let slot = self.recv_slot(arena, seq);
         meta.write(slot);
         if let Some(dst) = slot.get_mut(RECV_META_LEN..RECV_META_LEN + data.len()) {
-            dst.copy_from_slice(data);
+            copy_prefix(dst, data);
         }
         if !seq.is_before(self.rcv_high) {
             self.rcv_high = seq.next();
@@ -167,7 +167,7 @@ impl LinkState {
     }
 
     pub(super) fn on_unreliable(&mut self, arena: &mut [u8], now: u64, seq: Seq, data: &DataRepr<'_>, wire_len: usize) {
-        let slots = self.config.unreliable_slots;
+        let slots = self.config.unreliable_slots_used();
         let stale = self.unrel_recv_last.is_some_and(|last| !seq.is_after(last));
         if slots == 0 || stale || data.data.len() > self.config.max_unreliable_len() {
             self.stats.unreliable_dropped += 1;
@@ -178,16 +178,17 @@ impl LinkState {
         self.trace(arena, now, TraceKind::Received, seq, PacketType::DATA, wire_len);
         self.unrel_recv_last = Some(seq);
         if self.unrel_recv_len == slots {
-            self.unrel_recv_head = (self.unrel_recv_head + 1) % slots;
+            self.unrel_recv_head = ring_index(usize::from(self.unrel_recv_head) + 1, usize::from(slots)) as u8;
             self.unrel_recv_len -= 1;
             self.stats.unreliable_dropped += 1;
         }
-        let index = (self.unrel_recv_head + self.unrel_recv_len) % slots;
+        let index =
+            ring_index(usize::from(self.unrel_recv_head) + usize::from(self.unrel_recv_len), usize::from(slots)) as u8;
         let slot = self.unrel_slot(arena, true, index);
         let (meta, body) = slot.split_at_mut(UNRELIABLE_META_LEN.min(slot.len()));
         UnreliableMeta { len: data.data.len() as u16, app_type: data.app_type.0 }.write(meta);
         if let Some(dst) = body.get_mut(..data.data.len()) {
-            dst.copy_from_slice(data.data);
+            copy_prefix(dst, data.data);
         }
         self.unrel_recv_len += 1;
     }
@@ -225,7 +226,7 @@ impl LinkState {
         }
         self.snd_una = cum_next;
         self.snd_base_slot =
-            ((usize::from(self.snd_base_slot) + advance as usize) % usize::from(self.config.send_window)) as u16;
+            ring_index(usize::from(self.snd_base_slot) + advance as usize, usize::from(self.config.send_window)) as u16;
 
         let mut highest_sacked: Option<Seq> = None;
         for index in ack.sack.iter() {
@@ -338,10 +339,14 @@ impl LinkState {
                 // the peer's FIN: recorded on arrival, never handed to the application
             } else if meta.flags & F_FRAGMENT != 0 && meta.frag_index != 0 {
                 self.stats.malformed_packets += 1;
-            } else if meta.flags & F_FRAGMENT != 0 && meta.frag_count > self.config.recv_window {
+            } else if meta.flags & F_FRAGMENT != 0
+                && (meta.frag_count > self.config.recv_window || !cfg!(feature = "fragmentation"))
+            {
+                // a message that can never be delivered: too many fragments
+                // for the window, or no reassembly in this build
                 self.dropped_messages = self.dropped_messages.saturating_add(1);
                 self.dropped_fragments = meta.frag_count;
-                self.discard = meta.frag_count - 1;
+                self.discard = meta.frag_count.saturating_sub(1);
             } else {
                 break;
             }
@@ -361,7 +366,7 @@ impl LinkState {
         }
         self.rcv_base = self.rcv_base.advance(count);
         self.rcv_base_slot =
-            ((usize::from(self.rcv_base_slot) + count as usize) % usize::from(self.config.recv_window)) as u16;
+            ring_index(usize::from(self.rcv_base_slot) + count as usize, usize::from(self.config.recv_window)) as u16;
     }
 
     pub(super) fn recv_window_free(&self) -> u16 {
@@ -376,35 +381,48 @@ impl LinkState {
     }
 
     /// The reliable message at the front: (packets, total length), if complete.
+    #[inline(never)] // inlined into both callers it costs more flash
     pub(super) fn front_message(&mut self, arena: &mut [u8]) -> Option<(u32, usize)> {
+        loop {
+            match self.check_front(arena) {
+                Front::Ready(count, total) => return Some((count, total)),
+                Front::Incomplete => return None,
+                // Inconsistent fragments: drop the broken run and look again.
+                Front::Broken(count) => {
+                    self.stats.malformed_packets += 1;
+                    self.release(arena, count);
+                }
+            }
+        }
+    }
+
+    /// One look at the front of the receive window.
+    fn check_front(&mut self, arena: &mut [u8]) -> Front {
         self.settle(arena);
         if self.rcv_base == self.rcv_nxt {
-            return None;
+            return Front::Incomplete;
         }
         let first = self.recv_meta(arena, self.rcv_base);
-        if first.flags & F_FRAGMENT == 0 {
-            return Some((1, usize::from(first.len)));
+        if first.flags & F_FRAGMENT == 0 || !cfg!(feature = "fragmentation") {
+            return Front::Ready(1, usize::from(first.len));
         }
         let count = u32::from(first.frag_count);
         if self.rcv_nxt.offset_from(self.rcv_base) < count {
-            return None;
+            return Front::Incomplete;
         }
         let mut total = 0;
         for i in 0..count {
             let meta = self.recv_meta(arena, self.rcv_base.advance(i));
             if meta.flags & F_FRAGMENT == 0 || u32::from(meta.frag_index) != i || meta.frag_count != first.frag_count {
-                // Inconsistent fragments: drop the broken run and look again.
-                self.stats.malformed_packets += 1;
-                self.release(arena, i.max(1));
-                return self.front_message(arena);
+                return Front::Broken(i.max(1));
             }
             total += usize::from(meta.len);
         }
-        Some((count, total))
+        Front::Ready(count, total)
     }
 
     pub(super) fn next_message_len(&mut self, arena: &mut [u8]) -> Option<usize> {
-        if self.unrel_recv_len > 0 {
+        if self.unreliable_unread() {
             let meta = UnreliableMeta::read(self.unrel_slot(arena, true, self.unrel_recv_head));
             return Some(usize::from(meta.len));
         }
@@ -412,8 +430,8 @@ impl LinkState {
     }
 
     pub(super) fn recv(&mut self, arena: &mut [u8], buf: &mut [u8]) -> Result<Option<Received>, Error> {
-        if self.unrel_recv_len > 0 {
-            let slots = self.config.unreliable_slots.max(1);
+        if self.unreliable_unread() {
+            let slots = usize::from(self.config.unreliable_slots_used());
             let slot = self.unrel_slot(arena, true, self.unrel_recv_head);
             let meta = UnreliableMeta::read(slot);
             let len = usize::from(meta.len);
@@ -421,8 +439,8 @@ impl LinkState {
             else {
                 return Err(Error::BufferTooSmall { needed: len, available: buf.len() });
             };
-            dst.copy_from_slice(src);
-            self.unrel_recv_head = (self.unrel_recv_head + 1) % slots;
+            copy_prefix(dst, src);
+            self.unrel_recv_head = ring_index(usize::from(self.unrel_recv_head) + 1, slots) as u8;
             self.unrel_recv_len -= 1;
             self.stats.messages_delivered += 1;
             self.stats.bytes_delivered += len as u64;
@@ -442,7 +460,7 @@ impl LinkState {
             let len = usize::from(meta.len);
             ptype = PacketType(meta.app_type);
             if let (Some(dst), Some(src)) = (buf.get_mut(at..at + len), slot.get(RECV_META_LEN..RECV_META_LEN + len)) {
-                dst.copy_from_slice(src);
+                copy_prefix(dst, src);
             }
             at += len;
         }
@@ -452,4 +470,14 @@ impl LinkState {
         self.stats.bytes_delivered += total as u64;
         Ok(Some(Received { ptype, len: total, delivery: Delivery::Reliable }))
     }
+}
+
+/// What the front of the receive window holds.
+enum Front {
+    /// A complete message: packets, total length.
+    Ready(u32, usize),
+    /// Nothing complete yet.
+    Incomplete,
+    /// An inconsistent fragment run of this many packets to drop.
+    Broken(u32),
 }

@@ -140,6 +140,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn free_slots_are_zero_bytes() {
+        // LinkState::clear_slots frees the windows by zeroing them
+        let mut b = [0u8; SEND_META_LEN];
+        assert_eq!(SendMeta::read(&b), SendMeta::default());
+        assert_eq!(SendMeta::read(&b).state, FREE);
+        SendMeta::default().write(&mut b);
+        assert_eq!(b, [0u8; SEND_META_LEN]);
+        let mut b = [0u8; RECV_META_LEN];
+        assert_eq!(RecvMeta::read(&b), RecvMeta::default());
+        RecvMeta::default().write(&mut b);
+        assert_eq!(b, [0u8; RECV_META_LEN]);
+    }
+
+    #[test]
     fn metas_round_trip() {
         let m = SendMeta {
             state: SENT,

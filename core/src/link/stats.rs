@@ -1,6 +1,10 @@
 //! Link statistics (seed 000 section 5, extended): a plain fixed-size struct.
 
 /// Counters of one link. Plain `repr(C)` data: copy it, print it, hand it to C.
+///
+/// Without the `full-stats` feature only `packets_*`, `bytes_sent`,
+/// `bytes_received`, `retransmissions`, `timeouts` and `corrupt_packets` are
+/// counted (32-bit, wrapping); the other counters read 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(C)]
@@ -55,4 +59,104 @@ pub struct Stats {
     pub cwnd: u32,
     /// Packets sent and not yet acknowledged.
     pub in_flight: u32,
+}
+
+/// A counter every build keeps: 64-bit with `full-stats`, else 32-bit (wrapping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub(crate) struct Kept(#[cfg(feature = "full-stats")] u64, #[cfg(not(feature = "full-stats"))] u32);
+
+/// A counter kept only with `full-stats`; without it, nothing (it reads 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub(crate) struct Extra(#[cfg(feature = "full-stats")] u64);
+
+impl core::ops::AddAssign<u64> for Kept {
+    #[cfg(feature = "full-stats")]
+    fn add_assign(&mut self, n: u64) {
+        self.0 = self.0.wrapping_add(n);
+    }
+    #[cfg(not(feature = "full-stats"))]
+    fn add_assign(&mut self, n: u64) {
+        self.0 = self.0.wrapping_add(n as u32);
+    }
+}
+
+impl Kept {
+    #[cfg(feature = "full-stats")]
+    fn get(self) -> u64 {
+        self.0
+    }
+    #[cfg(not(feature = "full-stats"))]
+    fn get(self) -> u64 {
+        u64::from(self.0)
+    }
+}
+
+impl core::ops::AddAssign<u64> for Extra {
+    #[cfg(feature = "full-stats")]
+    fn add_assign(&mut self, n: u64) {
+        self.0 = self.0.wrapping_add(n);
+    }
+    #[cfg(not(feature = "full-stats"))]
+    fn add_assign(&mut self, _n: u64) {}
+}
+
+impl core::ops::SubAssign<u64> for Extra {
+    #[cfg(feature = "full-stats")]
+    fn sub_assign(&mut self, n: u64) {
+        self.0 = self.0.wrapping_sub(n);
+    }
+    #[cfg(not(feature = "full-stats"))]
+    fn sub_assign(&mut self, _n: u64) {}
+}
+
+impl Extra {
+    #[cfg(feature = "full-stats")]
+    fn get(self) -> u64 {
+        self.0
+    }
+    #[cfg(not(feature = "full-stats"))]
+    fn get(self) -> u64 {
+        0
+    }
+}
+
+macro_rules! counters {
+    ($($field:ident: $kind:ident),* $(,)?) => {
+        /// The link's counters as it keeps them (see the `full-stats` feature).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+        pub(crate) struct Counters {
+            $(pub $field: $kind,)*
+        }
+
+        impl Counters {
+            /// The counters as public [`Stats`] (the gauges left 0 for the caller to fill).
+            pub(crate) fn to_stats(self) -> Stats {
+                Stats { $($field: self.$field.get(),)* srtt_ms: 0, rto_ms: 0, cwnd: 0, in_flight: 0 }
+            }
+        }
+    };
+}
+
+counters! {
+    packets_sent: Kept,
+    packets_received: Kept,
+    bytes_sent: Kept,
+    bytes_received: Kept,
+    retransmissions: Kept,
+    fast_retransmissions: Extra,
+    timeouts: Kept,
+    corrupt_packets: Kept,
+    malformed_packets: Extra,
+    duplicates: Extra,
+    out_of_order: Extra,
+    out_of_window: Extra,
+    nacks_sent: Extra,
+    nacks_received: Extra,
+    acks_sent: Extra,
+    acks_received: Extra,
+    messages_sent: Extra,
+    messages_delivered: Extra,
+    bytes_delivered: Extra,
+    unreliable_dropped: Extra,
+    trace_overflows: Extra,
 }

@@ -544,3 +544,95 @@ fn timers_at_the_end_of_the_clock() {
     deliver(&mut a, u64::MAX, &drain(&mut b, u64::MAX));
     assert!(a.is_idle());
 }
+
+/// Builds without optional features (`cargo test -p seqlink-core --no-default-features minimal_build`).
+#[cfg(not(all(feature = "fragmentation", feature = "unreliable", feature = "trace", feature = "full-stats")))]
+mod minimal_build {
+    use super::*;
+
+    /// One fragment of a peer's message, as a fragmenting peer sends it.
+    #[cfg(not(feature = "fragmentation"))]
+    fn fragment(seq: u32, index: u16, count: u16) -> Vec<u8> {
+        use crate::wire::data::{DataRepr, Fragment};
+        let repr = DataRepr {
+            app_type: PacketType(60),
+            ack: None,
+            fragment: Some(Fragment { index, count }),
+            unreliable: false,
+            data: &[],
+        };
+        let mut payload = vec![0u8; 64];
+        let n = repr.emit_header(&mut payload).unwrap();
+        payload.truncate(n);
+        payload.extend_from_slice(b"piece");
+        let mut buf = vec![0u8; 256];
+        let n = PacketRepr::new(Seq(seq), PacketType::DATA, &payload).emit(&mut buf, &Codec::new()).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    #[cfg(not(feature = "fragmentation"))]
+    #[test]
+    fn without_fragmentation_a_message_must_fit_one_packet_and_fragments_are_dropped() {
+        let c = config();
+        assert_eq!(c.max_message_len(), 100);
+        let mut a = link(c);
+        assert_eq!(
+            a.send(PacketType(60), &[7u8; 101], Delivery::Reliable),
+            Err(SendError::MessageTooLarge { max: 100 })
+        );
+        let mut b = link(c);
+        let plain = PacketRepr::new(Seq(2), PacketType(61), b"after");
+        let mut buf = [0u8; 256];
+        let n = plain.emit(&mut buf, &Codec::new()).unwrap();
+        deliver(&mut b, 0, &[fragment(0, 0, 2), fragment(1, 1, 2), buf[..n].to_vec()]);
+        assert_eq!(b.poll_event(), Some(Event::MessageDropped { fragments: 2 }));
+        assert_eq!(recv_all(&mut b), vec![(61, b"after".to_vec())]);
+        // everything is acknowledged: the peer does not resend the dropped message
+        let acks = drain(&mut b, 100);
+        let ack = acks.iter().find(|d| ptype(d) == PacketType::ACK).unwrap();
+        let packet = PacketRepr::decode(ack, &Codec::new()).unwrap();
+        assert_eq!(AckRepr::parse(packet.payload).unwrap().cumulative, Seq(2));
+    }
+
+    #[cfg(not(feature = "unreliable"))]
+    #[test]
+    fn without_unreliable_delivery_the_slots_are_ignored() {
+        let mut c = config();
+        c.unreliable_slots = 8;
+        let mut without = c;
+        without.unreliable_slots = 0;
+        assert_eq!(c.storage_len(), without.storage_len());
+        let mut a = link(c);
+        assert_eq!(a.send(PacketType(60), b"x", Delivery::Unreliable), Err(SendError::UnreliableDisabled));
+    }
+
+    #[cfg(not(feature = "trace"))]
+    #[test]
+    fn without_tracing_nothing_is_recorded() {
+        let mut c = config();
+        c.trace_slots = 16;
+        let mut without = c;
+        without.trace_slots = 0;
+        assert_eq!(c.storage_len(), without.storage_len());
+        let mut a = link(c);
+        a.send(PacketType(60), b"x", Delivery::Reliable).unwrap();
+        assert_eq!(drain(&mut a, 0).len(), 1);
+        assert_eq!(a.poll_trace(), None);
+    }
+
+    #[cfg(not(feature = "full-stats"))]
+    #[test]
+    fn without_full_stats_a_few_counters_are_kept() {
+        let mut a = link(config());
+        let mut b = link(config());
+        a.send(PacketType(60), b"x", Delivery::Reliable).unwrap();
+        let out = drain(&mut a, 0);
+        deliver(&mut b, 0, &out);
+        deliver(&mut b, 0, &out); // a duplicate
+        let (sa, sb) = (a.stats(), b.stats());
+        assert_eq!((sa.packets_sent, sa.bytes_sent), (1, out[0].len() as u64));
+        assert_eq!((sb.packets_received, sb.bytes_received), (2, 2 * out[0].len() as u64));
+        assert_eq!((sa.messages_sent, sb.duplicates), (0, 0), "counters beyond the kept few read 0");
+    }
+}

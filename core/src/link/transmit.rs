@@ -3,7 +3,7 @@
 
 use super::config::{SEND_META_LEN, UNRELIABLE_META_LEN};
 use super::slots::{SendMeta, UnreliableMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, QUEUED, SENT};
-use super::LinkState;
+use super::{copy_prefix, ring_index, LinkState};
 use crate::error::Error;
 use crate::event::{FailReason, TraceKind};
 use crate::seq::Seq;
@@ -142,7 +142,7 @@ impl LinkState {
             }
             return self.transmit_data(arena, now, buf, seq, meta, riding).map(Some);
         }
-        if self.unrel_send_len > 0 {
+        if self.unreliable_queued() {
             let meta = UnreliableMeta::read(self.unrel_slot(arena, false, self.unrel_send_head));
             let riding = ack.filter(|a| self.ack_fits(a, usize::from(meta.len), false));
             if let (true, None, Some(ack)) = (self.ack_now, riding, ack) {
@@ -332,7 +332,8 @@ impl LinkState {
             self.acked(ack.window);
         }
         self.unrel_send_seq = seq.next();
-        self.unrel_send_head = (self.unrel_send_head + 1) % self.config.unreliable_slots.max(1);
+        self.unrel_send_head =
+            ring_index(usize::from(self.unrel_send_head) + 1, usize::from(self.config.unreliable_slots_used())) as u8;
         self.unrel_send_len -= 1;
         self.sent(arena, now, TraceKind::Sent, seq, PacketType::DATA, n);
         Ok(n)
@@ -357,8 +358,8 @@ impl LinkState {
             .get_mut(HEADER_LEN..HEADER_LEN + payload_len)
             .ok_or(Error::BufferTooSmall { needed: codec.packet_len(payload_len), available })?;
         if let Some((e, d)) = body.split_at_mut_checked(ext.len()) {
-            e.copy_from_slice(ext);
-            d.copy_from_slice(data);
+            copy_prefix(e, ext);
+            copy_prefix(d, data);
         }
         let mut packet = Packet::new_unchecked(buf);
         packet.set_seq(seq);

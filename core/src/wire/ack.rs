@@ -18,6 +18,7 @@
 //! by definition). The same block rides inside extended DATA packets when
 //! an acknowledgement is piggybacked.
 
+use crate::bytes::copy_prefix;
 use crate::error::Error;
 use crate::seq::Seq;
 
@@ -103,7 +104,7 @@ impl Sack {
         let mut sack = Sack::new();
         let n = bytes.len().min(MAX_SACK_BYTES);
         if let (Some(dst), Some(src)) = (sack.bits.get_mut(..n), bytes.get(..n)) {
-            dst.copy_from_slice(src);
+            copy_prefix(dst, src);
         }
         let used = sack.bits.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
         sack.len = used as u8;
@@ -163,7 +164,9 @@ impl AckRepr {
         if !self.sack.is_empty() {
             return Err(Error::Malformed);
         }
-        emit_exact(out, PLAIN_LEN, |dst| dst.copy_from_slice(&self.cumulative.0.to_be_bytes()))
+        emit_exact(out, PLAIN_LEN, |dst| {
+            copy_prefix(dst, &self.cumulative.0.to_be_bytes());
+        })
     }
 
     /// Parses an extended ack block at the start of `bytes` (the form that
@@ -230,7 +233,9 @@ impl NackRepr {
 
     /// Writes the payload at the start of `out`; returns its length.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-        emit_exact(out, PLAIN_LEN, |dst| dst.copy_from_slice(&self.seq.0.to_be_bytes()))
+        emit_exact(out, PLAIN_LEN, |dst| {
+            copy_prefix(dst, &self.seq.0.to_be_bytes());
+        })
     }
 }
 

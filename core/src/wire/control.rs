@@ -2,6 +2,7 @@
 //! handshake: ERR_MSG, RESET and HEARTBEAT (`docs/PROTOCOL.md` section 7.1).
 
 use super::handshake::ErrorCode;
+use crate::bytes::copy_prefix;
 use crate::error::Error;
 
 /// Byte positions of the control payloads' fields, in one place.
@@ -77,7 +78,7 @@ impl<'a> ErrRepr<'a> {
             return Err(Error::BufferTooSmall { needed: len, available: 0 });
         };
         *code = self.code as u8;
-        reason.copy_from_slice(self.reason);
+        copy_prefix(reason, self.reason);
         Ok(len)
     }
 }
@@ -112,7 +113,7 @@ impl ResetRepr {
 
     /// Writes the payload at the start of `out`; returns its length.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-        exact(out, RESET_LEN)?.copy_from_slice(&self.to_bytes());
+        copy_prefix(exact(out, RESET_LEN)?, &self.to_bytes());
         Ok(RESET_LEN)
     }
 
@@ -155,7 +156,7 @@ impl HeartbeatRepr {
 
     /// Writes the payload at the start of `out`; returns its length.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-        exact(out, HEARTBEAT_LEN)?.copy_from_slice(&self.to_bytes());
+        copy_prefix(exact(out, HEARTBEAT_LEN)?, &self.to_bytes());
         Ok(HEARTBEAT_LEN)
     }
 

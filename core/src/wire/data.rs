@@ -22,6 +22,7 @@
 
 use super::ack::AckRepr;
 use super::PacketType;
+use crate::bytes::copy_prefix;
 use crate::error::Error;
 
 /// Byte positions of the extended header's fixed fields and of the
@@ -89,7 +90,7 @@ impl Fragment {
         // the fields in order: index, count
         let [i0, i1] = self.index.to_be_bytes();
         let [c0, c1] = self.count.to_be_bytes();
-        dst.copy_from_slice(&[i0, i1, c0, c1]);
+        copy_prefix(dst, &[i0, i1, c0, c1]);
         Ok(FRAGMENT_HEADER_LEN)
     }
 }
@@ -155,7 +156,7 @@ impl<'a> DataRepr<'a> {
             return Err(Error::BufferTooSmall { needed: len, available });
         };
         self.emit_header(header)?;
-        data.copy_from_slice(self.data);
+        copy_prefix(data, self.data);
         Ok(len)
     }
 

@@ -2,6 +2,7 @@
 //! (`docs/PROTOCOL.md` section 7.3), and the [`ErrorCode`] that ERR_MSG and
 //! RESET carry (their payloads are in [`super::control`]).
 
+use crate::bytes::copy_prefix;
 use crate::error::Error;
 
 /// The protocol version this crate speaks.
@@ -91,7 +92,7 @@ impl<'a> Writer<'a> {
     }
     fn put(&mut self, bytes: &[u8]) {
         if let Some(dst) = self.out.get_mut(self.at..self.at + bytes.len()) {
-            dst.copy_from_slice(bytes);
+            copy_prefix(dst, bytes);
         }
         self.at += bytes.len();
     }

@@ -2,8 +2,12 @@
 //! but never sent (`docs/PROTOCOL.md`), and recovered from a checksum to
 //! prove that a RESET answers a packet of one connection.
 
-use super::{Packet, HEADER_LEN};
-use crate::checksum::{add, ones_complement_sum, Checksum};
+use crate::checksum::ones_complement_sum;
+#[cfg(feature = "endpoint")]
+use {
+    super::{Packet, HEADER_LEN},
+    crate::checksum::{add, Checksum},
+};
 
 /// The one's complement sum of a connection id as a pseudo-header.
 pub(crate) fn pseudo_sum(conn_id: u32) -> u16 {
@@ -18,6 +22,7 @@ pub(crate) fn same_sum(a: u16, b: u16) -> bool {
 /// The pseudo-header sum a packet was checked with, recovered from its
 /// Internet checksum: the token of a RESET for an unknown connection.
 /// `None` unless `datagram` is exactly one packet without a trailer.
+#[cfg(feature = "endpoint")]
 pub(crate) fn recover_pseudo_sum(datagram: &[u8]) -> Option<u16> {
     let packet = Packet::new_checked(datagram).ok()?;
     if datagram.len() != HEADER_LEN + usize::from(packet.payload_len()) {
@@ -30,7 +35,7 @@ pub(crate) fn recover_pseudo_sum(datagram: &[u8]) -> Option<u16> {
     Some(add(!packet.checksum(), !covered.sum()))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "endpoint"))]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
