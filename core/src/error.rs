@@ -45,6 +45,8 @@ pub const fn describe(code: u8) -> &'static str {
         40..=59 => ConfigError::text(code),
         60..=79 => FailReason::text(code),
         80..=99 => EventKind::text(code),
+        #[cfg(feature = "endpoint")]
+        100..=119 => crate::endpoint::AdmissionError::text(code),
         _ => UNKNOWN_CODE,
     }
 }
@@ -228,6 +230,14 @@ mod tests {
         all.extend(configs.iter().map(|e| (e.code(), e.as_str(), e.to_string())));
         all.extend(failures.iter().map(|e| (e.code(), e.as_str(), e.to_string())));
         all.extend(events.iter().map(|e| (e.code(), e.as_str(), e.to_string())));
+        let refused = crate::event::EventKind::PeerRefused;
+        all.push((refused.code(), refused.as_str(), refused.as_str().into()));
+        #[cfg(feature = "endpoint")]
+        {
+            use crate::endpoint::AdmissionError;
+            let admissions = [AdmissionError::StaleTicket, AdmissionError::Full];
+            all.extend(admissions.iter().map(|e| (e.code(), e.as_str(), e.to_string())));
+        }
         all
     }
 
@@ -239,7 +249,9 @@ mod tests {
             (20..=27).collect::<Vec<u8>>(), // SendError: WouldBlock .. UnknownHandle
             (40..=43).collect::<Vec<u8>>(), // ConfigError: Window .. Storage
             (60..=66).collect::<Vec<u8>>(), // FailReason: DeadPeer .. ProtocolViolation
-            (80..=84).collect::<Vec<u8>>(), // EventKind: Connected .. Failed
+            (80..=85).collect::<Vec<u8>>(), // EventKind: Connected .. Failed, PeerRefused
+            #[cfg(feature = "endpoint")]
+            (100..=101).collect::<Vec<u8>>(), // AdmissionError: StaleTicket, Full
         ]
         .concat();
         assert_eq!(codes, frozen);

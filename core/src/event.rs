@@ -196,6 +196,8 @@ pub enum EventKind {
     MessageDropped = 83,
     /// [`Event::Failed`].
     Failed = 84,
+    /// A server refused a peer's handshake (`EndpointEvent::Refused`); no connection.
+    PeerRefused = 85,
 }
 
 impl EventKind {
@@ -216,6 +218,7 @@ impl EventKind {
             82 => "writable: room in the send window",
             83 => "message dropped: too large for this receiver",
             84 => "failed",
+            85 => "a server refused a peer's handshake",
             _ => UNKNOWN_CODE,
         }
     }

@@ -256,6 +256,10 @@ fn a_full_server_says_so() {
     second.handle_datagram(0, &buf[..m]);
     assert_eq!(second.failure(), Some(FailReason::Refused { code: ErrorCode::ServerFull }));
     assert_eq!(second.error_reason(), b"server full");
+    let refusal = events(&mut server).into_iter().find(|e| e.handle().is_none()).expect("the refusal is reported");
+    assert_eq!(refusal.refused_peer(), Some(99));
+    let record = refusal.record();
+    assert_eq!((record.kind, record.peer_code), (85, ErrorCode::ServerFull.code()));
 }
 
 #[test]

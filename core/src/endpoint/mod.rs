@@ -100,7 +100,7 @@ mod output;
 use crate::connection::{Connection, ConnectionConfig, State, Transport};
 use crate::entropy::splitmix;
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{Event, EventKind, EventRecord};
 use crate::integrity::Integrity;
 use crate::link::{ConfigError, Delivery, Received, SendError, MAX_WINDOW, MIN_PAYLOAD};
 use crate::seq::Seq;
@@ -253,6 +253,35 @@ pub enum AdmissionError {
     Full = 2,
 }
 
+impl AdmissionError {
+    /// The stable code (`docs/PROTOCOL.md` section 9.1).
+    pub const fn code(&self) -> u8 {
+        match self {
+            AdmissionError::StaleTicket => 100,
+            AdmissionError::Full => 101,
+        }
+    }
+
+    /// A short constant description.
+    pub const fn as_str(&self) -> &'static str {
+        AdmissionError::text(self.code())
+    }
+
+    pub(crate) const fn text(code: u8) -> &'static str {
+        match code {
+            100 => "stale ticket: the handshake was decided, expired or replaced",
+            101 => "connection table full: the handshake keeps waiting",
+            _ => crate::error::UNKNOWN_CODE,
+        }
+    }
+}
+
+impl core::fmt::Display for AdmissionError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A proven handshake kept until the application decides: enough to create
 /// its connection later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -297,6 +326,35 @@ pub enum EndpointEvent<A> {
         /// Why.
         code: ErrorCode,
     },
+}
+
+impl<A: Copy> EndpointEvent<A> {
+    /// The connection the event belongs to, if any.
+    pub fn handle(&self) -> Option<ConnectionHandle> {
+        match self {
+            EndpointEvent::Connection(handle, _) => Some(*handle),
+            EndpointEvent::Refused { .. } => None,
+        }
+    }
+
+    /// The peer of a refusal (a connection's peer is [`Endpoint::peer`]).
+    pub fn refused_peer(&self) -> Option<A> {
+        match self {
+            EndpointEvent::Connection(..) => None,
+            EndpointEvent::Refused { peer, .. } => Some(*peer),
+        }
+    }
+
+    /// The event as plain fields: a connection's [`EventRecord`], or kind
+    /// [`EventKind::PeerRefused`] with the code sent to the peer in `peer_code`.
+    pub fn record(&self) -> EventRecord {
+        match self {
+            EndpointEvent::Connection(_, event) => EventRecord::new(event),
+            EndpointEvent::Refused { code, .. } => {
+                EventRecord { kind: EventKind::PeerRefused.code(), peer_code: code.code(), ..EventRecord::NONE }
+            }
+        }
+    }
 }
 
 /// Endpoint counters.
