@@ -348,9 +348,9 @@ struct LinkState {
     /// Packets flagged `F_RESEND` / `F_LOST`.
     resend_pending: u16,
     lost_pending: u16,
-    /// The retransmission timer (RFC 6298: one timer, for the oldest outstanding packet).
+    /// The earliest resend deadline of the outstanding packets (each has its
+    /// own: sent_at + RTO backed off per timeout of that packet).
     rto_deadline: Option<u64>,
-    rto_backoff: u8,
     // receive side: [rcv_base, rcv_nxt) in order and unread; rcv_high is one past the highest received
     rcv_base: Seq,
     rcv_nxt: Seq,
@@ -371,8 +371,12 @@ struct LinkState {
     ack_deadline: Option<u64>,
     rx_unacked: u8,
     last_adv_window: u16,
+    /// A NACK to send, naming the holes from this sequence number on.
     nack_pending: Option<Seq>,
+    /// The first hole the last NACK named, and when.
     last_nack: Option<(Seq, u64)>,
+    /// The highest hole the last NACK named.
+    nack_high: Seq,
     /// This side queued its FIN.
     fin_sent: bool,
     /// Sequence number of the peer's FIN, once received.
@@ -431,7 +435,6 @@ impl LinkState {
             resend_pending: 0,
             lost_pending: 0,
             rto_deadline: None,
-            rto_backoff: 0,
             rcv_base: config.initial_recv_seq,
             rcv_nxt: config.initial_recv_seq,
             rcv_high: config.initial_recv_seq,
@@ -451,6 +454,7 @@ impl LinkState {
             last_adv_window: config.recv_window,
             nack_pending: None,
             last_nack: None,
+            nack_high: config.initial_recv_seq,
             fin_sent: false,
             fin_recv: None,
             failed: None,

@@ -491,7 +491,7 @@ fn nack_of_a_falsely_sacked_packet_is_honoured() {
     let replies = falsely_sacked_packet_1(&mut a, &mut b);
     assert!(replies
         .iter()
-        .any(|d| ptype(d) == PacketType::NACK && NackRepr::parse(&d[HEADER_LEN..]) == Ok(NackRepr { seq: Seq(1) })));
+        .any(|d| ptype(d) == PacketType::NACK && NackRepr::parse(&d[HEADER_LEN..]) == Ok(NackRepr::new(Seq(1)))));
     deliver(&mut a, 10, &replies);
     // resent at once, long before the retransmission timer
     let resent: Vec<_> = drain(&mut a, 10).into_iter().filter(|d| is_data(d)).collect();
