@@ -17,7 +17,7 @@ pub const MIN_PAYLOAD: u16 = 64;
 /// retransmission timer still resends it after that.
 pub(crate) const MAX_FAST_RESENDS: u8 = 5;
 /// Bytes of per-slot bookkeeping in the send window.
-pub(crate) const SEND_META_LEN: usize = 20;
+pub(crate) const SEND_META_LEN: usize = 24;
 /// Bytes of per-slot bookkeeping in the receive window.
 pub(crate) const RECV_META_LEN: usize = 10;
 /// Bytes of per-slot bookkeeping in the unreliable queues.

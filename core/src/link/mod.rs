@@ -377,6 +377,8 @@ struct LinkState {
     last_nack: Option<(Seq, u64)>,
     /// The highest hole the last NACK named.
     nack_high: Seq,
+    /// Reliable data packets (re)transmitted so far, wrapping: orders transmissions.
+    tx_count: u32,
     /// This side queued its FIN.
     fin_sent: bool,
     /// Sequence number of the peer's FIN, once received.
@@ -455,6 +457,7 @@ impl LinkState {
             nack_pending: None,
             last_nack: None,
             nack_high: config.initial_recv_seq,
+            tx_count: 0,
             fin_sent: false,
             fin_recv: None,
             failed: None,

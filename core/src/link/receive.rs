@@ -1,8 +1,8 @@
 //! The receiving half of a link: packets in, acknowledgements processed,
 //! messages reassembled and handed to the application.
 
-use super::config::{RECV_META_LEN, UNRELIABLE_META_LEN};
 use super::config::MAX_FAST_RESENDS;
+use super::config::{RECV_META_LEN, UNRELIABLE_META_LEN};
 use super::slots::{RecvMeta, SendMeta, UnreliableMeta, ACKED, FREE, F_FRAGMENT, F_LOST, F_RESEND, SENT};
 use super::{copy_prefix, ring_index, Delivery, Handled, LinkState, Received};
 use crate::error::Error;
@@ -283,18 +283,19 @@ impl LinkState {
                 None => None,
             };
             if let Some(upto) = upto {
-                // newest last transmission among the acknowledged packets above the one looked at
-                let (mut newest_above, mut seq) = match highest_sacked {
-                    Some(_) => (None, upto.next()),
-                    None => (Some(u64::MAX), upto),
-                };
+                // the latest transmission among the acknowledged packets above
+                // the one looked at (transmission counts wrap: compared by
+                // difference, as sequence numbers)
+                let plain = highest_sacked.is_none();
+                let mut latest_above: Option<u32> = None;
+                let mut seq = if plain { upto } else { upto.next() };
                 while seq != self.snd_una {
                     seq = seq.retreat(1);
                     let mut meta = self.send_meta(arena, seq);
-                    if meta.state == ACKED {
-                        newest_above = Some(newest_above.map_or(meta.sent_at, |n| n.max(meta.sent_at)));
+                    if meta.state == ACKED && latest_above.is_none_or(|l| sent_after(meta.tx, l)) {
+                        latest_above = Some(meta.tx);
                     }
-                    let later_arrived = newest_above.is_some_and(|n| n >= meta.sent_at);
+                    let later_arrived = plain || latest_above.is_some_and(|l| sent_after(l, meta.tx));
                     if meta.state != SENT || !later_arrived || meta.flags & (F_RESEND | F_LOST) != 0 {
                         continue;
                     }
@@ -495,6 +496,12 @@ impl LinkState {
         self.stats.bytes_delivered += total as u64;
         Ok(Some(Received { ptype, len: total, delivery: Delivery::Reliable }))
     }
+}
+
+/// Whether transmission count `a` came after `b` (they wrap, compared as
+/// sequence numbers).
+fn sent_after(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
 }
 
 /// What the front of the receive window holds.

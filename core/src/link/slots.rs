@@ -51,11 +51,14 @@ pub(crate) struct SendMeta {
     pub quick: u8,
     /// When it was last (re)sent: its resend deadline runs from here.
     pub sent_at: u64,
+    /// The link's transmission count at its last (re)transmission: which
+    /// packets left after it, also within one millisecond.
+    pub tx: u32,
 }
 
 impl SendMeta {
     pub(crate) fn read(b: &[u8]) -> SendMeta {
-        let [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, f0, f1, s0, s1, s2, s3, s4, s5, s6, s7] =
+        let [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, f0, f1, s0, s1, s2, s3, s4, s5, s6, s7, t0, t1, t2, t3] =
             bytes::<SEND_META_LEN>(b);
         SendMeta {
             state,
@@ -68,6 +71,7 @@ impl SendMeta {
             fastack: f0,
             quick: f1,
             sent_at: u64::from_le_bytes([s0, s1, s2, s3, s4, s5, s6, s7]),
+            tx: u32::from_le_bytes([t0, t1, t2, t3]),
         }
     }
 
@@ -81,6 +85,7 @@ impl SendMeta {
                 &self.frag_count.to_le_bytes(),
                 &[self.fastack, self.quick],
                 &self.sent_at.to_le_bytes(),
+                &self.tx.to_le_bytes(),
             ],
         );
     }
@@ -172,6 +177,7 @@ mod tests {
             fastack: 2,
             quick: 4,
             sent_at: u64::MAX - 5,
+            tx: 0xdead_beef,
         };
         let mut b = [0u8; SEND_META_LEN];
         m.write(&mut b);

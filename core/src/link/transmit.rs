@@ -347,6 +347,8 @@ impl LinkState {
         };
         meta.sent_at = now;
         meta.fastack = 0;
+        self.tx_count = self.tx_count.wrapping_add(1);
+        meta.tx = self.tx_count;
         if let Some(d) = self.resend_deadline(seq, &meta) {
             self.rto_deadline = Some(self.rto_deadline.map_or(d, |e| e.min(d)));
         }
