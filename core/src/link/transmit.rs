@@ -52,9 +52,16 @@ impl LinkState {
                 // must not hold the oldest packet back for good, so it is resent
                 // (and counts towards DeadPeer) whatever its SACK state.
                 meta.state = SENT;
-                meta.flags |= F_LOST;
+                // RFC 6298 5.4: the earliest expired packet goes at once; the
+                // others follow as the congestion window allows.
+                if expired {
+                    meta.flags |= F_LOST;
+                    self.lost_pending += 1;
+                } else {
+                    meta.flags |= F_RESEND;
+                    self.resend_pending += 1;
+                }
                 self.set_send_meta(arena, seq, &meta);
-                self.lost_pending += 1;
                 expired = true;
             }
             seq = seq.next();
