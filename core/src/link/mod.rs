@@ -351,6 +351,10 @@ struct LinkState {
     /// The earliest resend deadline of the outstanding packets (each has its
     /// own: sent_at + RTO backed off per timeout of that packet).
     rto_deadline: Option<u64>,
+    /// After a timeout, no other packet's deadline falls before this, until
+    /// an ACK newly acknowledges something (RFC 6298 5.5-5.6: a silent path
+    /// gets its oldest packet, not its whole window, once per RTO).
+    timeout_hold: Option<u64>,
     // receive side: [rcv_base, rcv_nxt) in order and unread; rcv_high is one past the highest received
     rcv_base: Seq,
     rcv_nxt: Seq,
@@ -437,6 +441,7 @@ impl LinkState {
             resend_pending: 0,
             lost_pending: 0,
             rto_deadline: None,
+            timeout_hold: None,
             rcv_base: config.initial_recv_seq,
             rcv_nxt: config.initial_recv_seq,
             rcv_high: config.initial_recv_seq,

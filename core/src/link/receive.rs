@@ -313,6 +313,7 @@ impl LinkState {
         }
 
         if newly_acked > 0 {
+            self.timeout_hold = None; // the peer is receiving: every packet has its own deadline again
             if let (Some(sent_at), false) = (sample, ambiguous) {
                 self.rtt.on_sample(now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32, &self.config.timing);
             }

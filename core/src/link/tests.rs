@@ -658,12 +658,38 @@ fn each_packet_has_its_own_resend_deadline() {
     a.send(PacketType(60), b"1", Delivery::Reliable).unwrap();
     assert_eq!(data_seqs(&drain(&mut a, 100)), [1]); // lost too
     assert_eq!(a.poll_timeout(), Some(rto));
-    // packet 0's deadline: only packet 0 is resent, and packet 1 keeps its own
+    // packet 0's deadline: only packet 0 is resent
     assert_eq!(data_seqs(&drain(&mut a, rto)), [0]);
-    assert_eq!(a.poll_timeout(), Some(100 + rto));
-    assert_eq!(data_seqs(&drain(&mut a, 100 + rto)), [1]);
-    // each backs off from its own resend
-    assert_eq!(a.poll_timeout(), Some(rto + 2 * rto));
+    // the peer is silent: packet 1 waits one RTO after that timeout (not its own 100 + RTO)
+    assert_eq!(a.poll_timeout(), Some(2 * rto));
+    assert_eq!(data_seqs(&drain(&mut a, 2 * rto)), [1]);
+    // each backs off from its own resend: packet 0 is due at rto + 2 rto
+    assert_eq!(a.poll_timeout(), Some(3 * rto));
+}
+
+#[test]
+fn once_the_peer_acknowledges_again_each_packet_keeps_its_own_deadline() {
+    let c = config();
+    let rto = u64::from(c.timing.initial_rto);
+    let mut a = link(c);
+    let mut b = link(c);
+    a.send(PacketType(60), b"a", Delivery::Reliable).unwrap();
+    assert_eq!(data_seqs(&drain(&mut a, 0)), [0]); // lost
+    a.send(PacketType(60), b"b", Delivery::Reliable).unwrap();
+    assert_eq!(data_seqs(&drain(&mut a, 100)), [1]); // lost
+    a.send(PacketType(60), b"c", Delivery::Reliable).unwrap();
+    let late = drain(&mut a, 900);
+    assert_eq!(data_seqs(&drain(&mut a, rto)), [0]); // timeout of 0: packet 1 held
+    assert_eq!(a.poll_timeout(), Some(2 * rto));
+    // packet 2 arrives and is selectively acknowledged: the peer is alive
+    b.handle_datagram(rto + 5, &late[0]);
+    let acks: Vec<_> = drain(&mut b, rto + 5).into_iter().filter(|d| ptype(d) == PacketType::ACK).collect();
+    deliver(&mut a, rto + 10, &acks);
+    // packet 1 is due one (new) RTO after its own transmission: at once
+    let new_rto = u64::from(a.rtt().1);
+    assert!(new_rto < rto);
+    assert_eq!(a.poll_timeout(), Some(100 + new_rto));
+    assert_eq!(data_seqs(&drain(&mut a, rto + 10)), [1]);
 }
 
 #[test]

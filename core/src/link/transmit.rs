@@ -67,6 +67,7 @@ impl LinkState {
             seq = seq.next();
         }
         if expired {
+            self.timeout_hold = (now < u64::MAX).then(|| now.saturating_add(u64::from(self.current_rto())));
             self.stats.timeouts += 1;
             self.cc.on_timeout(self.snd_nxt);
         }
@@ -75,7 +76,8 @@ impl LinkState {
 
     /// When the packet at `seq` is presumed lost unless acknowledged: its
     /// last transmission plus the RTO, backed off once per timeout of that
-    /// packet (its resends less its fast ones), held at `u64::MAX`. None
+    /// packet (its resends less its fast ones), held at `u64::MAX`, and not
+    /// before the hold a timeout set while no ACK has come since. None
     /// while it is acknowledged (only the oldest packet's SACK is ignored),
     /// already waiting to be resent, or sent when the clock read `u64::MAX`
     /// (a deadline due at once would expire at every call, each expiry
@@ -86,7 +88,8 @@ impl LinkState {
             return None;
         }
         let timeouts = meta.retries.saturating_sub(meta.quick);
-        Some(meta.sent_at.saturating_add(u64::from(self.rtt.backed_off(timeouts, &self.config.timing))))
+        let own = meta.sent_at.saturating_add(u64::from(self.rtt.backed_off(timeouts, &self.config.timing)));
+        Some(self.timeout_hold.map_or(own, |hold| own.max(hold)))
     }
 
     /// Sets the retransmission timer to the earliest resend deadline.
