@@ -148,11 +148,12 @@ fn lost_packet_is_retransmitted_after_rto_with_backoff() {
     let mut a = link(c);
     a.send(PacketType(60), b"x", Delivery::Reliable).unwrap();
     assert_eq!(drain(&mut a, 0).len(), 1); // lost
-    let rto = u64::from(c.timing.initial_rto);
-    assert_eq!(a.poll_timeout(), Some(rto));
-    assert!(drain(&mut a, rto - 1).is_empty());
-    assert_eq!(drain(&mut a, rto).len(), 1);
-    assert_eq!(a.poll_timeout(), Some(rto + 2 * rto)); // doubled
+                                           // the RTO, plus the ACK delay the peer may take
+    let (rto, slack) = (u64::from(c.timing.initial_rto), u64::from(c.timing.ack_delay));
+    assert_eq!(a.poll_timeout(), Some(rto + slack));
+    assert!(drain(&mut a, rto + slack - 1).is_empty());
+    assert_eq!(drain(&mut a, rto + slack).len(), 1);
+    assert_eq!(a.poll_timeout(), Some(rto + slack + 2 * rto + slack)); // doubled
     assert_eq!(a.stats().retransmissions, 1);
     assert_eq!(a.stats().timeouts, 1);
     assert_eq!(a.stats().cwnd, 1);
@@ -651,26 +652,30 @@ fn nacked(datagrams: &[Vec<u8>]) -> Vec<Vec<u32>> {
 #[test]
 fn each_packet_has_its_own_resend_deadline() {
     let c = config();
-    let rto = u64::from(c.timing.initial_rto);
+    // each deadline: the RTO (backed off per timeout of that packet) plus the peer's ACK delay
+    let (rto, slack) = (u64::from(c.timing.initial_rto), u64::from(c.timing.ack_delay));
     let mut a = link(c);
     a.send(PacketType(60), b"0", Delivery::Reliable).unwrap();
     assert_eq!(data_seqs(&drain(&mut a, 0)), [0]); // lost
     a.send(PacketType(60), b"1", Delivery::Reliable).unwrap();
     assert_eq!(data_seqs(&drain(&mut a, 100)), [1]); // lost too
-    assert_eq!(a.poll_timeout(), Some(rto));
+    assert_eq!(a.poll_timeout(), Some(rto + slack));
     // packet 0's deadline: only packet 0 is resent
-    assert_eq!(data_seqs(&drain(&mut a, rto)), [0]);
+    let t0 = rto + slack;
+    assert_eq!(data_seqs(&drain(&mut a, t0)), [0]);
     // the peer is silent: packet 1 waits one RTO after that timeout (not its own 100 + RTO)
-    assert_eq!(a.poll_timeout(), Some(2 * rto));
-    assert_eq!(data_seqs(&drain(&mut a, 2 * rto)), [1]);
-    // each backs off from its own resend: packet 0 is due at rto + 2 rto
-    assert_eq!(a.poll_timeout(), Some(3 * rto));
+    assert_eq!(a.poll_timeout(), Some(t0 + rto + slack));
+    assert_eq!(data_seqs(&drain(&mut a, t0 + rto + slack)), [1]);
+    // each backs off from its own resend: packet 0 is due 2 RTO after its
+    // resend, here held a little longer by packet 1's timeout
+    let t1 = t0 + rto + slack;
+    assert_eq!(a.poll_timeout(), Some((t0 + 2 * rto + slack).max(t1 + rto + slack)));
 }
 
 #[test]
 fn once_the_peer_acknowledges_again_each_packet_keeps_its_own_deadline() {
     let c = config();
-    let rto = u64::from(c.timing.initial_rto);
+    let (rto, slack) = (u64::from(c.timing.initial_rto), u64::from(c.timing.ack_delay));
     let mut a = link(c);
     let mut b = link(c);
     a.send(PacketType(60), b"a", Delivery::Reliable).unwrap();
@@ -679,17 +684,18 @@ fn once_the_peer_acknowledges_again_each_packet_keeps_its_own_deadline() {
     assert_eq!(data_seqs(&drain(&mut a, 100)), [1]); // lost
     a.send(PacketType(60), b"c", Delivery::Reliable).unwrap();
     let late = drain(&mut a, 900);
-    assert_eq!(data_seqs(&drain(&mut a, rto)), [0]); // timeout of 0: packet 1 held
-    assert_eq!(a.poll_timeout(), Some(2 * rto));
+    let t0 = rto + slack;
+    assert_eq!(data_seqs(&drain(&mut a, t0)), [0]); // timeout of 0: packet 1 held
+    assert_eq!(a.poll_timeout(), Some(t0 + rto + slack));
     // packet 2 arrives and is selectively acknowledged: the peer is alive
-    b.handle_datagram(rto + 5, &late[0]);
-    let acks: Vec<_> = drain(&mut b, rto + 5).into_iter().filter(|d| ptype(d) == PacketType::ACK).collect();
-    deliver(&mut a, rto + 10, &acks);
+    b.handle_datagram(t0 + 5, &late[0]);
+    let acks: Vec<_> = drain(&mut b, t0 + 5).into_iter().filter(|d| ptype(d) == PacketType::ACK).collect();
+    deliver(&mut a, t0 + 10, &acks);
     // packet 1 is due one (new) RTO after its own transmission: at once
     let new_rto = u64::from(a.rtt().1);
     assert!(new_rto < rto);
-    assert_eq!(a.poll_timeout(), Some(100 + new_rto));
-    assert_eq!(data_seqs(&drain(&mut a, rto + 10)), [1]);
+    assert_eq!(a.poll_timeout(), Some(100 + new_rto + slack));
+    assert_eq!(data_seqs(&drain(&mut a, t0 + 10)), [1]);
 }
 
 #[test]
@@ -708,8 +714,8 @@ fn acknowledgements_of_later_packets_do_not_postpone_an_older_packets_deadline()
         b.handle_datagram(now, d);
         let acks: Vec<_> = drain(&mut b, now).into_iter().filter(|d| ptype(d) == PacketType::ACK).collect();
         deliver(&mut a, now, &acks);
-        // RTO 200 ms after the first sample (50 ms): packet 0 is due at 0 + 200
-        assert_eq!(a.poll_timeout(), Some(200), "after the SACK at {now} ms");
+        // RTO 200 ms after the first sample (50 ms): packet 0 is due at 0 + 200 + ack_delay
+        assert_eq!(a.poll_timeout(), Some(220), "after the SACK at {now} ms");
     }
 }
 

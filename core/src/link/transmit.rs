@@ -67,7 +67,8 @@ impl LinkState {
             seq = seq.next();
         }
         if expired {
-            self.timeout_hold = (now < u64::MAX).then(|| now.saturating_add(u64::from(self.current_rto())));
+            let wait = u64::from(self.current_rto()) + u64::from(self.config.timing.ack_delay);
+            self.timeout_hold = (now < u64::MAX).then(|| now.saturating_add(wait));
             self.stats.timeouts += 1;
             self.cc.on_timeout(self.snd_nxt);
         }
@@ -76,8 +77,10 @@ impl LinkState {
 
     /// When the packet at `seq` is presumed lost unless acknowledged: its
     /// last transmission plus the RTO, backed off once per timeout of that
-    /// packet (its resends less its fast ones), held at `u64::MAX`, and not
-    /// before the hold a timeout set while no ACK has come since. None
+    /// packet (its resends less its fast ones), plus `ack_delay` (the peer
+    /// may hold its ACK that long, and on a steady path RTTVAR decays to
+    /// almost nothing), held at `u64::MAX`; and not before the hold a
+    /// timeout set while no ACK has come since. None
     /// while it is acknowledged (only the oldest packet's SACK is ignored),
     /// already waiting to be resent, or sent when the clock read `u64::MAX`
     /// (a deadline due at once would expire at every call, each expiry
@@ -88,7 +91,9 @@ impl LinkState {
             return None;
         }
         let timeouts = meta.retries.saturating_sub(meta.quick);
-        let own = meta.sent_at.saturating_add(u64::from(self.rtt.backed_off(timeouts, &self.config.timing)));
+        let timing = &self.config.timing;
+        let wait = u64::from(self.rtt.backed_off(timeouts, timing)) + u64::from(timing.ack_delay);
+        let own = meta.sent_at.saturating_add(wait);
         Some(self.timeout_hold.map_or(own, |hold| own.max(hold)))
     }
 
