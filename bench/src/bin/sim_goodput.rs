@@ -26,7 +26,8 @@
 use seqlink_core::link::{Delivery, LinkConfig};
 use seqlink_core::PacketType;
 use seqlink_tests::link_node::{LinkNode, Message};
-use seqlink_tests::sim::{Impairment, Sim};
+use seqlink_tests::sim::{Fate, Impairment, LogEntry, Sim};
+use std::collections::HashMap;
 
 /// Bytes per message: one full packet each (`max_payload` is 1200 too; an
 /// application-typed data packet carries the message as its whole payload).
@@ -73,6 +74,9 @@ struct Run {
     duplicates: u64,
     /// Bytes of every datagram the sender sent (headers, ACKs and resends included).
     wire_bytes: u64,
+    /// How long a resend that was lost again waited for the next
+    /// transmission of its packet, ms: median, 90th percentile, how many.
+    relost_wait: (u64, u64, usize),
     /// All messages delivered within the cap.
     finished: bool,
     /// The sender's link failed (peer declared dead).
@@ -103,6 +107,7 @@ fn run(sc: &Scenario, config: LinkConfig, loss: f64, seed: u64) -> Run {
     }
     sim.add(SENDER, sender);
     sim.add(RECEIVER, LinkNode::new(config, SENDER));
+    sim.logging = true;
     let finished = sim
         .run_until(CAP_MS, |s| s.nodes[1].1.inbox.len() == messages || s.nodes[0].1.failed() || s.nodes[1].1.failed());
     let failed = sim.nodes[0].1.failed() || sim.nodes[1].1.failed();
@@ -120,9 +125,40 @@ fn run(sc: &Scenario, config: LinkConfig, loss: f64, seed: u64) -> Run {
         timeouts: stats.timeouts,
         duplicates: receiver.duplicates,
         wire_bytes: stats.bytes_sent,
+        relost_wait: relost_waits(&sim.log),
         finished: finished && !failed && inbox.len() == messages,
         failed,
     }
+}
+
+/// The waits of lost resends for the next transmission of their packet.
+fn relost_waits(log: &[LogEntry]) -> (u64, u64, usize) {
+    // per data packet from the sender: (time, lost) of each transmission
+    let mut sends: HashMap<u32, Vec<(u64, bool)>> = HashMap::new();
+    for e in log.iter().filter(|e| e.from == SENDER) {
+        let Some(seq) = e.info.data else { continue };
+        let list = sends.entry(seq.0).or_default();
+        match e.fate {
+            Fate::Sent => list.push((e.time, false)),
+            Fate::Lost | Fate::Scripted => {
+                if let Some(last) = list.last_mut() {
+                    last.1 = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut waits: Vec<u64> = Vec::new();
+    for list in sends.values() {
+        for pair in list.windows(2).skip(1) {
+            if pair[0].1 {
+                waits.push(pair[1].0 - pair[0].0);
+            }
+        }
+    }
+    waits.sort_unstable();
+    let at = |q: f64| waits.get(((waits.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0);
+    (at(0.5), at(0.9), waits.len())
 }
 
 struct Cell {
@@ -235,6 +271,22 @@ fn main() {
         for cell in row {
             let m = &cell.median;
             print!(" {} / {} / {} |", m.timeouts, m.duplicates, m.retransmissions);
+        }
+        println!();
+    }
+
+    println!();
+    println!(
+        "Median run: a resend lost again waited this long for the next transmission of its packet, \
+         ms: median / 90th percentile (how many)"
+    );
+    println!();
+    print_header(&configs, "---:|");
+    for (loss, row) in LOSSES.iter().zip(&table) {
+        print!("| {:.0}% |", loss * 100.0);
+        for cell in row {
+            let (median, p90, n) = cell.median.relost_wait;
+            print!(" {median} / {p90} ({n}) |");
         }
         println!();
     }
