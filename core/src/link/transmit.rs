@@ -7,7 +7,7 @@ use super::{copy_prefix, ring_index, LinkState};
 use crate::error::Error;
 use crate::event::{FailReason, TraceKind};
 use crate::seq::Seq;
-use crate::wire::ack::{AckRepr, NackRepr, Sack, MAX_NACK_SEQS, MAX_SACK_BYTES};
+use crate::wire::ack::{AckRepr, Sack, MAX_NACK_SEQS, MAX_SACK_BYTES};
 use crate::wire::data::{DataRepr, Fragment};
 use crate::wire::{Packet, PacketType, HEADER_LEN};
 
@@ -156,14 +156,15 @@ impl LinkState {
         if self.failed.is_some() {
             return Ok(None);
         }
-        if let Some(nack) = self.nack_pending.take().and_then(|from| self.build_nack(arena, from)) {
+        if let Some(from) = self.nack_pending.take() {
             let mut payload = [0u8; MAX_NACK_SEQS * 4];
-            let len = nack.emit(&mut payload)?;
-            let n = self.emit(buf, PacketType::NACK, self.snd_nxt, &[], payload.get(..len).unwrap_or(&[]))?;
-            self.nack_high = nack.seqs().last().unwrap_or(nack.seq);
-            self.stats.nacks_sent += 1;
-            self.sent(arena, now, TraceKind::Sent, self.snd_nxt, PacketType::NACK, n);
-            return Ok(Some(n));
+            if let Some((len, high)) = self.build_nack(arena, from, &mut payload) {
+                let n = self.emit(buf, PacketType::NACK, self.snd_nxt, &[], payload.get(..len).unwrap_or(&[]))?;
+                self.nack_high = high;
+                self.stats.nacks_sent += 1;
+                self.sent(arena, now, TraceKind::Sent, self.snd_nxt, PacketType::NACK, n);
+                return Ok(Some(n));
+            }
         }
         // The acknowledgement to send or piggyback, built once.
         let ack = (self.ack_now || self.ack_deadline.is_some()).then(|| self.build_ack(arena));
@@ -274,27 +275,25 @@ impl LinkState {
         AckRepr { cumulative: self.rcv_nxt.retreat(1), window: Some(self.recv_window_free()), sack }
     }
 
-    /// The NACK naming the receive window's holes from `from` on (from the
-    /// next expected packet at the earliest, which is named even with no
-    /// packet held beyond it), in ascending order, at most
-    /// [`MAX_NACK_SEQS`]. None when no hole is left from `from` on.
-    pub(super) fn build_nack(&self, arena: &mut [u8], from: Seq) -> Option<NackRepr> {
+    /// Writes the NACK payload (6.4) naming the receive window's holes from
+    /// `from` on (from the next expected packet at the earliest, which is
+    /// named even with no packet held beyond it), in ascending order, at
+    /// most [`MAX_NACK_SEQS`]. Returns its length and the highest hole named;
+    /// None when no hole is left from `from` on.
+    pub(super) fn build_nack(&self, arena: &mut [u8], from: Seq, out: &mut [u8]) -> Option<(usize, Seq)> {
         let mut seq = if from.is_after(self.rcv_nxt) { from } else { self.rcv_nxt };
-        let mut nack: Option<NackRepr> = None;
+        let mut slots = out.chunks_exact_mut(4);
+        let (mut len, mut high) = (0, None);
         while seq == self.rcv_nxt || seq.is_before(self.rcv_high) {
-            let hole = seq == self.rcv_nxt || self.in_recv_window(seq) && !self.recv_meta(arena, seq).filled;
-            match nack.as_mut() {
-                _ if !hole => {}
-                None => nack = Some(NackRepr::new(seq)),
-                Some(n) => {
-                    if !n.push(seq) {
-                        break;
-                    }
-                }
+            if seq == self.rcv_nxt || self.in_recv_window(seq) && !self.recv_meta(arena, seq).filled {
+                let Some(slot) = slots.next() else { break };
+                copy_prefix(slot, &seq.0.to_be_bytes());
+                len += 4;
+                high = Some(seq);
             }
             seq = seq.next();
         }
-        nack
+        high.map(|h| (len, h))
     }
 
     pub(super) fn acked(&mut self, window: Option<u16>) {
