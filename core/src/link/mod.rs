@@ -286,7 +286,8 @@ impl<S: AsMut<[u8]>> Link<S> {
         self.state.rtt.on_sample(rtt_ms, &self.state.config.timing);
     }
 
-    /// The smoothed RTT (0 before any sample) and the current RTO, milliseconds.
+    /// The smoothed RTT (0 before any sample) and the current RTO (before
+    /// the backoff each packet applies to its own deadline), milliseconds.
     pub fn rtt(&self) -> (u32, u32) {
         (self.state.rtt.srtt(), self.state.current_rto())
     }
@@ -349,7 +350,7 @@ struct LinkState {
     resend_pending: u16,
     lost_pending: u16,
     /// The earliest resend deadline of the outstanding packets (each has its
-    /// own: sent_at + RTO backed off per timeout of that packet).
+    /// own: sent_at + RTO backed off per timeout of that packet + ack_delay).
     rto_deadline: Option<u64>,
     /// After a timeout, no other packet's deadline falls before this, until
     /// an ACK newly acknowledges something (RFC 6298 5.5-5.6: a silent path
