@@ -13,8 +13,11 @@ pub const MAX_WINDOW: u16 = 256;
 /// header, a fragment header and a useful amount of data.
 pub const MIN_PAYLOAD: u16 = 64;
 
+/// Fast retransmissions (SACK- or NACK-driven) of one packet at most; its
+/// retransmission timer still resends it after that.
+pub(crate) const MAX_FAST_RESENDS: u8 = 5;
 /// Bytes of per-slot bookkeeping in the send window.
-pub(crate) const SEND_META_LEN: usize = 20;
+pub(crate) const SEND_META_LEN: usize = 24;
 /// Bytes of per-slot bookkeeping in the receive window.
 pub(crate) const RECV_META_LEN: usize = 10;
 /// Bytes of per-slot bookkeeping in the unreliable queues.

@@ -286,7 +286,8 @@ impl<S: AsMut<[u8]>> Link<S> {
         self.state.rtt.on_sample(rtt_ms, &self.state.config.timing);
     }
 
-    /// The smoothed RTT (0 before any sample) and the current RTO, milliseconds.
+    /// The smoothed RTT (0 before any sample) and the current RTO (before
+    /// the backoff each packet applies to its own deadline), milliseconds.
     pub fn rtt(&self) -> (u32, u32) {
         (self.state.rtt.srtt(), self.state.current_rto())
     }
@@ -348,9 +349,13 @@ struct LinkState {
     /// Packets flagged `F_RESEND` / `F_LOST`.
     resend_pending: u16,
     lost_pending: u16,
-    /// The retransmission timer (RFC 6298: one timer, for the oldest outstanding packet).
+    /// The earliest resend deadline of the outstanding packets (each has its
+    /// own: sent_at + RTO backed off per timeout of that packet + ack_delay).
     rto_deadline: Option<u64>,
-    rto_backoff: u8,
+    /// After a timeout, no other packet's deadline falls before this, until
+    /// an ACK newly acknowledges something (RFC 6298 5.5-5.6: a silent path
+    /// gets its oldest packet, not its whole window, once per RTO).
+    timeout_hold: Option<u64>,
     // receive side: [rcv_base, rcv_nxt) in order and unread; rcv_high is one past the highest received
     rcv_base: Seq,
     rcv_nxt: Seq,
@@ -371,8 +376,14 @@ struct LinkState {
     ack_deadline: Option<u64>,
     rx_unacked: u8,
     last_adv_window: u16,
+    /// A NACK to send, naming the holes from this sequence number on.
     nack_pending: Option<Seq>,
+    /// The first hole the last NACK named, and when.
     last_nack: Option<(Seq, u64)>,
+    /// The highest hole the last NACK named.
+    nack_high: Seq,
+    /// Reliable data packets (re)transmitted so far, wrapping: orders transmissions.
+    tx_count: u32,
     /// This side queued its FIN.
     fin_sent: bool,
     /// Sequence number of the peer's FIN, once received.
@@ -431,7 +442,7 @@ impl LinkState {
             resend_pending: 0,
             lost_pending: 0,
             rto_deadline: None,
-            rto_backoff: 0,
+            timeout_hold: None,
             rcv_base: config.initial_recv_seq,
             rcv_nxt: config.initial_recv_seq,
             rcv_high: config.initial_recv_seq,
@@ -451,6 +462,8 @@ impl LinkState {
             last_adv_window: config.recv_window,
             nack_pending: None,
             last_nack: None,
+            nack_high: config.initial_recv_seq,
+            tx_count: 0,
             fin_sent: false,
             fin_recv: None,
             failed: None,

@@ -1,8 +1,9 @@
 //! The receiving half of a link: packets in, acknowledgements processed,
 //! messages reassembled and handed to the application.
 
+use super::config::MAX_FAST_RESENDS;
 use super::config::{RECV_META_LEN, UNRELIABLE_META_LEN};
-use super::slots::{RecvMeta, SendMeta, UnreliableMeta, ACKED, FREE, F_FAST_DONE, F_FRAGMENT, F_LOST, F_RESEND, SENT};
+use super::slots::{RecvMeta, SendMeta, UnreliableMeta, ACKED, FREE, F_FRAGMENT, F_LOST, F_RESEND, SENT};
 use super::{copy_prefix, ring_index, Delivery, Handled, LinkState, Received};
 use crate::error::Error;
 use crate::event::TraceKind;
@@ -47,7 +48,13 @@ impl LinkState {
         let ptype = packet.ptype;
         let parsed = match ptype {
             PacketType::ACK => AckRepr::parse(packet.payload).map(|ack| self.on_ack(arena, now, &ack)),
-            PacketType::NACK => NackRepr::parse(packet.payload).map(|nack| self.on_nack(arena, now, nack.seq)),
+            PacketType::NACK => NackRepr::parse(packet.payload).map(|nack| {
+                self.stats.nacks_received += 1;
+                for seq in nack.seqs() {
+                    self.on_nack(arena, now, seq);
+                }
+                self.rearm(arena);
+            }),
             PacketType::DATA => DataRepr::parse(packet.payload).map(|data| {
                 if let Some(ack) = &data.ack {
                     self.on_ack(arena, now, ack);
@@ -159,6 +166,12 @@ impl LinkState {
         if let Some((seq, at)) = self.last_nack {
             // a clock that ran backwards gives 0 elapsed
             if seq == missing && now.saturating_sub(at) < u64::from(self.config.timing.nack_interval) {
+                // Named lately: only holes opened beyond the last NACK's are named now.
+                let after = self.nack_high.next();
+                let new_holes = !self.nack_high.is_before(missing) && after.is_before(self.rcv_high.retreat(1));
+                if new_holes && self.nack_pending.is_none() {
+                    self.nack_pending = Some(after);
+                }
                 return;
             }
         }
@@ -256,8 +269,12 @@ impl LinkState {
             }
         }
 
-        // Fast retransmit: packets still missing below ones the peer has.
-        let threshold = if self.config.retransmit { u16::from(self.config.timing.fast_resend) } else { 0 };
+        // Fast retransmit: a packet still missing while `fast_resend` ACKs
+        // reported packets sent after its last transmission (so a resend is
+        // judged only by what was sent after it, and a reordering has to
+        // outlast that many ACKs). Again after each resend, up to
+        // MAX_FAST_RESENDS times; its timer covers the rest.
+        let threshold = if self.config.retransmit { self.config.timing.fast_resend } else { 0 };
         if threshold > 0 {
             let upto = match highest_sacked {
                 Some(high) => Some(high),
@@ -266,31 +283,37 @@ impl LinkState {
                 None => None,
             };
             if let Some(upto) = upto {
-                let mut seq = self.snd_una;
-                while seq.is_before(upto) {
+                // the latest transmission among the acknowledged packets above
+                // the one looked at (transmission counts wrap: compared by
+                // difference, as sequence numbers)
+                let plain = highest_sacked.is_none();
+                let mut latest_above: Option<u32> = None;
+                let mut seq = if plain { upto } else { upto.next() };
+                while seq != self.snd_una {
+                    seq = seq.retreat(1);
                     let mut meta = self.send_meta(arena, seq);
-                    if meta.state == SENT {
-                        meta.fastack = meta.fastack.saturating_add(1);
-                        if meta.fastack >= threshold && meta.flags & (F_FAST_DONE | F_RESEND | F_LOST) == 0 {
-                            meta.flags |= F_FAST_DONE | F_RESEND;
-                            self.resend_pending += 1;
-                            self.stats.fast_retransmissions += 1;
-                            self.cc.on_loss(seq, self.snd_nxt);
-                        }
-                        self.set_send_meta(arena, seq, &meta);
+                    if meta.state == ACKED && latest_above.is_none_or(|l| sent_after(meta.tx, l)) {
+                        latest_above = Some(meta.tx);
                     }
-                    seq = seq.next();
+                    let later_arrived = plain || latest_above.is_some_and(|l| sent_after(l, meta.tx));
+                    if meta.state != SENT || !later_arrived || meta.flags & (F_RESEND | F_LOST) != 0 {
+                        continue;
+                    }
+                    meta.fastack = meta.fastack.saturating_add(1);
+                    if meta.fastack >= threshold && meta.quick < MAX_FAST_RESENDS {
+                        meta.flags |= F_RESEND;
+                        meta.quick += 1;
+                        self.resend_pending += 1;
+                        self.stats.fast_retransmissions += 1;
+                        self.cc.on_loss(seq, self.snd_nxt);
+                    }
+                    self.set_send_meta(arena, seq, &meta);
                 }
             }
         }
 
-        if advance > 0 {
-            self.rto_backoff = 0;
-        }
         if newly_acked > 0 {
-            // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
-            self.rto_deadline =
-                (self.snd_una != self.snd_nxt && self.config.retransmit).then(|| self.rto_deadline_from(now)).flatten();
+            self.timeout_hold = None; // the peer is receiving: every packet has its own deadline again
             if let (Some(sent_at), false) = (sample, ambiguous) {
                 self.rtt.on_sample(now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32, &self.config.timing);
             }
@@ -300,10 +323,13 @@ impl LinkState {
                 self.writable_pending = true;
             }
         }
+        // Acknowledged packets' deadlines are gone, and the others' follow the new RTO.
+        if newly_acked > 0 || advance > 0 {
+            self.rearm(arena);
+        }
     }
 
     pub(super) fn on_nack(&mut self, arena: &mut [u8], now: u64, seq: Seq) {
-        self.stats.nacks_received += 1;
         if !seq.in_window(self.snd_una, self.snd_nxt.offset_from(self.snd_una)) {
             return;
         }
@@ -319,7 +345,8 @@ impl LinkState {
         }
         self.unflag(&meta);
         meta.state = SENT;
-        meta.flags = (meta.flags & !F_LOST) | F_RESEND | F_FAST_DONE;
+        meta.flags = (meta.flags & !F_LOST) | F_RESEND;
+        meta.quick = meta.quick.saturating_add(1);
         self.set_send_meta(arena, seq, &meta);
         self.resend_pending += 1;
         self.stats.fast_retransmissions += 1;
@@ -470,6 +497,12 @@ impl LinkState {
         self.stats.bytes_delivered += total as u64;
         Ok(Some(Received { ptype, len: total, delivery: Delivery::Reliable }))
     }
+}
+
+/// Whether transmission count `a` came after `b` (they wrap, compared as
+/// sequence numbers).
+fn sent_after(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
 }
 
 /// What the front of the receive window holds.

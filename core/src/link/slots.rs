@@ -11,7 +11,6 @@ pub(crate) const ACKED: u8 = 3;
 
 /// Slot flags.
 pub(crate) const F_FRAGMENT: u8 = 0x01;
-pub(crate) const F_FAST_DONE: u8 = 0x02;
 /// Retransmit at once (NACK or fast retransmit), whatever the congestion window.
 pub(crate) const F_RESEND: u8 = 0x04;
 /// Presumed lost by a retransmission timeout: retransmit as the congestion window allows.
@@ -44,13 +43,22 @@ pub(crate) struct SendMeta {
     pub len: u16,
     pub frag_index: u16,
     pub frag_count: u16,
-    pub fastack: u16,
+    /// ACKs that reported a packet sent after this one's last transmission.
+    pub fastack: u8,
+    /// Resends not caused by its timer (fast retransmit, NACK): its timer
+    /// backs off once per `retries - quick`, and fast retransmit stops at
+    /// [`MAX_FAST_RESENDS`](super::config::MAX_FAST_RESENDS).
+    pub quick: u8,
+    /// When it was last (re)sent: its resend deadline runs from here.
     pub sent_at: u64,
+    /// The link's transmission count at its last (re)transmission: which
+    /// packets left after it, also within one millisecond.
+    pub tx: u32,
 }
 
 impl SendMeta {
     pub(crate) fn read(b: &[u8]) -> SendMeta {
-        let [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, f0, f1, s0, s1, s2, s3, s4, s5, s6, s7] =
+        let [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, f0, f1, s0, s1, s2, s3, s4, s5, s6, s7, t0, t1, t2, t3] =
             bytes::<SEND_META_LEN>(b);
         SendMeta {
             state,
@@ -60,8 +68,10 @@ impl SendMeta {
             len: u16::from_le_bytes([l0, l1]),
             frag_index: u16::from_le_bytes([i0, i1]),
             frag_count: u16::from_le_bytes([c0, c1]),
-            fastack: u16::from_le_bytes([f0, f1]),
+            fastack: f0,
+            quick: f1,
             sent_at: u64::from_le_bytes([s0, s1, s2, s3, s4, s5, s6, s7]),
+            tx: u32::from_le_bytes([t0, t1, t2, t3]),
         }
     }
 
@@ -73,8 +83,9 @@ impl SendMeta {
                 &self.len.to_le_bytes(),
                 &self.frag_index.to_le_bytes(),
                 &self.frag_count.to_le_bytes(),
-                &self.fastack.to_le_bytes(),
+                &[self.fastack, self.quick],
                 &self.sent_at.to_le_bytes(),
+                &self.tx.to_le_bytes(),
             ],
         );
     }
@@ -164,7 +175,9 @@ mod tests {
             frag_index: 5,
             frag_count: 9,
             fastack: 2,
+            quick: 4,
             sent_at: u64::MAX - 5,
+            tx: 0xdead_beef,
         };
         let mut b = [0u8; SEND_META_LEN];
         m.write(&mut b);

@@ -148,11 +148,12 @@ fn lost_packet_is_retransmitted_after_rto_with_backoff() {
     let mut a = link(c);
     a.send(PacketType(60), b"x", Delivery::Reliable).unwrap();
     assert_eq!(drain(&mut a, 0).len(), 1); // lost
-    let rto = u64::from(c.timing.initial_rto);
-    assert_eq!(a.poll_timeout(), Some(rto));
-    assert!(drain(&mut a, rto - 1).is_empty());
-    assert_eq!(drain(&mut a, rto).len(), 1);
-    assert_eq!(a.poll_timeout(), Some(rto + 2 * rto)); // doubled
+                                           // the RTO, plus the ACK delay the peer may take
+    let (rto, slack) = (u64::from(c.timing.initial_rto), u64::from(c.timing.ack_delay));
+    assert_eq!(a.poll_timeout(), Some(rto + slack));
+    assert!(drain(&mut a, rto + slack - 1).is_empty());
+    assert_eq!(drain(&mut a, rto + slack).len(), 1);
+    assert_eq!(a.poll_timeout(), Some(rto + slack + 2 * rto + slack)); // doubled
     assert_eq!(a.stats().retransmissions, 1);
     assert_eq!(a.stats().timeouts, 1);
     assert_eq!(a.stats().cwnd, 1);
@@ -491,7 +492,7 @@ fn nack_of_a_falsely_sacked_packet_is_honoured() {
     let replies = falsely_sacked_packet_1(&mut a, &mut b);
     assert!(replies
         .iter()
-        .any(|d| ptype(d) == PacketType::NACK && NackRepr::parse(&d[HEADER_LEN..]) == Ok(NackRepr { seq: Seq(1) })));
+        .any(|d| ptype(d) == PacketType::NACK && NackRepr::parse(&d[HEADER_LEN..]) == Ok(NackRepr::new(Seq(1)))));
     deliver(&mut a, 10, &replies);
     // resent at once, long before the retransmission timer
     let resent: Vec<_> = drain(&mut a, 10).into_iter().filter(|d| is_data(d)).collect();
@@ -635,4 +636,184 @@ mod minimal_build {
         assert_eq!((sb.packets_received, sb.bytes_received), (2, 2 * out[0].len() as u64));
         assert_eq!((sa.messages_sent, sb.duplicates), (0, 0), "counters beyond the kept few read 0");
     }
+}
+
+// ---- loss recovery per packet ------------------------------------------------
+
+fn data_seqs(datagrams: &[Vec<u8>]) -> Vec<u32> {
+    datagrams.iter().filter(|d| is_data(d)).map(|d| seq_of(d).0).collect()
+}
+
+fn nacked(datagrams: &[Vec<u8>]) -> Vec<Vec<u32>> {
+    let nacks = datagrams.iter().filter(|d| ptype(d) == PacketType::NACK);
+    nacks.map(|d| NackRepr::parse(&d[HEADER_LEN..]).unwrap().seqs().map(|s| s.0).collect()).collect()
+}
+
+#[test]
+fn each_packet_has_its_own_resend_deadline() {
+    let c = config();
+    // each deadline: the RTO (backed off per timeout of that packet) plus the peer's ACK delay
+    let (rto, slack) = (u64::from(c.timing.initial_rto), u64::from(c.timing.ack_delay));
+    let mut a = link(c);
+    a.send(PacketType(60), b"0", Delivery::Reliable).unwrap();
+    assert_eq!(data_seqs(&drain(&mut a, 0)), [0]); // lost
+    a.send(PacketType(60), b"1", Delivery::Reliable).unwrap();
+    assert_eq!(data_seqs(&drain(&mut a, 100)), [1]); // lost too
+    assert_eq!(a.poll_timeout(), Some(rto + slack));
+    // packet 0's deadline: only packet 0 is resent
+    let t0 = rto + slack;
+    assert_eq!(data_seqs(&drain(&mut a, t0)), [0]);
+    // the peer is silent: packet 1 waits one RTO after that timeout (not its own 100 + RTO)
+    assert_eq!(a.poll_timeout(), Some(t0 + rto + slack));
+    assert_eq!(data_seqs(&drain(&mut a, t0 + rto + slack)), [1]);
+    // each backs off from its own resend: packet 0 is due 2 RTO after its
+    // resend, here held a little longer by packet 1's timeout
+    let t1 = t0 + rto + slack;
+    assert_eq!(a.poll_timeout(), Some((t0 + 2 * rto + slack).max(t1 + rto + slack)));
+}
+
+#[test]
+fn once_the_peer_acknowledges_again_each_packet_keeps_its_own_deadline() {
+    let c = config();
+    let (rto, slack) = (u64::from(c.timing.initial_rto), u64::from(c.timing.ack_delay));
+    let mut a = link(c);
+    let mut b = link(c);
+    a.send(PacketType(60), b"a", Delivery::Reliable).unwrap();
+    assert_eq!(data_seqs(&drain(&mut a, 0)), [0]); // lost
+    a.send(PacketType(60), b"b", Delivery::Reliable).unwrap();
+    assert_eq!(data_seqs(&drain(&mut a, 100)), [1]); // lost
+    a.send(PacketType(60), b"c", Delivery::Reliable).unwrap();
+    let late = drain(&mut a, 900);
+    let t0 = rto + slack;
+    assert_eq!(data_seqs(&drain(&mut a, t0)), [0]); // timeout of 0: packet 1 held
+    assert_eq!(a.poll_timeout(), Some(t0 + rto + slack));
+    // packet 2 arrives and is selectively acknowledged: the peer is alive
+    b.handle_datagram(t0 + 5, &late[0]);
+    let acks: Vec<_> = drain(&mut b, t0 + 5).into_iter().filter(|d| ptype(d) == PacketType::ACK).collect();
+    deliver(&mut a, t0 + 10, &acks);
+    // packet 1 is due one (new) RTO after its own transmission: at once
+    let new_rto = u64::from(a.rtt().1);
+    assert!(new_rto < rto);
+    assert_eq!(a.poll_timeout(), Some(100 + new_rto + slack));
+    assert_eq!(data_seqs(&drain(&mut a, t0 + 10)), [1]);
+}
+
+#[test]
+fn acknowledgements_of_later_packets_do_not_postpone_an_older_packets_deadline() {
+    let mut a = link(config());
+    let mut b = link(config());
+    for m in [b"a", b"b", b"c", b"d"] {
+        a.send(PacketType(60), m, Delivery::Reliable).unwrap();
+    }
+    let out = drain(&mut a, 0);
+    assert_eq!(out.len(), 4);
+    // packet 0 is lost; two others arrive one by one and are selectively
+    // acknowledged (one ACK short of fast retransmit)
+    for (i, d) in out[1..3].iter().enumerate() {
+        let now = 50 + 50 * i as u64;
+        b.handle_datagram(now, d);
+        let acks: Vec<_> = drain(&mut b, now).into_iter().filter(|d| ptype(d) == PacketType::ACK).collect();
+        deliver(&mut a, now, &acks);
+        // RTO 200 ms after the first sample (50 ms): packet 0 is due at 0 + 200 + ack_delay
+        assert_eq!(a.poll_timeout(), Some(220), "after the SACK at {now} ms");
+    }
+}
+
+#[test]
+fn a_packet_is_fast_retransmitted_again_when_its_resend_is_lost() {
+    let mut c = config();
+    c.congestion_control = false;
+    c.timing.fast_resend = 2;
+    c.timing.nack_interval = 1_000_000; // SACK alone
+    let mut a = link(c);
+    let mut b = link(c);
+    for i in 0..4u8 {
+        a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
+    }
+    let out = drain(&mut a, 0);
+    // packet 0 lost; 1, 2, 3 arrive and are selectively acknowledged
+    let mut replies = Vec::new();
+    for d in &out[1..] {
+        b.handle_datagram(10, d);
+        replies.extend(drain(&mut b, 10).into_iter().filter(|d| ptype(d) == PacketType::ACK));
+    }
+    deliver(&mut a, 20, &replies);
+    assert_eq!(a.stats().fast_retransmissions, 1);
+    for i in 4..6u8 {
+        a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
+    }
+    let out = drain(&mut a, 20);
+    assert_eq!(data_seqs(&out), [0, 4, 5]); // the resend of 0 is lost again
+    let mut replies = Vec::new();
+    for d in &out[1..] {
+        b.handle_datagram(30, d);
+        replies.extend(drain(&mut b, 30).into_iter().filter(|d| ptype(d) == PacketType::ACK));
+    }
+    // the two ACKs of packets sent after the resend: fast retransmit again
+    deliver(&mut a, 40, &replies);
+    assert_eq!(a.stats().fast_retransmissions, 2);
+    assert_eq!(data_seqs(&drain(&mut a, 40)), [0]);
+}
+
+#[test]
+fn acknowledgements_of_packets_sent_before_a_resend_do_not_repeat_it() {
+    let mut c = config();
+    c.congestion_control = false;
+    c.timing.fast_resend = 2;
+    c.timing.nack_interval = 1_000_000;
+    let mut a = link(c);
+    let mut b = link(c);
+    for i in 0..6u8 {
+        a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
+    }
+    let out = drain(&mut a, 0);
+    // packet 0 lost; the ACKs of 1 and 2 trigger its fast retransmit
+    let mut replies = Vec::new();
+    for d in &out[1..] {
+        b.handle_datagram(10, d);
+        replies.extend(drain(&mut b, 10).into_iter().filter(|d| ptype(d) == PacketType::ACK));
+    }
+    deliver(&mut a, 20, &replies[..2]);
+    assert_eq!(data_seqs(&drain(&mut a, 20)), [0]);
+    // the ACKs of 3, 4 and 5 (all sent before the resend) arrive late: no second resend
+    deliver(&mut a, 21, &replies[2..]);
+    assert_eq!(a.stats().fast_retransmissions, 1);
+    assert!(data_seqs(&drain(&mut a, 21)).is_empty());
+}
+
+#[test]
+fn a_nack_names_several_holes_in_order() {
+    let mut c = config().with_window(16);
+    c.congestion_control = false;
+    let mut a = link(c);
+    let mut b = link(c);
+    for i in 0..8u8 {
+        a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
+    }
+    let out = drain(&mut a, 0);
+    // 1 and 3 are lost
+    let arrived: Vec<_> = out.iter().filter(|d| ![1, 3].contains(&seq_of(d).0)).cloned().collect();
+    deliver(&mut b, 5, &arrived);
+    let replies = drain(&mut b, 5);
+    assert_eq!(nacked(&replies), [vec![1, 3]]);
+    deliver(&mut a, 10, &replies);
+    assert_eq!(data_seqs(&drain(&mut a, 10))[..2], [1, 3]);
+}
+
+#[test]
+fn a_hole_opened_after_a_nack_is_named_at_once() {
+    let mut c = config().with_window(16);
+    c.congestion_control = false;
+    let mut a = link(c);
+    let mut b = link(c);
+    for i in 0..6u8 {
+        a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
+    }
+    let out = drain(&mut a, 0);
+    b.handle_datagram(5, &out[2]); // 0 and 1 missing
+    assert_eq!(nacked(&drain(&mut b, 5)), [vec![0, 1]]);
+    b.handle_datagram(6, &out[4]); // 3 missing too: named within the NACK interval, alone
+    assert_eq!(nacked(&drain(&mut b, 6)), [vec![3]]);
+    b.handle_datagram(7, &out[5]); // no new hole: nothing more
+    assert!(nacked(&drain(&mut b, 7)).is_empty());
 }

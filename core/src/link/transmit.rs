@@ -7,7 +7,7 @@ use super::{copy_prefix, ring_index, LinkState};
 use crate::error::Error;
 use crate::event::{FailReason, TraceKind};
 use crate::seq::Seq;
-use crate::wire::ack::{AckRepr, Sack, MAX_SACK_BYTES};
+use crate::wire::ack::{AckRepr, Sack, MAX_NACK_SEQS, MAX_SACK_BYTES};
 use crate::wire::data::{DataRepr, Fragment};
 use crate::wire::{Packet, PacketType, HEADER_LEN};
 
@@ -36,52 +36,84 @@ impl LinkState {
         if self.rto_deadline.is_none_or(|t| now < t) {
             return;
         }
-        if self.snd_una == self.snd_nxt {
-            self.rto_deadline = None;
-            return;
-        }
-        let mut oldest = self.send_meta(arena, self.snd_una);
-        if oldest.retries >= self.config.timing.max_retries {
-            self.failed = Some(FailReason::DeadPeer { seq: self.snd_una });
-            return;
-        }
-        if oldest.state == ACKED {
-            // SACK is advisory (RFC 2018 section 8): a false or forged SACK
-            // must not hold the oldest packet back for good, so it is resent
-            // (and counts towards DeadPeer) whatever its SACK state.
-            oldest.state = SENT;
-            self.set_send_meta(arena, self.snd_una, &oldest);
-        }
-        // RFC 6298 5.4-5.6 with RFC 5681's loss recovery: everything outstanding
-        // and not SACKed is presumed lost and resent as the (now one-packet)
-        // window allows, oldest first; the timer backs off.
+        // Each outstanding packet has its own deadline: those past it are
+        // presumed lost and resent oldest first as the congestion window
+        // allows; the others keep waiting for theirs.
+        let mut expired = false;
         let mut seq = self.snd_una;
         while seq != self.snd_nxt {
             let mut meta = self.send_meta(arena, seq);
-            if meta.state == SENT && meta.flags & (F_RESEND | F_LOST) == 0 {
-                meta.flags |= F_LOST;
+            if self.resend_deadline(seq, &meta).is_some_and(|d| now >= d) {
+                if meta.retries >= self.config.timing.max_retries {
+                    self.failed = Some(FailReason::DeadPeer { seq });
+                    return;
+                }
+                // SACK is advisory (RFC 2018 section 8): a false or forged SACK
+                // must not hold the oldest packet back for good, so it is resent
+                // (and counts towards DeadPeer) whatever its SACK state.
+                meta.state = SENT;
+                // RFC 6298 5.4: the earliest expired packet goes at once; the
+                // others follow as the congestion window allows.
+                if expired {
+                    meta.flags |= F_LOST;
+                    self.lost_pending += 1;
+                } else {
+                    meta.flags |= F_RESEND;
+                    self.resend_pending += 1;
+                }
                 self.set_send_meta(arena, seq, &meta);
-                self.lost_pending += 1;
+                expired = true;
             }
             seq = seq.next();
         }
-        self.rto_backoff = self.rto_backoff.saturating_add(1);
-        self.rto_deadline = self.rto_deadline_from(now);
-        self.stats.timeouts += 1;
-        self.cc.on_timeout(self.snd_nxt);
+        if expired {
+            let wait = u64::from(self.current_rto()) + u64::from(self.config.timing.ack_delay);
+            self.timeout_hold = (now < u64::MAX).then(|| now.saturating_add(wait));
+            self.stats.timeouts += 1;
+            self.cc.on_timeout(self.snd_nxt);
+        }
+        self.rearm(arena);
     }
 
-    /// When a retransmission timer started at `now` expires: after the
-    /// current RTO, held at `u64::MAX` when that is later. None once the clock
-    /// reads `u64::MAX`: a timer due at once would expire at every call, each
-    /// expiry counting towards `DeadPeer`.
-    pub(super) fn rto_deadline_from(&self, now: u64) -> Option<u64> {
-        (now < u64::MAX).then(|| now.saturating_add(u64::from(self.current_rto())))
+    /// When the packet at `seq` is presumed lost unless acknowledged: its
+    /// last transmission plus the RTO, backed off once per timeout of that
+    /// packet (its resends less its fast ones), plus `ack_delay` (the peer
+    /// may hold its ACK that long, and on a steady path RTTVAR decays to
+    /// almost nothing), held at `u64::MAX`; and not before the hold a
+    /// timeout set while no ACK has come since. None
+    /// while it is acknowledged (only the oldest packet's SACK is ignored),
+    /// already waiting to be resent, or sent when the clock read `u64::MAX`
+    /// (a deadline due at once would expire at every call, each expiry
+    /// counting towards `DeadPeer`).
+    pub(super) fn resend_deadline(&self, seq: Seq, meta: &SendMeta) -> Option<u64> {
+        let timed = meta.state == SENT || meta.state == ACKED && seq == self.snd_una;
+        if !timed || meta.flags & (F_RESEND | F_LOST) != 0 || !self.config.retransmit || meta.sent_at == u64::MAX {
+            return None;
+        }
+        let timeouts = meta.retries.saturating_sub(meta.quick);
+        let timing = &self.config.timing;
+        let wait = u64::from(self.rtt.backed_off(timeouts, timing)) + u64::from(timing.ack_delay);
+        let own = meta.sent_at.saturating_add(wait);
+        Some(self.timeout_hold.map_or(own, |hold| own.max(hold)))
     }
 
-    /// The RTO with the current backoff applied.
+    /// Sets the retransmission timer to the earliest resend deadline.
+    pub(super) fn rearm(&mut self, arena: &mut [u8]) {
+        let mut earliest: Option<u64> = None;
+        let mut seq = self.snd_una;
+        while seq != self.snd_nxt {
+            let meta = self.send_meta(arena, seq);
+            if let Some(d) = self.resend_deadline(seq, &meta) {
+                earliest = Some(earliest.map_or(d, |e| e.min(d)));
+            }
+            seq = seq.next();
+        }
+        self.rto_deadline = earliest;
+    }
+
+    /// The RTO without backoff (each packet backs its own off).
     pub(super) fn current_rto(&self) -> u32 {
-        self.rtt.backed_off(self.rto_backoff, &self.config.timing)
+        self.rtt.rto()
     }
 
     /// Debug builds check that the pending counts match the flags in the window.
@@ -124,11 +156,15 @@ impl LinkState {
         if self.failed.is_some() {
             return Ok(None);
         }
-        if let Some(missing) = self.nack_pending.take() {
-            let n = self.emit(buf, PacketType::NACK, self.snd_nxt, &[], &missing.0.to_be_bytes())?;
-            self.stats.nacks_sent += 1;
-            self.sent(arena, now, TraceKind::Sent, self.snd_nxt, PacketType::NACK, n);
-            return Ok(Some(n));
+        if let Some(from) = self.nack_pending.take() {
+            let mut payload = [0u8; MAX_NACK_SEQS * 4];
+            if let Some((len, high)) = self.build_nack(arena, from, &mut payload) {
+                let n = self.emit(buf, PacketType::NACK, self.snd_nxt, &[], payload.get(..len).unwrap_or(&[]))?;
+                self.nack_high = high;
+                self.stats.nacks_sent += 1;
+                self.sent(arena, now, TraceKind::Sent, self.snd_nxt, PacketType::NACK, n);
+                return Ok(Some(n));
+            }
         }
         // The acknowledgement to send or piggyback, built once.
         let ack = (self.ack_now || self.ack_deadline.is_some()).then(|| self.build_ack(arena));
@@ -239,6 +275,27 @@ impl LinkState {
         AckRepr { cumulative: self.rcv_nxt.retreat(1), window: Some(self.recv_window_free()), sack }
     }
 
+    /// Writes the NACK payload (6.4) naming the receive window's holes from
+    /// `from` on (from the next expected packet at the earliest, which is
+    /// named even with no packet held beyond it), in ascending order, at
+    /// most [`MAX_NACK_SEQS`]. Returns its length and the highest hole named;
+    /// None when no hole is left from `from` on.
+    pub(super) fn build_nack(&self, arena: &mut [u8], from: Seq, out: &mut [u8]) -> Option<(usize, Seq)> {
+        let mut seq = if from.is_after(self.rcv_nxt) { from } else { self.rcv_nxt };
+        let mut slots = out.chunks_exact_mut(4);
+        let (mut len, mut high) = (0, None);
+        while seq == self.rcv_nxt || seq.is_before(self.rcv_high) {
+            if seq == self.rcv_nxt || self.in_recv_window(seq) && !self.recv_meta(arena, seq).filled {
+                let Some(slot) = slots.next() else { break };
+                copy_prefix(slot, &seq.0.to_be_bytes());
+                len += 4;
+                high = Some(seq);
+            }
+            seq = seq.next();
+        }
+        high.map(|h| (len, h))
+    }
+
     pub(super) fn acked(&mut self, window: Option<u16>) {
         self.ack_now = false;
         self.ack_deadline = None;
@@ -293,6 +350,7 @@ impl LinkState {
             self.snd_nxt = seq.next();
             meta.state = SENT;
             meta.retries = 0;
+            meta.quick = 0;
             TraceKind::Sent
         } else {
             meta.retries = meta.retries.saturating_add(1);
@@ -302,8 +360,11 @@ impl LinkState {
             TraceKind::Retransmitted
         };
         meta.sent_at = now;
-        if self.rto_deadline.is_none() && self.config.retransmit {
-            self.rto_deadline = self.rto_deadline_from(now);
+        meta.fastack = 0;
+        self.tx_count = self.tx_count.wrapping_add(1);
+        meta.tx = self.tx_count;
+        if let Some(d) = self.resend_deadline(seq, &meta) {
+            self.rto_deadline = Some(self.rto_deadline.map_or(d, |e| e.min(d)));
         }
         self.set_send_meta(arena, seq, &meta);
         self.sent(arena, now, kind, seq, ptype, n);

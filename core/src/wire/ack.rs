@@ -209,32 +209,87 @@ impl AckRepr {
     }
 }
 
-/// A NACK payload: the sequence number the receiver asks to be resent.
+/// Most sequence numbers one NACK names (64 bytes of payload, which fits
+/// the smallest `max_payload` a link accepts).
+pub const MAX_NACK_SEQS: usize = 16;
+
+/// A NACK payload: the sequence numbers the receiver asks to be resent, each
+/// a big-endian u32, 1 to [`MAX_NACK_SEQS`] of them. One (4 bytes) is seed
+/// 000's form; a receiver lists several missing packets in ascending order,
+/// the first the next one it expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct NackRepr {
-    /// The missing or corrupted sequence number.
+    /// The first missing or corrupted sequence number named.
     pub seq: Seq,
+    /// Further missing sequence numbers; only the first `more_len` count.
+    more: [Seq; MAX_NACK_SEQS - 1],
+    more_len: u8,
 }
 
 impl NackRepr {
-    /// Parses a NACK payload: exactly 4 bytes.
-    pub fn parse(payload: &[u8]) -> Result<NackRepr, Error> {
-        match read_seq(payload, 0..PLAIN_LEN) {
-            Some(seq) if payload.len() == PLAIN_LEN => Ok(NackRepr { seq }),
-            _ => Err(Error::LengthMismatch { declared: PLAIN_LEN, actual: payload.len() }),
+    /// A NACK naming one sequence number.
+    pub const fn new(seq: Seq) -> NackRepr {
+        NackRepr { seq, more: [Seq(0); MAX_NACK_SEQS - 1], more_len: 0 }
+    }
+
+    /// Names one more sequence number; false (and unchanged) when full.
+    pub fn push(&mut self, seq: Seq) -> bool {
+        match self.more.get_mut(usize::from(self.more_len)) {
+            Some(slot) => {
+                *slot = seq;
+                self.more_len += 1;
+                true
+            }
+            None => false,
         }
+    }
+
+    /// How many sequence numbers it names (1..=[`MAX_NACK_SEQS`]).
+    pub const fn len(&self) -> usize {
+        1 + self.more_len as usize
+    }
+
+    /// Never empty: a NACK names at least one sequence number.
+    pub const fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The sequence numbers named, in payload order.
+    pub fn seqs(&self) -> impl Iterator<Item = Seq> + '_ {
+        core::iter::once(self.seq).chain(self.more.iter().take(usize::from(self.more_len)).copied())
+    }
+
+    /// Parses a NACK payload: 1 to [`MAX_NACK_SEQS`] sequence numbers, a
+    /// multiple of 4 bytes.
+    pub fn parse(payload: &[u8]) -> Result<NackRepr, Error> {
+        let whole = payload.len() / PLAIN_LEN * PLAIN_LEN;
+        let (Some(seq), 0, true) =
+            (read_seq(payload, 0..PLAIN_LEN), payload.len() % PLAIN_LEN, payload.len() <= MAX_NACK_SEQS * PLAIN_LEN)
+        else {
+            let declared = whole.clamp(PLAIN_LEN, MAX_NACK_SEQS * PLAIN_LEN);
+            return Err(Error::LengthMismatch { declared, actual: payload.len() });
+        };
+        let mut nack = NackRepr::new(seq);
+        for chunk in payload.get(PLAIN_LEN..).unwrap_or(&[]).chunks_exact(PLAIN_LEN) {
+            if let Some(more) = read_seq(chunk, 0..PLAIN_LEN) {
+                nack.push(more);
+            }
+        }
+        Ok(nack)
     }
 
     /// Bytes [`NackRepr::emit`] writes.
     pub const fn buffer_len(&self) -> usize {
-        PLAIN_LEN
+        self.len() * PLAIN_LEN
     }
 
     /// Writes the payload at the start of `out`; returns its length.
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
-        emit_exact(out, PLAIN_LEN, |dst| {
-            copy_prefix(dst, &self.seq.0.to_be_bytes());
+        emit_exact(out, self.buffer_len(), |dst| {
+            for (chunk, seq) in dst.chunks_exact_mut(PLAIN_LEN).zip(self.seqs()) {
+                copy_prefix(chunk, &seq.0.to_be_bytes());
+            }
         })
     }
 }
@@ -324,9 +379,9 @@ mod tests {
 
     #[test]
     fn nack_is_four_bytes() {
-        assert_eq!(NackRepr::parse(&[0, 0, 1, 0]), Ok(NackRepr { seq: Seq(256) }));
+        assert_eq!(NackRepr::parse(&[0, 0, 1, 0]), Ok(NackRepr::new(Seq(256))));
         assert!(NackRepr::parse(&[0, 0, 1, 0, 0]).is_err());
-        let nack = NackRepr { seq: Seq(0xdead_beef) };
+        let nack = NackRepr::new(Seq(0xdead_beef));
         let mut buf = [0u8; 4];
         assert_eq!(nack.emit(&mut buf), Ok(nack.buffer_len()));
         assert_eq!(buf, [0xde, 0xad, 0xbe, 0xef]);
@@ -335,6 +390,30 @@ mod tests {
         for cut in 0..4 {
             assert_eq!(NackRepr::parse(&buf[..cut]), Err(Error::LengthMismatch { declared: 4, actual: cut }));
         }
+    }
+
+    #[test]
+    fn nack_names_up_to_sixteen_holes_in_order() {
+        let mut nack = NackRepr::new(Seq(7));
+        for s in [9, 10, 12] {
+            assert!(nack.push(Seq(s)));
+        }
+        assert_eq!(nack.len(), 4);
+        let mut buf = [0u8; MAX_NACK_SEQS * 4];
+        assert_eq!(nack.emit(&mut buf), Ok(16));
+        assert_eq!(buf[..16], [0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0, 10, 0, 0, 0, 12]);
+        let parsed = NackRepr::parse(&buf[..16]).unwrap();
+        assert_eq!(parsed, nack);
+        assert_eq!(parsed.seqs().map(|s| s.0).sum::<u32>(), 7 + 9 + 10 + 12);
+        assert_eq!(nack.emit(&mut buf[..15]), Err(Error::BufferTooSmall { needed: 16, available: 15 }));
+        // full at sixteen: a seventeenth is refused, and so is a longer payload
+        while nack.push(Seq(99)) {}
+        assert_eq!(nack.len(), MAX_NACK_SEQS);
+        assert_eq!(nack.emit(&mut buf), Ok(64));
+        assert_eq!(NackRepr::parse(&buf), Ok(nack));
+        let long = [0u8; MAX_NACK_SEQS * 4 + 4];
+        assert_eq!(NackRepr::parse(&long), Err(Error::LengthMismatch { declared: 64, actual: 68 }));
+        assert_eq!(NackRepr::parse(&buf[..10]), Err(Error::LengthMismatch { declared: 8, actual: 10 }));
     }
 
     /// A tiny collector so the test needs no allocation.
