@@ -1,11 +1,47 @@
-//! NewReno-style congestion control, counted in packets (as KCP does).
+//! Congestion control, counted in packets (as KCP does).
 //!
-//! Slow start grows the window by one packet per acknowledged packet up to
-//! `ssthresh`; congestion avoidance by one packet per window. A loss found by
-//! fast retransmit or a NACK halves the window once per window of data (the
-//! recovery point); a retransmission timeout drops it to one packet.
+//! Three modes ([`CongestionControl`]):
+//!
+//! * **NewReno**: slow start grows the window by one packet per acknowledged
+//!   packet up to `ssthresh`; congestion avoidance by one packet per window.
+//!   A loss found by fast retransmit or a NACK halves the window once per
+//!   window of data (the recovery point); a retransmission timeout drops it
+//!   to one packet.
+//! * **Loss-tolerant** (the default): NewReno's growth, but a loss halves the
+//!   window only when it comes with queue growth, that is when every recent
+//!   round-trip sample (the smallest of the last 8 to 16) is above the
+//!   smallest one ever seen by more than `max(min_rtt / 8, 2 ms)`. A bottleneck queue that overflows delays every
+//!   packet through it before it drops one, so congestion losses are still
+//!   answered as NewReno answers them; random losses on an uncongested path
+//!   are not. A timeout without queue growth halves the window (not below
+//!   the initial window) instead of dropping it to one packet.
+//! * **Off**: the send window and the peer's window alone limit the flight.
+//!
+//! Deterministic and clock-free: round-trip samples come from the link.
 
 use crate::seq::Seq;
+
+/// Which congestion controller a link runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum CongestionControl {
+    /// None: the windows alone limit the flight (KCP's `nc`; links without
+    /// congestion, or over a reliable byte stream).
+    Off,
+    /// NewReno: every loss event halves the window, a timeout resets it to 1.
+    NewReno,
+    /// NewReno's growth; losses reduce the window only when the round-trip
+    /// time shows a queue building up (the default).
+    #[default]
+    LossTolerant,
+}
+
+impl CongestionControl {
+    /// Whether the congestion window limits the flight.
+    pub const fn is_on(self) -> bool {
+        !matches!(self, CongestionControl::Off)
+    }
+}
 
 /// Congestion window state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,17 +56,53 @@ pub struct Congestion {
     /// Losses before this sequence number belong to the last timeout (no second halving).
     timeout_recover: Option<Seq>,
     max: u16,
+    /// Loss-tolerant mode (else NewReno).
+    tolerant: bool,
+    /// Smallest round-trip sample seen, ms (`u32::MAX`: none yet).
+    min_rtt: u32,
+    /// Smallest round-trip sample of the batch being collected, ms.
+    batch_min: u32,
+    /// Smallest round-trip sample of the last full batch, ms.
+    last_batch_min: u32,
+    /// Samples in the batch being collected.
+    batch_len: u8,
 }
+
+/// Round-trip samples per batch: the recent RTT is the smallest of the last
+/// one to two batches, so that a delayed or lost acknowledgement (which
+/// inflates some samples) does not look like a queue (which inflates all).
+pub const RTT_BATCH: u8 = 8;
 
 /// The initial window, in packets (RFC 3390 allows up to 4 segments of this size).
 pub const INITIAL_WINDOW: u16 = 4;
 
+/// Queue delay below which a loss is taken for random loss, in ms, at the least.
+pub const QUEUE_FLOOR_MS: u32 = 2;
+
 impl Congestion {
-    /// A window that may grow to `max` packets (the send window).
+    /// A NewReno window that may grow to `max` packets (the send window).
     pub const fn new(max: u16) -> Congestion {
+        Congestion::with_mode(max, CongestionControl::NewReno)
+    }
+
+    /// A window of the given kind that may grow to `max` packets (`Off`
+    /// keeps the state of NewReno; the link does not consult it then).
+    pub const fn with_mode(max: u16, mode: CongestionControl) -> Congestion {
         let max = if max == 0 { 1 } else { max };
         let cwnd = if INITIAL_WINDOW < max { INITIAL_WINDOW } else { max };
-        Congestion { cwnd, ssthresh: max, credit: 0, recover: None, timeout_recover: None, max }
+        Congestion {
+            cwnd,
+            ssthresh: max,
+            credit: 0,
+            recover: None,
+            timeout_recover: None,
+            max,
+            tolerant: matches!(mode, CongestionControl::LossTolerant),
+            min_rtt: u32::MAX,
+            batch_min: u32::MAX,
+            last_batch_min: u32::MAX,
+            batch_len: 0,
+        }
     }
 
     /// Packets that may be in flight.
@@ -44,8 +116,12 @@ impl Congestion {
     }
 
     /// `acked` packets were newly acknowledged; `cumulative` is the new
-    /// cumulative acknowledgement (ends recovery once it passes the recovery point).
-    pub fn on_ack(&mut self, acked: u16, cumulative: Seq) {
+    /// cumulative acknowledgement (ends recovery once it passes the recovery
+    /// point); `rtt` is the round-trip sample this acknowledgement gave, if any.
+    pub fn on_ack(&mut self, acked: u16, cumulative: Seq, rtt: Option<u32>) {
+        if let Some(rtt) = rtt {
+            self.on_rtt(rtt);
+        }
         if let Some(recover) = self.recover {
             if cumulative.is_before(recover) {
                 return; // no growth during recovery
@@ -66,12 +142,48 @@ impl Congestion {
         self.cwnd = self.cwnd.min(self.max);
     }
 
+    fn on_rtt(&mut self, rtt: u32) {
+        let rtt = rtt.min(1 << 24);
+        self.min_rtt = self.min_rtt.min(rtt);
+        self.batch_min = self.batch_min.min(rtt);
+        self.batch_len += 1;
+        if self.batch_len >= RTT_BATCH {
+            self.last_batch_min = self.batch_min;
+            self.batch_min = u32::MAX;
+            self.batch_len = 0;
+        }
+    }
+
+    /// The recent round-trip time: the smallest sample of the last one to two batches.
+    pub const fn recent_rtt(&self) -> u32 {
+        if self.batch_min < self.last_batch_min {
+            self.batch_min
+        } else {
+            self.last_batch_min
+        }
+    }
+
+    /// Whether the round-trip time shows a queue: always in NewReno mode and
+    /// before the first sample; in loss-tolerant mode when the recent RTT
+    /// ([`Congestion::recent_rtt`]) exceeds the smallest sample seen by more
+    /// than `max(min_rtt / 8, QUEUE_FLOOR_MS)`.
+    pub const fn queue_growing(&self) -> bool {
+        if !self.tolerant || self.min_rtt == u32::MAX {
+            return true;
+        }
+        let threshold = if self.min_rtt / 8 > QUEUE_FLOOR_MS { self.min_rtt / 8 } else { QUEUE_FLOOR_MS };
+        self.recent_rtt() > self.min_rtt + threshold
+    }
+
     /// A loss was detected without a timeout (fast retransmit, NACK, SACK gap).
     /// `next_seq` is the next new sequence number: losses before it count
     /// as the same congestion event.
     pub fn on_loss(&mut self, lost: Seq, next_seq: Seq) {
         if self.recover.is_some_and(|r| lost.is_before(r)) || self.timeout_recover.is_some_and(|r| lost.is_before(r)) {
             return;
+        }
+        if !self.queue_growing() {
+            return; // random loss: the path is not congested
         }
         self.ssthresh = (self.cwnd / 2).max(2);
         self.cwnd = self.ssthresh.min(self.max);
@@ -80,12 +192,19 @@ impl Congestion {
     }
 
     /// A retransmission timeout fired: back to one packet and slow start
-    /// (RFC 5681). Losses of packets sent before `next_seq` belong to this event.
+    /// (RFC 5681), or, in loss-tolerant mode without queue growth, half the
+    /// window (at least [`INITIAL_WINDOW`]). Losses of packets sent before
+    /// `next_seq` belong to this event.
     pub fn on_timeout(&mut self, next_seq: Seq) {
-        if self.recover.is_none() || self.cwnd > 1 {
-            self.ssthresh = (self.cwnd / 2).max(2);
+        if !self.queue_growing() {
+            self.cwnd = (self.cwnd / 2).max(INITIAL_WINDOW).min(self.max);
+            self.ssthresh = self.ssthresh.max(self.cwnd);
+        } else {
+            if self.recover.is_none() || self.cwnd > 1 {
+                self.ssthresh = (self.cwnd / 2).max(2);
+            }
+            self.cwnd = 1;
         }
-        self.cwnd = 1;
         self.credit = 0;
         self.recover = None;
         self.timeout_recover = Some(next_seq);
@@ -100,21 +219,21 @@ mod tests {
     fn slow_start_then_avoidance() {
         let mut cc = Congestion::new(64);
         assert_eq!(cc.window(), 4);
-        cc.on_ack(4, Seq(4));
+        cc.on_ack(4, Seq(4), None);
         assert_eq!(cc.window(), 8);
         cc.on_loss(Seq(5), Seq(20));
         assert_eq!((cc.window(), cc.ssthresh()), (4, 4));
         cc.on_loss(Seq(6), Seq(21)); // same recovery: no second halving
         assert_eq!(cc.window(), 4);
-        cc.on_ack(4, Seq(10)); // still before the recovery point
+        cc.on_ack(4, Seq(10), None); // still before the recovery point
         assert_eq!(cc.window(), 4);
-        cc.on_ack(4, Seq(20)); // recovery over: avoidance, +1 per window
+        cc.on_ack(4, Seq(20), None); // recovery over: avoidance, +1 per window
         assert_eq!(cc.window(), 5);
         cc.on_timeout(Seq(40));
         assert_eq!((cc.window(), cc.ssthresh()), (1, 2));
         cc.on_loss(Seq(30), Seq(40)); // part of the same event
         assert_eq!(cc.window(), 1);
-        cc.on_ack(1, Seq(30)); // slow start again at once
+        cc.on_ack(1, Seq(30), None); // slow start again at once
         assert_eq!(cc.window(), 2);
     }
 
@@ -122,10 +241,60 @@ mod tests {
     fn never_exceeds_the_send_window() {
         let mut cc = Congestion::new(3);
         assert_eq!(cc.window(), 3);
-        cc.on_ack(100, Seq(100));
+        cc.on_ack(100, Seq(100), None);
         assert_eq!(cc.window(), 3);
         let mut one = Congestion::new(1);
         one.on_loss(Seq(0), Seq(1));
         assert_eq!(one.window(), 1);
+    }
+
+    /// A loss-tolerant window grown to 32 packets over a 50 ms path.
+    fn tolerant_at_32() -> Congestion {
+        let mut cc = Congestion::with_mode(64, CongestionControl::LossTolerant);
+        for i in 0..28 {
+            cc.on_ack(1, Seq(i + 1), Some(50));
+        }
+        assert_eq!(cc.window(), 32);
+        cc
+    }
+
+    #[test]
+    fn random_loss_without_queue_growth_keeps_the_window() {
+        let mut cc = tolerant_at_32();
+        cc.on_loss(Seq(10), Seq(40));
+        cc.on_ack(1, Seq(40), Some(52)); // jitter below the threshold
+        for _ in 0..2 * RTT_BATCH {
+            cc.on_ack(0, Seq(40), Some(75)); // a delayed acknowledgement
+            cc.on_ack(0, Seq(40), Some(51));
+        }
+        cc.on_loss(Seq(41), Seq(60));
+        assert_eq!(cc.window(), 33);
+        cc.on_timeout(Seq(60));
+        assert_eq!((cc.window(), cc.ssthresh()), (16, 64), "a timeout halves, no more");
+        for _ in 0..5 {
+            cc.on_timeout(Seq(60));
+        }
+        assert_eq!(cc.window(), INITIAL_WINDOW);
+    }
+
+    #[test]
+    fn loss_with_queue_growth_halves_as_newreno() {
+        let mut cc = tolerant_at_32();
+        for _ in 0..2 * RTT_BATCH {
+            cc.on_ack(0, Seq(28), Some(80)); // the queue delays every packet by 30 ms
+        }
+        assert!(cc.queue_growing());
+        cc.on_loss(Seq(29), Seq(40));
+        assert_eq!((cc.window(), cc.ssthresh()), (16, 16));
+        cc.on_timeout(Seq(50));
+        assert_eq!(cc.window(), 1);
+    }
+
+    #[test]
+    fn without_samples_every_loss_counts() {
+        let mut cc = Congestion::with_mode(64, CongestionControl::LossTolerant);
+        cc.on_ack(4, Seq(4), None);
+        cc.on_loss(Seq(5), Seq(8));
+        assert_eq!(cc.window(), 4);
     }
 }

@@ -18,7 +18,7 @@
 //! `cargo run --release -p seqlink-bench --bin sim_goodput`
 
 use seqlink_core::link::{Delivery, LinkConfig};
-use seqlink_core::PacketType;
+use seqlink_core::{CongestionControl, PacketType};
 use seqlink_tests::link_node::{LinkNode, Message};
 use seqlink_tests::sim::{Impairment, Sim};
 
@@ -113,7 +113,7 @@ fn main() {
     let standard = LinkConfig::new().with_window(WINDOW).with_max_payload(MAX_PAYLOAD);
     let low_latency = LinkConfig::low_latency().with_window(WINDOW).with_max_payload(MAX_PAYLOAD);
     let no_cc = |mut c: LinkConfig| {
-        c.congestion_control = false;
+        c.congestion_control = CongestionControl::Off;
         c
     };
     let configs = [

@@ -1,5 +1,6 @@
 //! Link configuration and the layout of the storage the caller provides.
 
+use crate::congestion::CongestionControl;
 use crate::event::TRACE_RECORD_LEN;
 use crate::integrity::Integrity;
 use crate::rtt::Timing;
@@ -46,8 +47,9 @@ pub struct LinkConfig {
     pub trace_slots: u16,
     /// Retransmission and acknowledgement timing.
     pub timing: Timing,
-    /// NewReno congestion control (on by default; off for fixed-rate links, like KCP's `nc`).
-    pub congestion_control: bool,
+    /// The congestion controller: loss-tolerant by default, NewReno, or off
+    /// (fixed-rate links, like KCP's `nc`).
+    pub congestion_control: CongestionControl,
     /// Retransmissions, NACKs and the retransmission timer (on by default;
     /// off over a reliable byte stream such as TCP, where nothing is lost).
     pub retransmit: bool,
@@ -136,7 +138,7 @@ impl LinkConfig {
             unreliable_slots: 8,
             trace_slots: 0,
             timing: Timing::standard(),
-            congestion_control: true,
+            congestion_control: CongestionControl::LossTolerant,
             retransmit: true,
             integrity: Integrity::InternetChecksum,
             pseudo_header: 0,

@@ -291,10 +291,14 @@ impl LinkState {
             // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
             self.rto_deadline =
                 (self.snd_una != self.snd_nxt && self.config.retransmit).then(|| self.rto_deadline_from(now)).flatten();
-            if let (Some(sent_at), false) = (sample, ambiguous) {
-                self.rtt.on_sample(now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32, &self.config.timing);
+            let rtt = match (sample, ambiguous) {
+                (Some(sent_at), false) => Some(now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32),
+                _ => None,
+            };
+            if let Some(rtt) = rtt {
+                self.rtt.on_sample(rtt, &self.config.timing);
             }
-            self.cc.on_ack(newly_acked, ack.cumulative);
+            self.cc.on_ack(newly_acked, ack.cumulative, rtt);
             if self.blocked {
                 self.blocked = false;
                 self.writable_pending = true;

@@ -89,7 +89,7 @@ fn in_order_delivery_with_delayed_ack() {
 #[test]
 fn fragments_are_reassembled() {
     let mut c = config();
-    c.congestion_control = false;
+    c.congestion_control = crate::congestion::CongestionControl::Off;
     let mut a = link(c);
     let mut b = link(c);
     let message: Vec<u8> = (0..500u32).map(|i| i as u8).collect();
