@@ -8,13 +8,14 @@
 //!   window of data (the recovery point); a retransmission timeout drops it
 //!   to one packet.
 //! * **Loss-tolerant** (the default): NewReno's growth, but a loss halves the
-//!   window only when it comes with queue growth, that is when every recent
-//!   round-trip sample (the smallest of the last 8 to 16) is above the
-//!   smallest one ever seen by more than `max(min_rtt / 8, 2 ms)`. A bottleneck queue that overflows delays every
+//!   window only when it comes with queue growth, that is when the last two
+//!   round-trip samples are above the smallest one ever seen by more than
+//!   `max(min_rtt / 8, 2 ms)`. A bottleneck queue that overflows delays every
 //!   packet through it before it drops one, so congestion losses are still
 //!   answered as NewReno answers them; random losses on an uncongested path
-//!   are not. A timeout without queue growth halves the window (not below
-//!   the initial window) instead of dropping it to one packet.
+//!   are not. A timeout counts as congestion when all of the last 8 to 16
+//!   samples show the queue; otherwise it halves the window (not below the
+//!   initial window) instead of dropping it to one packet.
 //! * **Off**: the send window and the peer's window alone limit the flight.
 //!
 //! Deterministic and clock-free: round-trip samples come from the link.
@@ -66,6 +67,10 @@ pub struct Congestion {
     last_batch_min: u32,
     /// Samples in the batch being collected.
     batch_len: u8,
+    /// The latest round-trip sample, ms.
+    last_rtt: u32,
+    /// The one before it, ms.
+    prev_rtt: u32,
 }
 
 /// Round-trip samples per batch: the recent RTT is the smallest of the last
@@ -102,6 +107,8 @@ impl Congestion {
             batch_min: u32::MAX,
             last_batch_min: u32::MAX,
             batch_len: 0,
+            last_rtt: u32::MAX,
+            prev_rtt: u32::MAX,
         }
     }
 
@@ -145,6 +152,8 @@ impl Congestion {
     fn on_rtt(&mut self, rtt: u32) {
         let rtt = rtt.min(1 << 24);
         self.min_rtt = self.min_rtt.min(rtt);
+        self.prev_rtt = self.last_rtt;
+        self.last_rtt = rtt;
         self.batch_min = self.batch_min.min(rtt);
         self.batch_len += 1;
         if self.batch_len >= RTT_BATCH {
@@ -163,16 +172,31 @@ impl Congestion {
         }
     }
 
-    /// Whether the round-trip time shows a queue: always in NewReno mode and
-    /// before the first sample; in loss-tolerant mode when the recent RTT
-    /// ([`Congestion::recent_rtt`]) exceeds the smallest sample seen by more
-    /// than `max(min_rtt / 8, QUEUE_FLOOR_MS)`.
-    pub const fn queue_growing(&self) -> bool {
+    /// Whether `rtt` shows a queue: always in NewReno mode and before the
+    /// first sample; in loss-tolerant mode when it exceeds the smallest sample
+    /// seen by more than `max(min_rtt / 8, QUEUE_FLOOR_MS)`.
+    const fn queued(&self, rtt: u32) -> bool {
         if !self.tolerant || self.min_rtt == u32::MAX {
             return true;
         }
         let threshold = if self.min_rtt / 8 > QUEUE_FLOOR_MS { self.min_rtt / 8 } else { QUEUE_FLOOR_MS };
-        self.recent_rtt() > self.min_rtt + threshold
+        rtt > self.min_rtt + threshold
+    }
+
+    /// Whether a loss found now counts as congestion: the latest two samples
+    /// both show a queue. (They come from packets sent just after the lost
+    /// one, when a drop-tail queue is full; a receiver with a gap acknowledges
+    /// at once, and the smaller of two leaves out a single sample inflated by
+    /// a delayed acknowledgement.)
+    pub const fn loss_is_congestion(&self) -> bool {
+        self.queued(if self.last_rtt < self.prev_rtt { self.last_rtt } else { self.prev_rtt })
+    }
+
+    /// Whether a timeout counts as congestion: every recent sample
+    /// ([`Congestion::recent_rtt`]) shows a queue. (Before a timeout the
+    /// flight is short, and delayed acknowledgements inflate single samples.)
+    pub const fn timeout_is_congestion(&self) -> bool {
+        self.queued(self.recent_rtt())
     }
 
     /// A loss was detected without a timeout (fast retransmit, NACK, SACK gap).
@@ -182,7 +206,7 @@ impl Congestion {
         if self.recover.is_some_and(|r| lost.is_before(r)) || self.timeout_recover.is_some_and(|r| lost.is_before(r)) {
             return;
         }
-        if !self.queue_growing() {
+        if !self.loss_is_congestion() {
             return; // random loss: the path is not congested
         }
         self.ssthresh = (self.cwnd / 2).max(2);
@@ -196,7 +220,7 @@ impl Congestion {
     /// window (at least [`INITIAL_WINDOW`]). Losses of packets sent before
     /// `next_seq` belong to this event.
     pub fn on_timeout(&mut self, next_seq: Seq) {
-        if !self.queue_growing() {
+        if !self.timeout_is_congestion() {
             self.cwnd = (self.cwnd / 2).max(INITIAL_WINDOW).min(self.max);
             self.ssthresh = self.ssthresh.max(self.cwnd);
         } else {
@@ -283,7 +307,7 @@ mod tests {
         for _ in 0..2 * RTT_BATCH {
             cc.on_ack(0, Seq(28), Some(80)); // the queue delays every packet by 30 ms
         }
-        assert!(cc.queue_growing());
+        assert!(cc.loss_is_congestion() && cc.timeout_is_congestion());
         cc.on_loss(Seq(29), Seq(40));
         assert_eq!((cc.window(), cc.ssthresh()), (16, 16));
         cc.on_timeout(Seq(50));

@@ -45,7 +45,7 @@ mod slots;
 mod stats;
 mod transmit;
 
-pub use config::{ConfigError, LinkConfig, MAX_WINDOW, MIN_PAYLOAD};
+pub use config::{ConfigError, LinkConfig, DEFAULT_WINDOW, MAX_WINDOW, MIN_PAYLOAD};
 use stats::Counters;
 pub use stats::Stats;
 
