@@ -13,9 +13,9 @@
 //!   `max(min_rtt / 8, 2 ms)`. A bottleneck queue that overflows delays every
 //!   packet through it before it drops one, so congestion losses are still
 //!   answered as NewReno answers them; random losses on an uncongested path
-//!   are not. A timeout counts as congestion when all of the last 8 to 16
-//!   samples show the queue; otherwise it halves the window (not below the
-//!   initial window) instead of dropping it to one packet.
+//!   are not. A timeout drops the window to one packet as in NewReno, but
+//!   unless all of the last 8 to 16 samples show a queue, the next
+//!   acknowledgement restores half the window the timeout found.
 //! * **Off**: the send window and the peer's window alone limit the flight.
 //!
 //! Deterministic and clock-free: round-trip samples come from the link.
@@ -71,6 +71,9 @@ pub struct Congestion {
     last_rtt: u32,
     /// The one before it, ms.
     prev_rtt: u32,
+    /// The window the next acknowledgement restores after a timeout that
+    /// was not congestion (0: none).
+    restore: u16,
 }
 
 /// Round-trip samples per batch: the recent RTT is the smallest of the last
@@ -109,6 +112,7 @@ impl Congestion {
             batch_len: 0,
             last_rtt: u32::MAX,
             prev_rtt: u32::MAX,
+            restore: 0,
         }
     }
 
@@ -128,6 +132,10 @@ impl Congestion {
     pub fn on_ack(&mut self, acked: u16, cumulative: Seq, rtt: Option<u32>) {
         if let Some(rtt) = rtt {
             self.on_rtt(rtt);
+        }
+        if acked > 0 && self.restore > 0 {
+            self.cwnd = self.cwnd.max(self.restore);
+            self.restore = 0;
         }
         if let Some(recover) = self.recover {
             if cumulative.is_before(recover) {
@@ -215,20 +223,24 @@ impl Congestion {
         self.recover = Some(next_seq);
     }
 
-    /// A retransmission timeout fired: back to one packet and slow start
-    /// (RFC 5681), or, in loss-tolerant mode without queue growth, half the
-    /// window (at least [`INITIAL_WINDOW`]). Losses of packets sent before
-    /// `next_seq` belong to this event.
+    /// A retransmission timeout fired: back to one packet, so that the
+    /// oldest is resent alone (RFC 6298 5.4). NewReno, and loss-tolerant mode
+    /// when the recent samples show a queue, halve `ssthresh` and slow-start
+    /// (RFC 5681); otherwise the next acknowledgement of new data restores
+    /// half the window the timeout found (at least [`INITIAL_WINDOW`]; a
+    /// second timeout before it keeps the larger). Losses of packets sent
+    /// before `next_seq` belong to this event.
     pub fn on_timeout(&mut self, next_seq: Seq) {
         if !self.timeout_is_congestion() {
-            self.cwnd = (self.cwnd / 2).max(INITIAL_WINDOW).min(self.max);
-            self.ssthresh = self.ssthresh.max(self.cwnd);
+            // the oldest packet alone first (RFC 6298 5.4), then half the window
+            self.restore = (self.cwnd / 2).max(self.restore).clamp(INITIAL_WINDOW.min(self.max), self.max);
         } else {
             if self.recover.is_none() || self.cwnd > 1 {
                 self.ssthresh = (self.cwnd / 2).max(2);
             }
-            self.cwnd = 1;
+            self.restore = 0;
         }
+        self.cwnd = 1;
         self.credit = 0;
         self.recover = None;
         self.timeout_recover = Some(next_seq);
@@ -294,11 +306,10 @@ mod tests {
         cc.on_loss(Seq(41), Seq(60));
         assert_eq!(cc.window(), 33);
         cc.on_timeout(Seq(60));
-        assert_eq!((cc.window(), cc.ssthresh()), (16, 64), "a timeout halves, no more");
-        for _ in 0..5 {
-            cc.on_timeout(Seq(60));
-        }
-        assert_eq!(cc.window(), INITIAL_WINDOW);
+        assert_eq!(cc.window(), 1, "the oldest packet alone first");
+        cc.on_timeout(Seq(60));
+        cc.on_ack(1, Seq(41), None);
+        assert_eq!((cc.window(), cc.ssthresh()), (17, 64), "then half the window, and slow start");
     }
 
     #[test]
