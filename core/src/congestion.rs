@@ -59,18 +59,18 @@ pub struct Congestion {
     max: u16,
     /// Loss-tolerant mode (else NewReno).
     tolerant: bool,
-    /// Smallest round-trip sample seen, ms (`u32::MAX`: none yet).
-    min_rtt: u32,
+    /// Smallest round-trip sample seen, ms (`u16::MAX`: none yet; samples saturate there).
+    min_rtt: u16,
     /// Smallest round-trip sample of the batch being collected, ms.
-    batch_min: u32,
+    batch_min: u16,
     /// Smallest round-trip sample of the last full batch, ms.
-    last_batch_min: u32,
+    last_batch_min: u16,
     /// Samples in the batch being collected.
     batch_len: u8,
     /// The latest round-trip sample, ms.
-    last_rtt: u32,
+    last_rtt: u16,
     /// The one before it, ms.
-    prev_rtt: u32,
+    prev_rtt: u16,
     /// The window the next acknowledgement restores after a timeout that
     /// was not congestion (0: none).
     restore: u16,
@@ -85,7 +85,7 @@ pub const RTT_BATCH: u8 = 8;
 pub const INITIAL_WINDOW: u16 = 4;
 
 /// Queue delay below which a loss is taken for random loss, in ms, at the least.
-pub const QUEUE_FLOOR_MS: u32 = 2;
+pub const QUEUE_FLOOR_MS: u16 = 2;
 
 impl Congestion {
     /// A NewReno window that may grow to `max` packets (the send window).
@@ -106,12 +106,12 @@ impl Congestion {
             timeout_recover: None,
             max,
             tolerant: matches!(mode, CongestionControl::LossTolerant),
-            min_rtt: u32::MAX,
-            batch_min: u32::MAX,
-            last_batch_min: u32::MAX,
+            min_rtt: u16::MAX,
+            batch_min: u16::MAX,
+            last_batch_min: u16::MAX,
             batch_len: 0,
-            last_rtt: u32::MAX,
-            prev_rtt: u32::MAX,
+            last_rtt: u16::MAX,
+            prev_rtt: u16::MAX,
             restore: 0,
         }
     }
@@ -158,7 +158,7 @@ impl Congestion {
     }
 
     fn on_rtt(&mut self, rtt: u32) {
-        let rtt = rtt.min(1 << 24);
+        let rtt = u16::try_from(rtt).unwrap_or(u16::MAX - 1);
         self.min_rtt = self.min_rtt.min(rtt);
         self.prev_rtt = self.last_rtt;
         self.last_rtt = rtt;
@@ -166,13 +166,13 @@ impl Congestion {
         self.batch_len += 1;
         if self.batch_len >= RTT_BATCH {
             self.last_batch_min = self.batch_min;
-            self.batch_min = u32::MAX;
+            self.batch_min = u16::MAX;
             self.batch_len = 0;
         }
     }
 
     /// The recent round-trip time: the smallest sample of the last one to two batches.
-    pub const fn recent_rtt(&self) -> u32 {
+    pub const fn recent_rtt(&self) -> u16 {
         if self.batch_min < self.last_batch_min {
             self.batch_min
         } else {
@@ -183,12 +183,12 @@ impl Congestion {
     /// Whether `rtt` shows a queue: always in NewReno mode and before the
     /// first sample; in loss-tolerant mode when it exceeds the smallest sample
     /// seen by more than `max(min_rtt / 8, QUEUE_FLOOR_MS)`.
-    const fn queued(&self, rtt: u32) -> bool {
-        if !self.tolerant || self.min_rtt == u32::MAX {
+    const fn queued(&self, rtt: u16) -> bool {
+        if !self.tolerant || self.min_rtt == u16::MAX {
             return true;
         }
         let threshold = if self.min_rtt / 8 > QUEUE_FLOOR_MS { self.min_rtt / 8 } else { QUEUE_FLOOR_MS };
-        rtt > self.min_rtt + threshold
+        rtt as u32 > self.min_rtt as u32 + threshold as u32
     }
 
     /// Whether a loss found now counts as congestion: the latest two samples
