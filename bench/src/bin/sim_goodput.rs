@@ -8,8 +8,10 @@
 //! second until the last message is delivered, compared with the window/RTT
 //! bound of 64 x 1200 B / 50 ms.
 //!
-//! Four configurations (standard and low-latency timing, each with NewReno
-//! congestion control on and off) at five loss rates, three fixed seeds each;
+//! Seven configurations (standard and low-latency timing, each with the
+//! loss-tolerant controller, NewReno and no congestion control, window 64;
+//! and `LinkConfig::new()` untouched, window 128, whose bound is its own) at
+//! five loss rates, three fixed seeds each;
 //! the first table gives the median run (by goodput), the second every
 //! seed's goodput, the third the median run's timeouts, duplicates and
 //! retransmissions.
@@ -109,21 +111,32 @@ struct Cell {
 }
 
 fn main() {
-    let bound = f64::from(WINDOW) * MESSAGE as f64 / (RTT_MS as f64 / 1000.0) / 1e6;
+    let bound_of = |window: u16| f64::from(window) * MESSAGE as f64 / (RTT_MS as f64 / 1000.0) / 1e6;
+    let bound = bound_of(WINDOW);
     let standard = LinkConfig::new().with_window(WINDOW).with_max_payload(MAX_PAYLOAD);
     let low_latency = LinkConfig::low_latency().with_window(WINDOW).with_max_payload(MAX_PAYLOAD);
-    let no_cc = |mut c: LinkConfig| {
-        c.congestion_control = CongestionControl::Off;
+    let cc = |mut c: LinkConfig, cc: CongestionControl| {
+        c.congestion_control = cc;
         c
     };
+    let defaults = LinkConfig::new();
     let configs = [
-        ("standard, cc on", standard),
-        ("standard, cc off", no_cc(standard)),
-        ("low-latency, cc on", low_latency),
-        ("low-latency, cc off", no_cc(low_latency)),
+        ("standard, loss-tolerant", standard),
+        ("standard, NewReno", cc(standard, CongestionControl::NewReno)),
+        ("standard, cc off", cc(standard, CongestionControl::Off)),
+        ("low-latency, loss-tolerant", low_latency),
+        ("low-latency, NewReno", cc(low_latency, CongestionControl::NewReno)),
+        ("low-latency, cc off", cc(low_latency, CongestionControl::Off)),
+        ("LinkConfig::new()", defaults),
     ];
 
     println!("window/RTT bound: {WINDOW} x {MESSAGE} B / {RTT_MS} ms = {bound:.3} MB/s");
+    println!(
+        "LinkConfig::new() as it is (window {}, max payload {}): bound {:.3} MB/s",
+        defaults.send_window,
+        defaults.max_payload,
+        bound_of(defaults.send_window)
+    );
     println!(
         "{MESSAGES} reliable messages of {MESSAGE} B ({:.1} s at the bound); {ONE_WAY_MS} ms each way, no jitter, \
          {} MB/s; loss in both directions; seeds {SEEDS:?}, median run by goodput; cap {} simulated s",
@@ -162,7 +175,8 @@ fn main() {
     println!();
     for (loss, row) in LOSSES.iter().zip(&table) {
         print!("| {:.0}% |", loss * 100.0);
-        for cell in row {
+        for (cell, (_, config)) in row.iter().zip(&configs) {
+            let bound = bound_of(config.send_window);
             let m = &cell.median;
             let mark = if m.finished {
                 ""
