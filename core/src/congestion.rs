@@ -67,10 +67,8 @@ pub struct Congestion {
     last_batch_min: u16,
     /// Samples in the batch being collected.
     batch_len: u8,
-    /// The latest round-trip sample, ms.
-    last_rtt: u16,
-    /// The one before it, ms.
-    prev_rtt: u16,
+    /// The latest round-trip samples, newest first, ms.
+    latest: [u16; LOSS_SAMPLES],
     /// The window the next acknowledgement restores after a timeout that
     /// was not congestion (0: none).
     restore: u16,
@@ -80,6 +78,9 @@ pub struct Congestion {
 /// one to two batches, so that a delayed or lost acknowledgement (which
 /// inflates some samples) does not look like a queue (which inflates all).
 pub const RTT_BATCH: u8 = 8;
+
+/// The latest samples that must all show a queue for a loss to count as congestion.
+pub const LOSS_SAMPLES: usize = 2;
 
 /// The initial window, in packets (RFC 3390 allows up to 4 segments of this size).
 pub const INITIAL_WINDOW: u16 = 4;
@@ -110,8 +111,7 @@ impl Congestion {
             batch_min: u16::MAX,
             last_batch_min: u16::MAX,
             batch_len: 0,
-            last_rtt: u16::MAX,
-            prev_rtt: u16::MAX,
+            latest: [u16::MAX; LOSS_SAMPLES],
             restore: 0,
         }
     }
@@ -160,8 +160,10 @@ impl Congestion {
     fn on_rtt(&mut self, rtt: u32) {
         let rtt = u16::try_from(rtt).unwrap_or(u16::MAX - 1);
         self.min_rtt = self.min_rtt.min(rtt);
-        self.prev_rtt = self.last_rtt;
-        self.last_rtt = rtt;
+        self.latest.rotate_right(1);
+        if let Some(newest) = self.latest.first_mut() {
+            *newest = rtt;
+        }
         self.batch_min = self.batch_min.min(rtt);
         self.batch_len += 1;
         if self.batch_len >= RTT_BATCH {
@@ -180,12 +182,16 @@ impl Congestion {
         }
     }
 
-    /// Whether `rtt` shows a queue: always in NewReno mode and before the
-    /// first sample; in loss-tolerant mode when it exceeds the smallest sample
-    /// seen by more than `max(min_rtt / 8, QUEUE_FLOOR_MS)`.
+    /// Whether `rtt` shows a queue: always in NewReno mode; in loss-tolerant
+    /// mode when it exceeds the smallest sample seen by more than
+    /// `max(min_rtt / 8, QUEUE_FLOOR_MS)` (never before the first sample:
+    /// then the window is still small, and a loss says nothing yet).
     const fn queued(&self, rtt: u16) -> bool {
-        if !self.tolerant || self.min_rtt == u16::MAX {
+        if !self.tolerant {
             return true;
+        }
+        if self.min_rtt == u16::MAX {
+            return false;
         }
         let threshold = if self.min_rtt / 8 > QUEUE_FLOOR_MS { self.min_rtt / 8 } else { QUEUE_FLOOR_MS };
         rtt as u32 > self.min_rtt as u32 + threshold as u32
@@ -196,8 +202,8 @@ impl Congestion {
     /// one, when a drop-tail queue is full; a receiver with a gap acknowledges
     /// at once, and the smaller of two leaves out a single sample inflated by
     /// a delayed acknowledgement.)
-    pub const fn loss_is_congestion(&self) -> bool {
-        self.queued(if self.last_rtt < self.prev_rtt { self.last_rtt } else { self.prev_rtt })
+    pub fn loss_is_congestion(&self) -> bool {
+        self.queued(self.latest.iter().copied().min().unwrap_or(u16::MAX))
     }
 
     /// Whether a timeout counts as congestion: every recent sample
@@ -228,12 +234,14 @@ impl Congestion {
     /// when the recent samples show a queue, halve `ssthresh` and slow-start
     /// (RFC 5681); otherwise the next acknowledgement of new data restores
     /// half the window the timeout found (at least [`INITIAL_WINDOW`]; a
-    /// second timeout before it keeps the larger). Losses of packets sent
-    /// before `next_seq` belong to this event.
+    /// second timeout before it keeps the larger), and slow start may go
+    /// back up to the whole of it. Losses of packets sent before `next_seq`
+    /// belong to this event.
     pub fn on_timeout(&mut self, next_seq: Seq) {
         if !self.timeout_is_congestion() {
             // the oldest packet alone first (RFC 6298 5.4), then half the window
             self.restore = (self.cwnd / 2).max(self.restore).clamp(INITIAL_WINDOW.min(self.max), self.max);
+            self.ssthresh = self.ssthresh.max(self.cwnd);
         } else {
             if self.recover.is_none() || self.cwnd > 1 {
                 self.ssthresh = (self.cwnd / 2).max(2);
@@ -326,10 +334,13 @@ mod tests {
     }
 
     #[test]
-    fn without_samples_every_loss_counts() {
+    fn before_the_first_sample_no_loss_sets_the_threshold() {
         let mut cc = Congestion::with_mode(64, CongestionControl::LossTolerant);
-        cc.on_ack(4, Seq(4), None);
-        cc.on_loss(Seq(5), Seq(8));
-        assert_eq!(cc.window(), 4);
+        cc.on_loss(Seq(1), Seq(4));
+        cc.on_timeout(Seq(4));
+        assert_eq!((cc.window(), cc.ssthresh()), (1, 64));
+        let mut newreno = Congestion::new(64);
+        newreno.on_timeout(Seq(4));
+        assert_eq!((newreno.window(), newreno.ssthresh()), (1, 2));
     }
 }
