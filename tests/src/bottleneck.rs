@@ -3,8 +3,8 @@
 //!
 //! Each flow is a sending [`LinkNode`] and a receiving one. The data
 //! directions of all flows pass through one [`Bottleneck`]; every direction
-//! has the same one-way delay and nothing else (no random loss, no jitter),
-//! so every loss is a queue overflow. Senders always have messages to send.
+//! has the same one-way delay and, unless [`Path::random_loss`] is set,
+//! nothing else (no random loss, no jitter), so every loss is a queue overflow. Senders always have messages to send.
 
 use crate::link_node::{LinkNode, Message};
 use crate::sim::{Bottleneck, Impairment, Sim};
@@ -25,6 +25,8 @@ pub struct Path {
     pub measure_from_ms: u64,
     /// When the run ends, simulated ms.
     pub until_ms: u64,
+    /// Random loss in every direction, besides the queue's drops (0 for the fairness runs).
+    pub random_loss: f64,
 }
 
 impl Path {
@@ -36,6 +38,7 @@ impl Path {
             bottleneck: Bottleneck { bandwidth: 1_000_000, queue_bytes: 40_000 },
             measure_from_ms: 5_000,
             until_ms: 60_000,
+            random_loss: 0.0,
         }
     }
 }
@@ -57,7 +60,7 @@ pub struct Sharing {
 
 /// Runs one flow per configuration over `path`.
 pub fn share(path: &Path, flows: &[LinkConfig]) -> Sharing {
-    let mut sim = Sim::new(1, Impairment::delay(path.one_way_ms));
+    let mut sim = Sim::new(1, Impairment { loss: path.random_loss, ..Impairment::delay(path.one_way_ms) });
     let mut directions = Vec::new();
     for (i, config) in flows.iter().enumerate() {
         let (sender, receiver) = addrs(i);

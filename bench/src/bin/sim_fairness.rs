@@ -6,7 +6,8 @@
 //! product (40 kB), no random loss. Each pairing is measured from 5 s to
 //! 60 s of simulated time: each flow's goodput, Jain's fairness index, the
 //! share of datagrams the full queue dropped, and the flows' goodput together
-//! as a fraction of the bottleneck's rate.
+//! as a fraction of the bottleneck's rate. A last table adds 1 % random loss
+//! to the first path (where the controllers differ by design).
 //!
 //! `cargo run --release -p seqlink-bench --bin sim_fairness`
 
@@ -39,14 +40,22 @@ fn main() {
     for path in [deep, shallow, long] {
         table(&path, &pairings);
     }
+    // Not a fairness test: with random loss on top, NewReno backs off for
+    // every random loss and the loss-tolerant flow takes what it leaves.
+    let mut lossy = deep;
+    lossy.random_loss = 0.01;
+    println!("with 1% random loss in every direction as well:");
+    println!();
+    table(&lossy, &pairings[1..3]);
 }
 
 fn table(path: &Path, pairings: &[(&str, Vec<LinkConfig>)]) {
     println!(
-        "bottleneck {} MB/s, queue {} kB, {} ms one-way; measured {} s to {} s; default windows ({} packets)",
+        "bottleneck {} MB/s, queue {} kB, {} ms one-way, {}% random loss; measured {} s to {} s; default windows ({} packets)",
         path.bottleneck.bandwidth as f64 / 1e6,
         path.bottleneck.queue_bytes / 1000,
         path.one_way_ms,
+        path.random_loss * 100.0,
         path.measure_from_ms / 1000,
         path.until_ms / 1000,
         LinkConfig::new().send_window
