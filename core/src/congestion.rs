@@ -67,8 +67,10 @@ pub struct Congestion {
     last_batch_min: u16,
     /// Samples in the batch being collected.
     batch_len: u8,
-    /// The latest round-trip samples, newest first, ms.
-    latest: [u16; LOSS_SAMPLES],
+    /// The smaller of the latest two round-trip samples, ms.
+    latest_two_min: u16,
+    /// The latest round-trip sample, ms.
+    latest: u16,
     /// The window the next acknowledgement restores after a timeout that
     /// was not congestion (0: none).
     restore: u16,
@@ -78,9 +80,6 @@ pub struct Congestion {
 /// one to two batches, so that a delayed or lost acknowledgement (which
 /// inflates some samples) does not look like a queue (which inflates all).
 pub const RTT_BATCH: u8 = 8;
-
-/// The latest samples that must all show a queue for a loss to count as congestion.
-pub const LOSS_SAMPLES: usize = 2;
 
 /// The initial window, in packets (RFC 3390 allows up to 4 segments of this size).
 pub const INITIAL_WINDOW: u16 = 4;
@@ -111,7 +110,8 @@ impl Congestion {
             batch_min: u16::MAX,
             last_batch_min: u16::MAX,
             batch_len: 0,
-            latest: [u16::MAX; LOSS_SAMPLES],
+            latest_two_min: u16::MAX,
+            latest: u16::MAX,
             restore: 0,
         }
     }
@@ -160,10 +160,8 @@ impl Congestion {
     fn on_rtt(&mut self, rtt: u32) {
         let rtt = u16::try_from(rtt).unwrap_or(u16::MAX - 1);
         self.min_rtt = self.min_rtt.min(rtt);
-        self.latest.rotate_right(1);
-        if let Some(newest) = self.latest.first_mut() {
-            *newest = rtt;
-        }
+        self.latest_two_min = self.latest.min(rtt);
+        self.latest = rtt;
         self.batch_min = self.batch_min.min(rtt);
         self.batch_len += 1;
         if self.batch_len >= RTT_BATCH {
@@ -202,8 +200,8 @@ impl Congestion {
     /// one, when a drop-tail queue is full; a receiver with a gap acknowledges
     /// at once, and the smaller of two leaves out a single sample inflated by
     /// a delayed acknowledgement.)
-    pub fn loss_is_congestion(&self) -> bool {
-        self.queued(self.latest.iter().copied().min().unwrap_or(u16::MAX))
+    pub const fn loss_is_congestion(&self) -> bool {
+        self.queued(self.latest_two_min)
     }
 
     /// Whether a timeout counts as congestion: every recent sample
