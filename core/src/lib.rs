@@ -14,7 +14,7 @@
 //! | [`framing`] | datagram, byte-stream, serial (COBS) and length-prefixed framings |
 //! | [`seq`] | RFC 1982 serial-number arithmetic ([`Seq`]) |
 //! | [`link`] | the reliability engine: windows, ACK/SACK/NACK, retransmission, fragmentation |
-//! | [`rtt`], [`congestion`] | RFC 6298 timers and NewReno congestion control |
+//! | [`rtt`], [`congestion`] | RFC 6298 timers; loss-tolerant and NewReno congestion control |
 //! | [`event`] | events and per-packet trace records |
 //! | [`connection`] | handshake, negotiation, heartbeats, graceful close around a link |
 //! | [`endpoint`] | a server: many peers, stateless cookies, a bounded connection table |
@@ -86,6 +86,7 @@ pub mod wire;
 
 // One face: everything an application or a binding needs, from the root.
 pub use basic::{BasicConfig, BasicSession, BasicStats, OutOfOrder, Outcome};
+pub use congestion::CongestionControl;
 pub use connection::{Connection, ConnectionConfig, Role, State, Transport};
 #[cfg(feature = "endpoint")]
 pub use endpoint::{

@@ -4,7 +4,8 @@
 //! Nodes have addresses and exchange datagrams through per-direction
 //! impairments: random loss, Gilbert-Elliott burst loss, duplication,
 //! reordering, delay with jitter, a bandwidth limit, bit-flip corruption, and
-//! scripted drops of specific packets. Time only moves when nothing can
+//! scripted drops of specific packets; and shared bottlenecks: a bandwidth
+//! limit with a bounded drop-tail queue that several directions pass through. Time only moves when nothing can
 //! happen before the next delivery or timer, so runs are fast and every run
 //! with the same seed is identical.
 
@@ -106,6 +107,36 @@ impl Impairment {
     }
 }
 
+/// A link that several directions share: it carries `bandwidth` bytes per
+/// second and queues at most `queue_bytes` waiting behind the datagram on the
+/// wire; a datagram that does not fit is dropped (drop-tail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bottleneck {
+    /// Bytes per second.
+    pub bandwidth: u64,
+    /// Bytes the queue holds, the datagram being sent included.
+    pub queue_bytes: u64,
+}
+
+/// What a bottleneck carried and dropped so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BottleneckCounts {
+    /// Datagrams that got into the queue.
+    pub passed: u64,
+    /// Datagrams dropped because the queue was full.
+    pub dropped: u64,
+    /// Bytes that got into the queue.
+    pub passed_bytes: u64,
+}
+
+struct SharedLink {
+    directions: Vec<(Addr, Addr)>,
+    limit: Bottleneck,
+    /// When the queue empties, microseconds.
+    busy_until_us: u64,
+    counts: BottleneckCounts,
+}
+
 /// Which packets a scripted drop matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Match {
@@ -138,6 +169,8 @@ pub enum Fate {
     Scripted,
     /// Lost to random or burst loss.
     Lost,
+    /// Dropped by a full bottleneck queue.
+    Overflow,
     /// Delivered with a flipped bit.
     Corrupted,
     /// Delivered twice.
@@ -241,6 +274,7 @@ pub struct Sim<N: Node> {
     drops: Vec<Drop>,
     busy_until: HashMap<(Addr, Addr), u64>,
     bad_state: HashMap<(Addr, Addr), bool>,
+    bottlenecks: Vec<SharedLink>,
     buf: Vec<u8>,
 }
 
@@ -261,6 +295,7 @@ impl<N: Node> Sim<N> {
             drops: Vec::new(),
             busy_until: HashMap::new(),
             bad_state: HashMap::new(),
+            bottlenecks: Vec::new(),
             buf: vec![0u8; 70_000],
         }
     }
@@ -273,6 +308,24 @@ impl<N: Node> Sim<N> {
     /// Sets the impairment of the direction `from -> to`.
     pub fn impair(&mut self, from: Addr, to: Addr, impairment: Impairment) {
         self.impairments.insert((from, to), impairment);
+    }
+
+    /// Routes the directions `from -> to` in `directions` through one shared
+    /// bottleneck (after their own impairment's loss, before its delay);
+    /// returns its index for [`Sim::bottleneck_counts`].
+    pub fn add_bottleneck(&mut self, directions: &[(Addr, Addr)], limit: Bottleneck) -> usize {
+        self.bottlenecks.push(SharedLink {
+            directions: directions.to_vec(),
+            limit,
+            busy_until_us: 0,
+            counts: BottleneckCounts::default(),
+        });
+        self.bottlenecks.len() - 1
+    }
+
+    /// What bottleneck `index` carried and dropped so far.
+    pub fn bottleneck_counts(&self, index: usize) -> BottleneckCounts {
+        self.bottlenecks[index].counts
     }
 
     /// Adds a scripted drop.
@@ -349,6 +402,20 @@ impl<N: Node> Sim<N> {
             return;
         }
         let mut at = self.now;
+        let now_us = self.now * 1000;
+        if let Some(link) = self.bottlenecks.iter_mut().find(|b| b.directions.contains(&(from, to))) {
+            let bw = link.limit.bandwidth.max(1);
+            let backlog_bytes = link.busy_until_us.saturating_sub(now_us) * bw / 1_000_000;
+            if backlog_bytes + bytes.len() as u64 > link.limit.queue_bytes {
+                link.counts.dropped += 1;
+                self.record(from, to, Fate::Overflow, &bytes);
+                return;
+            }
+            link.counts.passed += 1;
+            link.counts.passed_bytes += bytes.len() as u64;
+            link.busy_until_us = link.busy_until_us.max(now_us) + (bytes.len() as u64 * 1_000_000).div_ceil(bw);
+            at = link.busy_until_us.div_ceil(1000);
+        }
         if let Some(bw) = imp.bandwidth {
             let busy = self.busy_until.entry((from, to)).or_insert(0);
             let start = (*busy).max(self.now * 1000);

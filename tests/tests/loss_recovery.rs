@@ -29,7 +29,7 @@ fn a_relost_resend_is_retried_after_its_own_rto() {
         // arriving for a long while after the victim is lost
         let path = Impairment { bandwidth: Some(200_000), ..Impairment::delay(10) };
         let mut config = LinkConfig::low_latency().with_window(64).with_max_payload(200);
-        config.congestion_control = false;
+        config.congestion_control = seqlink_core::congestion::CongestionControl::Off;
         let mut sim = Sim::new(seed, path);
         sim.logging = true;
         sim.drop_packets(Drop { from: A, matching: Match::Data(VICTIM), times: 2 });

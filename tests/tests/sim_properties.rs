@@ -9,7 +9,7 @@
 
 use seqlink_core::link::{Delivery, LinkConfig};
 use seqlink_core::rtt::Timing;
-use seqlink_core::PacketType;
+use seqlink_core::{CongestionControl, PacketType};
 use seqlink_tests::link_node::{LinkNode, Message};
 use seqlink_tests::sim::{Gilbert, Impairment, Rng, Sim};
 
@@ -65,7 +65,11 @@ fn run(seed: u64, max_loss: f64, messages: u32) -> Outcome {
     let mut config = LinkConfig::new().with_window(window).with_max_payload(64 + rng.below(1400 - 64) as u16);
     config.timing = if rng.chance(0.5) { Timing::low_latency() } else { Timing::standard() };
     config.timing.max_retries = 30;
-    config.congestion_control = rng.chance(0.7);
+    config.congestion_control = match (rng.chance(0.7), seed % 2) {
+        (false, _) => CongestionControl::Off,
+        (true, 0) => CongestionControl::NewReno,
+        (true, _) => CongestionControl::LossTolerant,
+    };
     config.unreliable_slots = rng.below(4) as u8;
     let loss = rng.unit() * max_loss;
     let impairment = Impairment {

@@ -8,8 +8,10 @@
 //! second until the last message is delivered, compared with the window/RTT
 //! bound of 64 x 1200 B / 50 ms.
 //!
-//! Four configurations (standard and low-latency timing, each with NewReno
-//! congestion control on and off) at five loss rates, three fixed seeds each;
+//! Seven configurations (standard and low-latency timing, each with the
+//! loss-tolerant controller, NewReno and no congestion control, window 64;
+//! and `LinkConfig::new()` untouched, window 128, whose bound is its own) at
+//! five loss rates, three fixed seeds each;
 //! the first table gives the median run (by goodput), the second every
 //! seed's goodput, the third the median run's timeouts, duplicates and
 //! retransmissions.
@@ -24,7 +26,7 @@
 //! per application byte delivered.
 
 use seqlink_core::link::{Delivery, LinkConfig};
-use seqlink_core::PacketType;
+use seqlink_core::{CongestionControl, PacketType};
 use seqlink_tests::link_node::{LinkNode, Message};
 use seqlink_tests::sim::{Fate, Impairment, LogEntry, Sim};
 use std::collections::HashMap;
@@ -171,26 +173,41 @@ fn main() {
     let sc = if fast { FAST } else { DEFAULT };
     let (message, messages, window) = (sc.message, sc.messages, sc.window);
     let (one_way_ms, rtt_ms) = (sc.one_way_ms, sc.rtt_ms());
-    let bound = f64::from(window) * message as f64 / (rtt_ms as f64 / 1000.0) / 1e6;
+    let bound_of = |window: u16| f64::from(window) * message as f64 / (rtt_ms as f64 / 1000.0) / 1e6;
+    let bound = bound_of(window);
     let payload = message as u16;
     let standard = LinkConfig::new().with_window(window).with_max_payload(payload);
     let low_latency = LinkConfig::low_latency().with_window(window).with_max_payload(payload);
-    let no_cc = |mut c: LinkConfig| {
-        c.congestion_control = false;
+    let cc = |mut c: LinkConfig, cc: CongestionControl| {
+        c.congestion_control = cc;
         c
     };
+    let defaults = LinkConfig::new();
     let configs: Vec<(&str, LinkConfig)> = if fast {
-        vec![("low-latency, cc off", no_cc(low_latency)), ("low-latency, cc on", low_latency)]
+        vec![
+            ("low-latency, cc off", cc(low_latency, CongestionControl::Off)),
+            ("low-latency, loss-tolerant", low_latency),
+            ("low-latency, NewReno", cc(low_latency, CongestionControl::NewReno)),
+        ]
     } else {
         vec![
-            ("standard, cc on", standard),
-            ("standard, cc off", no_cc(standard)),
-            ("low-latency, cc on", low_latency),
-            ("low-latency, cc off", no_cc(low_latency)),
+            ("standard, loss-tolerant", standard),
+            ("standard, NewReno", cc(standard, CongestionControl::NewReno)),
+            ("standard, cc off", cc(standard, CongestionControl::Off)),
+            ("low-latency, loss-tolerant", low_latency),
+            ("low-latency, NewReno", cc(low_latency, CongestionControl::NewReno)),
+            ("low-latency, cc off", cc(low_latency, CongestionControl::Off)),
+            ("LinkConfig::new()", defaults),
         ]
     };
 
     println!("window/RTT bound: {window} x {message} B / {rtt_ms} ms = {bound:.3} MB/s");
+    println!(
+        "LinkConfig::new() as it is (window {}, max payload {}): bound {:.3} MB/s",
+        defaults.send_window,
+        defaults.max_payload,
+        bound_of(defaults.send_window)
+    );
     println!(
         "{messages} reliable messages of {message} B ({:.1} s at the bound); {one_way_ms} ms each way, no jitter, \
          {} MB/s; loss in both directions; seeds {SEEDS:?}, median run by goodput; cap {} simulated s",
@@ -230,7 +247,8 @@ fn main() {
     println!();
     for (loss, row) in LOSSES.iter().zip(&table) {
         print!("| {:.0}% |", loss * 100.0);
-        for cell in row {
+        for (cell, (_, config)) in row.iter().zip(&configs) {
+            let bound = bound_of(config.send_window);
             let m = &cell.median;
             let mark = if m.finished {
                 ""

@@ -25,5 +25,9 @@ fn main() {
         println!("  window {window:>3}, max payload {payload:>5}: {:>7} bytes", c.storage_len());
     }
     let c = ConnectionConfig::new();
-    println!("  ConnectionConfig::new() (window 64, payload 1200, 8 unreliable slots): {} bytes", c.link.storage_len());
+    println!(
+        "  ConnectionConfig::new() (window {}, payload 1200, 8 unreliable slots): {} bytes",
+        c.link.send_window,
+        c.link.storage_len()
+    );
 }

@@ -187,7 +187,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
         link.initial_recv_seq = Seq(recv_isn);
         if self.config.transport == Transport::Stream {
             link.retransmit = false;
-            link.congestion_control = false;
+            link.congestion_control = crate::congestion::CongestionControl::Off;
         }
         self.link.reconfigure(link)?;
         self.conn_id = link.pseudo_header;

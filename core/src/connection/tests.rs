@@ -317,7 +317,7 @@ fn heartbeats_keep_an_idle_connection_and_silence_fails_it() {
     assert_eq!(client.state(), State::Established);
     assert!(server.is_open(handle));
     // no data was sent: only heartbeat pongs can have given RTT samples,
-    // which bring the RTO from its initial 1000 ms down to the 200 ms floor
+    // which bring the RTO from its initial 1000 ms down to the 100 ms floor
     assert_eq!(client.link().rtt().1, config().link.timing.min_rto);
     // the server goes silent: the client's idle timeout fires
     let mut buf = [0u8; 512];

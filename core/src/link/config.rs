@@ -1,5 +1,6 @@
 //! Link configuration and the layout of the storage the caller provides.
 
+use crate::congestion::CongestionControl;
 use crate::event::TRACE_RECORD_LEN;
 use crate::integrity::Integrity;
 use crate::rtt::Timing;
@@ -9,6 +10,9 @@ use crate::wire::Codec;
 
 /// The largest send or receive window, in packets (the SACK bitmap covers it).
 pub const MAX_WINDOW: u16 = 256;
+/// The windows of [`LinkConfig::new`], in packets: 128 x 1200 B is about
+/// 150 kB in flight, 12 MB/s at 12 ms RTT or 3 MB/s at 50 ms.
+pub const DEFAULT_WINDOW: u16 = 128;
 /// The smallest maximum payload a link accepts: room for the extended data
 /// header, a fragment header and a useful amount of data.
 pub const MIN_PAYLOAD: u16 = 64;
@@ -49,8 +53,9 @@ pub struct LinkConfig {
     pub trace_slots: u16,
     /// Retransmission and acknowledgement timing.
     pub timing: Timing,
-    /// NewReno congestion control (on by default; off for fixed-rate links, like KCP's `nc`).
-    pub congestion_control: bool,
+    /// The congestion controller: loss-tolerant by default, NewReno, or off
+    /// (fixed-rate links, like KCP's `nc`).
+    pub congestion_control: CongestionControl,
     /// Retransmissions, NACKs and the retransmission timer (on by default;
     /// off over a reliable byte stream such as TCP, where nothing is lost).
     pub retransmit: bool,
@@ -128,18 +133,19 @@ impl core::fmt::Display for ConfigError {
 impl core::error::Error for ConfigError {}
 
 impl LinkConfig {
-    /// Defaults for UDP on a LAN or the Internet: 1200-byte payloads, 64-packet
-    /// windows, standard timing, congestion control on, 8 unreliable slots.
+    /// Defaults for UDP on a LAN or the Internet: 1200-byte payloads,
+    /// 128-packet windows, standard timing, loss-tolerant congestion control,
+    /// 8 unreliable slots.
     pub const fn new() -> LinkConfig {
         LinkConfig {
             max_payload: 1200,
-            send_window: 64,
-            recv_window: 64,
-            peer_recv_window: 64,
+            send_window: DEFAULT_WINDOW,
+            recv_window: DEFAULT_WINDOW,
+            peer_recv_window: DEFAULT_WINDOW,
             unreliable_slots: 8,
             trace_slots: 0,
             timing: Timing::standard(),
-            congestion_control: true,
+            congestion_control: CongestionControl::LossTolerant,
             retransmit: true,
             integrity: Integrity::InternetChecksum,
             pseudo_header: 0,

@@ -1,5 +1,5 @@
 //! The reliability engine: selective-repeat send and receive windows,
-//! ACK/SACK/NACK, RFC 6298 retransmission timers, NewReno congestion
+//! ACK/SACK/NACK, RFC 6298 retransmission timers, loss-tolerant or NewReno congestion
 //! control, fragmentation, and unreliable-sequenced messages.
 //!
 //! A [`Link`] is sans-IO. The caller feeds it datagrams and the time, asks it
@@ -45,7 +45,7 @@ mod slots;
 mod stats;
 mod transmit;
 
-pub use config::{ConfigError, LinkConfig, MAX_WINDOW, MIN_PAYLOAD};
+pub use config::{ConfigError, LinkConfig, DEFAULT_WINDOW, MAX_WINDOW, MIN_PAYLOAD};
 use stats::Counters;
 pub use stats::Stats;
 
@@ -455,7 +455,7 @@ impl LinkState {
             unrel_recv_head: 0,
             unrel_recv_len: 0,
             rtt: RttEstimator::new(&config.timing),
-            cc: Congestion::new(config.send_window),
+            cc: Congestion::with_mode(config.send_window, config.congestion_control),
             ack_now: false,
             ack_deadline: None,
             rx_unacked: 0,

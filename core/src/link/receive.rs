@@ -314,10 +314,14 @@ impl LinkState {
 
         if newly_acked > 0 {
             self.timeout_hold = None; // the peer is receiving: every packet has its own deadline again
-            if let (Some(sent_at), false) = (sample, ambiguous) {
-                self.rtt.on_sample(now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32, &self.config.timing);
+            let rtt = match (sample, ambiguous) {
+                (Some(sent_at), false) => Some(now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32),
+                _ => None,
+            };
+            if let Some(rtt) = rtt {
+                self.rtt.on_sample(rtt, &self.config.timing);
             }
-            self.cc.on_ack(newly_acked, ack.cumulative);
+            self.cc.on_ack(newly_acked, ack.cumulative, rtt);
             if self.blocked {
                 self.blocked = false;
                 self.writable_pending = true;

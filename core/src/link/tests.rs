@@ -89,7 +89,7 @@ fn in_order_delivery_with_delayed_ack() {
 #[test]
 fn fragments_are_reassembled() {
     let mut c = config();
-    c.congestion_control = false;
+    c.congestion_control = crate::congestion::CongestionControl::Off;
     let mut a = link(c);
     let mut b = link(c);
     let message: Vec<u8> = (0..500u32).map(|i| i as u8).collect();
@@ -714,15 +714,16 @@ fn acknowledgements_of_later_packets_do_not_postpone_an_older_packets_deadline()
         b.handle_datagram(now, d);
         let acks: Vec<_> = drain(&mut b, now).into_iter().filter(|d| ptype(d) == PacketType::ACK).collect();
         deliver(&mut a, now, &acks);
-        // RTO 200 ms after the first sample (50 ms): packet 0 is due at 0 + 200 + ack_delay
-        assert_eq!(a.poll_timeout(), Some(220), "after the SACK at {now} ms");
+        // packet 0 stays due at its own send time (0) + the current RTO + ack_delay, not later
+        let due = u64::from(a.rtt().1) + u64::from(config().timing.ack_delay);
+        assert_eq!(a.poll_timeout(), Some(due), "after the SACK at {now} ms");
     }
 }
 
 #[test]
 fn a_packet_is_fast_retransmitted_again_when_its_resend_is_lost() {
     let mut c = config();
-    c.congestion_control = false;
+    c.congestion_control = crate::congestion::CongestionControl::Off;
     c.timing.fast_resend = 2;
     c.timing.nack_interval = 1_000_000; // SACK alone
     let mut a = link(c);
@@ -758,7 +759,7 @@ fn a_packet_is_fast_retransmitted_again_when_its_resend_is_lost() {
 #[test]
 fn acknowledgements_of_packets_sent_before_a_resend_do_not_repeat_it() {
     let mut c = config();
-    c.congestion_control = false;
+    c.congestion_control = crate::congestion::CongestionControl::Off;
     c.timing.fast_resend = 2;
     c.timing.nack_interval = 1_000_000;
     let mut a = link(c);
@@ -784,7 +785,7 @@ fn acknowledgements_of_packets_sent_before_a_resend_do_not_repeat_it() {
 #[test]
 fn a_nack_names_several_holes_in_order() {
     let mut c = config().with_window(16);
-    c.congestion_control = false;
+    c.congestion_control = crate::congestion::CongestionControl::Off;
     let mut a = link(c);
     let mut b = link(c);
     for i in 0..8u8 {
@@ -803,7 +804,7 @@ fn a_nack_names_several_holes_in_order() {
 #[test]
 fn a_hole_opened_after_a_nack_is_named_at_once() {
     let mut c = config().with_window(16);
-    c.congestion_control = false;
+    c.congestion_control = crate::congestion::CongestionControl::Off;
     let mut a = link(c);
     let mut b = link(c);
     for i in 0..6u8 {

@@ -203,7 +203,7 @@ impl LinkState {
         if self.lost_pending == 0 {
             return None;
         }
-        if self.config.congestion_control {
+        if self.config.congestion_control.is_on() {
             // packets presumed in the network: sent, not acknowledged, not presumed lost
             let mut pipe = 0u32;
             let mut seq = self.snd_una;
@@ -238,7 +238,7 @@ impl LinkState {
             return None;
         }
         let in_flight = self.snd_nxt.offset_from(self.snd_una);
-        let cwnd = if self.config.congestion_control { u32::from(self.cc.window()) } else { u32::MAX };
+        let cwnd = if self.config.congestion_control.is_on() { u32::from(self.cc.window()) } else { u32::MAX };
         let peer_allows = self.snd_nxt.is_before(self.peer_right);
         // With nothing in flight one packet may always go: it probes a full
         // peer, which drops it and gets it again by retransmission. Without
