@@ -68,7 +68,13 @@ fn grid(args: &Args) -> Vec<(&'static str, f64, u64, usize, Cell)> {
         let bulk = Workload::Bulk { bytes, seed: 1 };
         cells.push(("bulk", 0.05, 0, bytes, Cell { workload: bulk, impairment: imp, limit: Duration::from_secs(30) }));
         let paced = Workload::Paced { count: 100, size: 100, interval: Duration::from_millis(1) };
-        cells.push(("paced", 0.05, 0, 100 * 100, Cell { workload: paced, impairment: imp, limit: Duration::from_secs(20) }));
+        cells.push((
+            "paced",
+            0.05,
+            0,
+            100 * 100,
+            Cell { workload: paced, impairment: imp, limit: Duration::from_secs(20) },
+        ));
         return cells;
     }
     let bytes = args.mib.unwrap_or(4) << 20;
@@ -105,10 +111,8 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let libraries: Vec<Library> = Library::available()
-        .into_iter()
-        .filter(|l| args.only.as_deref().is_none_or(|o| o == l.name()))
-        .collect();
+    let libraries: Vec<Library> =
+        Library::available().into_iter().filter(|l| args.only.as_deref().is_none_or(|o| o == l.name())).collect();
     if !cfg!(feature = "enet") {
         eprintln!("compare: built without the `enet` feature: ENet is left out (scripts/compare.sh enables it)");
     }
@@ -125,7 +129,8 @@ fn main() {
                 outcome.mb_per_s(),
                 outcome.elapsed.as_secs_f64(),
                 outcome.cpu.as_secs_f64(),
-                match (report::percentile(&outcome.latencies_ms, 0.5), report::percentile(&outcome.latencies_ms, 0.99)) {
+                match (report::percentile(&outcome.latencies_ms, 0.5), report::percentile(&outcome.latencies_ms, 0.99))
+                {
                     (Some(a), Some(b)) => format!("  p50 {a:.1} ms  p99 {b:.1} ms"),
                     _ => String::new(),
                 }

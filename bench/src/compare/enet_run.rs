@@ -62,8 +62,12 @@ mod ffi {
             outgoing_bandwidth: u32,
         ) -> *mut c_void;
         pub fn enet_host_destroy(host: *mut c_void);
-        pub fn enet_host_connect(host: *mut c_void, address: *const ENetAddress, channels: usize, data: u32)
-            -> *mut c_void;
+        pub fn enet_host_connect(
+            host: *mut c_void,
+            address: *const ENetAddress,
+            channels: usize,
+            data: u32,
+        ) -> *mut c_void;
         pub fn enet_host_service(host: *mut c_void, event: *mut ENetEvent, timeout_ms: u32) -> i32;
         pub fn enet_host_flush(host: *mut c_void);
         pub fn enet_packet_create(data: *const c_void, len: usize, flags: u32) -> *mut ENetPacket;
@@ -231,7 +235,7 @@ fn send(relay: SocketAddrV4, source: &mut Source, shared: &Shared) -> Result<Ins
         }
         let wait = source
             .next_due()
-            .map_or(5, |due| due.saturating_duration_since(Instant::now()).as_millis().min(5) as u32);
+            .map_or(5, |due| due.saturating_duration_since(Instant::now()).as_micros().div_ceil(1000).min(5) as u32);
         if let Some(e) = host.service(wait)? {
             if e.kind == ffi::EVENT_DISCONNECT {
                 return Err("ENet peer disconnected".into());

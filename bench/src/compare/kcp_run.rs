@@ -118,7 +118,8 @@ fn run(socket: &UdpSocket, peer: SocketAddr, mut side: Side, shared: &Shared) ->
         }
         let ms = clock.elapsed().as_millis() as u32;
         kcp.update(ms).map_err(io::Error::other)?;
-        let mut wait = Duration::from_millis(u64::from(kcp.check(ms).saturating_sub(ms)).min(10));
+        // this crate's `check` returns the milliseconds until the next update is due
+        let mut wait = Duration::from_millis(u64::from(kcp.check(ms)).min(10));
         if let Side::Sender(source) = &side {
             if let Some(due) = source.next_due() {
                 wait = wait.min(due.saturating_duration_since(Instant::now()));

@@ -159,11 +159,8 @@ pub type ReceiverResult = (Result<(Sink, Option<Instant>), String>, Duration);
 
 /// Runs one library on one cell.
 pub fn run(library: Library, cell: &Cell) -> Outcome {
-    let shared = Arc::new(Shared {
-        stop: AtomicBool::new(false),
-        deadline: Instant::now() + cell.limit,
-        epoch: Instant::now(),
-    });
+    let shared =
+        Arc::new(Shared { stop: AtomicBool::new(false), deadline: Instant::now() + cell.limit, epoch: Instant::now() });
     let source = Source::new(&cell.workload, shared.epoch);
     let sink = Sink::new(&cell.workload);
     let started = match library {
@@ -198,11 +195,8 @@ pub fn run(library: Library, cell: &Cell) -> Outcome {
         (Err(e), _) | (_, Err(e)) => return Outcome { cpu, ..failed(e) },
     };
     let end = last.unwrap_or_else(Instant::now);
-    let status = if sink.complete() {
-        sink.verdict().map_or_else(Status::Corrupt, |()| Status::Ok)
-    } else {
-        Status::Timeout
-    };
+    let status =
+        if sink.complete() { sink.verdict().map_or_else(Status::Corrupt, |()| Status::Ok) } else { Status::Timeout };
     Outcome {
         status,
         delivered: sink.received(),

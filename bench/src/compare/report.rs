@@ -156,7 +156,9 @@ pub fn markdown(rows: &[Row], meta: &str, plots: &[(String, String)]) -> String 
         for &(d, p) in &bulk {
             let vals: Vec<String> = libs
                 .iter()
-                .map(|&l| find(rows, l, "bulk", p, d).and_then(Row::cpu_ms_per_mb).map_or("-".into(), |v| format!("{v:.0}")))
+                .map(|&l| {
+                    find(rows, l, "bulk", p, d).and_then(Row::cpu_ms_per_mb).map_or("-".into(), |v| format!("{v:.0}"))
+                })
                 .collect();
             let _ = writeln!(out, "| {d} ms, {}% | {} |", p * 100.0, vals.join(" | "));
         }
@@ -175,7 +177,16 @@ pub fn markdown(rows: &[Row], meta: &str, plots: &[(String, String)]) -> String 
                         r.percentile(0.5).unwrap_or(f64::NAN),
                         r.percentile(0.99).unwrap_or(f64::NAN)
                     ),
-                    Some(r) => goodput_cell(r),
+                    Some(r) => match (r.percentile(0.5), r.percentile(0.99)) {
+                        (Some(a), Some(b)) => format!(
+                            "{} ({:.0} / {:.0} of the {} delivered)",
+                            goodput_cell(r),
+                            a,
+                            b,
+                            r.outcome.latencies_ms.len()
+                        ),
+                        _ => goodput_cell(r),
+                    },
                     None => "-".into(),
                 })
                 .collect();
@@ -270,7 +281,8 @@ pub fn goodput_svg(rows: &[Row], delay_ms: u64) -> String {
     let mut out = frame(&format!("Goodput vs loss, one-way delay {delay_ms} ms"), "loss each way (%)", "MB/s");
     let n = losses.len().max(2) as f64 - 1.0;
     let x_of = |i: usize| L + (W - L - R) * i as f64 / n;
-    let x_ticks: Vec<(f64, String)> = losses.iter().enumerate().map(|(i, p)| (x_of(i), format!("{}", p * 100.0))).collect();
+    let x_ticks: Vec<(f64, String)> =
+        losses.iter().enumerate().map(|(i, p)| (x_of(i), format!("{}", p * 100.0))).collect();
     ticks(&mut out, &x_ticks, y_max, |v| format!("{v:.0}"));
     for (li, &lib) in libs.iter().enumerate() {
         let points: Vec<String> = losses
@@ -280,7 +292,11 @@ pub fn goodput_svg(rows: &[Row], delay_ms: u64) -> String {
             .map(|(i, v)| format!("{:.1},{:.1}", x_of(i), H - B - (H - T - B) * v / y_max))
             .collect();
         let c = COLORS.get(li).copied().unwrap_or("black");
-        let _ = writeln!(out, "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>", points.join(" "));
+        let _ = writeln!(
+            out,
+            "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>",
+            points.join(" ")
+        );
         for p in &points {
             let (x, y) = p.split_once(',').unwrap_or(("0", "0"));
             let _ = writeln!(out, "<circle cx=\"{x}\" cy=\"{y}\" r=\"3\" fill=\"{c}\"/>");
@@ -324,7 +340,11 @@ pub fn latency_svg(rows: &[Row], loss: f64, delay_ms: u64) -> String {
             })
             .collect();
         let c = COLORS.get(li).copied().unwrap_or("black");
-        let _ = writeln!(out, "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>", points.join(" "));
+        let _ = writeln!(
+            out,
+            "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>",
+            points.join(" ")
+        );
     }
     legend(&mut out, &libs);
     out.push_str("</svg>\n");

@@ -108,9 +108,8 @@ fn send(
             match client.send(PacketType::MSG_INFO, message, Delivery::Reliable) {
                 Ok(()) => source.advance(),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    client.drive(Some(now + Duration::from_millis(10)), |c| {
-                        c.connection().link().send_capacity() > 0
-                    })?;
+                    client
+                        .drive(Some(now + Duration::from_millis(10)), |c| c.connection().link().send_capacity() > 0)?;
                 }
                 Err(e) => return Err(e),
             }

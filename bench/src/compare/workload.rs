@@ -48,16 +48,7 @@ impl Source {
             Workload::Bulk { bytes, seed } => pseudo_random(bytes, seed),
             Workload::Paced { .. } => Vec::new(),
         };
-        Source {
-            workload: *workload,
-            data,
-            offset: 0,
-            sent: 0,
-            chunk: 1024,
-            epoch,
-            start: None,
-            pending: Vec::new(),
-        }
+        Source { workload: *workload, data, offset: 0, sent: 0, chunk: 1024, epoch, start: None, pending: Vec::new() }
     }
 
     /// Sets the size of bulk messages (one datagram's worth for each library).
@@ -105,9 +96,7 @@ impl Source {
     /// When the next paced message is due (`None`: bulk, or all sent).
     pub fn next_due(&self) -> Option<Instant> {
         match self.workload {
-            Workload::Paced { count, interval, .. } if self.sent < count => {
-                Some(self.start? + interval * self.sent)
-            }
+            Workload::Paced { count, interval, .. } if self.sent < count => Some(self.start? + interval * self.sent),
             _ => None,
         }
     }
