@@ -6,9 +6,10 @@
 //! receiver checks length and hash. A run that has not finished after
 //! 60 s x (MiB / 16) is stopped and reported as T. Small messages: 100 B
 //! every 1 ms for 10 s at p in {0, 5}%, D in {0, 10} ms, one-way latency
-//! p50/p99. `--quick`: one small bulk cell and one short paced cell per
-//! library (the smoke test); exits non-zero when a run errs or fails its
-//! hash check.
+//! p50/p99. `--quick`: one small bulk cell (256 KiB at 5 % loss, 2 %
+//! duplication, 5 % reordered by up to 3 ms, D = 0) and one short paced
+//! cell per library (the smoke test); exits non-zero when a run errs or
+//! fails its hash check.
 //!
 //! `cargo run --release -p seqlink-bench --features enet --bin compare -- \
 //!   [--quick] [--mib N] [--csv PATH] [--docs PATH --plots DIR --meta TEXT]`
@@ -64,7 +65,13 @@ fn grid(args: &Args) -> Vec<(&'static str, f64, u64, usize, Cell)> {
     let mut cells = Vec::new();
     if args.quick {
         let bytes = 256 << 10;
-        let imp = Impairment::loss_delay(0.05, 0, seed(0.05, 0));
+        // duplication and reordering too: every library must still deliver the exact bytes
+        let imp = Impairment {
+            duplicate: 0.02,
+            reorder: 0.05,
+            reorder_ms: 3,
+            ..Impairment::loss_delay(0.05, 0, seed(0.05, 0))
+        };
         let bulk = Workload::Bulk { bytes, seed: 1 };
         cells.push(("bulk", 0.05, 0, bytes, Cell { workload: bulk, impairment: imp, limit: Duration::from_secs(30) }));
         let paced = Workload::Paced { count: 100, size: 100, interval: Duration::from_millis(1) };
@@ -135,7 +142,8 @@ fn main() {
                     _ => String::new(),
                 }
             );
-            rows.push(Row { library, kind, loss, delay_ms, bytes, outcome });
+            let (duplicate, reorder) = (cell.impairment.duplicate, cell.impairment.reorder);
+            rows.push(Row { library, kind, loss, delay_ms, bytes, duplicate, reorder, outcome });
             // let the last run's sockets and threads go before the next one
             std::thread::sleep(Duration::from_millis(50));
         }

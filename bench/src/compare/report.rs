@@ -21,6 +21,10 @@ pub struct Row {
     pub delay_ms: u64,
     /// Bytes the run sends.
     pub bytes: usize,
+    /// Probability that the relay duplicates a datagram.
+    pub duplicate: f64,
+    /// Probability that the relay holds a datagram back (reorders it).
+    pub reorder: f64,
     /// Its result.
     pub outcome: Outcome,
 }
@@ -48,18 +52,20 @@ pub fn percentile(values: &[f64], q: f64) -> Option<f64> {
 /// The CSV of every run.
 pub fn csv(rows: &[Row]) -> String {
     let mut out = String::from(
-        "library,workload,loss_pct,delay_ms,bytes,status,delivered,elapsed_s,mb_per_s,cpu_s,cpu_ms_per_mb,p50_ms,p99_ms\n",
+        "library,workload,loss_pct,delay_ms,duplicate_pct,reorder_pct,bytes,status,delivered,elapsed_s,mb_per_s,cpu_s,cpu_ms_per_mb,p50_ms,p99_ms\n",
     );
     for r in rows {
         let o = &r.outcome;
         let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.3}"));
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{},{},{}",
             r.library.name(),
             r.kind,
             r.loss * 100.0,
             r.delay_ms,
+            r.duplicate * 100.0,
+            r.reorder * 100.0,
             r.bytes,
             o.status.label().replace(',', ";"),
             o.delivered,
