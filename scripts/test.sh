@@ -21,6 +21,9 @@ cargo clippy -p seqlink-core --all-targets --no-default-features --locked -- -D 
 step "cargo test"
 cargo test --workspace --locked
 
+step "comparison smoke run: seqlink, KCP and ENet through the impairment relay (fails on an error or a hash mismatch, not on speed)"
+./scripts/compare.sh --quick
+
 step "rustdoc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p seqlink-core --no-deps --locked
 

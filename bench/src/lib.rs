@@ -1,1 +1,3 @@
-//! Benchmarks live in `benches/`; see docs/BENCHMARKS.md.
+//! Benchmarks live in `benches/` and `src/bin/`; see docs/BENCHMARKS.md.
+
+pub mod compare;

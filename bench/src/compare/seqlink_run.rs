@@ -1,0 +1,122 @@
+//! seqlink through seqlink-std: a `UdpServer` receives, a `UdpConnection` sends.
+
+use super::cpu::measured;
+use super::workload::{Sink, Source};
+use super::{Shared, Started};
+use seqlink_core::connection::ConnectionConfig;
+use seqlink_core::endpoint::EndpointConfig;
+use seqlink_core::link::{Delivery, LinkConfig};
+use seqlink_core::PacketType;
+use seqlink_std::{UdpConnection, UdpServer};
+use std::io;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Kernel socket buffers of every library's sockets (ENet's own default).
+pub const SOCKET_BUFFER: usize = 256 * 1024;
+/// Datagram size of the fast profile and of KCP's MTU.
+pub const DATAGRAM: usize = 1400;
+/// seqlink's header before the payload.
+const HEADER: usize = 9;
+
+/// Which seqlink configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `ConnectionConfig::new()`.
+    Default,
+    /// Low-latency timing, window 256, 1400-byte datagrams, congestion control off.
+    Fast,
+}
+
+/// The connection configuration of a profile (both sides use it).
+pub fn config(profile: Profile) -> ConnectionConfig {
+    match profile {
+        Profile::Default => ConnectionConfig::new(),
+        Profile::Fast => {
+            let mut link = LinkConfig::low_latency().with_window(256).with_max_payload((DATAGRAM - HEADER) as u16);
+            link.congestion_control = false;
+            ConnectionConfig::new().with_link(link)
+        }
+    }
+}
+
+/// Binds the server and starts both threads; they wait for the relay's addresses.
+pub fn start(profile: Profile, mut source: Source, mut sink: Sink, shared: &Arc<Shared>) -> Result<Started, String> {
+    let config = config(profile);
+    // one message fills one packet: no fragmentation
+    source.set_chunk(usize::from(config.link.max_payload));
+    let mut server = UdpServer::bind("127.0.0.1:0", EndpointConfig::new(config), 1).map_err(|e| e.to_string())?;
+    server.set_socket_buffers(Some(SOCKET_BUFFER), Some(SOCKET_BUFFER)).map_err(|e| e.to_string())?;
+    let addr = server.local_addr().map_err(|e| e.to_string())?;
+
+    let (to_receiver, addrs) = mpsc::channel();
+    let s = Arc::clone(shared);
+    let receiver = std::thread::spawn(move || {
+        measured(|| {
+            addrs.recv().map_err(|e| e.to_string())?;
+            let last = receive(&mut server, &mut sink, &s).map_err(|e| format!("seqlink receiver: {e}"));
+            s.finish();
+            last.map(|last| (sink, last))
+        })
+    });
+    let (to_sender, addrs) = mpsc::channel::<super::RelayAddrs>();
+    let s = Arc::clone(shared);
+    let sender = std::thread::spawn(move || {
+        measured(|| {
+            let (relay, _) = addrs.recv().map_err(|e| e.to_string())?;
+            let r = send(relay, config, &mut source, &s).map_err(|e| format!("seqlink sender: {e}"));
+            if r.is_err() {
+                s.finish();
+            }
+            r
+        })
+    });
+    Ok((addr, (to_sender, sender), (to_receiver, receiver)))
+}
+
+fn receive(server: &mut UdpServer, sink: &mut Sink, shared: &Shared) -> io::Result<Option<Instant>> {
+    let limit = shared.deadline.saturating_duration_since(Instant::now());
+    if server.accept(Some(limit))?.is_none() {
+        return Ok(None);
+    }
+    while !shared.should_stop() {
+        if let Some((_, message)) = server.recv(Some(Duration::from_millis(10)))? {
+            sink.absorb(&message.data, shared.epoch);
+            if sink.complete() {
+                return Ok(Some(Instant::now()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn send(
+    relay: std::net::SocketAddr,
+    config: ConnectionConfig,
+    source: &mut Source,
+    shared: &Shared,
+) -> io::Result<Instant> {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    let mut client = UdpConnection::connect_with(socket, relay, config, Duration::from_secs(5), None)?;
+    client.set_socket_buffers(Some(SOCKET_BUFFER), Some(SOCKET_BUFFER))?;
+    client.set_nonblocking(true)?;
+    let start = source.start();
+    while !shared.should_stop() {
+        let now = Instant::now();
+        if let Some(message) = source.peek(now) {
+            match client.send(PacketType::MSG_INFO, message, Delivery::Reliable) {
+                Ok(()) => source.advance(),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    client
+                        .drive(Some(now + Duration::from_millis(10)), |c| c.connection().link().send_capacity() > 0)?;
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            let until = source.next_due().unwrap_or(now + Duration::from_millis(10)).min(shared.deadline);
+            client.drive(Some(until), |_| shared.should_stop())?;
+        }
+    }
+    Ok(start)
+}
