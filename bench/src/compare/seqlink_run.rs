@@ -35,7 +35,7 @@ pub fn config(profile: Profile) -> ConnectionConfig {
         Profile::Default => ConnectionConfig::new(),
         Profile::Fast => {
             let mut link = LinkConfig::low_latency().with_window(256).with_max_payload((DATAGRAM - HEADER) as u16);
-            link.congestion_control = false;
+            link.congestion_control = seqlink_core::congestion::CongestionControl::Off;
             ConnectionConfig::new().with_link(link)
         }
     }
