@@ -17,7 +17,7 @@ use seqlink_tests::bottleneck::{share, Path};
 
 fn main() {
     let with = |cc: CongestionControl, low_latency: bool| {
-        let mut c = if low_latency { LinkConfig::low_latency() } else { LinkConfig::new() };
+        let mut c = if low_latency { LinkConfig::low_latency() } else { LinkConfig::standard() };
         c.congestion_control = cc;
         c
     };

@@ -176,7 +176,7 @@ fn main() {
     let bound_of = |window: u16| f64::from(window) * message as f64 / (rtt_ms as f64 / 1000.0) / 1e6;
     let bound = bound_of(window);
     let payload = message as u16;
-    let standard = LinkConfig::new().with_window(window).with_max_payload(payload);
+    let standard = LinkConfig::standard().with_window(window).with_max_payload(payload);
     let low_latency = LinkConfig::low_latency().with_window(window).with_max_payload(payload);
     let cc = |mut c: LinkConfig, cc: CongestionControl| {
         c.congestion_control = cc;

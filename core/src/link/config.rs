@@ -10,9 +10,9 @@ use crate::wire::Codec;
 
 /// The largest send or receive window, in packets (the SACK bitmap covers it).
 pub const MAX_WINDOW: u16 = 256;
-/// The windows of [`LinkConfig::new`], in packets: 128 x 1200 B is about
-/// 150 kB in flight, 12 MB/s at 12 ms RTT or 3 MB/s at 50 ms.
-pub const DEFAULT_WINDOW: u16 = 128;
+/// The windows of [`LinkConfig::new`], in packets: 256 x 1200 B is about
+/// 300 kB in flight, 15 MB/s at 20 ms RTT or 6 MB/s at 50 ms.
+pub const DEFAULT_WINDOW: u16 = 256;
 /// The smallest maximum payload a link accepts: room for the extended data
 /// header, a fragment header and a useful amount of data.
 pub const MIN_PAYLOAD: u16 = 64;
@@ -134,8 +134,11 @@ impl core::error::Error for ConfigError {}
 
 impl LinkConfig {
     /// Defaults for UDP on a LAN or the Internet: 1200-byte payloads,
-    /// 128-packet windows, standard timing, loss-tolerant congestion control,
-    /// 8 unreliable slots.
+    /// 256-packet windows, the low-latency timing ([`Timing::low_latency`]:
+    /// 30 ms minimum RTO, 5 ms ACK delay), loss-tolerant congestion control,
+    /// 8 unreliable slots. Real congestion still slows the sender (the
+    /// controller reacts to queues, `docs/PROTOCOL.md` 6.7); for the
+    /// conservative RFC 6298-style timers use [`LinkConfig::standard`].
     pub const fn new() -> LinkConfig {
         LinkConfig {
             max_payload: 1200,
@@ -144,7 +147,7 @@ impl LinkConfig {
             peer_recv_window: DEFAULT_WINDOW,
             unreliable_slots: 8,
             trace_slots: 0,
-            timing: Timing::standard(),
+            timing: Timing::low_latency(),
             congestion_control: CongestionControl::LossTolerant,
             retransmit: true,
             integrity: Integrity::InternetChecksum,
@@ -154,10 +157,19 @@ impl LinkConfig {
         }
     }
 
-    /// Same, with the low-latency timing profile ([`Timing::low_latency`]).
+    /// Same, with the low-latency timing profile ([`Timing::low_latency`],
+    /// which [`LinkConfig::new`] has too).
     pub const fn low_latency() -> LinkConfig {
         let mut c = LinkConfig::new();
         c.timing = Timing::low_latency();
+        c
+    }
+
+    /// Same, with the conservative timing profile ([`Timing::standard`]:
+    /// 1 s initial and 100 ms minimum RTO, 20 ms ACK delay, doubling backoff).
+    pub const fn standard() -> LinkConfig {
+        let mut c = LinkConfig::new();
+        c.timing = Timing::standard();
         c
     }
 

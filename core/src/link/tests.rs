@@ -15,7 +15,7 @@ fn link(config: LinkConfig) -> TestLink {
 }
 
 fn config() -> LinkConfig {
-    LinkConfig::new().with_window(8).with_max_payload(100)
+    LinkConfig::standard().with_window(8).with_max_payload(100)
 }
 
 /// Everything `from` wants to send now.
