@@ -15,7 +15,7 @@
 //!   answered as NewReno answers them; random losses on an uncongested path
 //!   are not. A timeout drops the window to one packet as in NewReno, but
 //!   unless all of the last 8 to 16 samples show a queue, the next
-//!   acknowledgement restores half the window the timeout found.
+//!   acknowledgement restores the window the timeout found.
 //! * **Off**: the send window and the peer's window alone limit the flight.
 //!
 //! Deterministic and clock-free: round-trip samples come from the link.
@@ -231,14 +231,13 @@ impl Congestion {
     /// oldest is resent alone (RFC 6298 5.4). NewReno, and loss-tolerant mode
     /// when the recent samples show a queue, halve `ssthresh` and slow-start
     /// (RFC 5681); otherwise the next acknowledgement of new data restores
-    /// half the window the timeout found (at least [`INITIAL_WINDOW`]; a
-    /// second timeout before it keeps the larger), and slow start may go
-    /// back up to the whole of it. Losses of packets sent before `next_seq`
+    /// the window the timeout found (at least [`INITIAL_WINDOW`]; a second
+    /// timeout before it keeps the larger). Losses of packets sent before `next_seq`
     /// belong to this event.
     pub fn on_timeout(&mut self, next_seq: Seq) {
         if !self.timeout_is_congestion() {
-            // the oldest packet alone first (RFC 6298 5.4), then half the window
-            self.restore = (self.cwnd / 2).max(self.restore).clamp(INITIAL_WINDOW.min(self.max), self.max);
+            // the oldest packet alone first (RFC 6298 5.4), then the window it found: a random loss
+            self.restore = self.cwnd.max(self.restore).clamp(INITIAL_WINDOW.min(self.max), self.max);
             self.ssthresh = self.ssthresh.max(self.cwnd);
         } else {
             if self.recover.is_none() || self.cwnd > 1 {
@@ -315,7 +314,7 @@ mod tests {
         assert_eq!(cc.window(), 1, "the oldest packet alone first");
         cc.on_timeout(Seq(60));
         cc.on_ack(1, Seq(41), None);
-        assert_eq!((cc.window(), cc.ssthresh()), (17, 64), "then half the window, and slow start");
+        assert_eq!((cc.window(), cc.ssthresh()), (34, 64), "then the window the timeout found, and slow start");
     }
 
     #[test]
