@@ -56,9 +56,10 @@ impl Timing {
     }
 }
 
+/// The timing of [`crate::LinkConfig::new`]: the low-latency profile.
 impl Default for Timing {
     fn default() -> Timing {
-        Timing::standard()
+        Timing::low_latency()
     }
 }
 

@@ -1,10 +1,8 @@
 //! ENet (libenet 1.3.17, the reliable channel) through a hand-written FFI.
 
-use super::cpu::measured;
 use super::workload::{Sink, Source};
 use super::{Shared, Started};
 use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -141,29 +139,12 @@ pub fn start(mut source: Source, mut sink: Sink, shared: &Arc<Shared>) -> Result
     source.set_chunk(ffi::DEFAULT_MTU - ffi::FRAGMENT_OVERHEAD);
     let mut host = Host::new(Some(v4(addr)?))?;
 
-    let (to_receiver, addrs) = mpsc::channel::<super::RelayAddrs>();
-    let s = Arc::clone(shared);
-    let receiver = std::thread::spawn(move || {
-        measured(|| {
-            addrs.recv().map_err(|e| e.to_string())?;
-            let last = receive(&mut host, &mut sink, &s);
-            s.finish();
-            last.map(|last| (sink, last))
-        })
-    });
-    let (to_sender, addrs) = mpsc::channel::<super::RelayAddrs>();
-    let s = Arc::clone(shared);
-    let sender = std::thread::spawn(move || {
-        measured(|| {
-            let (relay, _) = addrs.recv().map_err(|e| e.to_string())?;
-            let r = send(v4(relay)?, &mut source, &s);
-            if r.is_err() {
-                s.finish();
-            }
-            r
-        })
-    });
-    Ok((addr, (to_sender, sender), (to_receiver, receiver)))
+    let receiver = move |_: super::RelayAddrs, s: &Shared| {
+        let last = receive(&mut host, &mut sink, s)?;
+        Ok((sink, last))
+    };
+    let sender = move |(relay, _): super::RelayAddrs, s: &Shared| send(v4(relay)?, &mut source, s);
+    Ok(super::spawn_pair(addr, shared, receiver, sender))
 }
 
 // SAFETY: a host is handed to one thread, which alone uses it from then on.

@@ -1,6 +1,5 @@
 //! KCP through the `kcp` crate, each side on its own UDP socket.
 
-use super::cpu::measured;
 use super::relay::{set_buffers, wait_readable};
 use super::seqlink_run::{DATAGRAM, SOCKET_BUFFER};
 use super::workload::{Sink, Source};
@@ -8,7 +7,6 @@ use super::{Shared, Started};
 use kcp::Kcp;
 use std::io::{self, Write};
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -54,31 +52,17 @@ pub fn start(mut source: Source, mut sink: Sink, shared: &Arc<Shared>) -> Result
     let addr = socket.local_addr().map_err(|e| e.to_string())?;
     source.set_chunk(DATAGRAM - kcp::KCP_OVERHEAD);
 
-    let (to_receiver, addrs) = mpsc::channel::<super::RelayAddrs>();
-    let s = Arc::clone(shared);
-    let receiver = std::thread::spawn(move || {
-        measured(|| {
-            let (_, relay) = addrs.recv().map_err(|e| e.to_string())?;
-            let last = run(&socket, relay, Side::Receiver(&mut sink), &s).map_err(|e| format!("kcp receiver: {e}"));
-            s.finish();
-            last.map(|last| (sink, last))
-        })
-    });
-    let (to_sender, addrs) = mpsc::channel::<super::RelayAddrs>();
-    let s = Arc::clone(shared);
-    let sender = std::thread::spawn(move || {
-        measured(|| {
-            let (relay, _) = addrs.recv().map_err(|e| e.to_string())?;
-            let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-            let start = source.start();
-            let r = run(&socket, relay, Side::Sender(&mut source), &s).map_err(|e| format!("kcp sender: {e}"));
-            if r.is_err() {
-                s.finish();
-            }
-            r.map(|_| start)
-        })
-    });
-    Ok((addr, (to_sender, sender), (to_receiver, receiver)))
+    let receiver = move |(_, relay): super::RelayAddrs, s: &Shared| {
+        let last = run(&socket, relay, Side::Receiver(&mut sink), s).map_err(|e| format!("kcp receiver: {e}"))?;
+        Ok((sink, last))
+    };
+    let sender = move |(relay, _): super::RelayAddrs, s: &Shared| {
+        let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let start = source.start();
+        run(&socket, relay, Side::Sender(&mut source), s).map_err(|e| format!("kcp sender: {e}"))?;
+        Ok(start)
+    };
+    Ok(super::spawn_pair(addr, shared, receiver, sender))
 }
 
 enum Side<'a> {

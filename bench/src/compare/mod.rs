@@ -226,3 +226,38 @@ pub type Pending<T> = (std::sync::mpsc::Sender<RelayAddrs>, std::thread::JoinHan
 /// What a library's `start` returns: the receiver's address (the relay
 /// forwards to it), the sender thread and the receiver thread.
 pub type Started = (SocketAddr, Pending<SenderResult>, Pending<ReceiverResult>);
+
+/// Starts a run's receiver and sender threads, each timed and waiting for
+/// the relay's addresses: `receive` returns its sink and when the last byte
+/// came, `send` when it started sending. The receiver's end, or the
+/// sender's failure, ends the run. `addr` is the receiver's address.
+pub fn spawn_pair(
+    addr: SocketAddr,
+    shared: &Arc<Shared>,
+    receive: impl FnOnce(RelayAddrs, &Shared) -> Result<(Sink, Option<Instant>), String> + Send + 'static,
+    send: impl FnOnce(RelayAddrs, &Shared) -> Result<Instant, String> + Send + 'static,
+) -> Started {
+    let (to_receiver, addrs) = std::sync::mpsc::channel::<RelayAddrs>();
+    let s = Arc::clone(shared);
+    let receiver = std::thread::spawn(move || {
+        cpu::measured(|| {
+            let relay = addrs.recv().map_err(|e| e.to_string())?;
+            let r = receive(relay, &s);
+            s.finish();
+            r
+        })
+    });
+    let (to_sender, addrs) = std::sync::mpsc::channel::<RelayAddrs>();
+    let s = Arc::clone(shared);
+    let sender = std::thread::spawn(move || {
+        cpu::measured(|| {
+            let relay = addrs.recv().map_err(|e| e.to_string())?;
+            let r = send(relay, &s);
+            if r.is_err() {
+                s.finish();
+            }
+            r
+        })
+    });
+    (addr, (to_sender, sender), (to_receiver, receiver))
+}

@@ -1,6 +1,5 @@
 //! seqlink through seqlink-std: a `UdpServer` receives, a `UdpConnection` sends.
 
-use super::cpu::measured;
 use super::workload::{Sink, Source};
 use super::{Shared, Started};
 use seqlink_core::connection::ConnectionConfig;
@@ -9,7 +8,6 @@ use seqlink_core::link::{Delivery, LinkConfig};
 use seqlink_core::PacketType;
 use seqlink_std::{UdpConnection, UdpServer};
 use std::io;
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -50,29 +48,14 @@ pub fn start(profile: Profile, mut source: Source, mut sink: Sink, shared: &Arc<
     server.set_socket_buffers(Some(SOCKET_BUFFER), Some(SOCKET_BUFFER)).map_err(|e| e.to_string())?;
     let addr = server.local_addr().map_err(|e| e.to_string())?;
 
-    let (to_receiver, addrs) = mpsc::channel();
-    let s = Arc::clone(shared);
-    let receiver = std::thread::spawn(move || {
-        measured(|| {
-            addrs.recv().map_err(|e| e.to_string())?;
-            let last = receive(&mut server, &mut sink, &s).map_err(|e| format!("seqlink receiver: {e}"));
-            s.finish();
-            last.map(|last| (sink, last))
-        })
-    });
-    let (to_sender, addrs) = mpsc::channel::<super::RelayAddrs>();
-    let s = Arc::clone(shared);
-    let sender = std::thread::spawn(move || {
-        measured(|| {
-            let (relay, _) = addrs.recv().map_err(|e| e.to_string())?;
-            let r = send(relay, config, &mut source, &s).map_err(|e| format!("seqlink sender: {e}"));
-            if r.is_err() {
-                s.finish();
-            }
-            r
-        })
-    });
-    Ok((addr, (to_sender, sender), (to_receiver, receiver)))
+    let receiver = move |_: super::RelayAddrs, s: &Shared| {
+        let last = receive(&mut server, &mut sink, s).map_err(|e| format!("seqlink receiver: {e}"))?;
+        Ok((sink, last))
+    };
+    let sender = move |(relay, _): super::RelayAddrs, s: &Shared| {
+        send(relay, config, &mut source, s).map_err(|e| format!("seqlink sender: {e}"))
+    };
+    Ok(super::spawn_pair(addr, shared, receiver, sender))
 }
 
 fn receive(server: &mut UdpServer, sink: &mut Sink, shared: &Shared) -> io::Result<Option<Instant>> {
