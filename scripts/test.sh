@@ -21,6 +21,9 @@ cargo clippy -p seqlink-core --all-targets --no-default-features --locked -- -D 
 step "cargo test"
 cargo test --workspace --locked
 
+step "Python package: pip install ./py-bindings in a venv, then its pytest suite"
+./scripts/test-py.sh
+
 step "comparison smoke run: seqlink, KCP and ENet through the impairment relay (fails on an error or a hash mismatch, not on speed)"
 ./scripts/compare.sh --quick
 

@@ -1,0 +1,51 @@
+"""seqlink: typed, checksummed, sequenced packets with reliable delivery.
+
+Python bindings of the seqlink Rust core (``seqlink._seqlink``), with the
+enums, exceptions and socket drivers in pure Python.
+
+>>> import seqlink
+>>> wire = seqlink.encode_packet(1, seqlink.PacketType.CMD_FIRE, b"B5")
+>>> wire.hex()
+'00000001030002c5bc4235'
+>>> seqlink.decode_packet(wire)
+Packet(seq=1, ptype=PacketType.CMD_FIRE, payload=b'B5')
+"""
+
+from __future__ import annotations
+
+from . import errors
+from ._seqlink import (
+    LengthPrefixedDecoder,
+    Packet,
+    SerialDecoder,
+    StreamDecoder,
+    decode_packet,
+    describe,
+    encode_length_prefixed,
+    encode_packet,
+    encode_serial,
+    internet_checksum,
+)
+from .errors import *  # noqa: F401,F403  (one class per stable code)
+from .errors import ChecksumError, DecodeError, Error, error_for_code
+from .types import Delivery, PacketType
+
+__all__ = [
+    "Packet",
+    "PacketType",
+    "Delivery",
+    "internet_checksum",
+    "encode_packet",
+    "decode_packet",
+    "encode_serial",
+    "encode_length_prefixed",
+    "StreamDecoder",
+    "SerialDecoder",
+    "LengthPrefixedDecoder",
+    "describe",
+    "errors",
+    "error_for_code",
+    "Error",
+    "DecodeError",
+    "ChecksumError",
+] + [name for name in errors.__all__ if name not in ("Error", "DecodeError", "ChecksumError", "error_for_code")]

@@ -1,0 +1,39 @@
+//! Checks of Python arguments: an integer out of its field's range is a
+//! `seqlink.Error`, not an `OverflowError`.
+
+use pyo3::exceptions::PyOverflowError;
+use pyo3::prelude::*;
+use pyo3::types::PyInt;
+
+use crate::errors::invalid_argument;
+
+/// `value` as an integer in `0..=max`; `name` says which argument it is.
+pub fn in_range(value: &Bound<'_, PyAny>, name: &str, max: u64) -> PyResult<u64> {
+    let py = value.py();
+    let out_of_range = || invalid_argument(py, &format!("{name} must be an integer in 0..={max}, got {value}"));
+    if !value.is_instance_of::<PyInt>() {
+        // not an int: the usual TypeError (bool is an int and passes)
+        return value.extract::<u64>();
+    }
+    match value.extract::<u64>() {
+        Ok(v) if v <= max => Ok(v),
+        Ok(_) => Err(out_of_range()),
+        Err(e) if e.is_instance_of::<PyOverflowError>(py) => Err(out_of_range()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `value` as a `u32`.
+pub fn u32_arg(value: &Bound<'_, PyAny>, name: &str) -> PyResult<u32> {
+    in_range(value, name, u64::from(u32::MAX)).map(|v| v as u32)
+}
+
+/// `value` as a `u16`.
+pub fn u16_arg(value: &Bound<'_, PyAny>, name: &str) -> PyResult<u16> {
+    in_range(value, name, u64::from(u16::MAX)).map(|v| v as u16)
+}
+
+/// `value` as a `u8`.
+pub fn u8_arg(value: &Bound<'_, PyAny>, name: &str) -> PyResult<u8> {
+    in_range(value, name, u64::from(u8::MAX)).map(|v| v as u8)
+}
