@@ -37,3 +37,8 @@ pub fn u16_arg(value: &Bound<'_, PyAny>, name: &str) -> PyResult<u16> {
 pub fn u8_arg(value: &Bound<'_, PyAny>, name: &str) -> PyResult<u8> {
     in_range(value, name, u64::from(u8::MAX)).map(|v| v as u8)
 }
+
+/// `value` as a `u64`.
+pub fn u64_arg(value: &Bound<'_, PyAny>, name: &str) -> PyResult<u64> {
+    in_range(value, name, u64::MAX)
+}

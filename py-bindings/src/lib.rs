@@ -8,8 +8,13 @@
 use pyo3::prelude::*;
 
 mod args;
+mod basic;
 mod codec;
+mod config;
+mod connection;
+mod endpoint;
 mod errors;
+mod event;
 mod framing;
 
 #[pymodule]
@@ -24,5 +29,15 @@ fn _seqlink(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<framing::StreamDecoder>()?;
     m.add_class::<framing::SerialDecoder>()?;
     m.add_class::<framing::LengthPrefixedDecoder>()?;
+    m.add_class::<config::ConnectionConfig>()?;
+    m.add_class::<config::EndpointConfig>()?;
+    m.add_class::<connection::Connection>()?;
+    m.add_class::<endpoint::Endpoint>()?;
+    m.add_class::<endpoint::Handle>()?;
+    m.add_class::<endpoint::Incoming>()?;
+    m.add_class::<event::Event>()?;
+    m.add_class::<event::Message>()?;
+    m.add_class::<basic::BasicSession>()?;
+    m.add_class::<basic::Outcome>()?;
     Ok(())
 }

@@ -15,7 +15,17 @@ from __future__ import annotations
 
 from . import errors
 from ._seqlink import (
+    BasicSession,
+    Connection,
+    ConnectionConfig,
+    Endpoint,
+    EndpointConfig,
+    Event,
+    Handle,
+    Incoming,
     LengthPrefixedDecoder,
+    Message,
+    Outcome,
     Packet,
     SerialDecoder,
     StreamDecoder,
@@ -28,7 +38,8 @@ from ._seqlink import (
 )
 from .errors import *  # noqa: F401,F403  (one class per stable code)
 from .errors import ChecksumError, DecodeError, Error, error_for_code
-from .types import Delivery, PacketType
+from .stats import BasicStats, EndpointStats, Stats
+from .types import Delivery, EventKind, PacketType, PeerCode, State, now_ms
 
 __all__ = [
     "Packet",
@@ -43,6 +54,23 @@ __all__ = [
     "SerialDecoder",
     "LengthPrefixedDecoder",
     "describe",
+    "Connection",
+    "ConnectionConfig",
+    "Endpoint",
+    "EndpointConfig",
+    "Handle",
+    "Incoming",
+    "Event",
+    "EventKind",
+    "Message",
+    "State",
+    "PeerCode",
+    "Stats",
+    "EndpointStats",
+    "BasicSession",
+    "BasicStats",
+    "Outcome",
+    "now_ms",
     "errors",
     "error_for_code",
     "Error",

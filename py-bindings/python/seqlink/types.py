@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+import time
 
-__all__ = ["PacketType", "Delivery"]
+__all__ = ["PacketType", "Delivery", "State", "EventKind", "PeerCode", "now_ms"]
 
 
 class PacketType(enum.IntEnum):
@@ -79,3 +80,52 @@ class Delivery(enum.IntEnum):
     """Delivered exactly once, in order; retransmitted until acknowledged."""
     UNRELIABLE = 1
     """Sent once; delivered only if newer than every unreliable message delivered before it."""
+
+
+class State(str, enum.Enum):
+    """Where a connection is in its life (``Connection.state`` compares equal to these)."""
+
+    SYN_SENT = "syn_sent"
+    """Client: SYN sent, waiting for the SYN_ACK."""
+    CONFIRMING = "confirming"
+    """Client: HANDSHAKE_ACK sent, waiting for the server's first packet."""
+    ESTABLISHED = "established"
+    """Messages flow both ways."""
+    CLOSING = "closing"
+    """A FIN is queued or received: finishing delivery both ways."""
+    LINGER = "linger"
+    """Closed for the application; still acknowledging late duplicates."""
+    CLOSED = "closed"
+    """Closed gracefully."""
+    FAILED = "failed"
+    """Failed; ``Connection.failure`` says why."""
+
+
+class EventKind(enum.IntEnum):
+    """The stable codes of event kinds (``Event.kind``)."""
+
+    CONNECTED = 80
+    CLOSED = 81
+    WRITABLE = 82
+    MESSAGE_DROPPED = 83
+    FAILED = 84
+    PEER_REFUSED = 85
+
+
+class PeerCode(enum.IntEnum):
+    """The code byte of ERR_MSG and RESET packets (docs/PROTOCOL.md 9.3)."""
+
+    OTHER = 0
+    VERSION_MISMATCH = 1
+    BAD_PARAMETERS = 2
+    SERVER_FULL = 3
+    REFUSED = 4
+    PROTOCOL_VIOLATION = 5
+    IDLE_TIMEOUT = 6
+    ABORTED = 7
+    UNKNOWN_CONNECTION = 8
+
+
+def now_ms() -> int:
+    """Milliseconds on the monotonic clock: the ``now`` the sans-IO objects take."""
+    return time.monotonic_ns() // 1_000_000

@@ -1,0 +1,59 @@
+"""The package itself: stubs that match the compiled module, docstrings, doctests."""
+
+from __future__ import annotations
+
+import ast
+import doctest
+import inspect
+from pathlib import Path
+
+import seqlink
+import seqlink._seqlink as compiled
+
+
+def stub_names() -> dict[str, set[str]]:
+    """Top-level names of _seqlink.pyi, each with the names of its members."""
+    stub = Path(seqlink.__file__).with_name("_seqlink.pyi")
+    names: dict[str, set[str]] = {}
+    for node in ast.parse(stub.read_text()).body:
+        if isinstance(node, ast.ClassDef):
+            members = set()
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    members.add(item.name)
+                elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                    members.add(item.target.id)
+            names[node.name] = members
+        elif isinstance(node, ast.FunctionDef):
+            names[node.name] = set()
+    return names
+
+
+def public(obj) -> set[str]:
+    return {name for name in dir(obj) if not name.startswith("_")}
+
+
+def test_the_stub_names_exactly_what_the_compiled_module_has():
+    stubs = stub_names()
+    assert set(stubs) == public(compiled)
+    for name, members in stubs.items():
+        obj = getattr(compiled, name)
+        if inspect.isclass(obj):
+            assert public(obj) == {m for m in members if not m.startswith("_")}, name
+
+
+def test_py_typed_ships_with_the_package():
+    assert Path(seqlink.__file__).with_name("py.typed").exists()
+
+
+def test_everything_public_is_exported_and_documented():
+    for name in seqlink.__all__:
+        obj = getattr(seqlink, name)
+        if inspect.ismodule(obj) or callable(obj):
+            assert (obj.__doc__ or "").strip(), f"{name} has no docstring"
+
+
+def test_the_doctests_of_the_package_pass():
+    for module in (seqlink, seqlink.errors, seqlink.types):
+        failed, _ = doctest.testmod(module)
+        assert failed == 0, module.__name__

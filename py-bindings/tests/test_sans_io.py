@@ -1,0 +1,203 @@
+"""The sans-IO connection, endpoint (with admission) and basic profile, driven
+by a loop that plays the network, as the core's own examples do."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import seqlink
+from seqlink import Delivery, EventKind, PacketType, State
+
+CLIENT = ("127.0.0.1", 40001)
+
+
+class Net:
+    """A lossless network between one endpoint and its clients, stepped by hand."""
+
+    def __init__(self, server: seqlink.Endpoint, *clients: seqlink.Connection) -> None:
+        self.server = server
+        self.clients = {("127.0.0.1", 40001 + i): c for i, c in enumerate(clients)}
+        self.now = 0
+
+    def step(self, ms: int = 5) -> None:
+        self.now += ms
+        for peer, client in self.clients.items():
+            due = client.poll_timeout()
+            if due is not None and due <= self.now:
+                client.handle_timeout(self.now)
+            for datagram in client.transmit(self.now):
+                self.server.handle_datagram(self.now, peer, datagram)
+        due = self.server.poll_timeout()
+        if due is not None and due <= self.now:
+            self.server.handle_timeout(self.now)
+        for peer, datagram in self.server.transmit(self.now):
+            self.clients[peer].handle_datagram(self.now, datagram)
+
+    def run(self, ms: int) -> None:
+        for _ in range(ms // 5):
+            self.step()
+
+
+def events(source) -> list:
+    out = []
+    while (event := source.poll_event()) is not None:
+        out.append(event)
+    return out
+
+
+def test_a_client_connects_sends_a_shot_and_closes():
+    server = seqlink.Endpoint(seqlink.EndpointConfig(max_connections=4), entropy=1)
+    client = seqlink.Connection(0, entropy=2)
+    net = Net(server, client)
+    assert client.state == State.SYN_SENT
+    with pytest.raises(seqlink.NotConnectedError):
+        client.send(PacketType.CMD_FIRE, b"B5")
+    net.run(50)
+    assert [e.kind for e in events(client)] == [EventKind.CONNECTED]
+    assert client.state == State.ESTABLISHED and client.is_established
+    (connected,) = events(server)
+    assert connected.name == "connected" and server.peer(connected.handle) == CLIENT
+    client.send(PacketType.CMD_FIRE, b"B5")
+    client.send(PacketType.MSG_INFO, b"fast", Delivery.UNRELIABLE)
+    net.run(50)
+    handle = connected.handle
+    got = []
+    while (message := server.recv(handle)) is not None:
+        got.append(message)
+    assert sorted(got, key=lambda m: m.delivery) == [
+        seqlink.Message(PacketType.CMD_FIRE, b"B5", Delivery.RELIABLE),
+        seqlink.Message(PacketType.MSG_INFO, b"fast", Delivery.UNRELIABLE),
+    ]
+    server.send(handle, PacketType.MSG_RESULT, b"HIT")
+    net.run(50)
+    reply = client.recv()
+    assert reply is not None and (reply.ptype, reply.payload) == (PacketType.MSG_RESULT, b"HIT")
+    client.close(net.now)
+    net.run(200)
+    assert [e.name for e in events(client)] == ["closed"]
+    stats = client.stats
+    assert dataclasses.is_dataclass(stats) and stats.messages_sent == 2 and stats.messages_delivered == 1
+    assert server.stats.accepted == 1
+
+
+def test_messages_arrive_in_order_and_whole():
+    server = seqlink.Endpoint(entropy=3)
+    client = seqlink.Connection(0, seqlink.ConnectionConfig(max_payload=256), entropy=4)
+    net = Net(server, client)
+    net.run(30)
+    (connected,) = events(server)
+    big = bytes(range(256)) * 40  # fragmented over 256-byte packets
+    for i in range(20):
+        client.send(100, b"%d" % i)
+    client.send(101, big)
+    net.run(200)
+    got = []
+    while (m := server.recv(connected.handle)) is not None:
+        got.append(m.payload)
+    assert got == [b"%d" % i for i in range(20)] + [big]
+
+
+def test_an_application_refuses_a_peer_and_the_client_fails_with_its_code():
+    server = seqlink.Endpoint(seqlink.EndpointConfig(auto_accept=False), entropy=5)
+    client = seqlink.Connection(0, entropy=6)
+    net = Net(server, client)
+    for _ in range(20):
+        net.step()
+        while (incoming := server.poll_incoming()) is not None:
+            assert incoming.peer == CLIENT
+            server.refuse(incoming, seqlink.PeerCode.SERVER_FULL)
+            with pytest.raises(seqlink.StaleTicketError):
+                server.refuse(incoming)
+    assert client.state == State.FAILED
+    failure = client.failure
+    assert isinstance(failure, seqlink.RefusedError) and failure.peer_code == 3
+    (failed,) = events(client)
+    assert failed.kind == EventKind.FAILED and failed.reason == 64 and failed.peer_code == 3
+    assert isinstance(failed.error, seqlink.RefusedError)
+    (refused,) = events(server)
+    assert refused.kind == EventKind.PEER_REFUSED and refused.peer == CLIENT and refused.peer_code == 3
+
+
+def test_an_application_accepts_a_waiting_handshake():
+    server = seqlink.Endpoint(seqlink.EndpointConfig(auto_accept=False), entropy=7)
+    client = seqlink.Connection(0, entropy=8)
+    net = Net(server, client)
+    handle = None
+    for _ in range(20):
+        net.step()
+        while (incoming := server.poll_incoming()) is not None:
+            handle = server.accept_incoming(incoming, net.now)
+    assert handle is not None and client.is_established
+    assert server.state(handle) == "established"
+
+
+def test_a_silent_server_makes_the_connect_time_out():
+    client = seqlink.Connection(0, seqlink.ConnectionConfig(connect_timeout_ms=300), entropy=9)
+    now = 0
+    while not client.is_closed and now < 5_000:
+        now = max(now, client.poll_timeout() or now + 10)
+        client.handle_timeout(now)
+        client.transmit(now)  # lost
+    assert isinstance(client.failure, seqlink.ConnectTimeoutError)
+
+
+def test_bad_configurations_raise_their_config_error():
+    with pytest.raises(seqlink.WindowError):
+        seqlink.ConnectionConfig(window=0)
+    with pytest.raises(seqlink.PayloadLimitError):
+        seqlink.ConnectionConfig(max_payload=10)
+    with pytest.raises(seqlink.ExtensionError):
+        seqlink.ConnectionConfig(extension=bytes(33))
+    with pytest.raises(seqlink.Error, match="timing"):
+        seqlink.ConnectionConfig(timing="fast")
+    config = seqlink.ConnectionConfig(window=64, stream=True)
+    assert config.window == 64 and config.stream and "window=64" in repr(config)
+
+
+def test_garbage_datagrams_are_dropped_and_counted_never_raised():
+    server = seqlink.Endpoint(entropy=10)
+    client = seqlink.Connection(0, entropy=11)
+    for junk in (b"", b"\x00" * 9, b"\xff" * 1500, seqlink.encode_packet(0, 25, b"short syn")):
+        server.handle_datagram(1, CLIENT, junk)
+        client.handle_datagram(1, junk)
+    with pytest.raises(TypeError):
+        server.handle_datagram(1, object(), b"")
+    with pytest.raises(seqlink.Error):
+        server.handle_datagram(1, ("not an ip", 1), b"")
+
+
+def test_handles_are_values_and_stale_handles_are_refused():
+    server = seqlink.Endpoint(entropy=12)
+    client = seqlink.Connection(0, entropy=13)
+    net = Net(server, client)
+    net.run(30)
+    (connected,) = events(server)
+    handle = connected.handle
+    assert handle == server.accept() and hash(handle) == hash(connected.handle)
+    server.release(handle)
+    with pytest.raises(seqlink.UnknownHandleError):
+        server.send(handle, 100, b"gone")
+    assert server.recv(handle) is None and server.peer(handle) is None
+
+
+def test_basic_profile_numbers_packets_and_discards_out_of_order():
+    client = seqlink.BasicSession()
+    server = seqlink.BasicSession(out_of_order="nack", acks=True)
+    place, fire, quit_ = client.encode(PacketType.CMD_PLACE, b"R"), client.encode(3, b"B5"), client.encode(4)
+    assert seqlink.decode_packet(fire).seq == 1
+    outcomes = server.feed(place + quit_[:5]) + server.feed(quit_[5:] + fire)
+    assert [o.kind for o in outcomes] == ["deliver", "out_of_sequence", "deliver"]
+    assert outcomes[0].packet == seqlink.Packet(0, PacketType.CMD_PLACE, b"R")
+    assert (outcomes[1].expected, outcomes[1].got) == (1, 2)
+    controls = []
+    while (c := server.poll_control()) is not None:
+        controls.append(seqlink.decode_packet(c).ptype)
+    assert controls == [PacketType.ACK, PacketType.NACK, PacketType.ACK]
+    corrupt = bytearray(client.encode(3, b"C3"))
+    corrupt[-1] ^= 1
+    assert server.receive(bytes(corrupt)).kind == "corrupt"
+    stats = server.stats
+    assert (stats.packets_received_raw, stats.successfully_processed_packets) == (4, 2)
+    assert (stats.out_of_sequence_packets, stats.detected_corruptions) == (1, 1)
