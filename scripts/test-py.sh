@@ -24,7 +24,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     fi
 fi
 PY="$VENV/bin/python"
-"$PY" -m pip install -q --disable-pip-version-check pytest hypothesis tqdm
+"$PY" -m pip install -q --disable-pip-version-check pytest pytest-timeout hypothesis tqdm
 
 step "pip install ./py-bindings (maturin builds the abi3 extension)"
 "$PY" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./py-bindings
@@ -33,4 +33,4 @@ step "py-bindings: cargo fmt --check, cargo clippy"
 (cd py-bindings && cargo fmt -- --check && cargo clippy --locked --all-targets -- -D warnings)
 
 step "pytest (py-bindings/tests)"
-(cd py-bindings && "../$PY" -m pytest -q -p no:cacheprovider tests)
+(cd py-bindings && "../$PY" -m pytest -q -p no:cacheprovider --timeout=120 tests)

@@ -316,6 +316,15 @@ impl Endpoint {
         Ok(())
     }
 
+    /// The transport of a connection ended (its TCP stream closed): a
+    /// lingering connection is done, any other fails as reset.
+    fn transport_closed(&mut self, handle: &Bound<'_, PyAny>) -> PyResult<()> {
+        if let Some(conn) = self.inner.connection(handle_of(handle)?) {
+            conn.transport_closed();
+        }
+        Ok(())
+    }
+
     /// Forgets a connection now; its slot is free again.
     fn release(&mut self, handle: &Bound<'_, PyAny>) -> PyResult<()> {
         self.inner.release(handle_of(handle)?);

@@ -128,6 +128,20 @@ impl StreamDecoder {
         finish(py, packets(py, found.items)?, found.fatal)
     }
 
+    /// Takes a chunk; returns the raw bytes of each packet it completed,
+    /// delimited by their length fields but not checked (for a connection,
+    /// whose checks include its connection id: `Connection.handle_datagram`).
+    fn feed_frames<'py>(&mut self, py: Python<'py>, data: PyBackedBytes) -> PyResult<Bound<'py, PyList>> {
+        let inner = &mut self.inner;
+        let mut run = || drain(&data, |input| inner.decode_frame(input).map(|r| r.map(<[u8]>::to_vec)), |_| true);
+        let found = if data.len() >= DETACH_AT { py.detach(run) } else { run() };
+        let list = PyList::empty(py);
+        for frame in found.items {
+            list.append(PyBytes::new(py, &frame))?;
+        }
+        finish(py, list, found.fatal)
+    }
+
     /// Packets skipped because their check failed.
     #[getter]
     fn corrupt(&self) -> u64 {

@@ -54,6 +54,6 @@ def test_everything_public_is_exported_and_documented():
 
 
 def test_the_doctests_of_the_package_pass():
-    for module in (seqlink, seqlink.errors, seqlink.types):
+    for module in (seqlink, seqlink.errors, seqlink.types, seqlink.sync, seqlink.aio):
         failed, _ = doctest.testmod(module)
         assert failed == 0, module.__name__

@@ -38,7 +38,9 @@ from ._seqlink import (
 )
 from .errors import *  # noqa: F401,F403  (one class per stable code)
 from .errors import ChecksumError, DecodeError, Error, error_for_code
+from . import aio, sync
 from .stats import BasicStats, EndpointStats, Stats
+from .sync import Client, Peer, Server, ServerEvent, connect, serve
 from .types import Delivery, EventKind, PacketType, PeerCode, State, now_ms
 
 __all__ = [
@@ -71,6 +73,14 @@ __all__ = [
     "BasicStats",
     "Outcome",
     "now_ms",
+    "connect",
+    "serve",
+    "Client",
+    "Server",
+    "Peer",
+    "ServerEvent",
+    "sync",
+    "aio",
     "errors",
     "error_for_code",
     "Error",
