@@ -88,6 +88,7 @@ class Bot:
         self.shots = ([first_shot] if first_shot else []) + list(CELLS)
         self.seen: List[Tuple[int, str]] = []
         self.error: Optional[BaseException] = None
+        self.leaving = False
         self.go = threading.Event()  # set: answer prompts
         self.go.set()
 
@@ -101,6 +102,7 @@ class Bot:
         if game.PROMPT_FIRE in prompt:
             return self.shots.pop(0)
         if game.PROMPT_AGAIN in prompt:
+            self.leaving = True  # no more answers: a seat may free up for the spectator meanwhile
             return "N"
         return None
 
@@ -110,7 +112,7 @@ class Bot:
             while time.monotonic() < deadline and (received := self.link.receive(0.05)) is not None:
                 for ptype, text in received:
                     self.seen.append((ptype, text))
-                    reply = self.answer(text) if ptype == T.MSG_INFO else None
+                    reply = self.answer(text) if ptype == T.MSG_INFO and not self.leaving else None
                     if reply is not None and self.go.wait(10):
                         self.link.send(command_for(text, reply)[0], reply)
         except BaseException as e:  # reported by the test
