@@ -179,7 +179,7 @@ def test_a_full_game_between_a_seqlink_client_and_a_seed_000_client():
     assert modern.texts(T.MSG_WELCOME) == ["Welcome to Battleship, Player 1!"]
     assert legacy.texts(T.MSG_WELCOME) == ["Welcome to Battleship, Player 2!"]
     # manual placement: a cruiser from A1 to the right, a destroyer from C1 down
-    own = modern.texts(T.MSG_BOARD_OWN)[1].splitlines()  # after the second ship
+    own = modern.texts(T.MSG_BOARD_OWN)[1].splitlines()  # once both ships are placed
     assert own[1].split()[1:4] == ["S", "S", "S"] and own[3].split()[1] == own[4].split()[1] == "S"
     # the seed 000 client's bad shot was answered with an error, then the game went on
     assert any("Z9" in text for text in legacy.texts(T.ERR_MSG))

@@ -201,8 +201,8 @@ class BattleshipServer:
             self.ask_coordinate(player)
             return
         player.next_ship += 1
-        player.say(T.MSG_BOARD_OWN, player.board.render(reveal=True))
         if player.next_ship < len(self.fleet):
+            player.say(T.MSG_BOARD_OWN, player.board.render(reveal=True))
             player.phase = "coord"
             self.ask_coordinate(player)
         else:
