@@ -109,6 +109,12 @@ impl Incoming {
     }
 }
 
+/// Connections an endpoint holds at most (its table is allocated whole).
+const MAX_PEERS: u16 = 1024;
+/// Bytes of link storage an endpoint may allocate at most (1 GiB), so that a
+/// configuration can never make the process run out of memory.
+const MAX_STORAGE: usize = 1 << 30;
+
 type Core = CoreEndpoint<Peer, Vec<u8>, Vec<Slot<Peer, Vec<u8>>>>;
 
 /// A server endpoint over one socket, sans-IO.
@@ -158,7 +164,16 @@ impl Endpoint {
             Some(e) => u64_arg(e, "entropy")?,
             None => random_u64(py)?,
         };
-        let peers = usize::from(config.max_connections.min(1024));
+        let peers = usize::from(config.max_connections.min(MAX_PEERS));
+        let needed = config.storage_len(peers);
+        if needed > MAX_STORAGE {
+            let message = format!(
+                "{peers} connections of {} bytes need {needed} bytes of storage, more than the {MAX_STORAGE} allowed: \
+                 lower max_connections, window or max_payload",
+                config.connection.storage_len()
+            );
+            return Err(invalid_argument(py, &message));
+        }
         let slots = (0..peers).map(|_| Slot::new(vec![0u8; config.connection.storage_len()])).collect();
         Ok(Endpoint {
             inner: CoreEndpoint::new(config, slots, key, entropy),

@@ -201,3 +201,9 @@ def test_basic_profile_numbers_packets_and_discards_out_of_order():
     stats = server.stats
     assert (stats.packets_received_raw, stats.successfully_processed_packets) == (4, 2)
     assert (stats.out_of_sequence_packets, stats.detected_corruptions) == (1, 1)
+
+
+def test_a_table_too_large_to_allocate_is_refused_not_attempted():
+    huge = seqlink.ConnectionConfig(max_payload=65535, window=256)
+    with pytest.raises(seqlink.Error, match="storage"):
+        seqlink.Endpoint(seqlink.EndpointConfig(connection=huge, max_connections=1024))
