@@ -2,7 +2,8 @@
 # Builds, installs and tests the Python package (py-bindings/, import name
 # `seqlink`) in a virtual environment: `pip install ./py-bindings` exactly as
 # a newcomer runs it, then the Rust side's fmt and clippy, and the pytest
-# suite (hypothesis properties, drivers over loopback, the examples).
+# suite (hypothesis properties, drivers over loopback, interoperability with
+# the Rust drivers of seqlink-std, the examples).
 # Idempotent: the environment (target/py-venv) is reused when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,10 @@ step "pip install ./py-bindings (maturin builds the abi3 extension)"
 
 step "py-bindings: cargo fmt --check, cargo clippy"
 (cd py-bindings && cargo fmt -- --check && cargo clippy --locked --all-targets -- -D warnings)
+
+step "seqlink-std peer for the interoperability tests (py-bindings/examples/std_peer.rs)"
+(cd py-bindings && cargo build --release --locked --example std_peer)
+export SEQLINK_STD_PEER="$PWD/py-bindings/target/release/examples/std_peer"
 
 step "pytest (py-bindings/tests)"
 (cd py-bindings && "../$PY" -m pytest -q -p no:cacheprovider --timeout=120 tests)

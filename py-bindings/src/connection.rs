@@ -215,6 +215,13 @@ impl Connection {
         self.inner.is_closed()
     }
 
+    /// Whether the peer finished sending (its FIN arrived): no message
+    /// follows the ones `recv` still has.
+    #[getter]
+    fn peer_finished(&self) -> bool {
+        self.inner.link().peer_finished()
+    }
+
     /// Why the connection failed, as its exception (a `ConnectionFailedError`), or None.
     #[getter]
     fn failure(&self, py: Python<'_>) -> Option<Py<PyAny>> {

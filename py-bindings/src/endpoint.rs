@@ -356,6 +356,11 @@ impl Endpoint {
         Ok(self.inner.connection(handle_of(handle)?).map(|c| state_name(c.state())))
     }
 
+    /// Whether a connection's peer finished sending (its FIN arrived); False for a stale handle.
+    fn peer_finished(&mut self, handle: &Bound<'_, PyAny>) -> PyResult<bool> {
+        Ok(self.inner.connection(handle_of(handle)?).is_some_and(|c| c.link().peer_finished()))
+    }
+
     /// Whether the handle names a connection still in the table.
     fn is_open(&mut self, handle: &Bound<'_, PyAny>) -> PyResult<bool> {
         Ok(self.inner.is_open(handle_of(handle)?))

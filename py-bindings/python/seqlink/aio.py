@@ -93,6 +93,10 @@ class Connection:
         """Whether nothing more will arrive."""
         raise NotImplementedError
 
+    def _close_done(self) -> bool:
+        """Whether the close completed (linger time included) or the connection is over."""
+        raise NotImplementedError
+
     # shared by both sides
     def _wake(self) -> None:
         self._changed.set()
@@ -144,11 +148,12 @@ class Connection:
             yield message
 
     async def close(self, timeout: float = 5.0) -> None:
-        """Closes gracefully and waits (at most ``timeout`` seconds) until both sides are done."""
+        """Closes gracefully and waits (at most ``timeout`` seconds) until both
+        sides are done and the linger time (``linger_ms``) passed."""
         self._start_close()
         loop = asyncio.get_running_loop()
         until = loop.time() + timeout
-        while not (self._closed or self._failure is not None or self._finished()):
+        while not (self._failure is not None or self._close_done()):
             left = until - loop.time()
             if left <= 0:
                 break
@@ -262,7 +267,10 @@ class _Client(Connection):
         self._wake()
 
     def _finished(self) -> bool:
-        return self.connection.is_closed or self._lost or self.connection.state in ("closing", "linger")
+        return self.connection.is_closed or self._lost or self.connection.peer_finished
+
+    def _close_done(self) -> bool:
+        return self.connection.is_closed or self._lost
 
     def _try_send(self, ptype: int, payload: bytes, delivery: int) -> None:
         if self._failure is not None:
@@ -338,7 +346,10 @@ class _ServerConnection(Connection):
 
     def _finished(self) -> bool:
         state = self._server.endpoint.state(self.handle)
-        return state is None or state in ("closed", "failed", "linger", "closing")
+        return state in (None, "closed", "failed") or self._server.endpoint.peer_finished(self.handle)
+
+    def _close_done(self) -> bool:
+        return self._server.endpoint.state(self.handle) in (None, "closed", "failed")
 
     def _try_send(self, ptype: int, payload: bytes, delivery: int) -> None:
         if self._failure is not None:

@@ -185,15 +185,19 @@ class Client:
         """The next message; None once the peer closed (after its last
         message). Raises the failure (a :class:`~seqlink.ConnectionFailedError`),
         or ``TimeoutError`` after ``timeout`` seconds."""
-        self._wait(lambda: bool(self._inbox) or self.connection.is_closed or self._eof, timeout)
+        self._wait(lambda: bool(self._inbox) or self._finished(), timeout)
         if self._inbox:
             return self._inbox.popleft()
         failure = self._failure or self.connection.failure
         if failure is not None:
             raise failure
-        if self.connection.is_closed or self._eof or self.connection.state in ("closing", "linger"):
+        if self._finished():
             return None
         raise TimeoutError("no message within the timeout")
+
+    def _finished(self) -> bool:
+        """Whether no message can arrive any more."""
+        return self.connection.is_closed or self._eof or self.connection.peer_finished
 
     def __iter__(self) -> Iterator[Message]:
         """The messages until the peer closes."""
@@ -205,11 +209,13 @@ class Client:
         self._step(now_ms())
 
     def close(self, timeout: float = 5.0) -> None:
-        """Closes gracefully: waits until everything sent was delivered and the
-        peer closed too (at most ``timeout`` seconds), then closes the socket."""
+        """Closes gracefully: waits until everything sent was delivered, the
+        peer closed too and the linger time passed (``linger_ms``; at most
+        ``timeout`` seconds in all), then closes the socket."""
         try:
             self.connection.close(now_ms())
-            self._wait(lambda: self.connection.is_closed or self._eof or self.connection.state == "linger", timeout)
+            # until both sides are done and the linger time passed (late duplicates are answered meanwhile)
+            self._wait(lambda: self.connection.is_closed or self._eof, timeout)
             self._flush(now_ms())
         finally:
             self._sock.close()
