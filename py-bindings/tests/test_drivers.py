@@ -195,3 +195,27 @@ def test_a_reply_still_arrives_after_this_side_started_closing():
         assert reply is not None and reply.payload == b"last words"
         assert client.recv(timeout=5) is None  # the server closed in turn
         client.close()
+
+
+def test_a_seed_000_client_that_never_reads_is_disconnected_not_buffered_forever():
+    seen: List[seqlink.ServerEvent] = []
+    blob = bytes(60_000)
+
+    def flood(server: seqlink.Server, event: seqlink.ServerEvent) -> None:
+        if event.kind == "connected":
+            for _ in range(300):  # 18 MB: more than the socket buffers and the server's bound
+                if not event.peer.open:
+                    return
+                try:
+                    event.peer.send(PacketType.MSG_BOARD_OWN, blob)
+                except seqlink.ConnectionFailedError:
+                    return
+
+    with running(seqlink.serve("127.0.0.1", 0, transport="tcp", basic_after_ms=50), flood, seen) as server:
+        with socket.create_connection(server.address, timeout=5):
+            for _ in range(250):
+                if any(e.kind == "failed" for e in seen):
+                    break
+                threading.Event().wait(0.02)
+    failed = [e for e in seen if e.kind == "failed"]
+    assert failed and failed[0].peer.basic is not None and "read nothing" in str(failed[0].error)

@@ -10,7 +10,9 @@ the heartbeats (``ConnectionConfig.heartbeat_ms``).
 
 A TCP server also serves clients that speak only seed 000 (the basic
 profile, ``docs/PROTOCOL.md`` 8.1): a stream whose first packet is not a SYN,
-or that stays silent for ``basic_after_ms``, is a basic-profile peer.
+or that stays silent for ``basic_after_ms``, is a basic-profile peer. A TCP
+peer that lets more than :data:`MAX_BUFFERED` bytes of output pile up (it
+does not read) is disconnected (``docs/PROTOCOL.md`` 8.2).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ __all__ = ["connect", "serve", "Client", "Server", "Peer", "ServerEvent"]
 Address = Tuple[str, int]
 
 _READ_SIZE = 65536
+# What a server buffers for a TCP peer that does not read, at most (docs/PROTOCOL.md 8.2).
+MAX_BUFFERED = 4 << 20
 _DRAIN_BURST = 256
 
 
@@ -382,7 +386,7 @@ class Server:
             if self._tcp:
                 stream = self._streams.get(tuple(peer[:2]))
                 if stream is not None:
-                    stream.outbox += datagram
+                    self._queue(stream, datagram)
             else:
                 try:
                     self._sock.sendto(datagram, peer)
@@ -390,6 +394,14 @@ class Server:
                     pass  # lost: the protocol retransmits
         for stream in list(self._streams.values()):
             self._write(stream)
+
+    def _queue(self, stream: _Stream, data: bytes) -> None:
+        """Buffers output for a stream; a peer that lets more than
+        :data:`MAX_BUFFERED` bytes pile up is disconnected."""
+        if len(stream.outbox) + len(data) > MAX_BUFFERED:
+            self._drop_stream(stream, ConnectionFailedError(f"the peer read nothing of {len(stream.outbox)} bytes"))
+            return
+        stream.outbox += data
 
     def _write(self, stream: _Stream) -> None:
         if not stream.outbox:
@@ -464,7 +476,7 @@ class Server:
             if packet.ptype != PacketType.HEARTBEAT:
                 self._pending.append(ServerEvent("message", peer, Message(packet.ptype, packet.payload)))
         while (control := peer.basic.poll_control()) is not None:
-            stream.outbox += control
+            self._queue(stream, control)
 
     def _drop_stream(self, stream: _Stream, error: Optional[Error] = None) -> None:
         self._streams.pop(stream.address, None)
@@ -576,8 +588,9 @@ class Server:
             stream = self._streams.get(peer.address)
             if stream is None or not peer.open:
                 raise ConnectionFailedError("the basic-profile client is gone")
-            stream.outbox += peer.basic.encode(ptype, payload)
-            self._write(stream)
+            self._queue(stream, peer.basic.encode(ptype, payload))
+            if stream.address in self._streams:
+                self._write(stream)
             return
         assert peer.handle is not None
         self.endpoint.send(peer.handle, ptype, payload, delivery)
