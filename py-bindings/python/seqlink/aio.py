@@ -28,12 +28,12 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import deque
-from typing import Any, AsyncIterator, Awaitable, Callable, Deque, Dict, Optional, Set, Tuple, Union
+from typing import Any, AsyncIterator, Awaitable, Callable, Deque, Dict, Optional, Set, Tuple, Union, cast
 
 from . import _seqlink
 from ._seqlink import ConnectionConfig, EndpointConfig, Handle, Message, StreamDecoder
 from .errors import ConnectionFailedError, Error, WouldBlockError
-from .sync import _check_transport
+from .sync import _check_transport, address_of
 from .types import Delivery, EventKind, now_ms
 
 __all__ = ["connect", "serve", "Connection", "Server"]
@@ -310,6 +310,7 @@ async def connect(
     config = _check_transport(transport, config)
     loop = asyncio.get_running_loop()
     client = _Client((host, port), config, stream=transport == "tcp")
+    made: asyncio.BaseTransport
     if transport == "tcp":
         made, _ = await asyncio.wait_for(
             loop.create_connection(lambda: _ClientProtocol(client), host, port), timeout
@@ -384,12 +385,12 @@ class _ServerStream(asyncio.Protocol):
     def __init__(self, server: "Server") -> None:
         self.server = server
         self.decoder = StreamDecoder()
-        self.address: Optional[Address] = None
+        self.address: Address = ("", 0)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.address = tuple(transport.get_extra_info("peername")[:2])  # type: ignore[assignment]
+        self.address = address_of(transport.get_extra_info("peername"))
         transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server._streams[self.address] = transport  # type: ignore[index]
+        self.server._streams[self.address] = transport
 
     def data_received(self, data: bytes) -> None:
         now = now_ms()
@@ -397,11 +398,11 @@ class _ServerStream(asyncio.Protocol):
             for frame in self.decoder.feed_frames(data):
                 self.server.endpoint.handle_datagram(now, self.address, frame)
         except Error:
-            self.server._streams[self.address].close()  # type: ignore[index]
+            self.server._streams[self.address].close()
         self.server._service()
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
-        self.server._streams.pop(self.address, None)  # type: ignore[arg-type]
+        self.server._streams.pop(self.address, None)
         for conn in self.server._connections.values():
             if conn.address == self.address:
                 self.server.endpoint.transport_closed(conn.handle)
@@ -440,9 +441,9 @@ class Server:
         now = now_ms()
         for peer, datagram in self.endpoint.transmit(now):
             if self._datagrams is not None:
-                self._datagrams.sendto(datagram, peer)
+                self._datagrams.sendto(datagram, cast(Tuple[Any, ...], peer))
             else:
-                stream = self._streams.get(tuple(peer[:2]))
+                stream = self._streams.get(address_of(peer))
                 if stream is not None and not stream.is_closing():
                     stream.write(datagram)  # type: ignore[attr-defined]
         while (event := self.endpoint.poll_event()) is not None:
@@ -450,8 +451,7 @@ class Server:
                 continue
             conn = self._connections.get(event.handle)
             if event.kind == EventKind.CONNECTED:
-                address = tuple(self.endpoint.peer(event.handle)[:2])
-                conn = _ServerConnection(self, event.handle, address)  # type: ignore[arg-type]
+                conn = _ServerConnection(self, event.handle, address_of(self.endpoint.peer(event.handle)))
                 self._connections[event.handle] = conn
                 task = asyncio.get_running_loop().create_task(self._run_handler(conn))
                 self._tasks.add(task)
@@ -523,9 +523,9 @@ async def serve(
     server = Server(endpoint_config, handler, stream=transport == "tcp")
     if transport == "tcp":
         server._listener = await loop.create_server(lambda: _ServerStream(server), host, port)
-        server.address = tuple(server._listener.sockets[0].getsockname()[:2])  # type: ignore[assignment]
+        server.address = address_of(server._listener.sockets[0].getsockname())
     else:
         made, _ = await loop.create_datagram_endpoint(lambda: _ServerDatagrams(server), local_addr=(host, port))
         server._datagrams = made
-        server.address = tuple(made.get_extra_info("sockname")[:2])  # type: ignore[assignment]
+        server.address = address_of(made.get_extra_info("sockname"))
     return server

@@ -21,7 +21,7 @@ import select
 import socket
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Deque, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple, Union, cast
 
 from ._seqlink import (
     BasicSession,
@@ -50,6 +50,12 @@ def _wait_ms(now: int, *deadlines: Optional[int]) -> Optional[float]:
     """Seconds until the earliest deadline (None: none), never negative."""
     due = [d for d in deadlines if d is not None]
     return max(0, min(due) - now) / 1000 if due else None
+
+
+def address_of(peer: object) -> Address:
+    """The ``(host, port)`` of a socket address (IPv6 addresses carry two more fields)."""
+    assert isinstance(peer, tuple) and len(peer) >= 2, peer
+    return (str(peer[0]), int(peer[1]))
 
 
 def _is_syn(frame: bytes) -> bool:
@@ -240,7 +246,7 @@ class Client:
     @property
     def local_address(self) -> Address:
         """This side's socket address."""
-        return self._sock.getsockname()[:2]
+        return address_of(self._sock.getsockname())
 
     def __enter__(self) -> "Client":
         return self
@@ -368,7 +374,7 @@ class Server:
     @property
     def address(self) -> Address:
         """The bound address (the port the system picked for port 0)."""
-        return self._sock.getsockname()[:2]
+        return address_of(self._sock.getsockname())
 
     @property
     def peers(self) -> List[Peer]:
@@ -384,12 +390,12 @@ class Server:
         now = now_ms()
         for peer, datagram in self.endpoint.transmit(now):
             if self._tcp:
-                stream = self._streams.get(tuple(peer[:2]))
+                stream = self._streams.get(address_of(peer))
                 if stream is not None:
                     self._queue(stream, datagram)
             else:
                 try:
-                    self._sock.sendto(datagram, peer)
+                    self._sock.sendto(datagram, cast(Tuple[Any, ...], peer))
                 except (BlockingIOError, InterruptedError, ConnectionRefusedError):
                     pass  # lost: the protocol retransmits
         for stream in list(self._streams.values()):
@@ -423,7 +429,7 @@ class Server:
             return
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._streams[tuple(address[:2])] = _Stream(sock, tuple(address[:2]), now)
+        self._streams[address_of(address)] = _Stream(sock, address_of(address), now)
 
     def _read_stream(self, stream: _Stream, now: int) -> None:
         try:
@@ -541,7 +547,7 @@ class Server:
             if event.handle is None:
                 continue  # a refused peer: no connection
             if event.kind == EventKind.CONNECTED:
-                peer = Peer(self, tuple(self.endpoint.peer(event.handle)[:2]), event.handle)
+                peer = Peer(self, address_of(self.endpoint.peer(event.handle)), event.handle)
                 self._peers[event.handle] = peer
                 self._pending.append(ServerEvent("connected", peer))
             elif event.kind in (EventKind.CLOSED, EventKind.FAILED) and event.handle in self._peers:
