@@ -57,3 +57,8 @@ def test_the_doctests_of_the_package_pass():
     for module in (seqlink, seqlink.errors, seqlink.types, seqlink.sync, seqlink.aio):
         failed, _ = doctest.testmod(module)
         assert failed == 0, module.__name__
+
+
+def test_the_version_is_the_crates():
+    cargo = (Path(__file__).resolve().parents[1] / "Cargo.toml").read_text()
+    assert f'version = "{seqlink.__version__}"' in cargo

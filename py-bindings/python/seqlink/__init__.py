@@ -13,6 +13,8 @@ Packet(seq=1, ptype=PacketType.CMD_FIRE, payload=b'B5')
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 from . import errors
 from ._seqlink import (
     BasicSession,
@@ -42,6 +44,12 @@ from . import aio, sync
 from .stats import BasicStats, EndpointStats, Stats
 from .sync import Client, Peer, Server, ServerEvent, connect, serve
 from .types import Delivery, EventKind, PacketType, PeerCode, State, now_ms
+
+try:
+    __version__ = _metadata.version("seqlink")
+    """The installed package's version (the Rust crate's)."""
+except _metadata.PackageNotFoundError:  # imported from a source tree
+    __version__ = "0.0.0"
 
 __all__ = [
     "Packet",
