@@ -208,3 +208,36 @@ def test_a_seed_000_client_that_never_reads_is_disconnected_not_buffered_forever
                 threading.Event().wait(0.02)
     failed = [e for e in seen if e.kind == "failed"]
     assert failed and failed[0].peer.basic is not None and "read nothing" in str(failed[0].error)
+
+
+def test_a_blocking_server_admits_whom_its_admit_function_accepts():
+    asked: List[seqlink.Incoming] = []
+
+    def admit(incoming: seqlink.Incoming) -> "bool | int":
+        asked.append(incoming)
+        return len(asked) == 1 or seqlink.PeerCode.SERVER_FULL  # the first client only
+
+    config = seqlink.EndpointConfig(connection=FAST)
+    with running(seqlink.serve("127.0.0.1", 0, config=config, admit=admit)) as server:
+        assert config.auto_accept, "the caller's configuration is left as it was"
+        with seqlink.connect(*server.address, config=FAST, timeout=5) as first:
+            first.send(100, b"in")
+            assert first.recv(timeout=5).payload == b"in"
+            with pytest.raises(seqlink.RefusedError) as refused:
+                seqlink.connect(*server.address, config=FAST, timeout=5)
+            assert refused.value.peer_code == seqlink.PeerCode.SERVER_FULL
+    assert len(asked) == 2 and asked[0].peer[0] == "127.0.0.1"
+
+
+def test_an_asyncio_server_refuses_what_its_admit_function_refuses():
+    async def main() -> None:
+        async def handler(conn: seqlink.aio.Connection) -> None:
+            await conn.recv()
+
+        server = await seqlink.aio.serve("127.0.0.1", 0, handler, config=FAST, admit=lambda incoming: False)
+        async with server:
+            with pytest.raises(seqlink.RefusedError) as refused:
+                await seqlink.aio.connect(*server.address, config=FAST, timeout=5)
+            assert refused.value.peer_code == seqlink.PeerCode.REFUSED
+
+    asyncio.run(asyncio.wait_for(main(), 30))

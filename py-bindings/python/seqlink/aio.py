@@ -33,7 +33,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Deque, Dict, Optiona
 from . import _seqlink
 from ._seqlink import ConnectionConfig, EndpointConfig, Handle, Message, StreamDecoder
 from .errors import ConnectionFailedError, Error, WouldBlockError
-from .sync import _check_transport, address_of
+from .sync import Admit, _check_transport, address_of, decide
 from .types import Delivery, EventKind, now_ms
 
 __all__ = ["connect", "serve", "Connection", "Server"]
@@ -416,8 +416,14 @@ class Server:
     """A seqlink server on the event loop: every connection is handed to the
     handler as a :class:`Connection`, in a task of its own. Made by :func:`serve`."""
 
-    def __init__(self, config: EndpointConfig, handler: Handler, stream: bool) -> None:
-        self.endpoint = _seqlink.Endpoint(config)
+    def __init__(self, config: EndpointConfig, handler: Handler, stream: bool, admit: Optional[Admit] = None) -> None:
+        self._admit = admit
+        automatic = config.auto_accept
+        config.auto_accept = admit is None  # with `admit`, handshakes wait for its decision
+        try:
+            self.endpoint = _seqlink.Endpoint(config)
+        finally:
+            config.auto_accept = automatic
         """The sans-IO endpoint underneath."""
         self._handler = handler
         self._stream = stream
@@ -438,6 +444,8 @@ class Server:
         self._service()
 
     def _service(self) -> None:
+        if self._admit is not None:
+            decide(self.endpoint, self._admit)
         now = now_ms()
         for peer, datagram in self.endpoint.transmit(now):
             if self._datagrams is not None:
@@ -510,17 +518,19 @@ async def serve(
     *,
     transport: str = "udp",
     config: Optional[Union[EndpointConfig, ConnectionConfig]] = None,
+    admit: Optional[Admit] = None,
 ) -> Server:
     """Serves seqlink on ``host:port`` (port 0: any free port, see
     :attr:`Server.address`) over ``"udp"`` or ``"tcp"``: ``await
-    handler(connection)`` runs for every client that connects."""
+    handler(connection)`` runs for every client that connects. ``admit``
+    decides who may connect, as for :func:`seqlink.serve`."""
     if isinstance(config, EndpointConfig):
         _check_transport(transport, config.connection)
         endpoint_config = config
     else:
         endpoint_config = EndpointConfig(connection=_check_transport(transport, config))
     loop = asyncio.get_running_loop()
-    server = Server(endpoint_config, handler, stream=transport == "tcp")
+    server = Server(endpoint_config, handler, stream=transport == "tcp", admit=admit)
     if transport == "tcp":
         server._listener = await loop.create_server(lambda: _ServerStream(server), host, port)
         server.address = address_of(server._listener.sockets[0].getsockname())

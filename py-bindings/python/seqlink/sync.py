@@ -30,11 +30,12 @@ from ._seqlink import (
     Endpoint,
     EndpointConfig,
     Handle,
+    Incoming,
     Message,
     StreamDecoder,
 )
-from .errors import ConnectionFailedError, Error, WouldBlockError
-from .types import Delivery, EventKind, PacketType, now_ms
+from .errors import ConnectionFailedError, Error, TableFullError, WouldBlockError
+from .types import Delivery, EventKind, PacketType, PeerCode, now_ms
 
 __all__ = ["connect", "serve", "Client", "Server", "Peer", "ServerEvent"]
 
@@ -50,6 +51,23 @@ def _wait_ms(now: int, *deadlines: Optional[int]) -> Optional[float]:
     """Seconds until the earliest deadline (None: none), never negative."""
     due = [d for d in deadlines if d is not None]
     return max(0, min(due) - now) / 1000 if due else None
+
+
+Admit = Callable[[Incoming], Union[bool, int]]
+"""An admission decision: True accepts, False or a ``PeerCode`` refuses."""
+
+
+def decide(endpoint: Endpoint, admit: Admit) -> None:
+    """Puts every waiting handshake of `endpoint` to `admit` (a server's admission)."""
+    while (incoming := endpoint.poll_incoming()) is not None:
+        verdict = admit(incoming)
+        if verdict is True:
+            try:
+                endpoint.accept_incoming(incoming, now_ms())
+            except TableFullError:
+                endpoint.refuse(incoming, PeerCode.SERVER_FULL)
+        else:
+            endpoint.refuse(incoming, PeerCode.REFUSED if verdict is False else int(verdict))
 
 
 def address_of(peer: object) -> Address:
@@ -360,10 +378,21 @@ class Server:
     :meth:`poll` (or iterate over :meth:`events`)."""
 
     def __init__(
-        self, sock: socket.socket, config: EndpointConfig, stream: bool, basic_after_ms: Optional[int] = None
+        self,
+        sock: socket.socket,
+        config: EndpointConfig,
+        stream: bool,
+        basic_after_ms: Optional[int] = None,
+        admit: Optional[Admit] = None,
     ) -> None:
         self._sock = sock
-        self.endpoint = Endpoint(config)
+        self._admit = admit
+        automatic = config.auto_accept
+        config.auto_accept = admit is None  # with `admit`, handshakes wait for its decision
+        try:
+            self.endpoint = Endpoint(config)
+        finally:
+            config.auto_accept = automatic
         """The sans-IO endpoint underneath."""
         self._tcp = stream
         self._basic_after_ms = basic_after_ms
@@ -542,6 +571,8 @@ class Server:
         self._collect()
 
     def _collect(self) -> None:
+        if self._admit is not None:
+            decide(self.endpoint, self._admit)
         ended: List[ServerEvent] = []
         while (event := self.endpoint.poll_event()) is not None:
             if event.handle is None:
@@ -639,6 +670,7 @@ def serve(
     transport: str = "udp",
     config: Optional[Union[EndpointConfig, ConnectionConfig]] = None,
     basic_after_ms: Optional[int] = 500,
+    admit: Optional[Admit] = None,
 ) -> Server:
     """Binds a seqlink server to ``host:port`` (port 0: any free port, see
     :attr:`Server.address`) over ``"udp"`` or ``"tcp"``.
@@ -647,6 +679,12 @@ def serve(
     :class:`ConnectionConfig`. Over TCP, a stream whose first packet is not a
     SYN, or that is silent for ``basic_after_ms`` (None: never), is served as
     a seed 000 basic-profile client.
+
+    ``admit``, when given, decides who may connect: it is called with each
+    :class:`~seqlink.Incoming` handshake (the client proved its address) and
+    returns True to accept it, or a :class:`~seqlink.PeerCode` (or False,
+    for ``PeerCode.REFUSED``) to refuse it; the client then fails with
+    :class:`~seqlink.RefusedError`.
     """
     if isinstance(config, EndpointConfig):
         endpoint_config = config
@@ -663,4 +701,5 @@ def serve(
         sock = socket.socket(family, socket.SOCK_DGRAM)
         sock.bind((host, port))
     sock.setblocking(False)
-    return Server(sock, endpoint_config, stream=transport == "tcp", basic_after_ms=basic_after_ms if transport == "tcp" else None)
+    basic = basic_after_ms if transport == "tcp" else None
+    return Server(sock, endpoint_config, stream=transport == "tcp", basic_after_ms=basic, admit=admit)
