@@ -241,3 +241,39 @@ def test_an_asyncio_server_refuses_what_its_admit_function_refuses():
             assert refused.value.peer_code == seqlink.PeerCode.REFUSED
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_an_asyncio_tcp_server_serves_seed_000_clients_too():
+    async def handler(conn: seqlink.aio.Connection) -> None:
+        if conn.basic:
+            await conn.send(PacketType.MSG_WELCOME, b"Welcome")
+        async for message in conn:
+            await conn.send(PacketType.MSG_RESULT, b"HIT " + message.payload)
+
+    async def seed_000_client(address, speaks_first: bool) -> List[seqlink.Packet]:
+        reader, writer = await asyncio.open_connection(*address)
+        session, decoder, got = seqlink.BasicSession(), seqlink.StreamDecoder(), []
+        if speaks_first:
+            writer.write(session.encode(PacketType.CMD_FIRE, b"A1"))
+        else:  # waits for the server to speak after its silence
+            while not got:
+                got += decoder.feed(await reader.read(4096))
+            writer.write(session.encode(PacketType.CMD_FIRE, b"B5"))
+        while len(got) < 2:
+            got += decoder.feed(await reader.read(4096))
+        writer.close()
+        return got
+
+    async def main() -> None:
+        server = await seqlink.aio.serve("127.0.0.1", 0, handler, transport="tcp", basic_after_ms=100)
+        async with server:
+            silent = await seed_000_client(server.address, speaks_first=False)
+            assert [(p.seq, p.payload) for p in silent] == [(0, b"Welcome"), (1, b"HIT B5")]
+            talker = await seed_000_client(server.address, speaks_first=True)
+            assert [(p.seq, p.payload) for p in talker] == [(0, b"Welcome"), (1, b"HIT A1")]
+            conn = await seqlink.aio.connect(*server.address, transport="tcp", config=FAST_TCP, timeout=5)
+            async with conn:
+                await conn.send(100, b"C3")
+                assert (await conn.recv(timeout=5)).payload == b"HIT C3"
+
+    asyncio.run(asyncio.wait_for(main(), 30))

@@ -2,6 +2,9 @@
 a :class:`Connection`, ``await serve(host, port, handler)`` runs
 ``handler(connection)`` as a task for every client, over UDP or TCP.
 
+Over TCP the server also serves seed 000 clients on the same port (the
+basic profile, ``docs/PROTOCOL.md`` 8.1), as the blocking one does.
+
 The protocol runs in the event loop's callbacks: input is handled as it
 arrives, and one timer per client or server (``call_later`` at the core's
 ``poll_timeout()``) drives retransmissions and heartbeats, so nothing
@@ -33,8 +36,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Deque, Dict, Optiona
 from . import _seqlink
 from ._seqlink import ConnectionConfig, EndpointConfig, Handle, Message, StreamDecoder
 from .errors import ConnectionFailedError, Error, WouldBlockError
-from .sync import Admit, _check_transport, address_of, decide
-from .types import Delivery, EventKind, now_ms
+from .sync import Admit, _check_transport, _is_syn, address_of, decide
+from .types import Delivery, EventKind, PacketType, now_ms
 
 __all__ = ["connect", "serve", "Connection", "Server"]
 
@@ -70,6 +73,9 @@ class _Timer:
 class Connection:
     """One seqlink connection, either side: ``recv``, ``send``, ``close``.
     Iterate over it (``async for``) to read messages until the peer closes."""
+
+    basic = False
+    """True for a seed 000 client of a TCP server (the basic profile)."""
 
     def __init__(self, address: Address) -> None:
         self.address = address
@@ -379,30 +385,114 @@ class _ServerDatagrams(asyncio.DatagramProtocol):
         pass
 
 
+class _BasicConnection(Connection):
+    """A seed 000 client of a TCP server (the basic profile): its messages are
+    its packets in order, sent as seed 000 packets; closing ends the stream."""
+
+    basic = True
+
+    def __init__(self, stream: "_ServerStream") -> None:
+        super().__init__(stream.address)
+        self._stream = stream
+        self.session = _seqlink.BasicSession()
+        """The seed 000 session (sequence numbers, statistics)."""
+
+    def _judge(self, frame: bytes) -> None:
+        outcome = self.session.receive(frame)
+        packet = outcome.packet
+        if packet is not None and packet.ptype != PacketType.HEARTBEAT:
+            self._inbox.append(Message(packet.ptype, packet.payload))
+        self._wake()
+
+    def _try_send(self, ptype: int, payload: bytes, delivery: int) -> None:
+        transport = self._stream.transport
+        if self._closed or transport is None or transport.is_closing():
+            raise ConnectionFailedError("the seed 000 client is gone")
+        transport.write(self.session.encode(ptype, payload))  # type: ignore[attr-defined]
+
+    def _finished(self) -> bool:
+        return self._closed
+
+    def _close_done(self) -> bool:
+        return True
+
+    def _start_close(self) -> None:
+        self._release()
+
+    def _start_abort(self, code: int) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        if self._stream.transport is not None:
+            self._stream.transport.close()
+
+
 class _ServerStream(asyncio.Protocol):
-    """One accepted TCP stream of a server."""
+    """One accepted TCP stream of a server: a seqlink client (its first
+    packet is a SYN) or a seed 000 client (any other first packet, or
+    silence for ``basic_after_ms``; docs/PROTOCOL.md 8.1)."""
 
     def __init__(self, server: "Server") -> None:
         self.server = server
         self.decoder = StreamDecoder()
         self.address: Address = ("", 0)
+        self.transport: Optional[asyncio.BaseTransport] = None
+        self.kind: Optional[str] = None
+        self.basic: Optional[_BasicConnection] = None
+        self._silence: Optional[asyncio.TimerHandle] = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
         self.address = address_of(transport.get_extra_info("peername"))
         transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server._streams[self.address] = transport
+        if self.server._basic_after_ms is not None:
+            delay = self.server._basic_after_ms / 1000
+            self._silence = asyncio.get_running_loop().call_later(delay, self._silent)
+
+    def _silent(self) -> None:
+        if self.kind is None:
+            self._become_basic()
+
+    def _become_basic(self) -> None:
+        self.kind = "basic"
+        self.basic = _BasicConnection(self)
+        self.server._spawn(self.basic)
 
     def data_received(self, data: bytes) -> None:
         now = now_ms()
         try:
-            for frame in self.decoder.feed_frames(data):
-                self.server.endpoint.handle_datagram(now, self.address, frame)
+            frames = self.decoder.feed_frames(data)
         except Error:
-            self.server._streams[self.address].close()
+            frames = []
+            if self.transport is not None:
+                self.transport.close()
+        for frame in frames:
+            if self.kind is None:
+                if self._silence is not None:
+                    self._silence.cancel()
+                if _is_syn(frame):
+                    self.kind = "seqlink"
+                else:
+                    self._become_basic()
+            elif self.basic is not None and _is_syn(frame) and self.basic.session.stats.packets_received_raw == 0:
+                # a slow seqlink client taken for a silent seed 000 one: forget the basic state
+                self.basic._closed = True
+                self.basic._wake()
+                self.basic, self.kind = None, "seqlink"
+            if self.kind == "seqlink":
+                self.server.endpoint.handle_datagram(now, self.address, frame)
+            elif self.basic is not None:
+                self.basic._judge(frame)
         self.server._service()
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
+        if self._silence is not None:
+            self._silence.cancel()
         self.server._streams.pop(self.address, None)
+        if self.basic is not None:
+            self.basic._closed = True
+            self.basic._wake()
         for conn in self.server._connections.values():
             if conn.address == self.address:
                 self.server.endpoint.transport_closed(conn.handle)
@@ -416,15 +506,23 @@ class Server:
     """A seqlink server on the event loop: every connection is handed to the
     handler as a :class:`Connection`, in a task of its own. Made by :func:`serve`."""
 
-    def __init__(self, config: EndpointConfig, handler: Handler, stream: bool, admit: Optional[Admit] = None) -> None:
+    def __init__(
+        self,
+        config: EndpointConfig,
+        handler: Handler,
+        stream: bool,
+        admit: Optional[Admit] = None,
+        basic_after_ms: Optional[int] = None,
+    ) -> None:
         self._admit = admit
+        self._basic_after_ms = basic_after_ms
         automatic = config.auto_accept
         config.auto_accept = admit is None  # with `admit`, handshakes wait for its decision
         try:
             self.endpoint = _seqlink.Endpoint(config)
+            """The sans-IO endpoint underneath."""
         finally:
             config.auto_accept = automatic
-        """The sans-IO endpoint underneath."""
         self._handler = handler
         self._stream = stream
         self._timer = _Timer(self._on_timer)
@@ -461,9 +559,7 @@ class Server:
             if event.kind == EventKind.CONNECTED:
                 conn = _ServerConnection(self, event.handle, address_of(self.endpoint.peer(event.handle)))
                 self._connections[event.handle] = conn
-                task = asyncio.get_running_loop().create_task(self._run_handler(conn))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._spawn(conn)
             elif conn is not None and event.kind == EventKind.FAILED:
                 conn._failure = event.error
             elif conn is not None and event.kind == EventKind.CLOSED:
@@ -480,7 +576,13 @@ class Server:
             conn._wake()
         self._timer.arm(self.endpoint.poll_timeout())
 
-    async def _run_handler(self, conn: _ServerConnection) -> None:
+    def _spawn(self, conn: Connection) -> None:
+        """Runs the handler for a new connection, in a task of its own."""
+        task = asyncio.get_running_loop().create_task(self._run_handler(conn))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_handler(self, conn: Connection) -> None:
         try:
             await self._handler(conn)
         except Exception:
@@ -519,18 +621,23 @@ async def serve(
     transport: str = "udp",
     config: Optional[Union[EndpointConfig, ConnectionConfig]] = None,
     admit: Optional[Admit] = None,
+    basic_after_ms: Optional[int] = 500,
 ) -> Server:
     """Serves seqlink on ``host:port`` (port 0: any free port, see
     :attr:`Server.address`) over ``"udp"`` or ``"tcp"``: ``await
     handler(connection)`` runs for every client that connects. ``admit``
-    decides who may connect, as for :func:`seqlink.serve`."""
+    decides who may connect, as for :func:`seqlink.serve`. Over TCP, a
+    client whose first packet is not a SYN, or that is silent for
+    ``basic_after_ms`` (None: never), is a seed 000 client: its connection
+    has ``basic`` True and speaks the basic profile."""
     if isinstance(config, EndpointConfig):
         _check_transport(transport, config.connection)
         endpoint_config = config
     else:
         endpoint_config = EndpointConfig(connection=_check_transport(transport, config))
     loop = asyncio.get_running_loop()
-    server = Server(endpoint_config, handler, stream=transport == "tcp", admit=admit)
+    basic = basic_after_ms if transport == "tcp" else None
+    server = Server(endpoint_config, handler, stream=transport == "tcp", admit=admit, basic_after_ms=basic)
     if transport == "tcp":
         server._listener = await loop.create_server(lambda: _ServerStream(server), host, port)
         server.address = address_of(server._listener.sockets[0].getsockname())

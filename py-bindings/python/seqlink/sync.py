@@ -391,9 +391,9 @@ class Server:
         config.auto_accept = admit is None  # with `admit`, handshakes wait for its decision
         try:
             self.endpoint = Endpoint(config)
+            """The sans-IO endpoint underneath."""
         finally:
             config.auto_accept = automatic
-        """The sans-IO endpoint underneath."""
         self._tcp = stream
         self._basic_after_ms = basic_after_ms
         self._peers: Dict[Handle, Peer] = {}
