@@ -18,6 +18,7 @@ does not read) is disconnected (``docs/PROTOCOL.md`` 8.2).
 from __future__ import annotations
 
 import select
+import selectors
 import socket
 from collections import deque
 from dataclasses import dataclass
@@ -546,19 +547,23 @@ class Server:
         if self._basic_after_ms is not None:
             deadlines += [s.opened + self._basic_after_ms for s in self._streams.values() if s.kind is None]
         timeout = _wait_ms(now, *deadlines)
-        readers = [self._sock] + [s.sock for s in self._streams.values()]
-        writers = [s.sock for s in self._streams.values() if s.outbox]
-        ready, writable, _ = select.select(readers, writers, [], timeout)
+        # a selector (epoll, kqueue) rather than select(): no limit of 1024 descriptors
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._sock, selectors.EVENT_READ, None)
+            for stream in self._streams.values():
+                wanted = selectors.EVENT_READ | (selectors.EVENT_WRITE if stream.outbox else 0)
+                selector.register(stream.sock, wanted, stream)
+            ready = selector.select(timeout)
         now = now_ms()
-        by_sock = {s.sock: s for s in self._streams.values()}
-        for sock in writable:
-            if sock in by_sock:
-                self._write(by_sock[sock])
-        for sock in ready:
-            if sock is self._sock:
+        for key, mask in ready:
+            stream = key.data
+            if stream is None:
                 self._accept(now) if self._tcp else self._read_udp(now)
-            elif sock in by_sock and by_sock[sock].address in self._streams:
-                self._read_stream(by_sock[sock], now)
+                continue
+            if mask & selectors.EVENT_WRITE and stream.address in self._streams:
+                self._write(stream)
+            if mask & selectors.EVENT_READ and stream.address in self._streams:
+                self._read_stream(stream, now)
         if self._basic_after_ms is not None:
             for stream in self._streams.values():
                 if stream.kind is None and now - stream.opened >= self._basic_after_ms:
