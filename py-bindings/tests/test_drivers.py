@@ -277,3 +277,24 @@ def test_an_asyncio_tcp_server_serves_seed_000_clients_too():
                 assert (await conn.recv(timeout=5)).payload == b"HIT C3"
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_an_asyncio_server_serves_a_full_table_of_clients_at_once():
+    async def handler(conn: seqlink.aio.Connection) -> None:
+        async for message in conn:
+            await conn.send(message.ptype, message.payload)
+
+    async def client(address, i: int) -> List[bytes]:
+        conn = await seqlink.aio.connect(*address, config=FAST, timeout=10)
+        async with conn:
+            for j in range(20):
+                await conn.send(100, b"%d-%d " % (i, j) * 50)
+            return [(await conn.recv(timeout=10)).payload for _ in range(20)]
+
+    async def main() -> List[List[bytes]]:
+        config = seqlink.EndpointConfig(connection=FAST, max_connections=16)
+        async with await seqlink.aio.serve("127.0.0.1", 0, handler, config=config) as server:
+            return await asyncio.gather(*(client(server.address, i) for i in range(16)))
+
+    results = asyncio.run(asyncio.wait_for(main(), 60))
+    assert results == [[b"%d-%d " % (i, j) * 50 for j in range(20)] for i in range(16)]
