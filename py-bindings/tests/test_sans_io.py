@@ -207,3 +207,42 @@ def test_a_table_too_large_to_allocate_is_refused_not_attempted():
     huge = seqlink.ConnectionConfig(max_payload=65535, window=256)
     with pytest.raises(seqlink.Error, match="storage"):
         seqlink.Endpoint(seqlink.EndpointConfig(connection=huge, max_connections=1024))
+
+
+def test_every_message_arrives_across_a_network_that_loses_a_fifth_of_the_datagrams():
+    import random
+
+    rng = random.Random(7)
+    server = seqlink.Endpoint(entropy=20)
+    client = seqlink.Connection(0, seqlink.ConnectionConfig(max_payload=300), entropy=21)
+    now, handle, got = 0, None, []
+    sent = [b"message %d " % i * (1 + i % 40) for i in range(200)]
+    queued = 0
+    while len(got) < len(sent) and now < 60_000:
+        now += 5
+        for side in (client, server):
+            due = side.poll_timeout()
+            if due is not None and due <= now:
+                side.handle_timeout(now)
+        if client.is_established:
+            while queued < len(sent):
+                try:
+                    client.send(100, sent[queued])
+                except seqlink.WouldBlockError:
+                    break
+                queued += 1
+        for datagram in client.transmit(now):
+            if rng.random() >= 0.2:
+                server.handle_datagram(now, CLIENT, datagram)
+        for _, datagram in server.transmit(now):
+            if rng.random() >= 0.2:
+                client.handle_datagram(now, datagram)
+        while (event := server.poll_event()) is not None:
+            handle = event.handle if event.kind == EventKind.CONNECTED else handle
+        while handle is not None and (message := server.recv(handle)) is not None:
+            got.append(message.payload)
+        while client.poll_event() is not None:
+            pass
+    assert got == sent
+    stats = client.stats
+    assert stats.retransmissions > 0 and stats.messages_sent == len(sent)
