@@ -1,323 +1,21 @@
-"""Blocking drivers over Python's own sockets: :func:`connect` gives a
-:class:`Client`, :func:`serve` a :class:`Server`, over UDP or TCP.
-
-Both run the sans-IO core on the calling thread: every blocking call
-(``recv``, ``send`` when the window is full, ``close``, ``Server.poll``)
-waits on the socket with :func:`select.select` until data arrives or the
-next timer is due, so retransmissions and heartbeats happen while the
-application waits. Nothing runs between calls: call them often enough for
-the heartbeats (``ConnectionConfig.heartbeat_ms``).
-
-A TCP server also serves clients that speak only seed 000 (the basic
-profile, ``docs/PROTOCOL.md`` 8.1): a stream whose first packet is not a SYN,
-or that stays silent for ``basic_after_ms``, is a basic-profile peer. A TCP
-peer that lets more than :data:`MAX_BUFFERED` bytes of output pile up (it
-does not read) is disconnected (``docs/PROTOCOL.md`` 8.2).
-"""
+"""The blocking server: :func:`serve` gives a :class:`Server`."""
 
 from __future__ import annotations
 
-import select
 import selectors
 import socket
-from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple, Union, cast
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union, cast
 
-from ._seqlink import (
-    BasicSession,
-    Connection,
-    ConnectionConfig,
-    Endpoint,
-    EndpointConfig,
-    Handle,
-    Incoming,
-    Message,
-    StreamDecoder,
-)
-from .errors import ConnectionFailedError, Error, TableFullError, WouldBlockError
-from .types import Delivery, EventKind, PacketType, PeerCode, now_ms
+from .._common import DRAIN_BURST, READ_SIZE, Address, Admit, address_of, check_transport, decide, is_syn, wait_ms
+from .._seqlink import BasicSession, EndpointConfig, ConnectionConfig, Endpoint, Handle, Message, StreamDecoder
+from ..errors import ConnectionFailedError, Error
+from ..types import Delivery, EventKind, PacketType, now_ms
 
-__all__ = ["connect", "serve", "Client", "Server", "Peer", "ServerEvent"]
+__all__ = ["Server", "Peer", "ServerEvent", "serve", "MAX_BUFFERED"]
 
-Address = Tuple[str, int]
-
-_READ_SIZE = 65536
 # What a server buffers for a TCP peer that does not read, at most (docs/PROTOCOL.md 8.2).
 MAX_BUFFERED = 4 << 20
-_DRAIN_BURST = 256
-
-
-def _wait_ms(now: int, *deadlines: Optional[int]) -> Optional[float]:
-    """Seconds until the earliest deadline (None: none), never negative."""
-    due = [d for d in deadlines if d is not None]
-    return max(0, min(due) - now) / 1000 if due else None
-
-
-Admit = Callable[[Incoming], Union[bool, int]]
-"""An admission decision: True accepts, False or a ``PeerCode`` refuses."""
-
-
-def decide(endpoint: Endpoint, admit: Admit) -> None:
-    """Puts every waiting handshake of `endpoint` to `admit` (a server's admission)."""
-    while (incoming := endpoint.poll_incoming()) is not None:
-        verdict = admit(incoming)
-        if verdict is True:
-            try:
-                endpoint.accept_incoming(incoming, now_ms())
-            except TableFullError:
-                endpoint.refuse(incoming, PeerCode.SERVER_FULL)
-        else:
-            endpoint.refuse(incoming, PeerCode.REFUSED if verdict is False else int(verdict))
-
-
-def address_of(peer: object) -> Address:
-    """The ``(host, port)`` of a socket address (IPv6 addresses carry two more fields)."""
-    assert isinstance(peer, tuple) and len(peer) >= 2, peer
-    return (str(peer[0]), int(peer[1]))
-
-
-def _is_syn(frame: bytes) -> bool:
-    return len(frame) > 4 and frame[4] == PacketType.SYN
-
-
-def _check_transport(transport: str, config: Optional[ConnectionConfig]) -> ConnectionConfig:
-    if transport not in ("udp", "tcp"):
-        raise Error(f'transport must be "udp" or "tcp", got {transport!r}')
-    if config is None:
-        return ConnectionConfig(stream=transport == "tcp")
-    if config.stream != (transport == "tcp"):
-        raise Error(f"a {transport.upper()} connection needs ConnectionConfig(stream={transport == 'tcp'})")
-    return config
-
-
-class Client:
-    """A connection to a seqlink server, blocking. Made by :func:`connect`.
-
-    Use it as a context manager (``close()`` on exit) or iterate over it to
-    read messages until the peer closes.
-    """
-
-    def __init__(self, sock: socket.socket, connection: Connection, stream: bool) -> None:
-        self._sock = sock
-        self.connection = connection
-        """The sans-IO connection underneath."""
-        self._stream = StreamDecoder() if stream else None
-        self._inbox: Deque[Message] = deque()
-        self._failure: Optional[Error] = None
-        self._closed = False
-        self._eof = False
-
-    # ---- the loop ------------------------------------------------------------
-
-    def _flush(self, now: int) -> None:
-        for datagram in self.connection.transmit(now):
-            try:
-                if self._stream is not None:
-                    self._sock.sendall(datagram)
-                else:
-                    self._sock.send(datagram)
-            except (BlockingIOError, ConnectionRefusedError, InterruptedError):
-                pass  # a lost datagram: the protocol retransmits
-            except OSError:
-                if self._stream is None:
-                    raise
-                self._transport_closed()
-                return
-
-    def _transport_closed(self) -> None:
-        if not self._eof:
-            self._eof = True
-            self.connection.transport_closed()
-
-    def _read(self, now: int) -> None:
-        for _ in range(_DRAIN_BURST):
-            try:
-                data = self._sock.recv(_READ_SIZE)
-            except (BlockingIOError, InterruptedError):
-                return
-            except ConnectionRefusedError:
-                continue  # ICMP port unreachable from an earlier datagram
-            except OSError:
-                self._transport_closed()
-                return
-            if self._stream is None:
-                self.connection.handle_datagram(now, data)
-                continue
-            if not data:
-                self._transport_closed()
-                return
-            for frame in self._stream.feed_frames(data):
-                self.connection.handle_datagram(now, frame)
-            return  # one read per wake-up: the stream socket blocks
-
-    def _step(self, until: Optional[int]) -> None:
-        """Sends what is ready, waits for input or the next timer (at most until `until`), handles both."""
-        now = now_ms()
-        self._flush(now)
-        timeout = _wait_ms(now, self.connection.poll_timeout(), until)
-        readable = [] if self._eof else [self._sock]
-        if readable:
-            ready, _, _ = select.select(readable, [], [], timeout)
-        else:
-            ready = []
-        now = now_ms()
-        if ready:
-            self._read(now)
-        due = self.connection.poll_timeout()
-        if due is not None and due <= now:
-            self.connection.handle_timeout(now)
-        self._flush(now)
-        self._collect()
-
-    def _collect(self) -> None:
-        while (event := self.connection.poll_event()) is not None:
-            if event.kind == EventKind.FAILED:
-                self._failure = event.error
-            elif event.kind == EventKind.CLOSED:
-                self._closed = True
-        while (message := self.connection.recv()) is not None:
-            self._inbox.append(message)
-
-    def _wait(self, done: Callable[[], bool], timeout: Optional[float]) -> bool:
-        until = None if timeout is None else now_ms() + int(timeout * 1000)
-        while not done():
-            if until is not None and now_ms() >= until:
-                return False
-            if self.connection.is_closed and not done():
-                return done()
-            self._step(until)
-        return True
-
-    # ---- the application's calls ---------------------------------------------
-
-    def send(
-        self, ptype: int, payload: bytes = b"", delivery: int = Delivery.RELIABLE, timeout: Optional[float] = None
-    ) -> None:
-        """Queues a message and sends what it can at once. Waits while the send
-        window is full (``TimeoutError`` after ``timeout`` seconds); raises the
-        connection's failure, or a :class:`~seqlink.SendError`."""
-        until = None if timeout is None else now_ms() + int(timeout * 1000)
-        while True:
-            try:
-                self.connection.send(ptype, payload, delivery)
-                break
-            except WouldBlockError:
-                if self._failure is not None:
-                    raise self._failure from None
-                if until is not None and now_ms() >= until:
-                    raise TimeoutError("the send window stayed full") from None
-                self._step(until)
-        self._flush(now_ms())
-
-    def recv(self, timeout: Optional[float] = None) -> Optional[Message]:
-        """The next message; None once the peer closed (after its last
-        message). Raises the failure (a :class:`~seqlink.ConnectionFailedError`),
-        or ``TimeoutError`` after ``timeout`` seconds."""
-        self._wait(lambda: bool(self._inbox) or self._finished(), timeout)
-        if self._inbox:
-            return self._inbox.popleft()
-        failure = self._failure or self.connection.failure
-        if failure is not None:
-            raise failure
-        if self._finished():
-            return None
-        raise TimeoutError("no message within the timeout")
-
-    def _finished(self) -> bool:
-        """Whether no message can arrive any more."""
-        return self.connection.is_closed or self._eof or self.connection.peer_finished
-
-    def __iter__(self) -> Iterator[Message]:
-        """The messages until the peer closes."""
-        while (message := self.recv()) is not None:
-            yield message
-
-    def poll(self) -> None:
-        """Runs the protocol once without waiting (timers, input, output)."""
-        self._step(now_ms())
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Closes gracefully: waits until everything sent was delivered, the
-        peer closed too and the linger time passed (``linger_ms``; at most
-        ``timeout`` seconds in all), then closes the socket."""
-        try:
-            self.connection.close(now_ms())
-            # until both sides are done and the linger time passed (late duplicates are answered meanwhile)
-            self._wait(lambda: self.connection.is_closed or self._eof, timeout)
-            self._flush(now_ms())
-        finally:
-            self._sock.close()
-
-    def abort(self, code: int = 7) -> None:
-        """Aborts at once (a RESET goes to the peer) and closes the socket."""
-        try:
-            self.connection.abort(now_ms(), code)
-            self._flush(now_ms())
-        finally:
-            self._sock.close()
-
-    @property
-    def stats(self):  # type: ignore[no-untyped-def]
-        """The connection's counters (:class:`seqlink.Stats`)."""
-        return self.connection.stats
-
-    @property
-    def local_address(self) -> Address:
-        """This side's socket address."""
-        return address_of(self._sock.getsockname())
-
-    def __enter__(self) -> "Client":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._sock.fileno() >= 0:
-            if exc[0] is None:
-                self.close()
-            else:
-                self.abort()
-
-
-def connect(
-    host: str,
-    port: int,
-    *,
-    transport: str = "udp",
-    config: Optional[ConnectionConfig] = None,
-    timeout: float = 10.0,
-) -> Client:
-    """Connects to a seqlink server and completes the handshake.
-
-    ``transport`` is ``"udp"`` (default) or ``"tcp"`` (a TCP connection needs
-    ``ConnectionConfig(stream=True)``, the default for it). Raises the
-    failure (``ConnectTimeoutError``, ``RefusedError``, ...), ``TimeoutError``
-    after ``timeout`` seconds, or the socket's ``OSError``.
-    """
-    config = _check_transport(transport, config)
-    if transport == "tcp":
-        sock = socket.create_connection((host, port), timeout=timeout)
-        sock.settimeout(None)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    else:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
-        sock = socket.socket(family, kind, proto)
-        sock.connect(address)
-        sock.setblocking(False)
-    client = Client(sock, Connection(now_ms(), config), stream=transport == "tcp")
-    try:
-        if not client._wait(lambda: client.connection.is_established or client.connection.is_closed, timeout):
-            raise TimeoutError(f"no handshake with {host}:{port} within {timeout} s")
-        client._collect()
-        if not client.connection.is_established:
-            failure = client._failure or client.connection.failure
-            raise failure if failure is not None else ConnectionFailedError("the connection closed during the handshake")
-    except BaseException:
-        sock.close()
-        raise
-    return client
-
-
-# ---- server ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -463,7 +161,7 @@ class Server:
 
     def _read_stream(self, stream: _Stream, now: int) -> None:
         try:
-            data = stream.sock.recv(_READ_SIZE)
+            data = stream.sock.recv(READ_SIZE)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -478,10 +176,10 @@ class Server:
             return
         for frame in frames:
             if stream.kind is None:
-                stream.kind = "seqlink" if _is_syn(frame) else "basic"
+                stream.kind = "seqlink" if is_syn(frame) else "basic"
                 if stream.kind == "basic":
                     self._start_basic(stream)
-            elif stream.kind == "basic" and _is_syn(frame) and self._never_spoke(stream):
+            elif stream.kind == "basic" and is_syn(frame) and self._never_spoke(stream):
                 # a slow seqlink client taken for a silent seed 000 one: forget the basic state
                 if stream.peer is not None:
                     stream.peer.open = False
@@ -531,9 +229,9 @@ class Server:
             self._pending.append(ServerEvent(kind, stream.peer, error=error))
 
     def _read_udp(self, now: int) -> None:
-        for _ in range(_DRAIN_BURST):
+        for _ in range(DRAIN_BURST):
             try:
-                data, address = self._sock.recvfrom(_READ_SIZE)
+                data, address = self._sock.recvfrom(READ_SIZE)
             except (BlockingIOError, InterruptedError):
                 return
             except ConnectionRefusedError:
@@ -546,7 +244,7 @@ class Server:
         deadlines = [self.endpoint.poll_timeout(), until]
         if self._basic_after_ms is not None:
             deadlines += [s.opened + self._basic_after_ms for s in self._streams.values() if s.kind is None]
-        timeout = _wait_ms(now, *deadlines)
+        timeout = wait_ms(now, *deadlines)
         # a selector (epoll, kqueue) rather than select(): no limit of 1024 descriptors
         with selectors.DefaultSelector() as selector:
             selector.register(self._sock, selectors.EVENT_READ, None)
@@ -693,9 +391,9 @@ def serve(
     """
     if isinstance(config, EndpointConfig):
         endpoint_config = config
-        _check_transport(transport, config.connection)
+        check_transport(transport, config.connection)
     else:
-        endpoint_config = EndpointConfig(connection=_check_transport(transport, config))
+        endpoint_config = EndpointConfig(connection=check_transport(transport, config))
     family = socket.getaddrinfo(host, port)[0][0]
     if transport == "tcp":
         sock = socket.socket(family, socket.SOCK_STREAM)
