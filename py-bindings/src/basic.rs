@@ -19,18 +19,25 @@ use crate::event::stats_object;
 /// why; discarded) or "out_of_sequence" (`expected` and `got`; discarded).
 #[pyclass(frozen, module = "seqlink")]
 pub struct Outcome {
+    /// "deliver", "control", "corrupt" or "out_of_sequence".
     #[pyo3(get)]
     kind: &'static str,
+    /// The delivered packet.
     #[pyo3(get)]
     packet: Option<Py<Packet>>,
+    /// ACK or NACK, for a control packet.
     #[pyo3(get)]
     ptype: Option<u8>,
+    /// The sequence number an ACK or NACK names.
     #[pyo3(get)]
     seq: Option<u32>,
+    /// Why a corrupt packet was discarded (a `DecodeError`).
     #[pyo3(get)]
     error: Option<Py<PyAny>>,
+    /// The sequence number that was expected, for an out-of-sequence packet.
     #[pyo3(get)]
     expected: Option<u32>,
+    /// The sequence number that came instead.
     #[pyo3(get)]
     got: Option<u32>,
 }

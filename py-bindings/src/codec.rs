@@ -31,10 +31,13 @@ pub fn make_codec(max_payload: Option<&Bound<'_, PyAny>>, crc32c: bool) -> PyRes
 /// with `PacketType` members).
 #[pyclass(frozen, module = "seqlink")]
 pub struct Packet {
+    /// The sequence number (0 to 2**32 - 1).
     #[pyo3(get)]
     pub seq: u32,
+    /// The packet type (0-255; see `PacketType`).
     #[pyo3(get)]
     pub ptype: u8,
+    /// The payload bytes.
     #[pyo3(get)]
     pub payload: Py<PyBytes>,
 }

@@ -20,28 +20,40 @@ use crate::errors::{invalid_argument, OrRaise};
 #[pyclass(module = "seqlink", from_py_object)]
 #[derive(Clone, Debug)]
 pub struct ConnectionConfig {
+    /// Largest packet payload this side sends or accepts (the handshake agrees on the smaller).
     #[pyo3(get, set)]
     pub max_payload: u16,
+    /// Packets in flight each way at most (1-256; the handshake agrees on the smaller).
     #[pyo3(get, set)]
     pub window: u16,
+    /// Heartbeat interval when nothing is sent, milliseconds (0: none).
     #[pyo3(get, set)]
     pub heartbeat_ms: u32,
+    /// Silence after which the connection fails, milliseconds (0: never).
     #[pyo3(get, set)]
     pub idle_timeout_ms: u32,
+    /// Time the handshake may take, milliseconds.
     #[pyo3(get, set)]
     pub connect_timeout_ms: u32,
+    /// Time a graceful close may take, milliseconds.
     #[pyo3(get, set)]
     pub close_timeout_ms: u32,
+    /// Time the side that closed first keeps answering late duplicates, milliseconds.
     #[pyo3(get, set)]
     pub linger_ms: u32,
+    /// Ask for CRC-32C instead of the Internet checksum (both sides must support it).
     #[pyo3(get, set)]
     pub prefer_crc: bool,
+    /// Over a TCP byte stream (no retransmissions, no congestion control) rather than datagrams.
     #[pyo3(get, set)]
     pub stream: bool,
+    /// Unreliable messages buffered each way (0: unreliable delivery off).
     #[pyo3(get, set)]
     pub unreliable_slots: u8,
+    /// Retransmission timers: "low_latency" or "standard" (RFC 6298-style).
     #[pyo3(get, set)]
     pub timing: String,
+    /// Congestion control: "loss_tolerant", "new_reno" or "off".
     #[pyo3(get, set)]
     pub congestion: String,
     pub extension: Vec<u8>,
@@ -195,10 +207,15 @@ fn py_bool(b: bool) -> &'static str {
 #[pyclass(module = "seqlink", get_all, set_all, from_py_object)]
 #[derive(Clone, Debug)]
 pub struct EndpointConfig {
+    /// Settings and limits of every connection.
     pub connection: ConnectionConfig,
+    /// Connections at most (the table is allocated whole; at most 1024).
     pub max_connections: u16,
+    /// How long a handshake cookie stays valid, milliseconds.
     pub cookie_lifetime_ms: u32,
+    /// RESETs sent per second at most, to peers the endpoint does not know.
     pub resets_per_second: u16,
+    /// Create connections as soon as a handshake proves its cookie (else they wait in `poll_incoming`).
     pub auto_accept: bool,
 }
 

@@ -86,6 +86,7 @@ impl Handle {
 #[pyclass(frozen, module = "seqlink")]
 pub struct Incoming {
     ticket: IncomingTicket,
+    /// The client's address.
     #[pyo3(get)]
     peer: Py<PyAny>,
     /// The agreed maximum payload.
@@ -94,10 +95,13 @@ pub struct Incoming {
     /// The agreed window.
     #[pyo3(get)]
     window: u16,
+    /// The agreed heartbeat interval, milliseconds.
     #[pyo3(get)]
     heartbeat_ms: u32,
+    /// The agreed idle timeout, milliseconds.
     #[pyo3(get)]
     idle_timeout_ms: u32,
+    /// The extension bytes of the client's handshake.
     #[pyo3(get)]
     extension: Py<PyBytes>,
 }

@@ -19,8 +19,10 @@ use crate::errors::to_py;
 pub struct Event {
     record: EventRecord,
     failure: Option<FailReason>,
+    /// The connection of an endpoint's event (None from a `Connection`, or for a refusal).
     #[pyo3(get)]
     handle: Option<Handle>,
+    /// The refused peer of a `peer_refused` event.
     #[pyo3(get)]
     peer: Option<Py<PyAny>>,
 }
@@ -104,8 +106,10 @@ impl Event {
 /// A received message: its application packet type, its bytes, and how it was sent.
 #[pyclass(frozen, module = "seqlink")]
 pub struct Message {
+    /// The application's packet type.
     #[pyo3(get)]
     pub ptype: u8,
+    /// The message's bytes.
     #[pyo3(get)]
     pub payload: Py<PyBytes>,
     /// 0: reliable, 1: unreliable (compare with `seqlink.Delivery`).

@@ -62,3 +62,16 @@ def test_the_doctests_of_the_package_pass():
 def test_the_version_is_the_crates():
     cargo = (Path(__file__).resolve().parents[1] / "Cargo.toml").read_text()
     assert f'version = "{seqlink.__version__}"' in cargo
+
+
+def test_every_method_and_attribute_of_the_compiled_classes_is_documented():
+    undocumented = []
+    for name in public(compiled):
+        obj = getattr(compiled, name)
+        if not inspect.isclass(obj):
+            continue
+        for attr in public(obj):
+            doc = (getattr(inspect.getattr_static(obj, attr), "__doc__", None) or "").strip()
+            if not doc or doc.startswith(("int(", "str(", "bytes(", "bool(", "tuple(")):
+                undocumented.append(f"{name}.{attr}")
+    assert undocumented == []
