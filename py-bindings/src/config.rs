@@ -204,11 +204,11 @@ fn py_bool(b: bool) -> &'static str {
 /// Settings of a server endpoint: the connections' settings and the
 /// table's limits. `auto_accept=False` makes proven handshakes wait for
 /// `Endpoint.poll_incoming()` and the application's decision.
-#[pyclass(module = "seqlink", get_all, set_all, from_py_object)]
-#[derive(Clone, Debug)]
+#[pyclass(module = "seqlink", get_all, set_all)]
 pub struct EndpointConfig {
-    /// Settings and limits of every connection.
-    pub connection: ConnectionConfig,
+    /// Settings and limits of every connection (the object itself, shared:
+    /// `config.connection.window = 64` changes this configuration).
+    pub connection: Py<ConnectionConfig>,
     /// Connections at most (the table is allocated whole; at most 1024).
     pub max_connections: u16,
     /// How long a handshake cookie stays valid, milliseconds.
@@ -222,7 +222,7 @@ pub struct EndpointConfig {
 impl EndpointConfig {
     /// The core's configuration.
     pub fn to_core(&self, py: Python<'_>) -> PyResult<CoreEndpointConfig> {
-        let mut config = CoreEndpointConfig::new(self.connection.to_core(py)?);
+        let mut config = CoreEndpointConfig::new(self.connection.borrow(py).to_core(py)?);
         config.max_connections = self.max_connections;
         config.cookie_lifetime_ms = self.cookie_lifetime_ms;
         config.resets_per_second = self.resets_per_second;
@@ -244,7 +244,7 @@ impl EndpointConfig {
     ))]
     fn new(
         py: Python<'_>,
-        connection: Option<ConnectionConfig>,
+        connection: Option<Py<ConnectionConfig>>,
         max_connections: u16,
         cookie_lifetime_ms: u32,
         resets_per_second: u16,
@@ -252,30 +252,33 @@ impl EndpointConfig {
     ) -> PyResult<EndpointConfig> {
         let connection = match connection {
             Some(c) => c,
-            None => ConnectionConfig::new(
+            None => Py::new(
                 py,
-                LinkConfig::new().max_payload,
-                LinkConfig::new().send_window,
-                CoreConnectionConfig::new().heartbeat_ms,
-                CoreConnectionConfig::new().idle_timeout_ms,
-                CoreConnectionConfig::new().connect_timeout_ms,
-                CoreConnectionConfig::new().close_timeout_ms,
-                CoreConnectionConfig::new().linger_ms,
-                false,
-                false,
-                LinkConfig::new().unreliable_slots,
-                "low_latency".into(),
-                "loss_tolerant".into(),
-                Vec::new(),
+                ConnectionConfig::new(
+                    py,
+                    LinkConfig::new().max_payload,
+                    LinkConfig::new().send_window,
+                    CoreConnectionConfig::new().heartbeat_ms,
+                    CoreConnectionConfig::new().idle_timeout_ms,
+                    CoreConnectionConfig::new().connect_timeout_ms,
+                    CoreConnectionConfig::new().close_timeout_ms,
+                    CoreConnectionConfig::new().linger_ms,
+                    false,
+                    false,
+                    LinkConfig::new().unreliable_slots,
+                    "low_latency".into(),
+                    "loss_tolerant".into(),
+                    Vec::new(),
+                )?,
             )?,
         };
         Ok(EndpointConfig { connection, max_connections, cookie_lifetime_ms, resets_per_second, auto_accept })
     }
 
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> String {
         format!(
             "EndpointConfig(connection={}, max_connections={}, cookie_lifetime_ms={}, resets_per_second={}, auto_accept={})",
-            self.connection.__repr__(),
+            self.connection.borrow(py).__repr__(),
             self.max_connections,
             self.cookie_lifetime_ms,
             self.resets_per_second,

@@ -147,7 +147,7 @@ impl Endpoint {
     #[pyo3(signature = (config = None, *, secret = None, entropy = None))]
     fn new(
         py: Python<'_>,
-        config: Option<EndpointConfig>,
+        config: Option<PyRef<'_, EndpointConfig>>,
         secret: Option<PyBackedBytes>,
         entropy: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Endpoint> {

@@ -154,6 +154,9 @@ def test_bad_configurations_raise_their_config_error():
         seqlink.ConnectionConfig(timing="fast")
     config = seqlink.ConnectionConfig(window=64, stream=True)
     assert config.window == 64 and config.stream and "window=64" in repr(config)
+    endpoint = seqlink.EndpointConfig(connection=config)
+    endpoint.connection.window = 32  # the same object, not a copy
+    assert config.window == 32 and endpoint.connection is config
 
 
 def test_garbage_datagrams_are_dropped_and_counted_never_raised():
