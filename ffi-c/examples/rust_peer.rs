@@ -1,0 +1,2 @@
+//! Placeholder: the Rust peer of the C examples comes in a later step.
+fn main() {}
