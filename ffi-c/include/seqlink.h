@@ -252,7 +252,7 @@ typedef struct SeqlinkStreamDecoder SeqlinkStreamDecoder;
 
 // How packets are checked: plain data, start from `seqlink_codec_default()`.
 typedef struct SeqlinkCodec {
-  // Largest payload accepted or written (seed 000: 1024).
+  // Largest payload accepted or written (seed 000: 65535; smaller bounds decoder buffers).
   uint16_t max_payload;
   // `SEQLINK_INTEGRITY_INTERNET_CHECKSUM` or `SEQLINK_INTEGRITY_CRC32C`.
   uint8_t integrity;
@@ -638,7 +638,7 @@ int seqlink_checksum_update(struct SeqlinkChecksum *state, const uint8_t *data, 
 // unchanged: more may be added). Returns 0, or -SEQLINK_E_NULL.
 int seqlink_checksum_finish(const struct SeqlinkChecksum *state, uint16_t *checksum);
 
-// Seed 000's codec: 1024-byte payloads, the Internet checksum, no pseudo-header.
+// Seed 000's codec: payloads up to 65535 bytes, the Internet checksum, no pseudo-header.
 struct SeqlinkCodec seqlink_codec_default(void);
 
 // Bytes of the largest packet `codec` accepts, into `*len`. Returns 0,

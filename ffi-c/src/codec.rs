@@ -36,7 +36,7 @@ pub const SEQLINK_TYPE_APPLICATION_FIRST: u8 = 48;
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeqlinkCodec {
-    /// Largest payload accepted or written (seed 000: 1024).
+    /// Largest payload accepted or written (seed 000: 65535; smaller bounds decoder buffers).
     pub max_payload: u16,
     /// `SEQLINK_INTEGRITY_INTERNET_CHECKSUM` or `SEQLINK_INTEGRITY_CRC32C`.
     pub integrity: u8,
@@ -89,7 +89,7 @@ impl SeqlinkPacket {
     }
 }
 
-/// Seed 000's codec: 1024-byte payloads, the Internet checksum, no pseudo-header.
+/// Seed 000's codec: payloads up to 65535 bytes, the Internet checksum, no pseudo-header.
 #[no_mangle]
 pub extern "C" fn seqlink_codec_default() -> SeqlinkCodec {
     SeqlinkCodec::from_core(&Codec::new())

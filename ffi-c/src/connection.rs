@@ -59,7 +59,8 @@ pub(crate) fn state_code(state: State) -> u8 {
     }
 }
 
-/// Reads the next message into `buf`: shared by connections and endpoints.
+/// Reads the next message into `buf`: shared by connections and endpoints
+/// (`None`: the endpoint has no such connection).
 pub(crate) fn recv_into(
     conn: Option<&mut CoreConnection>,
     buf: *mut u8,
@@ -68,7 +69,7 @@ pub(crate) fn recv_into(
 ) -> Outcome {
     let buf = bytes_mut(buf, buf_len)?;
     check_out(received)?;
-    let Some(conn) = conn else { return ready(false) };
+    let conn = conn.ok_or(Status(crate::status::SEQLINK_E_UNKNOWN_HANDLE))?;
     match conn.recv(buf)? {
         Some(r) => put(received, SeqlinkReceived::from_core(&r)).and(ready(true)),
         None => ready(false),

@@ -389,7 +389,7 @@ pub extern "C" fn seqlink_endpoint_recv(
 ) -> c_int {
     guard(|| {
         let endpoint = get(endpoint)?;
-        recv_into(Some(connection(endpoint, handle)?), buf, buf_len, received)
+        recv_into(endpoint.connection(ConnectionHandle::from_bits(handle)), buf, buf_len, received)
     })
 }
 

@@ -147,23 +147,40 @@ const BINDING_TEXTS: [&str; 7] = [
 #[no_mangle]
 pub extern "C" fn seqlink_strerror(code: c_int) -> *const c_char {
     let code = code.unsigned_abs();
-    let text = match code.checked_sub(SEQLINK_E_NULL as u32).and_then(|i| BINDING_TEXTS.get(i as usize)) {
-        Some(text) => text,
-        None => core_text(code),
-    };
-    text.as_ptr().cast()
+    match code.checked_sub(SEQLINK_E_NULL as u32).and_then(|i| BINDING_TEXTS.get(i as usize)) {
+        Some(text) => text.as_ptr().cast(),
+        None => core_text(code).as_ptr().cast(),
+    }
 }
 
-/// The core's description of `code`, NUL-terminated (kept in a small static table).
-fn core_text(code: u32) -> &'static str {
-    let code = u8::try_from(code).unwrap_or(u8::MAX);
-    CORE_TEXTS.get_or_init(build_core_texts).get(usize::from(code)).map_or("unknown code\0", |s| s.as_str())
+/// Codes the core may describe (its ranges end at 119).
+const CORE_CODES: usize = 128;
+/// Room for one description and its NUL.
+const TEXT_ROOM: usize = 80;
+
+/// Every core description, NUL-terminated, built at compile time: no
+/// allocation, no initialisation (a description that does not fit fails the build).
+static CORE_TEXTS: [[u8; TEXT_ROOM]; CORE_CODES] = core_texts();
+
+const fn core_texts() -> [[u8; TEXT_ROOM]; CORE_CODES] {
+    let mut table = [[0u8; TEXT_ROOM]; CORE_CODES];
+    let mut code = 0;
+    while code < CORE_CODES {
+        let text = seqlink_core::describe(code as u8).as_bytes();
+        assert!(text.len() < TEXT_ROOM, "a core description is longer than TEXT_ROOM");
+        let mut i = 0;
+        while i < text.len() {
+            table[code][i] = text[i];
+            i += 1;
+        }
+        code += 1;
+    }
+    table
 }
 
-static CORE_TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-
-fn build_core_texts() -> Vec<String> {
-    (0..=u8::MAX).map(|code| format!("{}\0", seqlink_core::describe(code))).collect()
+/// The core's description of `code`, NUL-terminated.
+fn core_text(code: u32) -> &'static [u8] {
+    usize::try_from(code).ok().and_then(|c| CORE_TEXTS.get(c)).map_or(b"unknown code\0", |t| t.as_slice())
 }
 
 /// The library's version, "MAJOR.MINOR.PATCH", a static NUL-terminated string.
