@@ -24,6 +24,9 @@ cargo test --workspace --locked
 step "comparison smoke run: seqlink, KCP and ENet through the impairment relay (fails on an error or a hash mismatch, not on speed)"
 ./scripts/compare.sh --quick
 
+step "C bindings: header freshness, C test suite and examples under ASan/UBSan, pkg-config (scripts/test-ffi.sh)"
+./scripts/test-ffi.sh
+
 step "rustdoc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p seqlink-core --no-deps --locked
 
