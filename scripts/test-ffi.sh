@@ -129,4 +129,13 @@ PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc ffi-c/examples/codec.c \
 timeout 30 "$out/codec_static" >/dev/null
 echo "pkg-config builds work: shared (build tree, installed) and static (installed)"
 
+step "the complete program of ffi-c/README.md, against a Rust peer"
+awk '/^```c$/ { inside = 1; next } /^```$/ { if (inside) exit } inside' ffi-c/README.md >"$out/readme_hello.c"
+gcc -std=c99 "${cflags[@]}" "$out/readme_hello.c" \
+    $(PKG_CONFIG_PATH="$lib_dir/pkgconfig" pkg-config --cflags seqlink) "${libs[@]}" -o "$out/readme_hello"
+start_peer udp-echo
+timeout 30 "$out/readme_hello" "$peer_port" | tee "$out/readme_hello.out"
+wait "$peer_pid"
+grep -qx "answer: hello" "$out/readme_hello.out"
+
 step "C bindings: all passed"

@@ -57,7 +57,8 @@ pub struct SeqlinkBasicOutcome {
     pub error: u8,
 }
 
-/// A basic-profile session: opaque.
+/// A basic-profile (seed 000) session: opaque, in caller memory or from
+/// `_new`; ended by `_free`. One thread at a time.
 pub struct SeqlinkBasicSession {
     _opaque: [u8; 0],
 }

@@ -21,7 +21,8 @@ use crate::status::{guard, ready, Outcome, Status, SEQLINK_OK};
 use core::ffi::{c_int, c_void};
 use seqlink_core::{Connection, ConnectionConfig, Delivery, ErrorCode, Event, PacketType, State};
 
-/// A connection: opaque, in caller memory or from `_new`.
+/// A client connection: opaque, in caller memory (`_size`, `_init`) or
+/// from `_new`; ended by `_free`. One thread at a time.
 pub struct SeqlinkConnection {
     _opaque: [u8; 0],
 }

@@ -21,17 +21,19 @@ use core::ffi::{c_int, c_void};
 use seqlink_core::framing::PREFIX_LEN;
 use seqlink_core::{Error, LengthPrefixedDecoder, SerialDecoder, StreamDecoder};
 
-/// A decoder of packets from a byte stream (TCP): opaque, in caller memory or from `_new`.
+/// A decoder of packets from a byte stream (TCP): opaque, in caller memory
+/// (`_size`, `_init`) or from `_new`; ended by `_free`. One thread at a time.
 pub struct SeqlinkStreamDecoder {
     _opaque: [u8; 0],
 }
 
-/// A decoder of serial frames (COBS, ended by 0x00): opaque.
+/// A decoder of serial frames (COBS, ended by 0x00): opaque, as the stream decoder.
 pub struct SeqlinkSerialDecoder {
     _opaque: [u8; 0],
 }
 
-/// A decoder of length-prefixed messages (4-byte big-endian length): opaque.
+/// A decoder of length-prefixed messages (4-byte big-endian length):
+/// opaque, as the stream decoder.
 pub struct SeqlinkLengthPrefixedDecoder {
     _opaque: [u8; 0],
 }

@@ -82,7 +82,8 @@ pub struct SeqlinkIncoming {
     pub extension_len: u8,
 }
 
-/// A server endpoint: opaque, in caller memory or from `_new`.
+/// A server endpoint and all its connections: opaque, in caller memory
+/// (`_size`, `_init`) or from `_new`; ended by `_free`. One thread at a time.
 pub struct SeqlinkEndpoint {
     _opaque: [u8; 0],
 }

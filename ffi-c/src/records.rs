@@ -312,3 +312,23 @@ pub extern "C" fn seqlink_trace_label(kind: u8) -> *const c_char {
     };
     label.as_ptr().cast()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::{offset_of, size_of};
+
+    #[test]
+    fn the_event_record_has_the_layout_of_protocol_section_9_2() {
+        assert_eq!(size_of::<SeqlinkEvent>(), 12);
+        assert_eq!(size_of::<SeqlinkEvent>(), size_of::<EventRecord>());
+        let offsets = [
+            offset_of!(SeqlinkEvent, kind),
+            offset_of!(SeqlinkEvent, reason),
+            offset_of!(SeqlinkEvent, peer_code),
+            offset_of!(SeqlinkEvent, fragments),
+            offset_of!(SeqlinkEvent, seq),
+        ];
+        assert_eq!(offsets, [0, 1, 2, 4, 8]);
+    }
+}

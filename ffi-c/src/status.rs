@@ -209,6 +209,17 @@ mod tests {
     }
 
     #[test]
+    fn a_panic_inside_an_entry_point_comes_back_as_a_code() {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {})); // keep the test output quiet
+        let code = guard(|| panic!("a bug"));
+        std::panic::set_hook(previous);
+        assert_eq!(code, -SEQLINK_E_PANIC);
+        assert_eq!(guard(|| Err(Status::NULL)), -SEQLINK_E_NULL);
+        assert_eq!(guard(|| Ok(7)), 7);
+    }
+
+    #[test]
     fn named_codes_are_the_cores() {
         use seqlink_core::event::EventKind;
         assert_eq!(SEQLINK_E_BAD_CHECKSUM, c_int::from(Error::BadChecksum { received: 0, computed: 0 }.code()));
