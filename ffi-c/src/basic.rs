@@ -7,7 +7,7 @@
 //! `seqlink_basic_session_size`/`_init`, or `_new`/`_free`. Not thread-safe.
 
 use crate::codec::{SeqlinkCodec, SeqlinkPacket};
-use crate::object::{create, create_owned, free, get, size_with_tail, Opaque};
+use crate::object::{free, get, make, size_with_tail, Memory, Opaque};
 use crate::ptr::{bytes, bytes_mut, check_out, input, put};
 use crate::records::SeqlinkBasicStats;
 use crate::status::{guard, ready, Outcome, Status, SEQLINK_OK};
@@ -82,6 +82,11 @@ fn session_size() -> Result<usize, Status> {
     size_with_tail::<SeqlinkBasicSession>(0).ok_or(Status::INVALID)
 }
 
+fn make_session(memory: Memory, config: *const SeqlinkBasicConfig, out: *mut *mut SeqlinkBasicSession) -> Outcome {
+    let config = config_of(config)?;
+    make(memory, session_size()?, out, |_| Ok(BasicSession::new(config)))
+}
+
 /// An error of the given code, for a session that only counts it.
 fn error_of(code: u8) -> Result<Error, Status> {
     Ok(match code {
@@ -154,13 +159,7 @@ pub extern "C" fn seqlink_basic_session_init(
     config: *const SeqlinkBasicConfig,
     session: *mut *mut SeqlinkBasicSession,
 ) -> c_int {
-    guard(|| {
-        let config = config_of(config)?;
-        check_out(session)?;
-        let made =
-            create::<SeqlinkBasicSession>(mem.cast(), mem_len, session_size()?, 0, |_| Ok(BasicSession::new(config)))?;
-        put(session, made).and(Ok(SEQLINK_OK))
-    })
+    guard(|| make_session(Memory::Caller(mem, mem_len), config, session))
 }
 
 /// Allocates a session into `*session`; end it with `seqlink_basic_session_free`.
@@ -169,12 +168,7 @@ pub extern "C" fn seqlink_basic_session_new(
     config: *const SeqlinkBasicConfig,
     session: *mut *mut SeqlinkBasicSession,
 ) -> c_int {
-    guard(|| {
-        let config = config_of(config)?;
-        check_out(session)?;
-        let made = create_owned::<SeqlinkBasicSession>(session_size()?, |_| Ok(BasicSession::new(config)))?;
-        put(session, made).and(Ok(SEQLINK_OK))
-    })
+    guard(|| make_session(Memory::Allocated, config, session))
 }
 
 /// Ends a session. Null is a no-op.

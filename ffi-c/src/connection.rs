@@ -14,7 +14,7 @@
 //! one thread at a time (it may move between threads).
 
 use crate::config::SeqlinkConnectionConfig;
-use crate::object::{create, create_owned, free, get, size_with_tail, Opaque};
+use crate::object::{free, get, make, size_with_tail, Memory, Opaque};
 use crate::ptr::{bytes, bytes_mut, check_out, input, put};
 use crate::records::{SeqlinkEvent, SeqlinkParams, SeqlinkReceived, SeqlinkStats, SeqlinkTrace};
 use crate::status::{guard, ready, Outcome, Status, SEQLINK_OK};
@@ -38,6 +38,17 @@ fn sized(config: *const SeqlinkConnectionConfig) -> Result<(ConnectionConfig, us
     let config = input(config)?.to_core()?;
     let size = size_with_tail::<SeqlinkConnection>(config.storage_len()).ok_or(Status::INVALID)?;
     Ok((config, size))
+}
+
+fn make_connection(
+    memory: Memory,
+    config: *const SeqlinkConnectionConfig,
+    now: u64,
+    entropy: u64,
+    out: *mut *mut SeqlinkConnection,
+) -> Outcome {
+    let (config, size) = sized(config)?;
+    make(memory, size, out, |storage| Connection::connect(config, storage, now, entropy).map_err(Status::from))
 }
 
 pub(crate) fn delivery(code: u8) -> Result<Delivery, Status> {
@@ -128,14 +139,7 @@ pub extern "C" fn seqlink_connection_init(
     entropy: u64,
     conn: *mut *mut SeqlinkConnection,
 ) -> c_int {
-    guard(|| {
-        let (config, size) = sized(config)?;
-        check_out(conn)?;
-        let made = create::<SeqlinkConnection>(mem.cast(), mem_len, size, 0, |storage| {
-            Connection::connect(config, storage, now, entropy).map_err(Status::from)
-        })?;
-        put(conn, made).and(Ok(SEQLINK_OK))
-    })
+    guard(|| make_connection(Memory::Caller(mem, mem_len), config, now, entropy, conn))
 }
 
 /// Starts a client connection in memory it allocates (as `_init`); end it
@@ -147,14 +151,7 @@ pub extern "C" fn seqlink_connection_new(
     entropy: u64,
     conn: *mut *mut SeqlinkConnection,
 ) -> c_int {
-    guard(|| {
-        let (config, size) = sized(config)?;
-        check_out(conn)?;
-        let made = create_owned::<SeqlinkConnection>(size, |storage| {
-            Connection::connect(config, storage, now, entropy).map_err(Status::from)
-        })?;
-        put(conn, made).and(Ok(SEQLINK_OK))
-    })
+    guard(|| make_connection(Memory::Allocated, config, now, entropy, conn))
 }
 
 /// Ends a connection at once (nothing more is sent: `_close` first for a

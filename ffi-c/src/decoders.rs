@@ -14,7 +14,7 @@
 //! A decoder is not thread-safe: one thread at a time.
 
 use crate::codec::{SeqlinkCodec, SeqlinkPacket};
-use crate::object::{create, create_owned, free, get, size_with_tail, Opaque};
+use crate::object::{free, get, make, size_with_tail, Memory, Opaque};
 use crate::ptr::{bytes, check_out, input, put};
 use crate::status::{guard, ready, Outcome, Status, SEQLINK_OK};
 use core::ffi::{c_int, c_void};
@@ -63,6 +63,22 @@ fn packet_decoder_size<O: Opaque>(codec: *const SeqlinkCodec) -> Result<(usize, 
 
 fn prefixed_size(max_len: usize) -> Result<usize, Status> {
     max_len.checked_add(PREFIX_LEN).and_then(size_with_tail::<SeqlinkLengthPrefixedDecoder>).ok_or(Status::INVALID)
+}
+
+fn make_stream(memory: Memory, codec: *const SeqlinkCodec, out: *mut *mut SeqlinkStreamDecoder) -> Outcome {
+    let (size, codec) = packet_decoder_size::<SeqlinkStreamDecoder>(codec)?;
+    make(memory, size, out, |buffer| StreamDecoder::new(buffer, codec).map_err(Status::from))
+}
+
+fn make_serial(memory: Memory, codec: *const SeqlinkCodec, out: *mut *mut SeqlinkSerialDecoder) -> Outcome {
+    let (size, codec) = packet_decoder_size::<SeqlinkSerialDecoder>(codec)?;
+    make(memory, size, out, |buffer| SerialDecoder::new(buffer, codec).map_err(Status::from))
+}
+
+fn make_prefixed(memory: Memory, max_len: usize, out: *mut *mut SeqlinkLengthPrefixedDecoder) -> Outcome {
+    make(memory, prefixed_size(max_len)?, out, |buffer| {
+        LengthPrefixedDecoder::new(buffer, max_len).map_err(Status::from)
+    })
 }
 
 /// Writes `*consumed`, then gives the decoded item's outcome.
@@ -119,15 +135,7 @@ pub extern "C" fn seqlink_stream_decoder_init(
     codec: *const SeqlinkCodec,
     decoder: *mut *mut SeqlinkStreamDecoder,
 ) -> c_int {
-    guard(|| {
-        let (size, codec) = packet_decoder_size::<SeqlinkStreamDecoder>(codec)?;
-        check_out(decoder)?;
-        let made = create::<SeqlinkStreamDecoder>(mem.cast(), mem_len, size, 0, |buffer| {
-            StreamDecoder::new(buffer, codec).map_err(Status::from)
-        })?;
-        put(decoder, made)?;
-        Ok(SEQLINK_OK)
-    })
+    guard(|| make_stream(Memory::Caller(mem, mem_len), codec, decoder))
 }
 
 /// Allocates a stream decoder for `codec` into `*decoder`; free it with
@@ -137,15 +145,7 @@ pub extern "C" fn seqlink_stream_decoder_new(
     codec: *const SeqlinkCodec,
     decoder: *mut *mut SeqlinkStreamDecoder,
 ) -> c_int {
-    guard(|| {
-        let (size, codec) = packet_decoder_size::<SeqlinkStreamDecoder>(codec)?;
-        check_out(decoder)?;
-        let made = create_owned::<SeqlinkStreamDecoder>(size, |buffer| {
-            StreamDecoder::new(buffer, codec).map_err(Status::from)
-        })?;
-        put(decoder, made)?;
-        Ok(SEQLINK_OK)
-    })
+    guard(|| make_stream(Memory::Allocated, codec, decoder))
 }
 
 /// Decodes the next packet of a byte stream (see the module rules above).
@@ -200,15 +200,7 @@ pub extern "C" fn seqlink_serial_decoder_init(
     codec: *const SeqlinkCodec,
     decoder: *mut *mut SeqlinkSerialDecoder,
 ) -> c_int {
-    guard(|| {
-        let (size, codec) = packet_decoder_size::<SeqlinkSerialDecoder>(codec)?;
-        check_out(decoder)?;
-        let made = create::<SeqlinkSerialDecoder>(mem.cast(), mem_len, size, 0, |buffer| {
-            SerialDecoder::new(buffer, codec).map_err(Status::from)
-        })?;
-        put(decoder, made)?;
-        Ok(SEQLINK_OK)
-    })
+    guard(|| make_serial(Memory::Caller(mem, mem_len), codec, decoder))
 }
 
 /// Allocates a serial decoder (as `seqlink_stream_decoder_new`).
@@ -217,15 +209,7 @@ pub extern "C" fn seqlink_serial_decoder_new(
     codec: *const SeqlinkCodec,
     decoder: *mut *mut SeqlinkSerialDecoder,
 ) -> c_int {
-    guard(|| {
-        let (size, codec) = packet_decoder_size::<SeqlinkSerialDecoder>(codec)?;
-        check_out(decoder)?;
-        let made = create_owned::<SeqlinkSerialDecoder>(size, |buffer| {
-            SerialDecoder::new(buffer, codec).map_err(Status::from)
-        })?;
-        put(decoder, made)?;
-        Ok(SEQLINK_OK)
-    })
+    guard(|| make_serial(Memory::Allocated, codec, decoder))
 }
 
 /// Decodes the next serial frame's packet (see the module rules above;
@@ -270,15 +254,7 @@ pub extern "C" fn seqlink_length_prefixed_decoder_init(
     max_len: usize,
     decoder: *mut *mut SeqlinkLengthPrefixedDecoder,
 ) -> c_int {
-    guard(|| {
-        let size = prefixed_size(max_len)?;
-        check_out(decoder)?;
-        let made = create::<SeqlinkLengthPrefixedDecoder>(mem.cast(), mem_len, size, 0, |buffer| {
-            LengthPrefixedDecoder::new(buffer, max_len).map_err(Status::from)
-        })?;
-        put(decoder, made)?;
-        Ok(SEQLINK_OK)
-    })
+    guard(|| make_prefixed(Memory::Caller(mem, mem_len), max_len, decoder))
 }
 
 /// Allocates a length-prefixed decoder (as `seqlink_stream_decoder_new`).
@@ -287,15 +263,7 @@ pub extern "C" fn seqlink_length_prefixed_decoder_new(
     max_len: usize,
     decoder: *mut *mut SeqlinkLengthPrefixedDecoder,
 ) -> c_int {
-    guard(|| {
-        let size = prefixed_size(max_len)?;
-        check_out(decoder)?;
-        let made = create_owned::<SeqlinkLengthPrefixedDecoder>(size, |buffer| {
-            LengthPrefixedDecoder::new(buffer, max_len).map_err(Status::from)
-        })?;
-        put(decoder, made)?;
-        Ok(SEQLINK_OK)
-    })
+    guard(|| make_prefixed(Memory::Allocated, max_len, decoder))
 }
 
 /// Decodes the next message: 1 with `*message` and `*message_len` (pointing

@@ -19,10 +19,10 @@
 
 use crate::config::SeqlinkEndpointConfig;
 use crate::connection::{delivery, failure_into, recv_into, state_code, CoreConnection};
-use crate::object::{create, create_owned, free, get, size_with_tail, Opaque, SEQLINK_ALIGN};
+use crate::object::{free, get, make, size_with_tail, Memory, Opaque, SEQLINK_ALIGN};
 use crate::ptr::{bytes, bytes_mut, check_out, input, put};
 use crate::records::{SeqlinkEndpointStats, SeqlinkEvent, SeqlinkParams, SeqlinkReceived, SeqlinkStats};
-use crate::status::{guard, ready, Status, SEQLINK_E_UNKNOWN_HANDLE, SEQLINK_OK};
+use crate::status::{guard, ready, Outcome, Status, SEQLINK_E_UNKNOWN_HANDLE, SEQLINK_OK};
 use core::ffi::{c_int, c_void};
 use core::mem::{align_of, size_of};
 use seqlink_core::{
@@ -131,6 +131,19 @@ fn build(
     Endpoint::with_arena(config, slots, arena, secret, entropy).map_err(Status::from)
 }
 
+fn make_endpoint(
+    memory: Memory,
+    config: *const SeqlinkEndpointConfig,
+    max_peers: usize,
+    secret: *const u8,
+    entropy: u64,
+    out: *mut *mut SeqlinkEndpoint,
+) -> Outcome {
+    let (config, size) = sized(config, max_peers)?;
+    let secret = secret_of(secret)?;
+    make(memory, size, out, |tail| build(config, max_peers, secret, entropy, tail))
+}
+
 fn secret_of(secret: *const u8) -> Result<[u8; 16], Status> {
     let mut key = [0u8; 16];
     key.copy_from_slice(bytes(secret, 16)?);
@@ -169,15 +182,7 @@ pub extern "C" fn seqlink_endpoint_init(
     entropy: u64,
     endpoint: *mut *mut SeqlinkEndpoint,
 ) -> c_int {
-    guard(|| {
-        let (config, size) = sized(config, max_peers)?;
-        let secret = secret_of(secret)?;
-        check_out(endpoint)?;
-        let made = create::<SeqlinkEndpoint>(mem.cast(), mem_len, size, 0, |tail| {
-            build(config, max_peers, secret, entropy, tail)
-        })?;
-        put(endpoint, made).and(Ok(SEQLINK_OK))
-    })
+    guard(|| make_endpoint(Memory::Caller(mem, mem_len), config, max_peers, secret, entropy, endpoint))
 }
 
 /// Makes an endpoint in memory it allocates (as `_init`); end it with
@@ -190,13 +195,7 @@ pub extern "C" fn seqlink_endpoint_new(
     entropy: u64,
     endpoint: *mut *mut SeqlinkEndpoint,
 ) -> c_int {
-    guard(|| {
-        let (config, size) = sized(config, max_peers)?;
-        let secret = secret_of(secret)?;
-        check_out(endpoint)?;
-        let made = create_owned::<SeqlinkEndpoint>(size, |tail| build(config, max_peers, secret, entropy, tail))?;
-        put(endpoint, made).and(Ok(SEQLINK_OK))
-    })
+    guard(|| make_endpoint(Memory::Allocated, config, max_peers, secret, entropy, endpoint))
 }
 
 /// Ends an endpoint and every connection in it at once. Null is a no-op.

@@ -7,7 +7,9 @@
 //! The block must not move while the object lives: the value points into
 //! its own tail.
 
-use crate::status::Status;
+use crate::ptr::{check_out, put};
+use crate::status::{Outcome, Status, SEQLINK_OK};
+use core::ffi::c_void;
 use core::mem::{align_of, size_of};
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 
@@ -45,7 +47,7 @@ pub(crate) fn size_with_tail<O: Opaque>(tail: usize) -> Option<usize> {
 
 /// Builds an object in `mem` (`mem_len` bytes, `owned_len` if `_new`
 /// allocated them) of `size` bytes: `build` gets the zeroed tail.
-pub(crate) fn create<O: Opaque>(
+fn create<O: Opaque>(
     mem: *mut u8,
     mem_len: usize,
     size: usize,
@@ -81,7 +83,7 @@ pub(crate) fn create<O: Opaque>(
 }
 
 /// Allocates `size` zeroed bytes at `SEQLINK_ALIGN` for `_new`.
-pub(crate) fn allocate(size: usize) -> Result<*mut u8, Status> {
+fn allocate(size: usize) -> Result<*mut u8, Status> {
     let layout = Layout::from_size_align(size.max(1), SEQLINK_ALIGN).map_err(|_| Status::NO_MEMORY)?;
     // SAFETY: the layout's size is not zero.
     let mem = unsafe { alloc_zeroed(layout) };
@@ -100,12 +102,38 @@ fn deallocate(mem: *mut u8, size: usize) {
 }
 
 /// `_new`: allocates `size` bytes and builds the object in them.
-pub(crate) fn create_owned<O: Opaque>(
+fn create_owned<O: Opaque>(
     size: usize,
     build: impl FnOnce(&'static mut [u8]) -> Result<O::Inner, Status>,
 ) -> Result<*mut O, Status> {
     let mem = allocate(size)?;
     create::<O>(mem, size, size, size, build).inspect_err(|_| deallocate(mem, size))
+}
+
+/// Where an object is built: memory the caller owns (`_init`), or memory
+/// allocated for it (`_new`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Memory {
+    /// `_init`: the caller's block and its length.
+    Caller(*mut c_void, usize),
+    /// `_new`: allocated here, given back by `_free`.
+    Allocated,
+}
+
+/// The body of every `_init` and `_new`: builds the object of `size` bytes
+/// in `memory` and stores it in `*out` (checked before anything is built).
+pub(crate) fn make<O: Opaque>(
+    memory: Memory,
+    size: usize,
+    out: *mut *mut O,
+    build: impl FnOnce(&'static mut [u8]) -> Result<O::Inner, Status>,
+) -> Outcome {
+    check_out(out)?;
+    let made = match memory {
+        Memory::Caller(mem, len) => create::<O>(mem.cast(), len, size, 0, build)?,
+        Memory::Allocated => create_owned::<O>(size, build)?,
+    };
+    put(out, made).and(Ok(SEQLINK_OK))
 }
 
 /// The live object at `ptr`, or why there is none.
