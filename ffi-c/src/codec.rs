@@ -2,10 +2,10 @@
 //! length-prefixed framings of one packet or message.
 
 use crate::ptr::{bytes, bytes_mut, check_out, input, put};
-use crate::status::{guard, Status, SEQLINK_OK};
+use crate::status::{guard, Outcome, Status, SEQLINK_OK};
 use core::ffi::c_int;
-use seqlink_core::framing::{encode_length_prefixed, encode_serial, max_serial_frame_len};
-use seqlink_core::{Codec, Integrity, PacketRepr, PacketType, Seq};
+use seqlink_core::framing::{encode_datagram, encode_length_prefixed, encode_serial, max_serial_frame_len};
+use seqlink_core::{Codec, Error, Integrity, PacketRepr, PacketType, Seq};
 
 /// Bytes of the packet header (seq u32, type u8, len u16, checksum u16, big-endian).
 pub const SEQLINK_HEADER_LEN: usize = 9;
@@ -89,6 +89,27 @@ impl SeqlinkPacket {
     }
 }
 
+/// A framing of one packet: the datagram (the packet as it is) or serial (COBS).
+type Framing = fn(&PacketRepr<'_>, &Codec, &mut [u8]) -> Result<usize, Error>;
+
+/// Encodes one packet (`header`: sequence number and type) with `framing`
+/// into `out` and its length into `*written`.
+fn encode_framed(
+    codec: *const SeqlinkCodec,
+    (seq, ptype): (u32, u8),
+    payload: &[u8],
+    out: *mut u8,
+    out_len: usize,
+    written: *mut usize,
+    framing: Framing,
+) -> Outcome {
+    let codec = input(codec)?.to_core()?;
+    check_out(written)?;
+    let out = bytes_mut(out, out_len)?;
+    let n = framing(&PacketRepr::new(Seq(seq), PacketType(ptype), payload), &codec, out)?;
+    put(written, n).and(Ok(SEQLINK_OK))
+}
+
 /// Seed 000's codec: payloads up to 65535 bytes, the Internet checksum, no pseudo-header.
 #[no_mangle]
 pub extern "C" fn seqlink_codec_default() -> SeqlinkCodec {
@@ -120,13 +141,8 @@ pub extern "C" fn seqlink_encode(
     written: *mut usize,
 ) -> c_int {
     guard(|| {
-        let codec = input(codec)?.to_core()?;
         let payload = bytes(payload, payload_len)?;
-        check_out(written)?;
-        let out = bytes_mut(out, out_len)?;
-        let n = PacketRepr::new(Seq(seq), PacketType(ptype), payload).emit(out, &codec)?;
-        put(written, n)?;
-        Ok(SEQLINK_OK)
+        encode_framed(codec, (seq, ptype), payload, out, out_len, written, encode_datagram)
     })
 }
 
@@ -172,13 +188,8 @@ pub extern "C" fn seqlink_encode_serial(
     written: *mut usize,
 ) -> c_int {
     guard(|| {
-        let codec = input(codec)?.to_core()?;
         let payload = bytes(payload, payload_len)?;
-        check_out(written)?;
-        let out = bytes_mut(out, out_len)?;
-        let n = encode_serial(&PacketRepr::new(Seq(seq), PacketType(ptype), payload), &codec, out)?;
-        put(written, n)?;
-        Ok(SEQLINK_OK)
+        encode_framed(codec, (seq, ptype), payload, out, out_len, written, encode_serial)
     })
 }
 
