@@ -72,11 +72,13 @@ step "C test suite (ASan/UBSan)"
 build test_api c11 ffi-c/tests/c/test_api.c -Iffi-c/tests/c
 timeout 120 "$out/test_api"
 
-step "a C client against a Rust peer (seqlink-std UdpServer) over loopback"
+step "a C client against Rust peers (seqlink-std UdpServer and TcpServer) over loopback"
 build rust_peer_client c11 ffi-c/tests/c/rust_peer_client.c -Iffi-c/tests/c
-start_peer udp-echo
-timeout 30 "$out/rust_peer_client" "$peer_port"
-wait "$peer_pid"
+for transport in udp tcp; do
+    start_peer "$transport-echo"
+    timeout 30 "$out/rust_peer_client" "$transport" "$peer_port"
+    wait "$peer_pid"
+done
 
 step "examples/codec.c"
 build codec c99 ffi-c/examples/codec.c

@@ -4,6 +4,7 @@
 //! and exits 0 if it served.
 //!
 //! * `udp-echo`: a seqlink server over UDP echoing every message (same type).
+//! * `tcp-echo`: the same over TCP (seqlink connections only).
 //! * `basic-tcp`: a basic-profile (seed 000) server over TCP answering every
 //!   message with `MSG_RESULT` "ECHO:" + payload, until `CMD_QUIT`.
 
@@ -39,6 +40,23 @@ fn udp_echo() -> io::Result<bool> {
     Ok(echoed > 0)
 }
 
+fn tcp_echo() -> io::Result<bool> {
+    let config = EndpointConfig::new(ConnectionConfig::new());
+    let mut server =
+        TcpServer::bind("127.0.0.1:0", config, 4)?.with_profiles(Profiles::SeqlinkOnly, BasicConfig::default());
+    announce(server.local_addr()?.port())?;
+    let (start, mut last, mut echoed) = (Instant::now(), Instant::now(), 0u64);
+    while start.elapsed() < LIFETIME && (echoed == 0 || last.elapsed() < IDLE_END) {
+        if let Some((peer, message)) = server.recv(Some(TICK))? {
+            server.send(peer, message.ptype, &message.data, message.delivery)?;
+            echoed += 1;
+            last = Instant::now();
+        }
+    }
+    eprintln!("rust_peer tcp-echo: echoed {echoed} messages");
+    Ok(echoed > 0)
+}
+
 fn basic_tcp() -> io::Result<bool> {
     let config = EndpointConfig::new(ConnectionConfig::new());
     let mut server =
@@ -65,9 +83,10 @@ fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
     let served = match mode.as_str() {
         "udp-echo" => udp_echo(),
+        "tcp-echo" => tcp_echo(),
         "basic-tcp" => basic_tcp(),
         _ => {
-            eprintln!("usage: rust_peer udp-echo|basic-tcp");
+            eprintln!("usage: rust_peer udp-echo|tcp-echo|basic-tcp");
             std::process::exit(2);
         }
     };

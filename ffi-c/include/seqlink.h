@@ -834,6 +834,13 @@ int seqlink_stream_decoder_new(const struct SeqlinkCodec *codec, struct SeqlinkS
 // packet's error; `*consumed` is set in every case but null arguments.
 int seqlink_stream_decoder_decode(struct SeqlinkStreamDecoder *decoder, const uint8_t *data, size_t len, size_t *consumed, struct SeqlinkPacket *packet);
 
+// Like `seqlink_stream_decoder_decode`, but gives each packet's raw bytes
+// (`*frame`, `*frame_len`), delimited by its length field and within the
+// codec's maximum, without checking them: for a seqlink connection over
+// TCP, whose packets carry its connection id in their check. Feed each
+// frame to `seqlink_connection_handle_datagram`.
+int seqlink_stream_decoder_decode_frame(struct SeqlinkStreamDecoder *decoder, const uint8_t *data, size_t len, size_t *consumed, const uint8_t **frame, size_t *frame_len);
+
 // Forgets a partial packet and a failure (for a new stream). Returns 0 or
 // -SEQLINK_E_NULL / -SEQLINK_E_BAD_OBJECT.
 int seqlink_stream_decoder_reset(struct SeqlinkStreamDecoder *decoder);

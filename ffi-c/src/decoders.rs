@@ -166,6 +166,32 @@ pub extern "C" fn seqlink_stream_decoder_decode(
     })
 }
 
+/// Like `seqlink_stream_decoder_decode`, but gives each packet's raw bytes
+/// (`*frame`, `*frame_len`), delimited by its length field and within the
+/// codec's maximum, without checking them: for a seqlink connection over
+/// TCP, whose packets carry its connection id in their check. Feed each
+/// frame to `seqlink_connection_handle_datagram`.
+#[no_mangle]
+pub extern "C" fn seqlink_stream_decoder_decode_frame(
+    decoder: *mut SeqlinkStreamDecoder,
+    data: *const u8,
+    len: usize,
+    consumed: *mut usize,
+    frame: *mut *const u8,
+    frame_len: *mut usize,
+) -> c_int {
+    guard(|| {
+        let decoder = get(decoder)?;
+        let data = bytes(data, len)?;
+        check_out(consumed)?;
+        check_out(frame)?;
+        check_out(frame_len)?;
+        let mut rest = data;
+        let item = decoder.decode_frame(&mut rest);
+        finish(consumed, len - rest.len(), item, |f| put(frame, f.as_ptr()).and(put(frame_len, f.len())))
+    })
+}
+
 /// Forgets a partial packet and a failure (for a new stream). Returns 0 or
 /// -SEQLINK_E_NULL / -SEQLINK_E_BAD_OBJECT.
 #[no_mangle]

@@ -192,6 +192,14 @@ static void stream_decoder_reports_a_bad_checksum_and_goes_on(void) {
     CHECK_EQ(consumed, n1);
     CHECK_EQ(seqlink_stream_decoder_decode(decoder, wire + n1, n2, &consumed, &p), 1);
     CHECK_EQ(p.seq, 1);
+    /* raw frames are not checked: a connection checks them with its id */
+    {
+        const uint8_t *frame = NULL;
+        size_t frame_len = 0;
+        CHECK_EQ(seqlink_stream_decoder_decode_frame(decoder, wire, n1, &consumed, &frame, &frame_len), 1);
+        CHECK(frame_len == n1 && memcmp(frame, wire, n1) == 0);
+        CHECK_EQ(seqlink_stream_decoder_decode_frame(decoder, wire, n1, &consumed, NULL, &frame_len), -SEQLINK_E_NULL);
+    }
     CHECK_EQ(seqlink_stream_decoder_free(decoder), 0);
 }
 
