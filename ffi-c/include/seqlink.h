@@ -22,7 +22,8 @@
  * returns (they point into the input or the decoder, valid until its next
  * call). Null and misaligned pointers, short buffers and unknown objects
  * are refused with an error code, never dereferenced; a length of 0 allows
- * a null data pointer. A panic never unwinds into C: -SEQLINK_E_PANIC.
+ * a null data pointer. A buffer passed in must not overlap an object's
+ * memory. A panic never unwinds into C: -SEQLINK_E_PANIC.
  *
  * Threads: one object is used by one thread at a time (it may move between
  * threads); distinct objects are independent. Functions without an object
@@ -966,6 +967,10 @@ int seqlink_endpoint_connection_stats(struct SeqlinkEndpoint *endpoint, uint32_t
 
 // Why a connection failed, as `seqlink_connection_failure`.
 int seqlink_endpoint_connection_failure(struct SeqlinkEndpoint *endpoint, uint32_t handle, struct SeqlinkEvent *event);
+
+// A connection's oldest unread trace record into `*trace`: 1 with one,
+// else 0 (kept only with `link.trace_slots` above 0).
+int seqlink_endpoint_connection_poll_trace(struct SeqlinkEndpoint *endpoint, uint32_t handle, struct SeqlinkTrace *trace);
 
 // The endpoint's counters into `*stats`.
 int seqlink_endpoint_stats(struct SeqlinkEndpoint *endpoint, struct SeqlinkEndpointStats *stats);

@@ -21,7 +21,7 @@ use crate::config::SeqlinkEndpointConfig;
 use crate::connection::{delivery, failure_into, recv_into, state_code, CoreConnection};
 use crate::object::{free, get, make, size_with_tail, Memory, Opaque, SEQLINK_ALIGN};
 use crate::ptr::{bytes, bytes_mut, check_out, input, put};
-use crate::records::{SeqlinkEndpointStats, SeqlinkEvent, SeqlinkParams, SeqlinkReceived, SeqlinkStats};
+use crate::records::{SeqlinkEndpointStats, SeqlinkEvent, SeqlinkParams, SeqlinkReceived, SeqlinkStats, SeqlinkTrace};
 use crate::status::{guard, ready, Outcome, Status, SEQLINK_E_UNKNOWN_HANDLE, SEQLINK_OK};
 use core::ffi::{c_int, c_void};
 use core::mem::{align_of, size_of};
@@ -463,6 +463,23 @@ pub extern "C" fn seqlink_endpoint_connection_failure(
     event: *mut SeqlinkEvent,
 ) -> c_int {
     guard(|| failure_into(connection(get(endpoint)?, handle)?, event))
+}
+
+/// A connection's oldest unread trace record into `*trace`: 1 with one,
+/// else 0 (kept only with `link.trace_slots` above 0).
+#[no_mangle]
+pub extern "C" fn seqlink_endpoint_connection_poll_trace(
+    endpoint: *mut SeqlinkEndpoint,
+    handle: u32,
+    trace: *mut SeqlinkTrace,
+) -> c_int {
+    guard(|| {
+        check_out(trace)?;
+        match connection(get(endpoint)?, handle)?.poll_trace() {
+            Some(t) => put(trace, SeqlinkTrace::from_core(&t)).and(ready(true)),
+            None => ready(false),
+        }
+    })
 }
 
 /// The endpoint's counters into `*stats`.

@@ -469,6 +469,8 @@ static void messages_flow_both_ways_and_the_close_is_graceful(void) {
     CHECK_EQ(stats.messages_delivered, 1);
     CHECK(stats.packets_sent >= 4); /* the 2000-byte message took four 512-byte packets */
     CHECK_EQ(seqlink_connection_poll_trace(pair.client, &trace), 1);
+    CHECK_EQ(seqlink_endpoint_connection_poll_trace(pair.server, handle, &trace), 1);
+    CHECK(strcmp(seqlink_trace_label(trace.kind), "?") != 0);
     CHECK_EQ(seqlink_endpoint_stats(pair.server, &endpoint_stats), 0);
     CHECK_EQ(endpoint_stats.accepted, 1);
     pair_close(&pair);
