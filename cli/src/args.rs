@@ -19,7 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Send FILE (or stdin) to `seqlink recv`; exits 0 once every byte is acknowledged.
     Send {
-        /// The receiver, HOST:PORT.
+        /// The receiver (or echo server).
+        #[arg(value_name = "HOST:PORT")]
         addr: String,
         /// The file to send; stdin when absent or `-`.
         file: Option<PathBuf>,
@@ -113,7 +114,7 @@ pub struct NetOpts {
     /// Print the final statistics as JSON (on stdout, or on stderr when stdout carries the data).
     #[arg(long)]
     pub json: bool,
-    /// No progress bar and no statistics table.
+    /// Only the listening address and errors: no progress bar, messages or statistics table.
     #[arg(short, long)]
     pub quiet: bool,
     /// Run over TCP (the stream framing; no impairments).

@@ -4,9 +4,10 @@
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::{DataLink, Endianness, TsResolution};
 use seqlink_std::Direction;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -24,6 +25,8 @@ pub struct Capture {
     /// `None` once finished.
     writer: Option<PcapWriter<BufWriter<File>>>,
     ip_id: u16,
+    /// The local address the system routes from, per peer, for sockets bound to 0.0.0.0.
+    routes: HashMap<IpAddr, IpAddr>,
 }
 
 impl Capture {
@@ -41,7 +44,7 @@ impl Capture {
             endianness: Endianness::native(),
         };
         let writer = PcapWriter::with_header(file, header).map_err(io::Error::other)?;
-        Ok(Capture { writer: Some(writer), ip_id: 0 })
+        Ok(Capture { writer: Some(writer), ip_id: 0, routes: HashMap::new() })
     }
 
     /// Writes `datagram` as this side saw it: sent from `local` to `peer`, or received the other way.
@@ -52,6 +55,7 @@ impl Capture {
         peer: SocketAddr,
         datagram: &[u8],
     ) -> io::Result<()> {
+        let local = self.visible(local, peer);
         let (from, to) = match direction {
             Direction::Out => (local, peer),
             Direction::In => (peer, local),
@@ -66,6 +70,16 @@ impl Capture {
         Ok(())
     }
 
+    /// `local`, with an unspecified address (a socket bound to 0.0.0.0)
+    /// replaced by the one the system sends to `peer` from.
+    fn visible(&mut self, local: SocketAddr, peer: SocketAddr) -> SocketAddr {
+        if !local.ip().is_unspecified() {
+            return local;
+        }
+        let ip = *self.routes.entry(peer.ip()).or_insert_with(|| route_source(peer).unwrap_or(local.ip()));
+        SocketAddr::new(ip, local.port())
+    }
+
     /// Writes what is buffered to the file; later datagrams are not recorded.
     pub fn finish(&mut self) -> io::Result<()> {
         use std::io::Write;
@@ -74,6 +88,14 @@ impl Capture {
             None => Ok(()),
         }
     }
+}
+
+/// The address the system would send to `peer` from (a connected UDP socket sends nothing).
+fn route_source(peer: SocketAddr) -> Option<IpAddr> {
+    let bind = if peer.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+    let probe = UdpSocket::bind(bind).ok()?;
+    probe.connect(peer).ok()?;
+    probe.local_addr().ok().map(|a| a.ip())
 }
 
 /// An IPv4 address for the capture (IPv6 ones mapped from IPv4 are unmapped; others become 0.0.0.0).

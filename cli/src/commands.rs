@@ -121,6 +121,10 @@ impl<'a> Run<'a> {
     }
 }
 
+fn shown_addr(addr: Option<SocketAddr>) -> String {
+    addr.map_or("an unknown address".into(), |a| a.to_string())
+}
+
 /// The first address `addr` (HOST:PORT) names.
 fn resolve(addr: &str) -> Result<SocketAddr, Failure> {
     let mut addrs =
@@ -236,7 +240,7 @@ pub fn recv(bind: SocketAddr, output: Option<&Path>, wait: Option<u64>, net: &Ne
     let wait = wait.map(Duration::from_secs);
     if net.tcp || net.basic {
         let mut server = TcpServer::bind(bind, endpoint, MAX_PEERS)?;
-        run.say(&format!("receiving on tcp {}", server.local_addr()?));
+        eprintln!("receiving on tcp {}", server.local_addr()?);
         receive_with(&run, &mut server, wait, &mut out, to_stdout)
     } else {
         let mut server = UdpServer::bind(bind, endpoint, MAX_PEERS)?;
@@ -246,7 +250,7 @@ pub fn recv(bind: SocketAddr, output: Option<&Path>, wait: Option<u64>, net: &Ne
         if let Some(o) = run.observer("receiver", true) {
             server = server.with_observer(o);
         }
-        run.say(&format!("receiving on udp {}", server.local_addr()?));
+        eprintln!("receiving on udp {}", server.local_addr()?);
         receive_with(&run, &mut server, wait, &mut out, to_stdout)
     }
 }
@@ -259,7 +263,7 @@ fn receive_with<S: Server>(
     to_stdout: bool,
 ) -> Result<(), Failure> {
     let peer = server.accept(wait)?.ok_or_else(|| Failure::Run("no sender connected in time".into()))?;
-    run.say(&format!("sender connected ({peer:?})"));
+    run.say(&format!("sender connected from {}", shown_addr(server.peer_addr(peer))));
     let progress = report::progress(None, !run.net.quiet && !run.net.trace);
     let got = transfer::receive_file(server, peer, out, &progress)?;
     out.flush()?;
@@ -283,7 +287,7 @@ pub fn echo(bind: SocketAddr, once: bool, net: &NetOpts) -> Result<(), Failure> 
     let endpoint = EndpointConfig::new(run.config);
     if net.tcp || net.basic {
         let mut server = TcpServer::bind(bind, endpoint, MAX_PEERS)?;
-        run.say(&format!("echoing on tcp {}", server.local_addr()?));
+        eprintln!("echoing on tcp {}", server.local_addr()?);
         echo_with(&run, &mut server, once)
     } else {
         let mut server = UdpServer::bind(bind, endpoint, MAX_PEERS)?;
@@ -293,7 +297,7 @@ pub fn echo(bind: SocketAddr, once: bool, net: &NetOpts) -> Result<(), Failure> 
         if let Some(o) = run.observer("echo", true) {
             server = server.with_observer(o);
         }
-        run.say(&format!("echoing on udp {}", server.local_addr()?));
+        eprintln!("echoing on udp {}", server.local_addr()?);
         echo_with(&run, &mut server, once)
     }
 }
@@ -304,7 +308,7 @@ fn echo_with<S: Server>(run: &Run<'_>, server: &mut S, once: bool) -> Result<(),
     let (mut bytes, mut stats) = (0u64, seqlink_core::Stats::default());
     loop {
         while let Some(peer) = server.accept(Some(Duration::ZERO))? {
-            run.say(&format!("client connected ({peer:?})"));
+            run.say(&format!("client connected from {}", shown_addr(server.peer_addr(peer))));
             if first.is_none() {
                 first = Some(peer);
                 started = Instant::now();
@@ -315,7 +319,7 @@ fn echo_with<S: Server>(run: &Run<'_>, server: &mut S, once: bool) -> Result<(),
                 bytes += m.data.len() as u64;
             }
             if let Err(e) = server.send(peer, m.ptype, &m.data) {
-                run.say(&format!("echo to {peer:?} failed: {}", describe_io(&e)));
+                run.say(&format!("echo to {} failed: {}", shown_addr(server.peer_addr(peer)), describe_io(&e)));
             }
         }
         if let Some(peer) = first {

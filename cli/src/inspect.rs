@@ -49,7 +49,11 @@ pub fn run(input: &str, format: InputFormat, json: bool) -> Result<(), Failure> 
     let mut decoder = Decoder::new();
     let mut out = io::stdout().lock();
     for f in found {
-        print_one(&mut out, &mut decoder, &f, json)?;
+        match print_one(&mut out, &mut decoder, &f, json) {
+            // the reader stopped (`| head`): done
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+            r => r?,
+        }
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 use seqlink_core::{Connection, ConnectionHandle, Delivery, PacketType, Stats};
 use seqlink_std::{Message, TcpConnection, TcpPeer, TcpServer, UdpConnection, UdpServer};
 use std::io;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// A connected client.
@@ -56,6 +57,8 @@ pub trait Server {
     fn is_open(&mut self, peer: Self::Peer) -> bool;
     /// A peer's statistics, while it is known.
     fn stats(&mut self, peer: Self::Peer) -> Option<Stats>;
+    /// A peer's address, while it is known.
+    fn peer_addr(&mut self, peer: Self::Peer) -> Option<SocketAddr>;
     /// Serves everyone (acknowledgements, closes) for `time`.
     fn serve_for(&mut self, time: Duration) -> io::Result<()>;
 }
@@ -79,6 +82,9 @@ impl Server for UdpServer {
     }
     fn stats(&mut self, peer: ConnectionHandle) -> Option<Stats> {
         self.endpoint().connection(peer).map(|c| c.stats())
+    }
+    fn peer_addr(&mut self, peer: ConnectionHandle) -> Option<SocketAddr> {
+        self.endpoint().peer(peer)
     }
     fn serve_for(&mut self, time: Duration) -> io::Result<()> {
         self.drive(Some(Instant::now() + time), |_| false).map(drop)
@@ -116,5 +122,8 @@ impl Server for TcpServer {
     }
     fn serve_for(&mut self, time: Duration) -> io::Result<()> {
         self.drive(Some(Instant::now() + time), |_| false).map(drop)
+    }
+    fn peer_addr(&mut self, peer: TcpPeer) -> Option<SocketAddr> {
+        TcpServer::peer_addr(self, peer)
     }
 }

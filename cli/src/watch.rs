@@ -6,7 +6,7 @@
 
 use crate::capture::Capture;
 use crate::decode::{type_name, Decoder};
-use seqlink_core::TraceEvent;
+use seqlink_core::{PacketType, TraceEvent};
 use seqlink_std::{Direction, Injected, Observer};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -48,6 +48,11 @@ impl Watch {
     }
 }
 
+/// Whether `datagram` is a SYN, SYN_ACK or HANDSHAKE_ACK.
+fn is_handshake(datagram: &[u8]) -> bool {
+    datagram.get(4).is_some_and(|&t| (PacketType::SYN.0..=PacketType::HANDSHAKE_ACK.0).contains(&t))
+}
+
 /// One trace line: time, side, event, seq, ack, type, payload and wire lengths, note.
 #[allow(clippy::too_many_arguments)]
 fn trace_line(
@@ -71,6 +76,10 @@ fn trace_line(
 
 impl Observer for Watch {
     fn datagram(&mut self, direction: Direction, local: SocketAddr, peer: SocketAddr, datagram: &[u8]) {
+        if self.trace && is_handshake(datagram) {
+            // the core's trace records start with the link, after the handshake
+            self.line(if direction == Direction::Out { "SEND" } else { "RECV" }, datagram, "");
+        }
         let Some(capture) = &self.capture else { return };
         let written = match capture.lock() {
             Ok(mut c) => c.record(direction, local, peer, datagram),
