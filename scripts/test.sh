@@ -24,6 +24,9 @@ cargo test --workspace --locked
 step "comparison smoke run: seqlink, KCP and ENet through the impairment relay (fails on an error or a hash mismatch, not on speed)"
 ./scripts/compare.sh --quick
 
+step "CLI: the Wireshark dissector under tshark against seqlink inspect (installs tshark)"
+./scripts/test-cli.sh
+
 step "rustdoc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p seqlink-core --no-deps --locked
 

@@ -117,6 +117,10 @@ pub struct NetOpts {
     /// Only the listening address and errors: no progress bar, messages or statistics table.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Bytes per message when sending (default: the agreed max payload, one
+    /// packet each; larger messages go as fragments).
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub message_size: Option<u32>,
     /// Run over TCP (the stream framing; no impairments).
     #[arg(long)]
     pub tcp: bool,

@@ -68,6 +68,14 @@ impl<'a> Run<'a> {
         Ok(Run { net, config, capture, start: Instant::now() })
     }
 
+    /// Bytes per message: `--message-size`, else one packet's worth.
+    fn message_size(&self, max_payload: Option<u16>) -> usize {
+        match self.net.message_size {
+            Some(n) => n as usize,
+            None => usize::from(max_payload.unwrap_or(1200)),
+        }
+    }
+
     fn connect_timeout(&self) -> Duration {
         Duration::from_millis(u64::from(self.net.proto.connect_timeout))
     }
@@ -169,7 +177,7 @@ pub fn send(addr: &str, file: Option<&Path>, net: &NetOpts) -> Result<(), Failur
         )?)
     };
     run.connected(client.as_mut(), addr);
-    let chunk = client.connection().agreement().map_or(1024, |a| usize::from(a.params.max_payload));
+    let chunk = run.message_size(client.connection().agreement().map(|a| a.params.max_payload));
     let progress = report::progress(total, !net.quiet && !net.trace);
     let sent = transfer::send_file(client.as_mut(), &mut input, chunk, &progress)?;
     let ok = matches!(sent.verdict, Verdict::Whole | Verdict::Echoed);
@@ -194,7 +202,7 @@ fn send_basic(run: &Run<'_>, server: SocketAddr, input: &mut dyn Read) -> Result
     let mut stream = TcpStream::connect_timeout(&server, run.connect_timeout())?;
     stream.set_nodelay(true)?;
     let mut session = BasicSession::new(BasicConfig::default());
-    let chunk = usize::from(run.net.proto.max_payload.unwrap_or(1200));
+    let chunk = run.message_size(run.net.proto.max_payload);
     let mut buf = vec![0u8; chunk];
     let mut packet = vec![0u8; chunk + 64];
     let (mut digest, mut bytes) = (transfer::Digest::new(), 0u64);
@@ -408,7 +416,7 @@ pub fn demo(size: u64, net: &NetOpts) -> Result<(), Failure> {
     let mut client =
         UdpConnection::connect_observed(socket, addr, run.config, run.connect_timeout(), sender_impairment, observer)?;
     run.connected(&mut client, &addr.to_string());
-    let chunk = client.connection().agreement().map_or(1024, |a| usize::from(a.params.max_payload));
+    let chunk = run.message_size(client.connection().agreement().map(|a| a.params.max_payload));
     let progress = report::progress(Some(size), !net.quiet && !net.trace);
     let mut data = DemoData { state: net.impair.seed | 1, left: size };
     let sent = transfer::send_file(&mut client, &mut data, chunk, &progress)?;
