@@ -64,5 +64,8 @@ pub fn check(net: &NetOpts) -> Result<(), String> {
     if stream && net.pcap.is_some() {
         return Err("--pcap captures UDP datagrams only, not with --tcp or --basic".into());
     }
+    if stream && net.trace {
+        return Err("--trace follows UDP datagrams only, not with --tcp or --basic".into());
+    }
     Ok(())
 }
