@@ -354,15 +354,26 @@ fn demo_impairments(net: &mut NetOpts) {
 }
 
 fn describe_impairment(imp: &Impairment, seed: u64) -> String {
-    format!(
-        "{:.1}% loss each way, {:.1}% duplicated, {:.1}% reordered, {:.1}% bit flips, {}±{} ms delay (seed {seed})",
-        imp.loss * 100.0,
-        imp.duplicate * 100.0,
-        imp.reorder * 100.0,
-        imp.corrupt * 100.0,
-        imp.delay_ms,
-        imp.jitter_ms
-    )
+    let percent = |p: f64| format!("{:.1}%", p * 100.0).replace(".0%", "%");
+    let mut parts = Vec::new();
+    if imp.loss > 0.0 {
+        parts.push(format!("{} loss each way", percent(imp.loss)));
+    }
+    if imp.duplicate > 0.0 {
+        parts.push(format!("{} duplicated", percent(imp.duplicate)));
+    }
+    if imp.reorder > 0.0 {
+        parts.push(format!("{} reordered", percent(imp.reorder)));
+    }
+    if imp.corrupt > 0.0 {
+        parts.push(format!("{} bit flips", percent(imp.corrupt)));
+    }
+    match (imp.delay_ms, imp.jitter_ms) {
+        (0, 0) => {}
+        (d, 0) => parts.push(format!("{d} ms delay")),
+        (d, j) => parts.push(format!("{d}±{j} ms delay")),
+    }
+    format!("{} (seed {seed})", parts.join(", "))
 }
 
 /// Pseudo-random bytes, `left` of them: the demo's file.
