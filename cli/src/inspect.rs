@@ -135,9 +135,8 @@ fn from_hex(data: &[u8]) -> Result<Vec<Found>, Failure> {
     Ok(found)
 }
 
-/// Packets back to back, each delimited by its `len` (and a CRC-32C trailer
-/// when what follows would otherwise not start a packet... not guessed: the
-/// Internet checksum mode is assumed).
+/// Packets back to back, each delimited by its `len` (the Internet checksum
+/// mode: a CRC-32C trailer cannot be told from the next packet's start).
 fn from_raw(data: &[u8]) -> Vec<Found> {
     let mut found = Vec::new();
     let mut rest = data;

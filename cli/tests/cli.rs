@@ -44,13 +44,13 @@ struct Receiver {
 
 impl Receiver {
     fn start(args: &[&str]) -> Receiver {
-        let mut child = seqlink()
-            .args(["recv", "--bind", "127.0.0.1", "0", "--wait", "20"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        Receiver::command(&["recv", "--bind", "127.0.0.1", "0", "--wait", "20"], args)
+    }
+
+    /// Runs `seqlink COMMAND... ARGS...`, which names its port on its first stderr line.
+    fn command(command: &[&str], args: &[&str]) -> Receiver {
+        let mut child =
+            seqlink().args(command).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap());
         let mut first = String::new();
         lines.read_line(&mut first).unwrap();
@@ -230,4 +230,31 @@ fn inspect_reads_a_hex_dump_of_the_protocol_example() {
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[0].contains("CMD_FIRE seq=1 len=2 checksum=0xc5bc ok data_len=2 data=\"B5\""), "{}", lines[0]);
     assert!(lines[1].contains("BAD"), "{}", lines[1]);
+}
+
+#[test]
+fn files_cross_tcp_and_seed_000_and_come_back_from_echo_servers() {
+    let dir = scratch("transports");
+    let input = dir.join("in");
+    let data = random_bytes(500_000, 9);
+    std::fs::write(&input, &data).unwrap();
+    for transport in ["--tcp", "--basic"] {
+        let output = dir.join(format!("out{transport}"));
+        let receiver = Receiver::start(&["--tcp", "-q", "-o", output.to_str().unwrap()]);
+        let sent = send(receiver.port, &input, &[transport, "-q"]);
+        let (ok, _, err) = receiver.finish();
+        assert!(sent.status.success(), "{transport}: {}", text(&sent.stderr));
+        assert!(ok, "{transport}: {err}");
+        assert!(std::fs::read(&output).unwrap() == data, "{transport}: the copy differs");
+    }
+    for transport in ["--udp", "--tcp"] {
+        let extra: &[&str] = if transport == "--tcp" { &["--tcp"] } else { &["--loss", "3%"] };
+        let echo = Receiver::command(&["echo", "--bind", "127.0.0.1", "0", "--once", "-q"], extra);
+        let sent = send(echo.port, &input, &[extra, &["--json"]].concat());
+        let (ok, _, err) = echo.finish();
+        assert!(sent.status.success(), "echo {transport}: {}", text(&sent.stderr));
+        assert!(ok, "echo {transport}: {err}");
+        let stats: serde_json::Value = serde_json::from_slice(&sent.stdout).unwrap();
+        assert_eq!(stats["ok"], true, "echo {transport}: the file came back identical");
+    }
 }

@@ -47,6 +47,11 @@ pub trait Observer: Send {
 pub(crate) struct Tap(pub(crate) Option<Box<dyn Observer>>);
 
 impl Tap {
+    /// Whether an observer is watching.
+    pub(crate) fn is_active(&self) -> bool {
+        self.0.is_some()
+    }
+
     pub(crate) fn datagram(&mut self, direction: Direction, local: SocketAddr, peer: SocketAddr, datagram: &[u8]) {
         if let Some(o) = &mut self.0 {
             o.datagram(direction, local, peer, datagram);

@@ -386,10 +386,14 @@ impl UdpServer {
 
 impl EventLoop for UdpServer {
     fn receive(&mut self) -> io::Result<()> {
-        let (endpoint, clock, open) = (&mut self.endpoint, &self.clock, &self.registry.open);
+        let (endpoint, clock, registry) = (&mut self.endpoint, &self.clock, &mut self.registry);
         self.io.receive_all(|from, datagram, tap| {
             endpoint.handle_datagram(clock.now(), from, datagram);
-            drain_traces(tap, endpoint, open, datagram);
+            if tap.is_active() {
+                // a connection this datagram created traces from its first packet on
+                registry.collect(endpoint);
+                drain_traces(tap, endpoint, &registry.open, datagram);
+            }
         })?;
         Ok(())
     }
