@@ -34,7 +34,7 @@ for integrity in checksum crc32c; do
         --loss 3% --dup 2% --corrupt 3% --reorder 2% --seed 5 --pcap "$pcap"
     "$bin" inspect --json "$pcap" >"$work/$integrity.inspect.json"
     tshark -r "$pcap" -X lua_script:tools/wireshark/seqlink.lua -T fields -E separator=/t \
-        $(printf -- '-e %s ' "${fields[@]}") 2>/dev/null >"$work/$integrity.tshark.tsv"
+        $(printf -- '-e %s ' "${fields[@]}") 2> >(grep -v 'Running as user' >&2) >"$work/$integrity.tshark.tsv"
     python3 - "$integrity" "$work/$integrity.inspect.json" "$work/$integrity.tshark.tsv" "${fields[@]}" <<'PY'
 import json, sys
 
