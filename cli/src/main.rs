@@ -8,6 +8,7 @@ mod args;
 mod capture;
 mod commands;
 mod decode;
+mod demo;
 mod inspect;
 mod peers;
 mod report;
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
             commands::recv(SocketAddr::new(*bind, *port), output.as_deref(), *wait, net)
         }
         Command::Echo { bind, port, once, net } => commands::echo(SocketAddr::new(*bind, *port), *once, net),
-        Command::Demo { size, net } => commands::demo(*size, net),
+        Command::Demo { size, net } => demo::run(*size, net),
         Command::Inspect { input, format, json } => inspect::run(input, *format, *json),
     };
     match result {
