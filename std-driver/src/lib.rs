@@ -13,6 +13,11 @@
 //! one peer: output is buffered per peer (bounded; a peer that does not read
 //! is disconnected) and it sleeps in poll(2) until something is ready.
 //!
+//! For demos and tests the UDP drivers inject an [`Impairment`] (loss, bit
+//! flips, duplication, reordering, delay with jitter, from one seed), and an
+//! [`Observer`] sees every datagram, every injected impairment and the
+//! core's trace records (the `seqlink` CLI's `--trace` and `--pcap`).
+//!
 //! Errors are `std::io::Error`s whose kind says what to do, with the core's
 //! error inside for its stable code (`docs/PROTOCOL.md` section 9): downcast
 //! `error.get_ref()` to [`seqlink_core::link::SendError`],
