@@ -27,6 +27,9 @@ step "comparison smoke run: seqlink, KCP and ENet through the impairment relay (
 step "C bindings: header freshness, C test suite and examples under ASan/UBSan, pkg-config (scripts/test-ffi.sh)"
 ./scripts/test-ffi.sh
 
+step "CLI: the Wireshark dissector under tshark against seqlink inspect (installs tshark)"
+./scripts/test-cli.sh
+
 step "rustdoc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p seqlink-core --no-deps --locked
 
