@@ -260,6 +260,16 @@ impl<S: AsMut<[u8]>> Link<S> {
         self.state.reset(config, self.storage.as_mut())
     }
 
+    /// Applies the handshake's agreement, in place: the same as
+    /// [`Link::reconfigure`] for a link that has carried no packet yet (only
+    /// corrupt datagrams counted), without building a second copy of its
+    /// state. `config` differs from the link's only in what the agreement
+    /// sets: payload, windows, integrity, pseudo-header, initial sequence
+    /// numbers, retransmission and congestion control.
+    pub(crate) fn establish(&mut self, config: LinkConfig) -> Result<(), ConfigError> {
+        self.state.establish(config, self.storage.as_mut())
+    }
+
     /// Queues a FIN after everything queued: the peer sees it in order, once
     /// every message before it has arrived. Nothing may be sent after it.
     pub fn send_fin(&mut self) -> Result<(), SendError> {
@@ -417,6 +427,31 @@ impl LinkState {
     fn reset(&mut self, config: LinkConfig, arena: &mut [u8]) -> Result<(), ConfigError> {
         LinkState::check(&config, arena)?;
         *self = LinkState::fresh(config);
+        self.clear_slots(arena);
+        Ok(())
+    }
+
+    /// [`LinkState::reset`] for a link that has carried nothing yet, done in
+    /// place: only what the configuration or a corrupt datagram changed
+    /// (the statistics, the trace ring, a NACK) is set again.
+    fn establish(&mut self, config: LinkConfig, arena: &mut [u8]) -> Result<(), ConfigError> {
+        LinkState::check(&config, arena)?;
+        self.config = config;
+        self.snd_una = config.initial_send_seq;
+        self.snd_nxt = config.initial_send_seq;
+        self.snd_end = config.initial_send_seq;
+        self.peer_right = config.initial_send_seq.advance(u32::from(config.peer_recv_window));
+        self.rcv_base = config.initial_recv_seq;
+        self.rcv_nxt = config.initial_recv_seq;
+        self.rcv_high = config.initial_recv_seq;
+        self.nack_high = config.initial_recv_seq;
+        self.nack_pending = None;
+        self.last_nack = None;
+        self.cc = Congestion::with_mode(config.send_window, config.congestion_control);
+        self.last_adv_window = config.recv_window;
+        self.trace_head = 0;
+        self.trace_len = 0;
+        self.stats = Counters::default();
         self.clear_slots(arena);
         Ok(())
     }
