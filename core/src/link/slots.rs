@@ -4,6 +4,7 @@
 use super::config::{RECV_META_LEN, SEND_META_LEN, UNRELIABLE_META_LEN};
 
 /// Send slot states.
+#[allow(dead_code)] // written as zero bytes when a slot is freed (`free_meta`)
 pub(crate) const FREE: u8 = 0;
 pub(crate) const QUEUED: u8 = 1;
 pub(crate) const SENT: u8 = 2;
