@@ -70,7 +70,7 @@ use crate::entropy::splitmix;
 use crate::error::Error;
 use crate::event::{Event, FailReason, TraceEvent};
 use crate::integrity::Integrity;
-use crate::link::{ConfigError, Delivery, Handled, Link, Received, SendError, Stats, MIN_PAYLOAD};
+use crate::link::{check_storage, ConfigError, Delivery, Handled, Link, Received, SendError, Stats, MIN_PAYLOAD};
 use crate::seq::Seq;
 use crate::wire::control::{ErrRepr, HeartbeatRepr, ResetRepr};
 use crate::wire::handshake::{
@@ -258,10 +258,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
         let mut mix = entropy;
         let local_id = splitmix(&mut mix) as u32;
         let local_isn = splitmix(&mut mix) as u32;
-        let mut conn = Connection::new(config, storage, Role::Client, now, local_id, local_isn)?;
-        conn.pending.syn = true;
-        conn.retry_at = now;
-        Ok(conn)
+        // returned as built (the first SYN is due at once): no second copy on the stack
+        Connection::new(config, storage, Role::Client, now, local_id, local_isn)
     }
 
     /// A server-side connection from a verified agreement (used by the endpoint).
@@ -296,14 +294,10 @@ impl<S: AsMut<[u8]>> Connection<S> {
         {
             return Err(ConfigError::Extension);
         }
-        let needed = config.link.storage_len();
-        let available = storage.as_mut().len();
-        if available < needed {
-            return Err(ConfigError::Storage { needed, available });
-        }
-        let link = Link::new(config.link, storage)?;
+        check_storage(&config.link, storage.as_mut())?;
+        // built where it is returned: nothing is changed after this
         Ok(Connection {
-            link,
+            link: Link::checked(config.link, storage),
             config: Settings::of(&config),
             role,
             state: State::SynSent,
@@ -311,7 +305,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
             local_isn,
             agreement: None,
             conn_id: 0,
-            pending: Pending::default(),
+            // a client's SYN is due at once (`retry_at` is now)
+            pending: Pending { syn: role == Role::Client, ..Pending::default() },
             events: Events::default(),
             failure: None,
             ping_sent_at: None,
