@@ -69,7 +69,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
             },
             PacketType::ERR_MSG => {
                 let err = ErrRepr::parse(packet.payload).unwrap_or(ErrRepr { code: ErrorCode::Other, reason: &[] });
-                self.keep_reason(err.reason);
+                self.reason.keep(err.reason);
                 self.fail(FailReason::Reset { code: err.code });
             }
             PacketType::RESET => {
@@ -101,7 +101,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                     self.fail(FailReason::ProtocolViolation);
                     return;
                 }
-                self.keep_peer_extension(syn_ack.extension);
+                self.peer_extension.keep(syn_ack.extension);
                 self.last_recv = now;
                 self.state = State::Confirming;
                 self.pending.syn = false;
@@ -117,7 +117,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
             }
             (PacketType::ERR_MSG, State::SynSent | State::Confirming) => {
                 let err = ErrRepr::parse(packet.payload).unwrap_or(ErrRepr { code: ErrorCode::Other, reason: &[] });
-                self.keep_reason(err.reason);
+                self.reason.keep(err.reason);
                 self.fail(FailReason::Refused { code: err.code });
             }
             (PacketType::RESET, _) if self.agreement.is_some() => {

@@ -61,11 +61,12 @@
 mod config;
 mod input;
 mod output;
+mod peer_bytes;
 mod timers;
 
 pub use config::{ConnectionConfig, Transport};
+use peer_bytes::PeerBytes;
 
-use crate::bytes::copy_prefix;
 use crate::entropy::splitmix;
 use crate::error::Error;
 use crate::event::{Event, FailReason, TraceEvent};
@@ -244,10 +245,9 @@ pub struct Connection<S> {
     linger_until: u64,
     /// When the peer last made us linger longer (a duplicate arrived while lingering).
     linger_mark: u64,
-    reason: [u8; REASON_LEN],
-    reason_len: u8,
-    peer_extension: [u8; CONNECTION_EXTENSION],
-    peer_extension_len: u8,
+    /// The reason text of the peer's ERR_MSG.
+    reason: PeerBytes<REASON_LEN>,
+    peer_extension: PeerBytes<CONNECTION_EXTENSION>,
 }
 
 impl<S: AsMut<[u8]>> Connection<S> {
@@ -272,7 +272,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
         peer_extension: &[u8],
     ) -> Result<Connection<S>, ConfigError> {
         let mut conn = Connection::new(config, storage, Role::Server, now, agreement.server_id, agreement.server_isn)?;
-        conn.keep_peer_extension(peer_extension);
+        conn.peer_extension.keep(peer_extension);
         conn.establish(agreement)?;
         conn.state = State::Established;
         conn.events.push(Event::Connected);
@@ -320,10 +320,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
             close_started: now,
             linger_until: now,
             linger_mark: now,
-            reason: [0; REASON_LEN],
-            reason_len: 0,
-            peer_extension: [0; CONNECTION_EXTENSION],
-            peer_extension_len: 0,
+            reason: PeerBytes::new(),
+            peer_extension: PeerBytes::new(),
         })
     }
 
@@ -354,22 +352,16 @@ impl<S: AsMut<[u8]>> Connection<S> {
         self.failure
     }
 
-    /// The extension bytes the peer sent in its handshake (at most 32 kept).
+    /// The extension bytes the peer sent in its handshake (at most 32 kept;
+    /// empty without the `peer-details` feature).
     pub fn peer_extension(&self) -> &[u8] {
-        self.peer_extension.get(..usize::from(self.peer_extension_len)).unwrap_or(&[])
+        self.peer_extension.get()
     }
 
-    fn keep_peer_extension(&mut self, extension: &[u8]) {
-        let n = extension.len().min(CONNECTION_EXTENSION);
-        if let (Some(dst), Some(src)) = (self.peer_extension.get_mut(..n), extension.get(..n)) {
-            copy_prefix(dst, src);
-        }
-        self.peer_extension_len = n as u8;
-    }
-
-    /// The reason text of the peer's ERR_MSG, if it sent one.
+    /// The reason text of the peer's ERR_MSG, if it sent one (at most 48
+    /// bytes kept; empty without the `peer-details` feature).
     pub fn error_reason(&self) -> &[u8] {
-        self.reason.get(..usize::from(self.reason_len)).unwrap_or(&[])
+        self.reason.get()
     }
 
     /// The parameters both sides agreed on, once the handshake got that far.
@@ -521,14 +513,6 @@ impl<S: AsMut<[u8]>> Connection<S> {
             State::Closed | State::Failed => {}
             _ => self.fail(FailReason::Reset { code: ErrorCode::Other }),
         }
-    }
-
-    fn keep_reason(&mut self, reason: &[u8]) {
-        let n = reason.len().min(REASON_LEN);
-        if let (Some(dst), Some(src)) = (self.reason.get_mut(..n), reason.get(..n)) {
-            copy_prefix(dst, src);
-        }
-        self.reason_len = n as u8;
     }
 
     fn fail(&mut self, reason: FailReason) {
