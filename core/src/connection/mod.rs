@@ -67,6 +67,7 @@ mod timers;
 pub use config::{ConnectionConfig, Transport};
 use peer_bytes::PeerBytes;
 
+use crate::bytes::copy_prefix;
 use crate::entropy::splitmix;
 use crate::error::Error;
 use crate::event::{Event, FailReason, TraceEvent};
@@ -76,11 +77,10 @@ use crate::seq::Seq;
 use crate::wire::control::{ErrRepr, HeartbeatRepr, ResetRepr};
 use crate::wire::handshake::{
     Agreement, ErrorCode, HandshakeAckRepr, Params, SynAckRepr, SynRepr, CONNECTION_EXTENSION, FLAG_CRC,
-    FLAG_CRC_SUPPORTED, HANDSHAKE_ACK_FIXED_LEN, MAX_HANDSHAKE_PAYLOAD, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN,
-    SYN_FIXED_LEN,
+    FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN, SYN_FIXED_LEN,
 };
 use crate::wire::pseudo::{pseudo_sum, same_sum};
-use crate::wire::{Codec, PacketRepr, PacketType, HEADER_LEN};
+use crate::wire::{Codec, Packet, PacketRepr, PacketType, HEADER_LEN};
 
 /// Where a connection is in its life.
 ///
