@@ -49,9 +49,10 @@ impl<S: AsMut<[u8]>> Connection<S> {
         if self.state == State::Linger {
             // The peer is still resending (our last acknowledgement was lost), with
             // backoff: stay until well after its next retransmission.
-            let gap = now.saturating_sub(self.linger_mark);
-            let cap = 2 * u64::from(self.link.config().timing.max_rto);
-            let stay = gap.saturating_mul(3).max(u64::from(self.config.linger_ms)).min(cap.max(1));
+            let cap = (2 * u64::from(self.link.config().timing.max_rto)).max(1);
+            // capped before it is tripled: the same stay, and no overflow to saturate
+            let gap = now.saturating_sub(self.linger_mark).min(cap);
+            let stay = (3 * gap).max(u64::from(self.config.linger_ms)).min(cap);
             self.linger_until = self.linger_until.max(now.saturating_add(stay));
             self.linger_mark = now;
         }

@@ -178,7 +178,6 @@ impl Events {
 struct Settings {
     /// What this side proposes in the handshake.
     proposal: Params,
-    connect_timeout_ms: u32,
     close_timeout_ms: u32,
     linger_ms: u32,
     prefer_crc: bool,
@@ -194,7 +193,6 @@ impl Settings {
     fn of(config: &ConnectionConfig) -> Settings {
         Settings {
             proposal: config.proposal(),
-            connect_timeout_ms: config.connect_timeout_ms,
             close_timeout_ms: config.close_timeout_ms,
             linger_ms: config.linger_ms,
             prefer_crc: config.prefer_crc,
@@ -236,12 +234,14 @@ pub struct Connection<S> {
     /// The code of this side's abort: the RESET is repeated while `linger_until` lasts.
     aborted: Option<ErrorCode>,
     // timers
-    started: u64,
+    /// When the handshake fails with `ConnectTimeout`: `connect_timeout_ms` after the start.
+    connect_deadline: u64,
     retry_at: u64,
     retries: u8,
     last_recv: u64,
     last_send: u64,
-    close_started: u64,
+    /// When a close fails with `CloseTimeout`: `close_timeout_ms` after it started.
+    close_deadline: u64,
     linger_until: u64,
     /// When the peer last made us linger longer (a duplicate arrived while lingering).
     linger_mark: u64,
@@ -312,12 +312,12 @@ impl<S: AsMut<[u8]>> Connection<S> {
             ping_sent_at: None,
             unanswered_pings: 0,
             aborted: None,
-            started: now,
+            connect_deadline: now.saturating_add(u64::from(config.connect_timeout_ms)),
             retry_at: now,
             retries: 0,
             last_recv: now,
             last_send: now,
-            close_started: now,
+            close_deadline: NEVER, // set when the close starts
             linger_until: now,
             linger_mark: now,
             reason: PeerBytes::new(),
@@ -479,7 +479,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     /// or, when the send window is full, as soon as acknowledgements free room.
     fn start_close(&mut self, now: u64) {
         self.state = State::Closing;
-        self.close_started = now;
+        self.close_deadline = now.saturating_add(u64::from(self.config.close_timeout_ms));
         self.pending.fin = true;
         self.queue_fin();
     }
@@ -538,7 +538,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     }
 }
 
-use timers::due;
+use timers::{due, NEVER};
 
 #[cfg(all(test, feature = "endpoint"))]
 mod tests;

@@ -83,7 +83,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     pub(super) fn schedule_retry(&mut self, now: u64) {
         if self.config.transport == Transport::Stream {
             // the stream delivers the handshake; only the connect timeout applies
-            self.retry_at = self.connect_deadline();
+            self.retry_at = self.connect_deadline;
             return;
         }
         let base = u64::from(self.link.config().timing.initial_rto);

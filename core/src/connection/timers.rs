@@ -6,9 +6,9 @@ impl<S: AsMut<[u8]>> Connection<S> {
     /// The next deadline at which [`Connection::handle_timeout`] has work.
     pub fn poll_timeout(&self) -> Option<u64> {
         match self.state {
-            State::SynSent | State::Confirming => timer(self.retry_at.min(self.connect_deadline())),
+            State::SynSent | State::Confirming => timer(self.retry_at.min(self.connect_deadline)),
             State::Established | State::Closing => {
-                let closing = if self.state == State::Closing { self.close_deadline() } else { NEVER };
+                let closing = if self.state == State::Closing { self.close_deadline } else { NEVER };
                 let link = self.link.poll_timeout().unwrap_or(NEVER);
                 timer(link.min(self.heartbeat_deadline()).min(self.idle_deadline()).min(closing))
             }
@@ -20,14 +20,6 @@ impl<S: AsMut<[u8]>> Connection<S> {
     // Deadlines saturate: a clock near `u64::MAX` never wraps into the past,
     // and a deadline that reaches `u64::MAX` is never due (`due`, `timer`),
     // as a timer that is off ([`NEVER`]).
-
-    pub(super) fn connect_deadline(&self) -> u64 {
-        self.started.saturating_add(u64::from(self.config.connect_timeout_ms))
-    }
-
-    pub(super) fn close_deadline(&self) -> u64 {
-        self.close_started.saturating_add(u64::from(self.config.close_timeout_ms))
-    }
 
     /// When the next ping is due: `heartbeat_ms` after the last packet either
     /// way ([`NEVER`] without heartbeats).
@@ -51,7 +43,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     pub fn handle_timeout(&mut self, now: u64) {
         match self.state {
             State::SynSent | State::Confirming => {
-                if due(now, self.connect_deadline()) {
+                if due(now, self.connect_deadline) {
                     self.fail(FailReason::ConnectTimeout);
                 } else if due(now, self.retry_at) {
                     if self.state == State::SynSent {
@@ -68,7 +60,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                     self.fail(FailReason::IdleTimeout);
                     return;
                 }
-                if self.state == State::Closing && due(now, self.close_deadline()) {
+                if self.state == State::Closing && due(now, self.close_deadline) {
                     self.fail(FailReason::CloseTimeout);
                     return;
                 }
