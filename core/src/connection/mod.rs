@@ -80,7 +80,7 @@ use crate::wire::handshake::{
     FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN, SYN_FIXED_LEN,
 };
 use crate::wire::pseudo::{pseudo_sum, same_sum};
-use crate::wire::{Codec, Packet, PacketRepr, PacketType, HEADER_LEN};
+use crate::wire::{seal, Codec, PacketRepr, PacketType, HEADER_LEN};
 
 /// Where a connection is in its life.
 ///

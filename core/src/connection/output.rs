@@ -129,14 +129,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     pub(super) fn seal(&self, buf: &mut [u8], ptype: PacketType, len: usize, bound: bool) -> Result<usize, Error> {
         let (codec, seq) =
             if bound { (self.bound_codec(), self.link.next_send_seq()) } else { (self.unbound_codec(), Seq(0)) };
-        if len > usize::from(codec.max_payload) {
-            return Err(Error::PayloadTooLarge { len, max: usize::from(codec.max_payload) });
-        }
-        let mut packet = Packet::new_unchecked(buf);
-        packet.set_seq(seq);
-        packet.set_packet_type(ptype);
-        packet.set_payload_len(len as u16);
-        packet.fill_check(&codec)
+        seal(buf, &codec, seq, ptype, len)
     }
 
     pub(super) fn bound_codec(&self) -> Codec {
