@@ -190,7 +190,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
             link.retransmit = false;
             link.congestion_control = crate::congestion::CongestionControl::Off;
         }
-        self.link.establish(link)?;
+        self.link.establish(&link)?;
         self.conn_id = link.pseudo_header;
         self.agreement = Some(*a);
         Ok(())

@@ -274,7 +274,7 @@ impl<S: AsMut<[u8]>> Link<S> {
     /// state. `config` differs from the link's only in what the agreement
     /// sets: payload, windows, integrity, pseudo-header, initial sequence
     /// numbers, retransmission and congestion control.
-    pub(crate) fn establish(&mut self, config: LinkConfig) -> Result<(), ConfigError> {
+    pub(crate) fn establish(&mut self, config: &LinkConfig) -> Result<(), ConfigError> {
         self.state.establish(config, self.storage.as_mut())
     }
 
@@ -441,9 +441,9 @@ impl LinkState {
     /// [`LinkState::reset`] for a link that has carried nothing yet, done in
     /// place: only what the configuration or a corrupt datagram changed
     /// (the statistics, the trace ring, a NACK) is set again.
-    fn establish(&mut self, config: LinkConfig, arena: &mut [u8]) -> Result<(), ConfigError> {
-        LinkState::check(&config, arena)?;
-        self.config = config;
+    fn establish(&mut self, config: &LinkConfig, arena: &mut [u8]) -> Result<(), ConfigError> {
+        LinkState::check(config, arena)?;
+        self.config = *config;
         self.snd_una = config.initial_send_seq;
         self.snd_nxt = config.initial_send_seq;
         self.snd_end = config.initial_send_seq;
@@ -459,7 +459,7 @@ impl LinkState {
         self.trace_head = 0;
         self.trace_len = 0;
         self.stats = Counters::default();
-        LinkState::clear_windows(&config, arena);
+        LinkState::clear_windows(config, arena);
         Ok(())
     }
 

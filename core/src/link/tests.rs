@@ -836,7 +836,7 @@ fn establishing_in_place_equals_a_fresh_link_with_the_agreed_config() {
     agreed.retransmit = false;
     agreed.congestion_control = crate::congestion::CongestionControl::Off;
 
-    link.establish(agreed).unwrap();
+    link.establish(&agreed).unwrap();
     let mut reset = self::link(configured);
     reset.reconfigure(agreed).unwrap();
     assert_eq!(link.state, reset.state);
