@@ -137,9 +137,9 @@ impl<S: AsMut<[u8]>> Connection<S> {
 
     /// A pong: an RTT sample only if it echoes the ping still outstanding.
     pub(super) fn on_pong(&mut self, now: u64, stamp: u32) {
-        if let Some(sent_at) = self.ping_sent_at.filter(|&at| at as u32 == stamp) {
-            self.ping_sent_at = None;
-            let rtt = now.saturating_sub(sent_at);
+        if self.ping_outstanding && self.ping_sent_at as u32 == stamp {
+            self.ping_outstanding = false;
+            let rtt = now.saturating_sub(self.ping_sent_at);
             self.link.on_rtt_sample(u32::try_from(rtt).unwrap_or(u32::MAX));
         }
     }

@@ -227,8 +227,10 @@ pub struct Connection<S> {
     pending: Pending,
     events: Events,
     failure: Option<FailReason>,
-    /// When the outstanding ping was sent (its stamp is the low 32 bits): only its pong gives an RTT sample.
-    ping_sent_at: Option<u64>,
+    /// When the last ping was sent (its stamp is the low 32 bits): only its
+    /// pong, while `ping_outstanding`, gives an RTT sample.
+    ping_sent_at: u64,
+    ping_outstanding: bool,
     /// Pings sent since the peer was last heard from.
     unanswered_pings: u8,
     /// The code of this side's abort: the RESET is repeated while `linger_until` lasts.
@@ -309,7 +311,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
             pending: Pending { syn: role == Role::Client, ..Pending::default() },
             events: Events::default(),
             failure: None,
-            ping_sent_at: None,
+            ping_sent_at: 0,
+            ping_outstanding: false,
             unanswered_pings: 0,
             aborted: None,
             connect_deadline: now.saturating_add(u64::from(config.connect_timeout_ms)),

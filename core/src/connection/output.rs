@@ -69,7 +69,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 }
                 if self.pending.ping {
                     self.pending.ping = false;
-                    self.ping_sent_at = Some(now);
+                    self.ping_sent_at = now;
+                    self.ping_outstanding = true;
                     self.unanswered_pings = self.unanswered_pings.saturating_add(1);
                     let ping = HeartbeatRepr { pong: false, stamp: now as u32 };
                     return self.emit(buf, PacketType::HEARTBEAT, &ping.to_bytes(), true).map(Some);
