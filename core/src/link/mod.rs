@@ -659,7 +659,11 @@ impl LinkState {
             return Err(SendError::WouldBlock);
         }
         let fragmented = count > 1;
-        for (index, piece) in message.chunks(chunk).chain(core::iter::once(&[][..])).take(count).enumerate() {
+        let mut rest = message;
+        for index in 0..count {
+            // the next `chunk` bytes (an empty message is one empty packet)
+            let (piece, after) = rest.split_at_checked(chunk).unwrap_or((rest, &[]));
+            rest = after;
             let seq = self.snd_end;
             let meta = SendMeta {
                 state: QUEUED,
