@@ -299,11 +299,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     fn header(&self) -> [u8; HEADER_LEN] {
-        let mut header = [0u8; HEADER_LEN];
-        if let Some(bytes) = self.buffer.as_ref().get(..HEADER_LEN) {
-            copy_prefix(&mut header, bytes);
-        }
-        header
+        self.buffer.as_ref().first_chunk().copied().unwrap_or([0; HEADER_LEN])
     }
 
     /// The sequence number.
