@@ -843,3 +843,30 @@ fn establishing_in_place_equals_a_fresh_link_with_the_agreed_config() {
     let windows = Layout::of(&agreed).unrel_send_at;
     assert_eq!(link.storage[..windows], reset.storage[..windows]);
 }
+
+#[test]
+fn an_ack_rides_on_data_exactly_when_the_extended_header_and_data_fit() {
+    use crate::wire::ack::Sack;
+    use crate::wire::data::{DataRepr, Fragment};
+    let link = link(config());
+    let max = usize::from(config().max_payload);
+    for sacked in [0usize, 1, 9, 100, 255] {
+        let mut sack = Sack::new();
+        if sacked > 0 {
+            sack.set(sacked);
+        }
+        let ack = AckRepr { cumulative: Seq(5), window: Some(7), sack };
+        for fragment in [false, true] {
+            let repr = DataRepr {
+                app_type: PacketType(100),
+                ack: Some(ack),
+                fragment: fragment.then_some(Fragment { index: 0, count: 2 }),
+                unreliable: false,
+                data: &[],
+            };
+            let room = max - repr.header_len();
+            assert!(link.state.ack_fits(&ack, room, fragment), "sack bit {sacked}, fragment {fragment}");
+            assert!(!link.state.ack_fits(&ack, room + 1, fragment), "sack bit {sacked}, fragment {fragment}");
+        }
+    }
+}

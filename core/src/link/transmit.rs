@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::event::{FailReason, TraceKind};
 use crate::seq::Seq;
 use crate::wire::ack::{AckRepr, Sack, MAX_NACK_SEQS, MAX_SACK_BYTES};
-use crate::wire::data::{DataRepr, Fragment};
+use crate::wire::data::{DataRepr, Fragment, EXTENDED_MIN_LEN, FRAGMENT_HEADER_LEN};
 use crate::wire::{seal, PacketType, HEADER_LEN};
 
 impl LinkState {
@@ -250,14 +250,9 @@ impl LinkState {
 
     /// Whether `ack` fits in an extended DATA packet with `data_len` bytes of data.
     pub(super) fn ack_fits(&self, ack: &AckRepr, data_len: usize, fragment: bool) -> bool {
-        let repr = DataRepr {
-            app_type: PacketType(0),
-            ack: Some(*ack),
-            fragment: fragment.then_some(Fragment { index: 0, count: 1 }),
-            unreliable: false,
-            data: &[],
-        };
-        repr.header_len() + data_len <= usize::from(self.config.max_payload)
+        // DataRepr::header_len, without copying the ACK into a DataRepr
+        let header_len = EXTENDED_MIN_LEN + ack.block_len() + if fragment { FRAGMENT_HEADER_LEN } else { 0 };
+        header_len + data_len <= usize::from(self.config.max_payload)
     }
 
     pub(super) fn build_ack(&self, arena: &mut [u8]) -> AckRepr {
