@@ -172,21 +172,23 @@ impl LinkState {
         let candidate = self.next_resend(arena).or_else(|| self.next_new());
         if let Some(seq) = candidate {
             let meta = self.send_meta(arena, seq);
-            let riding = ack.filter(|a| self.ack_fits(a, usize::from(meta.len), meta.flags & F_FRAGMENT != 0));
-            if let (true, None, Some(ack)) = (self.ack_now, riding, ack) {
-                return self.transmit_ack(arena, now, buf, ack).map(Some);
+            let riding = ack.as_ref().filter(|a| self.ack_fits(a, usize::from(meta.len), meta.flags & F_FRAGMENT != 0));
+            return match (self.ack_now, riding, &ack) {
+                (true, None, Some(ack)) => self.transmit_ack(arena, now, buf, ack),
+                _ => self.transmit_data(arena, now, buf, seq, meta, riding),
             }
-            return self.transmit_data(arena, now, buf, seq, meta, riding).map(Some);
+            .map(Some);
         }
         if self.unreliable_queued() {
             let meta = UnreliableMeta::read(self.unrel_slot(arena, false, self.unrel_send_head));
-            let riding = ack.filter(|a| self.ack_fits(a, usize::from(meta.len), false));
-            if let (true, None, Some(ack)) = (self.ack_now, riding, ack) {
-                return self.transmit_ack(arena, now, buf, ack).map(Some);
+            let riding = ack.as_ref().filter(|a| self.ack_fits(a, usize::from(meta.len), false));
+            return match (self.ack_now, riding, &ack) {
+                (true, None, Some(ack)) => self.transmit_ack(arena, now, buf, ack),
+                _ => self.transmit_unreliable(arena, now, buf, meta, riding),
             }
-            return self.transmit_unreliable(arena, now, buf, meta, riding).map(Some);
+            .map(Some);
         }
-        match (self.ack_now, ack) {
+        match (self.ack_now, &ack) {
             (true, Some(ack)) => self.transmit_ack(arena, now, buf, ack).map(Some),
             _ => Ok(None),
         }
@@ -304,7 +306,7 @@ impl LinkState {
         arena: &mut [u8],
         now: u64,
         buf: &mut [u8],
-        ack: AckRepr,
+        ack: &AckRepr,
     ) -> Result<usize, Error> {
         let len = ack.emit_block(payload_room(buf, crate::wire::ack::ACK_BLOCK_MAX_LEN))?;
         let n = self.emit_in_place(buf, PacketType::ACK, len)?;
@@ -320,7 +322,7 @@ impl LinkState {
         buf: &mut [u8],
         seq: Seq,
         mut meta: SendMeta,
-        ack: Option<AckRepr>,
+        ack: Option<&AckRepr>,
     ) -> Result<usize, Error> {
         let fragment =
             (meta.flags & F_FRAGMENT != 0).then_some(Fragment { index: meta.frag_index, count: meta.frag_count });
@@ -329,7 +331,13 @@ impl LinkState {
         let (ptype, ext_len) = if fragment.is_none() && ack.is_none() {
             (PacketType(meta.app_type), 0)
         } else {
-            let repr = DataRepr { app_type: PacketType(meta.app_type), ack, fragment, unreliable: false, data: &[] };
+            let repr = DataRepr {
+                app_type: PacketType(meta.app_type),
+                ack: ack.copied(),
+                fragment,
+                unreliable: false,
+                data: &[],
+            };
             (PacketType::DATA, repr.emit_header(&mut header)?)
         };
         let n = {
@@ -371,9 +379,15 @@ impl LinkState {
         now: u64,
         buf: &mut [u8],
         meta: UnreliableMeta,
-        ack: Option<AckRepr>,
+        ack: Option<&AckRepr>,
     ) -> Result<usize, Error> {
-        let repr = DataRepr { app_type: PacketType(meta.app_type), ack, fragment: None, unreliable: true, data: &[] };
+        let repr = DataRepr {
+            app_type: PacketType(meta.app_type),
+            ack: ack.copied(),
+            fragment: None,
+            unreliable: true,
+            data: &[],
+        };
         let mut header = [0u8; crate::wire::ack::ACK_BLOCK_MAX_LEN + 8];
         let ext_len = repr.emit_header(&mut header)?;
         let seq = self.unrel_send_seq;
