@@ -430,7 +430,8 @@ fn region(arena: &mut [u8], at: usize, len: usize) -> &mut [u8] {
 }
 
 impl LinkState {
-    /// Starts over with `config`, built in place (no second copy on the stack).
+    /// Starts over with `config` (for `Link::reconfigure`; a connection uses
+    /// `establish`, which changes the state in place).
     fn reset(&mut self, config: LinkConfig, arena: &mut [u8]) -> Result<(), ConfigError> {
         LinkState::check(&config, arena)?;
         *self = LinkState::fresh(config);
