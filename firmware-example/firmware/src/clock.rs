@@ -53,6 +53,12 @@ impl Uptime {
     }
 }
 
+impl Default for Uptime {
+    fn default() -> Uptime {
+        Uptime::new()
+    }
+}
+
 /// The same milliseconds for smoltcp-nal.
 pub struct NalClock;
 
