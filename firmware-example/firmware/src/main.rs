@@ -36,10 +36,17 @@ fn main() -> ! {
     let (mut stack, seed) = seqlink_fw_firmware::start(network);
     let buffers =
         Buffers { storage: &mut memory.link_storage, tx: &mut memory.datagram_tx, rx: &mut memory.datagram_rx };
-    let Ok(mut device) = EchoDevice::new(CONFIG, PEER, buffers, seed ^ u64::from(clock::millis())) else {
+    let Ok(device) = EchoDevice::new(CONFIG, PEER, buffers, seed ^ u64::from(clock::millis())) else {
         fail("invalid device configuration")
     };
-    defmt::info!("echo device: {=usize} B of connection storage, peer port {=u16}", STORAGE_LEN, PEER.port());
+    // in a static too, so that the RAM figures show the connection's state
+    let Some(device) = cortex_m::singleton!(: EchoDevice<'static, Stack> = device) else { fail("taken twice") };
+    defmt::info!(
+        "echo device: {=usize} B of connection state, {=usize} B of window storage, peer port {=u16}",
+        core::mem::size_of::<seqlink_core::Connection<&mut [u8]>>(),
+        STORAGE_LEN,
+        PEER.port()
+    );
 
     let mut uptime = clock::Uptime::new();
     loop {
@@ -48,7 +55,7 @@ fn main() -> ! {
         device.poll(&mut stack, now);
         let _ = stack.poll();
         while let Some(report) = device.poll_report() {
-            log(&report, &device);
+            log(&report, device);
             if report == Report::Stopped {
                 defmt::info!("echo device stopped after {=u32} connections", device.attempts());
                 exit(0);
