@@ -8,6 +8,9 @@
 //! growing back-off after any failure. Heartbeats and their answers are the
 //! core's: the device only drives its timers.
 //!
+//! [`SerialStack`] carries the same device over a serial line (COBS frames,
+//! no IP stack).
+//!
 //! Everything is caller-owned and sized at build time: the connection's
 //! storage and the datagram and message buffers are slices the caller gives
 //! (statics on a firmware), and the queues are `heapless`.
@@ -30,9 +33,11 @@
 
 mod device;
 mod outbox;
+pub mod serial;
 
 pub use device::{Buffers, EchoDevice, Phase, RetryPolicy};
 pub use outbox::{Outbox, OUTBOX_SLOTS};
+pub use serial::{ByteLine, SerialStack};
 
 use seqlink_core::{ConnectionConfig, FailReason, LinkConfig, PacketType};
 

@@ -1,31 +1,59 @@
-//! The host side of the firmware example: a seqlink UDP server that waits for
-//! the device (the client), sends it numbered messages with loss injected on
-//! the host side, checks every echo byte for byte and in order, and walks the
+//! The host side of the firmware example: a seqlink server that waits for the
+//! device (the client), sends it numbered messages with loss injected on the
+//! host side, checks every echo byte for byte and in order, and walks the
 //! device through its life:
 //!
 //! 1. the first connection: `messages` echoes, then [`CLOSE`]: a graceful close the device starts;
 //! 2. the device reconnects: `short` echoes, then the host "crashes" (its
-//!    server and every connection are dropped and a fresh one is bound on the same port);
+//!    server and every connection are dropped and a fresh server starts on
+//!    the same port or line);
 //! 3. the device notices the failure and reconnects: `short` echoes, then
 //!    [`STOP`]: the device closes and stops.
 //!
-//! [`run`] returns an error describing the first thing that went wrong; each
-//! step has a bounded wait.
+//! The server is a seqlink-std `UdpServer` ([`UdpHost`]) or a serial line of
+//! COBS frames over a TCP stream from QEMU's UART ([`SerialHost`]), both
+//! behind [`Host`]. [`run`] returns an error describing the first thing that
+//! went wrong; each step has a bounded wait.
 //!
 //! [`CLOSE`]: seqlink_fw_app::CLOSE
 //! [`STOP`]: seqlink_fw_app::STOP
 
-use seqlink_core::{ConnectionConfig, ConnectionHandle, Delivery, EndpointConfig, EndpointEvent, Event, PacketType};
+mod serial;
+mod udp;
+
+pub use serial::SerialHost;
+pub use udp::UdpHost;
+
+use seqlink_core::{ConnectionHandle, PacketType};
 use seqlink_fw_app::{CLOSE, ECHO, MAX_MESSAGE_LEN, STOP};
-use seqlink_std::{Impairment, UdpServer};
+use seqlink_std::Message;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+/// A seqlink server the plan runs on.
+pub trait Host {
+    /// Waits up to `timeout` for a new connection.
+    fn accept(&mut self, timeout: Duration) -> Result<Option<ConnectionHandle>, String>;
+    /// Sends a reliable message (waiting out a full send window).
+    fn send(&mut self, handle: ConnectionHandle, ptype: PacketType, data: &[u8]) -> Result<(), String>;
+    /// Waits up to `timeout` for a message on any connection.
+    fn recv(&mut self, timeout: Duration) -> Result<Option<(ConnectionHandle, Message)>, String>;
+    /// Waits until `handle` closed gracefully (an error if it fails or `deadline` passes).
+    fn wait_closed(&mut self, handle: ConnectionHandle, deadline: Instant) -> Result<(), String>;
+    /// Datagrams the host retransmitted on `handle` so far.
+    fn retransmissions(&mut self, handle: ConnectionHandle) -> u64;
+    /// Who `handle` is, for the log.
+    fn describe(&mut self, handle: ConnectionHandle) -> String;
+    /// Forgets every connection and starts afresh, as a restarted host would.
+    fn crash(&mut self) -> Result<(), String>;
+}
+
 /// What the host peer does.
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
-    /// Where the server listens (QEMU's user network reaches the host's loopback as 10.0.2.2).
+    /// Where the server listens: a UDP address (QEMU's user network reaches
+    /// the host's loopback as 10.0.2.2), or the TCP address QEMU's UART connects to.
     pub bind: SocketAddr,
     /// Echoes on the first connection.
     pub messages: usize,
@@ -57,35 +85,32 @@ pub struct Summary {
     pub retransmissions: u64,
 }
 
-/// Runs the three connections of the plan; `log` gets one line per step.
-pub fn run(plan: &Plan, mut log: impl FnMut(&str)) -> Result<Summary, String> {
+/// Runs the three connections of the plan on `host`; `log` gets one line per step.
+pub fn run(host: &mut impl Host, plan: &Plan, mut log: impl FnMut(&str)) -> Result<Summary, String> {
     let mut payloads = Payloads::new(plan.seed);
     let mut summary = Summary::default();
-    let mut server = bind(plan, plan.seed)?;
-    log(&format!("host peer: listening on {}, loss {:.0}%", plan.bind, plan.loss * 100.0));
 
-    let first = accept(&mut server, plan, &mut summary, &mut log)?;
-    exchange(&mut server, first, plan.messages, &mut payloads, plan.step_timeout)?;
+    let first = accept(host, plan, &mut summary, &mut log)?;
+    exchange(host, first, plan.messages, &mut payloads, plan.step_timeout)?;
     summary.echoes += plan.messages;
-    summary.retransmissions += retransmissions(&mut server, first);
+    summary.retransmissions += host.retransmissions(first);
     log(&format!("host peer: {} echoes checked; asking the device to close", plan.messages));
-    request_close(&mut server, first, CLOSE, plan.step_timeout)?;
+    request_close(host, first, CLOSE, plan.step_timeout)?;
     log("host peer: closed gracefully");
 
-    let second = accept(&mut server, plan, &mut summary, &mut log)?;
-    exchange(&mut server, second, plan.short, &mut payloads, plan.step_timeout)?;
+    let second = accept(host, plan, &mut summary, &mut log)?;
+    exchange(host, second, plan.short, &mut payloads, plan.step_timeout)?;
     summary.echoes += plan.short;
-    summary.retransmissions += retransmissions(&mut server, second);
+    summary.retransmissions += host.retransmissions(second);
     log(&format!("host peer: {} echoes checked; the host drops every connection (a crash)", plan.short));
-    drop(server);
-    let mut server = bind(plan, plan.seed.wrapping_add(1))?;
+    host.crash()?;
 
-    let third = accept(&mut server, plan, &mut summary, &mut log)?;
-    exchange(&mut server, third, plan.short, &mut payloads, plan.step_timeout)?;
+    let third = accept(host, plan, &mut summary, &mut log)?;
+    exchange(host, third, plan.short, &mut payloads, plan.step_timeout)?;
     summary.echoes += plan.short;
+    summary.retransmissions += host.retransmissions(third);
     log(&format!("host peer: {} echoes checked after the reconnect; asking the device to stop", plan.short));
-    summary.retransmissions += retransmissions(&mut server, third);
-    request_close(&mut server, third, STOP, plan.step_timeout)?;
+    request_close(host, third, STOP, plan.step_timeout)?;
     log(&format!(
         "host peer: done: {} echoes checked over {} connections, {} retransmissions by the host",
         summary.echoes, summary.connections, summary.retransmissions
@@ -93,30 +118,17 @@ pub fn run(plan: &Plan, mut log: impl FnMut(&str)) -> Result<Summary, String> {
     Ok(summary)
 }
 
-/// Datagrams the host retransmitted on one connection so far.
-fn retransmissions(server: &mut UdpServer, handle: ConnectionHandle) -> u64 {
-    server.endpoint().connection(handle).map_or(0, |conn| conn.stats().retransmissions)
-}
-
-fn bind(plan: &Plan, seed: u64) -> Result<UdpServer, String> {
-    let config = EndpointConfig::new(ConnectionConfig::new());
-    let server = UdpServer::bind(plan.bind, config, 4).map_err(|e| format!("bind {}: {e}", plan.bind))?;
-    Ok(server.with_impairment(Impairment::loss(plan.loss, seed)))
-}
-
 fn accept(
-    server: &mut UdpServer,
+    host: &mut impl Host,
     plan: &Plan,
     summary: &mut Summary,
     log: &mut impl FnMut(&str),
 ) -> Result<ConnectionHandle, String> {
-    let handle = server
-        .accept(Some(plan.step_timeout))
-        .map_err(|e| format!("accept: {e}"))?
+    let handle = host
+        .accept(plan.step_timeout)?
         .ok_or_else(|| format!("no connection from the device within {:?}", plan.step_timeout))?;
     summary.connections += 1;
-    let peer = server.endpoint().peer(handle).map_or_else(|| "?".to_string(), |p| p.to_string());
-    log(&format!("host peer: connection {} from {peer}", summary.connections));
+    log(&format!("host peer: connection {} from {}", summary.connections, host.describe(handle)));
     Ok(handle)
 }
 
@@ -126,7 +138,7 @@ const AHEAD: usize = 12;
 /// Sends `count` echo requests, keeping [`AHEAD`] in flight, and checks that
 /// every echo comes back in order with the same bytes.
 fn exchange(
-    server: &mut UdpServer,
+    host: &mut impl Host,
     handle: ConnectionHandle,
     count: usize,
     payloads: &mut Payloads,
@@ -137,12 +149,12 @@ fn exchange(
     while checked < count {
         while sent < count && expected.len() < AHEAD {
             let payload = payloads.next(sent);
-            server.send(handle, ECHO, &payload, Delivery::Reliable).map_err(|e| format!("send echo {sent}: {e}"))?;
+            host.send(handle, ECHO, &payload).map_err(|e| format!("send echo {sent}: {e}"))?;
             expected.push_back(payload);
             sent += 1;
         }
-        let (from, message) = server
-            .recv(Some(step_timeout))
+        let (from, message) = host
+            .recv(step_timeout)
             .map_err(|e| format!("waiting for echo {checked}: {e}"))?
             .ok_or_else(|| format!("echo {checked} of {count} did not come back within {step_timeout:?}"))?;
         if from != handle {
@@ -167,29 +179,13 @@ fn exchange(
 
 /// Sends `request` (CLOSE or STOP) and waits until the device's close completes.
 fn request_close(
-    server: &mut UdpServer,
+    host: &mut impl Host,
     handle: ConnectionHandle,
     request: PacketType,
     step_timeout: Duration,
 ) -> Result<(), String> {
-    server.send(handle, request, &[], Delivery::Reliable).map_err(|e| format!("send close request: {e}"))?;
-    let deadline = Instant::now() + step_timeout;
-    let mut outcome = None;
-    server
-        .drive(Some(deadline), |s| {
-            while let Some(event) = s.poll_event() {
-                match event {
-                    EndpointEvent::Connection(h, Event::Closed) if h == handle => outcome = Some(Ok(())),
-                    EndpointEvent::Connection(h, Event::Failed(reason)) if h == handle => {
-                        outcome = Some(Err(format!("the connection failed while closing: {}", reason.as_str())))
-                    }
-                    _ => {}
-                }
-            }
-            outcome.is_some()
-        })
-        .map_err(|e| format!("waiting for the close: {e}"))?;
-    outcome.unwrap_or_else(|| Err(format!("the device did not close within {step_timeout:?}")))
+    host.send(handle, request, &[]).map_err(|e| format!("send close request: {e}"))?;
+    host.wait_closed(handle, Instant::now() + step_timeout)
 }
 
 /// Reproducible payloads: message `n` is 1..=MAX_MESSAGE_LEN bytes that start with `n`.
