@@ -6,7 +6,8 @@ the echo device over smoltcp) and of its baseline (`stack-only`: the same
 board, stack and logs with a plain UDP echo), and their difference, the
 seqlink part: the core, the echo device, its buffers and its state. Flash
 counts .vector_table, .text, .rodata and .data; RAM counts .data, .bss and
-.uninit (statics; the stack is not included).
+.uninit (statics; the stack is not included). Then the serial variant
+(`serial`: the same device over UART0 with COBS frames, no IP stack) in full.
 
 Usage: size_report.py TARGET_DIR TARGET [TARGET ...]
 """
@@ -51,6 +52,12 @@ def main():
         base_flash, base_ram = flash_and_ram(tool, os.path.join(release, "stack-only"))
         print(f"| {target} | {flash:,} B | {ram:,} B | {base_flash:,} B | {base_ram:,} B "
               f"| {flash - base_flash:,} B | {ram - base_ram:,} B |")
+    print()
+    print("| target | serial firmware flash | serial firmware RAM |")
+    print("|---|---:|---:|")
+    for target in targets:
+        flash, ram = flash_and_ram(tool, os.path.join(target_dir, target, "release", "serial"))
+        print(f"| {target} | {flash:,} B | {ram:,} B |")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@
 # failure; every wait is bounded and QEMU is killed on every exit path.
 #
 #   scripts/test-firmware.sh          everything above
-#   scripts/test-firmware.sh --qemu   only the QEMU run (after a build)
+#   scripts/test-firmware.sh --qemu   only the two QEMU runs
 #   scripts/test-firmware.sh --size   the size report (flash and RAM of the
 #       firmware and of its seqlink part) as a Markdown table
 set -euo pipefail
@@ -28,9 +28,11 @@ DEFMT_PRINT_VERSION=1.2.0
 TOOLS=$FW/target/tools
 # The firmware dials 10.0.2.2:7700, which QEMU's user network forwards to the host's loopback.
 PEER_BIND=127.0.0.1:7700
+# The serial firmware's UART0: QEMU connects it to this TCP address, where the host peer listens.
+SERIAL_BIND=127.0.0.1:7701
 MESSAGES=${FW_MESSAGES:-300}
 LOSS=${FW_LOSS:-0.10}
-# Upper bounds: the whole run takes about 15 s.
+# Upper bounds: the runs take about 10 and 20 s.
 PEER_TIMEOUT=120
 QEMU_TIMEOUT=150
 export DEFMT_LOG=${DEFMT_LOG:-info}
@@ -84,19 +86,23 @@ host_checks() {
     cargo test --manifest-path "$MANIFEST" --locked
 }
 
+# qemu_run NAME ELF PEER_FLAGS QEMU_ARGS...: runs the host peer (with
+# PEER_FLAGS) and the firmware ELF in QEMU (with QEMU_ARGS for its network or
+# serial line), then prints the firmware's decoded logs; fails unless both
+# exit 0.
 qemu_run() {
-    local elf=$FW/target/$QEMU_TARGET/release/seqlink-fw-firmware
+    local name=$1 elf=$FW/target/$QEMU_TARGET/release/$2 peer_flags=$3
+    shift 3
     local logs
     logs=$(mktemp -d)
-    cargo build --manifest-path "$MANIFEST" --locked --release -p seqlink-fw-host-peer
-    timeout "$PEER_TIMEOUT" "$FW/target/release/seqlink-fw-host-peer" --bind "$PEER_BIND" \
+    echo "--- $name: host peer ---"
+    # shellcheck disable=SC2086  # PEER_FLAGS is a list of flags
+    timeout "$PEER_TIMEOUT" "$FW/target/release/seqlink-fw-host-peer" $peer_flags \
         --messages "$MESSAGES" --loss "$LOSS" --step-timeout 20 &
     peer_pid=$!
     sleep 0.3
-    timeout "$QEMU_TIMEOUT" qemu-system-arm -machine lm3s6965evb -cpu cortex-m3 \
-        -display none -monitor none -serial null -nic user,model=stellaris \
-        -semihosting-config enable=on,target=native -kernel "$elf" \
-        >"$logs/defmt.bin" 2>"$logs/qemu.err" &
+    timeout "$QEMU_TIMEOUT" qemu-system-arm -machine lm3s6965evb -cpu cortex-m3 -display none -monitor none \
+        "$@" -semihosting-config enable=on,target=native -kernel "$elf" >"$logs/defmt.bin" 2>"$logs/qemu.err" &
     qemu_pid=$!
 
     local peer_status=0 qemu_status=0
@@ -115,16 +121,23 @@ qemu_run() {
     wait "$qemu_pid" || qemu_status=$?
     qemu_pid=""
 
-    echo "--- firmware log (defmt over semihosting, decoded) ---"
+    echo "--- $name: firmware log (defmt over semihosting, decoded) ---"
     "$TOOLS/bin/defmt-print" -e "$elf" <"$logs/defmt.bin" || true
-    grep -v "^Timer with period zero" "$logs/qemu.err" >&2 || true
-    echo "---"
+    grep -v -e "^Timer with period zero" -e "has no peer" "$logs/qemu.err" >&2 || true
     rm -rf "$logs"
     if [ "$peer_status" != 0 ] || [ "$qemu_status" != 0 ]; then
-        echo "test-firmware: FAILED (host peer exit $peer_status, firmware exit $qemu_status)" >&2
+        echo "test-firmware: $name FAILED (host peer exit $peer_status, firmware exit $qemu_status)" >&2
         exit 1
     fi
-    echo "test-firmware: QEMU run passed"
+    echo "test-firmware: $name run passed"
+}
+
+# Both firmwares in QEMU: over Ethernet (smoltcp, UDP through QEMU's user
+# network) and over UART0 (COBS frames, the line as a TCP stream to the host).
+qemu_runs() {
+    cargo build --manifest-path "$MANIFEST" --locked --release -p seqlink-fw-host-peer
+    qemu_run "Ethernet/UDP" seqlink-fw-firmware "--bind $PEER_BIND" -nic user,model=stellaris -serial null
+    qemu_run "serial/COBS" serial "--serial --bind $SERIAL_BIND" -nic none -serial "tcp:$SERIAL_BIND,reconnect=1"
 }
 
 case "$mode" in
@@ -132,12 +145,12 @@ all)
     install_tools
     host_checks
     build_firmware
-    qemu_run
+    qemu_runs
     ;;
 --qemu)
     install_tools
-    cargo build --manifest-path "$MANIFEST" --locked --release --target "$QEMU_TARGET" -p seqlink-fw-firmware
-    qemu_run
+    cargo build --manifest-path "$MANIFEST" --locked --release --target "$QEMU_TARGET" -p seqlink-fw-firmware --bins
+    qemu_runs
     ;;
 --size)
     install_tools

@@ -1,6 +1,6 @@
 //! The board support of the firmware example on QEMU's `lm3s6965evb`
 //! (Cortex-M3): a SysTick millisecond clock, a driver for the LM3S6965
-//! Ethernet MAC, smoltcp with one UDP socket behind smoltcp-nal (an
+//! Ethernet MAC, one for UART0 (the serial variant's line), smoltcp with one UDP socket behind smoltcp-nal (an
 //! `embedded_nal::UdpClientStack`), defmt logs over semihosting, and a panic
 //! handler that ends the emulation.
 //!
@@ -10,6 +10,7 @@
 
 pub mod clock;
 pub mod enet;
+pub mod uart;
 
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use defmt_semihosting as _;
