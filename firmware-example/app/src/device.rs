@@ -5,7 +5,7 @@ use crate::{Report, CLOSE, ECHO, MAX_MESSAGE_LEN, STOP};
 use core::net::SocketAddr;
 use embedded_nal::{nb, UdpClientStack};
 use heapless::{Deque, Vec};
-use seqlink_core::{ConfigError, Connection, ConnectionConfig, Delivery, Event, SendError};
+use seqlink_core::{ConfigError, Connection, ConnectionConfig, Delivery, ErrorCode, Event, SendError};
 
 /// Reports kept until [`EchoDevice::poll_report`] reads them (the oldest go first when full).
 const REPORT_SLOTS: usize = 8;
@@ -249,7 +249,8 @@ impl<'a, N: UdpClientStack> EchoDevice<'a, N> {
     }
 
     /// Reads messages while the outbox has room: echoes queue, a close request
-    /// stops the reading (the close follows the echoes already queued).
+    /// stops the reading (the close follows the echoes already queued), and a
+    /// message longer than [`MAX_MESSAGE_LEN`] aborts the connection.
     fn take_messages(&mut self, now: u64) {
         let Slot::Open(conn) = &mut self.slot else { return };
         while !self.close_requested && self.outbox.has_room() {
@@ -259,10 +260,14 @@ impl<'a, N: UdpClientStack> EchoDevice<'a, N> {
             let received = match conn.recv(&mut payload) {
                 Ok(Some(received)) => received,
                 Ok(None) => break,
+                // longer than any message of the echo protocol, and it cannot
+                // be skipped: the peer broke the protocol, so the device ends the
+                // connection (and connects again)
                 Err(_) => {
                     let len = conn.next_message_len().unwrap_or(0);
                     push_report(&mut self.reports, Report::Dropped { ptype: 0, len });
-                    break;
+                    conn.abort(now, ErrorCode::ProtocolViolation);
+                    return;
                 }
             };
             payload.truncate(received.len);

@@ -95,7 +95,10 @@ pub enum Report {
         /// Back-off before the next attempt, milliseconds.
         retry_in_ms: u32,
     },
-    /// A message could not be echoed (too long for the outbox, or not an echo); it was dropped.
+    /// A message could not be echoed (not an echo, or the connection ended
+    /// first); it was dropped. A message longer than [`MAX_MESSAGE_LEN`] is
+    /// reported with type 0 and its length, and the device aborts that
+    /// connection (the peer broke the echo protocol) and connects again.
     Dropped {
         /// Its type.
         ptype: u8,

@@ -146,3 +146,22 @@ fn device_without_a_peer_retries_with_a_growing_back_off() {
     assert!(waits.windows(2).all(|w| w[1] >= w[0]), "waits: {waits:?}");
     assert!(waits.last() > waits.first(), "waits: {waits:?}");
 }
+
+#[test]
+fn device_aborts_a_connection_whose_message_it_cannot_hold_and_reconnects() {
+    use seqlink_fw_host_peer::Host;
+    let addr = free_loopback_addr();
+    let plan = Plan { loss: 0.0, step_timeout: Duration::from_secs(10), ..Plan::new(addr) };
+    let host = thread::spawn(move || -> Result<(), String> {
+        let mut host = UdpHost::bind(&plan)?;
+        let first = host.accept(plan.step_timeout)?.ok_or("no first connection")?;
+        // longer than the device's 128-byte messages: it arrives in fragments
+        host.send(first, seqlink_fw_app::ECHO, &[7u8; 200])?;
+        host.accept(plan.step_timeout)?.ok_or("the device did not reconnect")?;
+        Ok(())
+    });
+    let (_, reports) = run_device(addr, Duration::from_secs(30), || host.is_finished());
+    host.join().expect("host thread").expect("the device reconnects");
+    assert!(reports.contains(&Report::Dropped { ptype: 0, len: 200 }), "reports: {reports:?}");
+    assert!(reports.contains(&Report::Connecting { attempt: 2 }), "reports: {reports:?}");
+}
