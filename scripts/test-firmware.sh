@@ -32,7 +32,7 @@ PEER_BIND=127.0.0.1:7700
 SERIAL_BIND=127.0.0.1:7701
 MESSAGES=${FW_MESSAGES:-300}
 LOSS=${FW_LOSS:-0.10}
-# Upper bounds: the runs take about 10 and 20 s.
+# Upper bounds: the runs take about 6 and 12 s.
 PEER_TIMEOUT=120
 QEMU_TIMEOUT=150
 export DEFMT_LOG=${DEFMT_LOG:-info}
