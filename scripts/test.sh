@@ -44,6 +44,9 @@ done
 step "footprint of a minimal client firmware (fails above bench/footprint/budget.txt)"
 ./scripts/footprint.sh
 
+step "firmware example: host tests, Cortex-M builds, and the firmware in QEMU against a host peer with 10% loss"
+./scripts/test-firmware.sh
+
 step "Miri: byte-level unit tests on big-endian (s390x) and 32-bit (i686) targets"
 # The modules that read and write bytes: checksum kernels, wire formats,
 # framings, integrity modes, sequence arithmetic, slot encodings.
