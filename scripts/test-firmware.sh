@@ -109,8 +109,7 @@ qemu_run() {
     wait "$peer_pid" || peer_status=$?
     peer_pid=""
     if [ "$peer_status" != 0 ]; then
-        # (QEMU retries the serial line's TCP connect until the peer listens: reconnect=1)
-    # the device cannot stop without the peer: end the emulation now
+        # the device cannot stop without the peer: end the emulation now
         kill "$qemu_pid" 2>/dev/null || true
     fi
     # after the STOP the device lingers 2 s, then ends the emulation itself
@@ -124,6 +123,7 @@ qemu_run() {
 
     echo "--- $name: firmware log (defmt over semihosting, decoded) ---"
     "$TOOLS/bin/defmt-print" -e "$elf" <"$logs/defmt.bin" || true
+    # (QEMU retries the serial line's TCP connect until the peer listens: reconnect=1)
     grep -v -e "^Timer with period zero" -e "has no peer" -e "Unable to connect character device serial0" "$logs/qemu.err" >&2 || true
     rm -rf "$logs"
     if [ "$peer_status" != 0 ] || [ "$qemu_status" != 0 ]; then
