@@ -27,6 +27,12 @@ step "Python package: pip install ./py-bindings in a venv, then its pytest suite
 step "comparison smoke run: seqlink, KCP and ENet through the impairment relay (fails on an error or a hash mismatch, not on speed)"
 ./scripts/compare.sh --quick
 
+step "C bindings: header freshness, C test suite and examples under ASan/UBSan, pkg-config (scripts/test-ffi.sh)"
+./scripts/test-ffi.sh
+
+step "CLI: the Wireshark dissector under tshark against seqlink inspect (installs tshark)"
+./scripts/test-cli.sh
+
 step "rustdoc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p seqlink-core --no-deps --locked
 
@@ -40,6 +46,9 @@ done
 
 step "footprint of a minimal client firmware (fails above bench/footprint/budget.txt)"
 ./scripts/footprint.sh
+
+step "firmware example: host tests, Cortex-M builds, and the firmware in QEMU against a host peer with 10% loss"
+./scripts/test-firmware.sh
 
 step "Miri: byte-level unit tests on big-endian (s390x) and 32-bit (i686) targets"
 # The modules that read and write bytes: checksum kernels, wire formats,

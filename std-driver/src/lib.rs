@@ -13,6 +13,11 @@
 //! one peer: output is buffered per peer (bounded; a peer that does not read
 //! is disconnected) and it sleeps in poll(2) until something is ready.
 //!
+//! For demos and tests the UDP drivers inject an [`Impairment`] (loss, bit
+//! flips, duplication, reordering, delay with jitter, from one seed), and an
+//! [`Observer`] sees every datagram, every injected impairment and the
+//! core's trace records (the `seqlink` CLI's `--trace` and `--pcap`).
+//!
 //! Errors are `std::io::Error`s whose kind says what to do, with the core's
 //! error inside for its stable code (`docs/PROTOCOL.md` section 9): downcast
 //! `error.get_ref()` to [`seqlink_core::link::SendError`],
@@ -51,6 +56,8 @@
 //! ```
 
 mod event_loop;
+mod impairment;
+mod observe;
 mod readiness;
 mod registry;
 mod tcp;
@@ -58,6 +65,8 @@ mod tcp_server;
 mod udp;
 mod udp_io;
 
+pub use impairment::Impairment;
+pub use observe::{Direction, Injected, Observer};
 pub use tcp::TcpConnection;
 pub use tcp_server::{BasicEvent, BasicPeer, Profiles, TcpPeer, TcpServer};
 pub use udp::{UdpConnection, UdpServer};
@@ -117,52 +126,6 @@ impl Clock {
 impl Default for Clock {
     fn default() -> Clock {
         Clock::new()
-    }
-}
-
-/// Losses injected by the driver itself (kernel netem is not always at hand):
-/// a fraction of outgoing and incoming datagrams is dropped, reproducibly.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Impairment {
-    /// Probability of dropping each datagram, each way.
-    pub loss: f64,
-    /// Probability of flipping one bit of each datagram received.
-    pub corrupt: f64,
-    state: u64,
-}
-
-impl Impairment {
-    /// Drops `loss` of the datagrams each way, with a seeded generator.
-    pub fn loss(loss: f64, seed: u64) -> Impairment {
-        Impairment { loss, corrupt: 0.0, state: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1 }
-    }
-
-    /// Also flips a bit in `corrupt` of the datagrams received.
-    pub fn with_corruption(mut self, corrupt: f64) -> Impairment {
-        self.corrupt = corrupt;
-        self
-    }
-
-    fn next(&mut self) -> f64 {
-        self.state ^= self.state >> 12;
-        self.state ^= self.state << 25;
-        self.state ^= self.state >> 27;
-        (self.state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Whether to drop the next datagram.
-    pub fn drop_next(&mut self) -> bool {
-        self.loss > 0.0 && self.next() < self.loss
-    }
-
-    /// Maybe flips one bit of `datagram`; returns whether it did.
-    pub fn corrupt_next(&mut self, datagram: &mut [u8]) -> bool {
-        if self.corrupt > 0.0 && !datagram.is_empty() && self.next() < self.corrupt {
-            let bit = (self.next() * (datagram.len() * 8) as f64) as usize % (datagram.len() * 8);
-            datagram[bit / 8] ^= 1 << (bit % 8);
-            return true;
-        }
-        false
     }
 }
 

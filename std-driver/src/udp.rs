@@ -1,6 +1,7 @@
 //! Connections and servers over `UdpSocket`.
 
 use crate::event_loop::EventLoop;
+use crate::observe::{Observer, Tap};
 use crate::registry::{admission_error, Registry, ServerEndpoint, Table};
 use crate::udp_io::UdpIo;
 use crate::{
@@ -48,12 +49,27 @@ impl UdpConnection {
         timeout: Duration,
         impairment: Option<Impairment>,
     ) -> io::Result<Self> {
+        Self::connect_observed(socket, server, config, timeout, impairment, None)
+    }
+
+    /// Like [`UdpConnection::connect_with`], with `observer` watching every
+    /// datagram and trace record from the first SYN on.
+    pub fn connect_observed(
+        socket: UdpSocket,
+        server: SocketAddr,
+        config: ConnectionConfig,
+        timeout: Duration,
+        impairment: Option<Impairment>,
+        observer: Option<Box<dyn Observer>>,
+    ) -> io::Result<Self> {
         let clock = Clock::new();
         let storage = vec![0u8; config.link.storage_len()];
         let conn = Connection::connect(config, storage, clock.now(), entropy())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let mut io = UdpIo::new(socket, config.max_datagram_len(), impairment)?;
+        io.tap = Tap(observer);
         let mut me = UdpConnection {
-            io: UdpIo::new(socket, config.max_datagram_len(), impairment)?,
+            io,
             peer: server,
             conn,
             clock,
@@ -165,9 +181,10 @@ impl UdpConnection {
 impl EventLoop for UdpConnection {
     fn receive(&mut self) -> io::Result<()> {
         let (conn, clock, peer) = (&mut self.conn, &self.clock, self.peer);
-        self.io.receive_all(|from, datagram| {
+        self.io.receive_all(|from, datagram, tap| {
             if from == peer {
                 conn.handle_datagram(clock.now(), datagram);
+                tap.traces(datagram, || conn.poll_trace());
             }
         })?;
         Ok(())
@@ -187,6 +204,8 @@ impl EventLoop for UdpConnection {
             return Ok(());
         }
         while let Some(n) = self.conn.poll_transmit(self.clock.now(), &mut self.io.tx).map_err(core_error)? {
+            let conn = &mut self.conn;
+            self.io.tap.traces(self.io.tx.get(..n).unwrap_or_default(), || conn.poll_trace());
             if !self.io.send(self.peer, n)? {
                 break;
             }
@@ -237,6 +256,12 @@ impl UdpServer {
     /// Drops datagrams on purpose (for demos and tests).
     pub fn with_impairment(mut self, impairment: Impairment) -> Self {
         self.io.set_impairment(Some(impairment));
+        self
+    }
+
+    /// Lets `observer` watch every datagram, impairment and trace record from now on.
+    pub fn with_observer(mut self, observer: Box<dyn Observer>) -> Self {
+        self.io.tap = Tap(Some(observer));
         self
     }
 
@@ -361,8 +386,15 @@ impl UdpServer {
 
 impl EventLoop for UdpServer {
     fn receive(&mut self) -> io::Result<()> {
-        let (endpoint, clock) = (&mut self.endpoint, &self.clock);
-        self.io.receive_all(|from, datagram| endpoint.handle_datagram(clock.now(), from, datagram))?;
+        let (endpoint, clock, registry) = (&mut self.endpoint, &self.clock, &mut self.registry);
+        self.io.receive_all(|from, datagram, tap| {
+            endpoint.handle_datagram(clock.now(), from, datagram);
+            if tap.is_active() {
+                // a connection this datagram created traces from its first packet on
+                registry.collect(endpoint);
+                drain_traces(tap, endpoint, &registry.open, datagram);
+            }
+        })?;
         Ok(())
     }
 
@@ -380,6 +412,8 @@ impl EventLoop for UdpServer {
             return Ok(());
         }
         while let Some((to, n)) = self.endpoint.poll_transmit(self.clock.now(), &mut self.io.tx).map_err(core_error)? {
+            let datagram = self.io.tx.get(..n).unwrap_or_default();
+            drain_traces(&mut self.io.tap, &mut self.endpoint, &self.registry.open, datagram);
             if !self.io.send(to, n)? {
                 break;
             }
@@ -397,5 +431,14 @@ impl EventLoop for UdpServer {
 
     fn clock(&self) -> &Clock {
         &self.clock
+    }
+}
+
+/// Hands the trace records of the server's open connections, with `datagram`, to the tap.
+fn drain_traces(tap: &mut Tap, endpoint: &mut ServerEndpoint, open: &[ConnectionHandle], datagram: &[u8]) {
+    for &handle in open {
+        if let Some(conn) = endpoint.connection(handle) {
+            tap.traces(datagram, || conn.poll_trace());
+        }
     }
 }

@@ -195,6 +195,24 @@ impl ConnectionHandle {
     pub const fn index(&self) -> usize {
         self.index as usize
     }
+
+    /// The handle as one number (for bindings): generation in the high half,
+    /// index in the low half.
+    ///
+    /// ```
+    /// use seqlink_core::ConnectionHandle;
+    /// let handle = ConnectionHandle::from_bits(0x0002_0005);
+    /// assert_eq!((handle.index(), handle.to_bits()), (5, 0x0002_0005));
+    /// ```
+    pub const fn to_bits(self) -> u32 {
+        (self.generation as u32) << 16 | self.index as u32
+    }
+
+    /// The handle [`ConnectionHandle::to_bits`] gave. Any number is safe: one
+    /// that names no live connection is refused as a stale handle would be.
+    pub const fn from_bits(bits: u32) -> ConnectionHandle {
+        ConnectionHandle { index: bits as u16, generation: (bits >> 16) as u16 }
+    }
 }
 
 /// Names a proven handshake waiting for the application's decision
@@ -204,6 +222,20 @@ impl ConnectionHandle {
 pub struct IncomingTicket {
     index: u16,
     generation: u16,
+}
+
+impl IncomingTicket {
+    /// The ticket as one number (for bindings): generation in the high half,
+    /// index in the low half.
+    pub const fn to_bits(self) -> u32 {
+        (self.generation as u32) << 16 | self.index as u32
+    }
+
+    /// The ticket [`IncomingTicket::to_bits`] gave. Any number is safe: one
+    /// that names no waiting handshake is refused as stale.
+    pub const fn from_bits(bits: u32) -> IncomingTicket {
+        IncomingTicket { index: bits as u16, generation: (bits >> 16) as u16 }
+    }
 }
 
 /// A handshake whose cookie the peer proved, waiting to be accepted

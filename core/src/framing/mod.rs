@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | datagrams (UDP) | one packet per datagram | [`encode_datagram`] | [`decode_datagram`] |
 //! | byte stream (TCP) | packets back to back | [`encode_datagram`] per packet | [`StreamDecoder`] |
-//! | serial line | COBS frame + `0x00` per packet | [`encode_serial`] | [`SerialDecoder`] |
+//! | serial line | COBS frame + `0x00` per packet | [`encode_serial`]; a connection's datagram: [`encode_serial_frame`] | [`SerialDecoder`] (`decode_frame` for raw bytes) |
 //! | seed 004 messages | `[u32 len][payload]` | [`encode_length_prefixed`] | [`LengthPrefixedDecoder`] |
 //!
 //! Every decoder is incremental, bounded by a buffer the caller provides, and
@@ -25,7 +25,7 @@ mod serial;
 mod stream;
 
 pub use length_prefixed::{encode_length_prefixed, LengthPrefixedDecoder, PREFIX_LEN};
-pub use serial::{encode_serial, max_serial_frame_len, SerialDecoder, DELIMITER};
+pub use serial::{encode_serial, encode_serial_frame, max_serial_frame_len, SerialDecoder, DELIMITER};
 pub use stream::StreamDecoder;
 
 use crate::error::Error;

@@ -53,6 +53,21 @@ pub fn encode_serial(repr: &PacketRepr<'_>, codec: &Codec, out: &mut [u8]) -> Re
     Ok(writer.finish())
 }
 
+/// Writes the raw bytes of one packet (a connection's datagram, as
+/// `Connection::poll_transmit` gives it) as one COBS frame plus delimiter at
+/// the start of `out`; returns the bytes written. `out` must hold
+/// [`max_serial_frame_len`]`(packet.len())` bytes. The receiving side reads it
+/// back with [`SerialDecoder::decode_frame`].
+pub fn encode_serial_frame(packet: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    let needed = max_serial_frame_len(packet.len());
+    if out.len() < needed {
+        return Err(Error::BufferTooSmall { needed, available: out.len() });
+    }
+    let mut writer = CobsWriter::new(out);
+    writer.write(packet);
+    Ok(writer.finish())
+}
+
 /// A COBS encoder writing into a buffer already checked to be large enough.
 struct CobsWriter<'a> {
     out: &'a mut [u8],
@@ -139,6 +154,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> SerialDecoder<B> {
     /// returns that frame's packet or error; `None` means all of `input` was
     /// taken and the frame is not finished yet.
     pub fn decode(&mut self, input: &mut &[u8]) -> Option<Result<PacketRepr<'_>, Error>> {
+        let codec = self.codec;
+        let frame = self.decode_frame(input)?;
+        Some(frame.and_then(|bytes| PacketRepr::decode(bytes, &codec)))
+    }
+
+    /// Like [`SerialDecoder::decode`], but returns each frame's decoded bytes
+    /// without parsing or checking them as a packet (for a caller that checks
+    /// packets itself, such as a connection whose packets carry its
+    /// connection id in their check: it passes the bytes to `handle_datagram`).
+    pub fn decode_frame(&mut self, input: &mut &[u8]) -> Option<Result<&[u8], Error>> {
         if self.frame_ready {
             self.start_frame();
         }
@@ -158,9 +183,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> SerialDecoder<B> {
                 Ok(self.filled)
             };
             self.frame_ready = true;
-            let codec = self.codec;
             let buffer = self.buffer.as_ref();
-            return Some(result.and_then(|len| PacketRepr::decode(buffer.get(..len).unwrap_or(&[]), &codec)));
+            return Some(result.map(|len| buffer.get(..len).unwrap_or(&[])));
         }
         None
     }
@@ -298,6 +322,24 @@ mod tests {
         assert_eq!(decoder.decode(&mut input).unwrap().unwrap().seq, Seq(2));
         assert!(decoder.decode(&mut input).is_none());
         assert_eq!(frame * 3, n);
+    }
+
+    #[test]
+    fn raw_frames_round_trip_a_connection_datagram_unchecked() {
+        // a datagram whose check includes a connection id: the plain codec would reject it
+        let datagram = [0x00, 0x00, 0x00, 0x07, 64, 0x00, 0x02, 0xde, 0xad, 0x00, 0x01];
+        let mut line = [0u8; 16];
+        let n = encode_serial_frame(&datagram, &mut line).unwrap();
+        assert_eq!(n, max_serial_frame_len(datagram.len()));
+        assert!(!line[..n - 1].contains(&0) && line[n - 1] == DELIMITER);
+        let mut decoder = SerialDecoder::new([0u8; 13], Codec::new().with_max_payload(4)).unwrap();
+        let mut input = &line[..n];
+        assert_eq!(decoder.decode_frame(&mut input), Some(Ok(&datagram[..])));
+        assert!(input.is_empty());
+        assert_eq!(
+            encode_serial_frame(&datagram, &mut line[..12]),
+            Err(Error::BufferTooSmall { needed: 13, available: 12 })
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@ use crate::error::Error;
 use crate::event::{FailReason, TraceKind};
 use crate::seq::Seq;
 use crate::wire::ack::{AckRepr, Sack, MAX_NACK_SEQS, MAX_SACK_BYTES};
-use crate::wire::data::{DataRepr, Fragment};
-use crate::wire::{Packet, PacketType, HEADER_LEN};
+use crate::wire::data::{DataRepr, Fragment, EXTENDED_MIN_LEN, FRAGMENT_HEADER_LEN};
+use crate::wire::{seal, PacketType, HEADER_LEN};
 
 impl LinkState {
     // ---- timers ----------------------------------------------------------------
@@ -157,9 +157,9 @@ impl LinkState {
             return Ok(None);
         }
         if let Some(from) = self.nack_pending.take() {
-            let mut payload = [0u8; MAX_NACK_SEQS * 4];
-            if let Some((len, high)) = self.build_nack(arena, from, &mut payload) {
-                let n = self.emit(buf, PacketType::NACK, self.snd_nxt, &[], payload.get(..len).unwrap_or(&[]))?;
+            let room = payload_room(buf, MAX_NACK_SEQS * 4);
+            if let Some((len, high)) = self.build_nack(arena, from, room) {
+                let n = self.emit_in_place(buf, PacketType::NACK, len)?;
                 self.nack_high = high;
                 self.stats.nacks_sent += 1;
                 self.sent(arena, now, TraceKind::Sent, self.snd_nxt, PacketType::NACK, n);
@@ -172,21 +172,23 @@ impl LinkState {
         let candidate = self.next_resend(arena).or_else(|| self.next_new());
         if let Some(seq) = candidate {
             let meta = self.send_meta(arena, seq);
-            let riding = ack.filter(|a| self.ack_fits(a, usize::from(meta.len), meta.flags & F_FRAGMENT != 0));
-            if let (true, None, Some(ack)) = (self.ack_now, riding, ack) {
-                return self.transmit_ack(arena, now, buf, ack).map(Some);
+            let riding = ack.as_ref().filter(|a| self.ack_fits(a, usize::from(meta.len), meta.flags & F_FRAGMENT != 0));
+            return match (self.ack_now, riding, &ack) {
+                (true, None, Some(ack)) => self.transmit_ack(arena, now, buf, ack),
+                _ => self.transmit_data(arena, now, buf, seq, meta, riding),
             }
-            return self.transmit_data(arena, now, buf, seq, meta, riding).map(Some);
+            .map(Some);
         }
         if self.unreliable_queued() {
             let meta = UnreliableMeta::read(self.unrel_slot(arena, false, self.unrel_send_head));
-            let riding = ack.filter(|a| self.ack_fits(a, usize::from(meta.len), false));
-            if let (true, None, Some(ack)) = (self.ack_now, riding, ack) {
-                return self.transmit_ack(arena, now, buf, ack).map(Some);
+            let riding = ack.as_ref().filter(|a| self.ack_fits(a, usize::from(meta.len), false));
+            return match (self.ack_now, riding, &ack) {
+                (true, None, Some(ack)) => self.transmit_ack(arena, now, buf, ack),
+                _ => self.transmit_unreliable(arena, now, buf, meta, riding),
             }
-            return self.transmit_unreliable(arena, now, buf, meta, riding).map(Some);
+            .map(Some);
         }
-        match (self.ack_now, ack) {
+        match (self.ack_now, &ack) {
             (true, Some(ack)) => self.transmit_ack(arena, now, buf, ack).map(Some),
             _ => Ok(None),
         }
@@ -250,14 +252,9 @@ impl LinkState {
 
     /// Whether `ack` fits in an extended DATA packet with `data_len` bytes of data.
     pub(super) fn ack_fits(&self, ack: &AckRepr, data_len: usize, fragment: bool) -> bool {
-        let repr = DataRepr {
-            app_type: PacketType(0),
-            ack: Some(*ack),
-            fragment: fragment.then_some(Fragment { index: 0, count: 1 }),
-            unreliable: false,
-            data: &[],
-        };
-        repr.header_len() + data_len <= usize::from(self.config.max_payload)
+        // DataRepr::header_len, without copying the ACK into a DataRepr
+        let header_len = EXTENDED_MIN_LEN + ack.block_len() + if fragment { FRAGMENT_HEADER_LEN } else { 0 };
+        header_len + data_len <= usize::from(self.config.max_payload)
     }
 
     pub(super) fn build_ack(&self, arena: &mut [u8]) -> AckRepr {
@@ -309,11 +306,10 @@ impl LinkState {
         arena: &mut [u8],
         now: u64,
         buf: &mut [u8],
-        ack: AckRepr,
+        ack: &AckRepr,
     ) -> Result<usize, Error> {
-        let mut block = [0u8; crate::wire::ack::ACK_BLOCK_MAX_LEN];
-        let len = ack.emit_block(&mut block)?;
-        let n = self.emit(buf, PacketType::ACK, self.snd_nxt, &[], block.get(..len).unwrap_or(&[]))?;
+        let len = ack.emit_block(payload_room(buf, crate::wire::ack::ACK_BLOCK_MAX_LEN))?;
+        let n = self.emit_in_place(buf, PacketType::ACK, len)?;
         self.acked(ack.window);
         self.sent(arena, now, TraceKind::Sent, self.snd_nxt, PacketType::ACK, n);
         Ok(n)
@@ -326,7 +322,7 @@ impl LinkState {
         buf: &mut [u8],
         seq: Seq,
         mut meta: SendMeta,
-        ack: Option<AckRepr>,
+        ack: Option<&AckRepr>,
     ) -> Result<usize, Error> {
         let fragment =
             (meta.flags & F_FRAGMENT != 0).then_some(Fragment { index: meta.frag_index, count: meta.frag_count });
@@ -335,7 +331,13 @@ impl LinkState {
         let (ptype, ext_len) = if fragment.is_none() && ack.is_none() {
             (PacketType(meta.app_type), 0)
         } else {
-            let repr = DataRepr { app_type: PacketType(meta.app_type), ack, fragment, unreliable: false, data: &[] };
+            let repr = DataRepr {
+                app_type: PacketType(meta.app_type),
+                ack: ack.copied(),
+                fragment,
+                unreliable: false,
+                data: &[],
+            };
             (PacketType::DATA, repr.emit_header(&mut header)?)
         };
         let n = {
@@ -377,9 +379,15 @@ impl LinkState {
         now: u64,
         buf: &mut [u8],
         meta: UnreliableMeta,
-        ack: Option<AckRepr>,
+        ack: Option<&AckRepr>,
     ) -> Result<usize, Error> {
-        let repr = DataRepr { app_type: PacketType(meta.app_type), ack, fragment: None, unreliable: true, data: &[] };
+        let repr = DataRepr {
+            app_type: PacketType(meta.app_type),
+            ack: ack.copied(),
+            fragment: None,
+            unreliable: true,
+            data: &[],
+        };
         let mut header = [0u8; crate::wire::ack::ACK_BLOCK_MAX_LEN + 8];
         let ext_len = repr.emit_header(&mut header)?;
         let seq = self.unrel_send_seq;
@@ -422,11 +430,13 @@ impl LinkState {
             copy_prefix(e, ext);
             copy_prefix(d, data);
         }
-        let mut packet = Packet::new_unchecked(buf);
-        packet.set_seq(seq);
-        packet.set_packet_type(ptype);
-        packet.set_payload_len(payload_len as u16);
-        packet.fill_check(&codec)
+        seal(buf, &codec, seq, ptype, payload_len)
+    }
+
+    /// Writes a control packet of this link whose payload `len` bytes were
+    /// built in place ([`payload_room`]).
+    fn emit_in_place(&self, buf: &mut [u8], ptype: PacketType, len: usize) -> Result<usize, Error> {
+        seal(buf, &self.config.codec(), self.snd_nxt, ptype, len)
     }
 
     pub(super) fn sent(
@@ -442,4 +452,11 @@ impl LinkState {
         self.stats.bytes_sent += len as u64;
         self.trace(arena, now, kind, seq, ptype, len);
     }
+}
+
+/// Where a control packet's payload of at most `max` bytes is built: after
+/// the header (`poll_transmit` checked that `buf` holds the longest packet,
+/// and every link's `max_payload` holds a NACK or an ACK block).
+fn payload_room(buf: &mut [u8], max: usize) -> &mut [u8] {
+    buf.get_mut(HEADER_LEN..HEADER_LEN + max).unwrap_or(&mut [])
 }

@@ -202,9 +202,8 @@ impl AckRepr {
             let [a, b, c, d] = self.cumulative.0.to_be_bytes();
             let [w0, w1] = self.window.unwrap_or(0).to_be_bytes();
             let bitmap = self.sack.bytes();
-            for (slot, byte) in dst.iter_mut().zip([a, b, c, d, w0, w1, bitmap.len() as u8].iter().chain(bitmap)) {
-                *slot = *byte;
-            }
+            let fixed = copy_prefix(dst, &[a, b, c, d, w0, w1, bitmap.len() as u8]);
+            copy_prefix(dst.get_mut(fixed..).unwrap_or(&mut []), bitmap);
         })
     }
 }

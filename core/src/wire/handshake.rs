@@ -129,10 +129,11 @@ impl Params {
     }
 
     fn write(&self, w: &mut Writer<'_>) {
-        w.put(&self.max_payload.to_be_bytes());
-        w.put(&self.window.to_be_bytes());
-        w.put(&self.heartbeat_ms.to_be_bytes());
-        w.put(&self.idle_timeout_ms.to_be_bytes());
+        let [p0, p1] = self.max_payload.to_be_bytes();
+        let [w0, w1] = self.window.to_be_bytes();
+        let [h0, h1, h2, h3] = self.heartbeat_ms.to_be_bytes();
+        let [i0, i1, i2, i3] = self.idle_timeout_ms.to_be_bytes();
+        w.put(&[p0, p1, w0, w1, h0, h1, h2, h3, i0, i1, i2, i3]);
     }
 }
 

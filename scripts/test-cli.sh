@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The CLI's checks beyond `cargo test`: the Wireshark dissector
+# (tools/wireshark/seqlink.lua) run by tshark on pcaps the CLI captured,
+# field by field against `seqlink inspect --json` of the same files (which
+# decodes with seqlink-core's own parsers), in both integrity modes, through
+# loss, duplication, bit flips and fragmented messages. Installs tshark from
+# Debian's packages when it is missing (as root or with sudo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+if ! command -v tshark >/dev/null; then
+    echo "test-cli: installing tshark"
+    sudo_cmd=()
+    if [ "$(id -u)" != 0 ]; then sudo_cmd=(sudo); fi
+    "${sudo_cmd[@]}" apt-get update -qq
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | "${sudo_cmd[@]}" debconf-set-selections
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq tshark >/dev/null
+fi
+
+cargo build -q --locked -p seqlink-cli
+bin=target/debug/seqlink
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+fields=(frame.number seqlink.type seqlink.seq seqlink.len seqlink.check_ok seqlink.integrity
+    seqlink.ack.cumulative seqlink.ack.window seqlink.ack.sack seqlink.nack.seq
+    seqlink.data.app_type seqlink.data.fragment_index seqlink.data.fragment_count
+    seqlink.hs.connection_id seqlink.hs.max_payload seqlink.hs.window seqlink.heartbeat.kind)
+
+for integrity in checksum crc32c; do
+    pcap="$work/$integrity.pcap"
+    "$bin" demo -q --size 400k --message-size 3000 --integrity "$integrity" \
+        --loss 3% --dup 2% --corrupt 3% --reorder 2% --seed 5 --pcap "$pcap"
+    "$bin" inspect --json "$pcap" >"$work/$integrity.inspect.json"
+    tshark -r "$pcap" -X lua_script:tools/wireshark/seqlink.lua -T fields -E separator=/t \
+        $(printf -- '-e %s ' "${fields[@]}") 2> >(grep -v 'Running as user' >&2) >"$work/$integrity.tshark.tsv"
+    python3 - "$integrity" "$work/$integrity.inspect.json" "$work/$integrity.tshark.tsv" "${fields[@]}" <<'PY'
+import json, sys
+
+mode, inspect_path, tshark_path, *fields = sys.argv[1:]
+inspected = {p["number"]: p for p in map(json.loads, open(inspect_path))}
+rows = {}
+for line in open(tshark_path):
+    cells = line.rstrip("\n").split("\t")
+    row = dict(zip(fields, cells))
+    rows[int(row["frame.number"])] = row
+
+def ints(cell):
+    return [int(x, 0) for x in cell.split(",")] if cell else []
+
+checked, bad_checks, failures = 0, 0, []
+kinds = set()
+for number, p in sorted(inspected.items()):
+    row = rows.get(number)
+    if row is None or not row.get("seqlink.type"):
+        # the dissector claims only datagrams whose length matches their header
+        if "problem" not in p:
+            failures.append(f"#{number}: not dissected but decodes cleanly")
+        continue
+    def expect(name, got, want):
+        if got != want:
+            failures.append(f"#{number} {p['type_name']}: {name}: dissector {got!r}, inspect {want!r}")
+    expect("type", int(row["seqlink.type"]), p["type"])
+    expect("seq", int(row["seqlink.seq"]), p["seq"])
+    expect("len", int(row["seqlink.len"]), p["len"])
+    expect("integrity", row["seqlink.integrity"], p["integrity"])
+    expect("check", row["seqlink.check_ok"] in ("1", "True"), p["check_valid"] is True)
+    bad_checks += p["check_valid"] is not True
+    checked += 1
+    kinds.add(p["type_name"])
+    if "problem" in p:
+        continue
+    if "ack" in p:
+        expect("ack", ints(row["seqlink.ack.cumulative"]), [p["ack"]])
+        if "window" in p:
+            expect("window", ints(row["seqlink.ack.window"]), [p["window"]])
+        expect("sack", ints(row["seqlink.ack.sack"]), p.get("sack", []))
+    if "nack" in p:
+        expect("nack", ints(row["seqlink.nack.seq"]), p["nack"])
+    if "fragment_index" in p:
+        expect("fragment", (ints(row["seqlink.data.fragment_index"]), ints(row["seqlink.data.fragment_count"])),
+               ([p["fragment_index"]], [p["fragment_count"]]))
+    if "app_type" in p:
+        expect("app type", ints(row["seqlink.data.app_type"]), [p["app_type"]])
+    if p["type_name"] in ("SYN_ACK", "HANDSHAKE_ACK"):
+        expect("connection id", ints(row["seqlink.hs.connection_id"]), [p["connection_id"]])
+    if "max_payload" in p:
+        expect("max payload", ints(row["seqlink.hs.max_payload"]), [p["max_payload"]])
+
+for needed in ("SYN", "SYN_ACK", "HANDSHAKE_ACK", "DATA", "ACK", "NACK", "FIN"):
+    if needed not in kinds:
+        failures.append(f"no {needed} in the capture")
+if bad_checks == 0:
+    failures.append("no packet failed its check: the bit flips were not seen")
+for f in failures[:20]:
+    print("  " + f)
+print(f"tshark {mode}: {checked} packets compared ({bad_checks} with a failed check), {len(failures)} differences")
+sys.exit(1 if failures else 0)
+PY
+done
+echo "test-cli: the dissector agrees with seqlink inspect"
