@@ -44,12 +44,15 @@ mod receive;
 mod slots;
 mod stats;
 mod transmit;
+#[cfg(not(feature = "congestion"))]
+mod uncongested;
 
 pub use config::{ConfigError, LinkConfig, DEFAULT_WINDOW, MAX_WINDOW, MIN_PAYLOAD};
 use stats::Counters;
 pub use stats::Stats;
 
 pub(crate) use crate::bytes::{copy_prefix, ring_index};
+#[cfg(feature = "congestion")]
 use crate::congestion::Congestion;
 use crate::error::Error;
 use crate::event::{Event, FailReason, TraceEvent, TraceKind, TRACE_RECORD_LEN};
@@ -58,6 +61,8 @@ use crate::seq::Seq;
 use crate::wire::{PacketRepr, PacketType};
 use config::{Layout, SEND_META_LEN, UNRELIABLE_META_LEN};
 use slots::{RecvMeta, SendMeta, UnreliableMeta, F_FRAGMENT, QUEUED};
+#[cfg(not(feature = "congestion"))]
+use uncongested::Unlimited as Congestion;
 
 /// How a message is delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -395,12 +400,16 @@ struct LinkState {
     rx_unacked: u8,
     last_adv_window: u16,
     /// A NACK to send, naming the holes from this sequence number on.
+    #[cfg(feature = "fast-recovery")]
     nack_pending: Option<Seq>,
     /// The first hole the last NACK named, and when.
+    #[cfg(feature = "fast-recovery")]
     last_nack: Option<(Seq, u64)>,
     /// The highest hole the last NACK named.
+    #[cfg(feature = "fast-recovery")]
     nack_high: Seq,
     /// Reliable data packets (re)transmitted so far, wrapping: orders transmissions.
+    #[cfg(feature = "fast-recovery")]
     tx_count: u32,
     /// This side queued its FIN.
     fin_sent: bool,
@@ -452,9 +461,12 @@ impl LinkState {
         self.rcv_base = config.initial_recv_seq;
         self.rcv_nxt = config.initial_recv_seq;
         self.rcv_high = config.initial_recv_seq;
-        self.nack_high = config.initial_recv_seq;
-        self.nack_pending = None;
-        self.last_nack = None;
+        #[cfg(feature = "fast-recovery")]
+        {
+            self.nack_high = config.initial_recv_seq;
+            self.nack_pending = None;
+            self.last_nack = None;
+        }
         self.cc = Congestion::with_mode(config.send_window, config.congestion_control);
         self.last_adv_window = config.recv_window;
         self.trace_head = 0;
@@ -503,9 +515,13 @@ impl LinkState {
             ack_deadline: None,
             rx_unacked: 0,
             last_adv_window: config.recv_window,
+            #[cfg(feature = "fast-recovery")]
             nack_pending: None,
+            #[cfg(feature = "fast-recovery")]
             last_nack: None,
+            #[cfg(feature = "fast-recovery")]
             nack_high: config.initial_recv_seq,
+            #[cfg(feature = "fast-recovery")]
             tx_count: 0,
             fin_sent: false,
             fin_recv: None,
@@ -739,7 +755,7 @@ impl LinkState {
         Stats {
             srtt_ms: self.rtt.srtt(),
             rto_ms: self.rtt.rto(),
-            cwnd: u32::from(self.cc.window()),
+            cwnd: u32::from(self.cc.window().min(self.config.send_window)),
             in_flight: self.snd_nxt.offset_from(self.snd_una),
             ..self.stats.to_stats()
         }

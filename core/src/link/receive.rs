@@ -50,10 +50,13 @@ impl LinkState {
             PacketType::ACK => AckRepr::parse(packet.payload).map(|ack| self.on_ack(arena, now, &ack)),
             PacketType::NACK => NackRepr::parse(packet.payload).map(|nack| {
                 self.stats.nacks_received += 1;
-                for seq in nack.seqs() {
-                    self.on_nack(arena, now, seq);
+                // advisory (PROTOCOL.md 6.4): without `fast-recovery` the timers repair the loss
+                if cfg!(feature = "fast-recovery") {
+                    for seq in nack.seqs() {
+                        self.on_nack(arena, now, seq);
+                    }
+                    self.rearm(arena);
                 }
-                self.rearm(arena);
             }),
             PacketType::DATA => DataRepr::parse(packet.payload).map(|data| {
                 if let Some(ack) = &data.ack {
@@ -158,6 +161,10 @@ impl LinkState {
         seq.in_window(self.rcv_base, u32::from(self.config.recv_window))
     }
 
+    #[cfg(not(feature = "fast-recovery"))]
+    pub(super) fn maybe_nack(&mut self, _now: u64) {}
+
+    #[cfg(feature = "fast-recovery")]
     pub(super) fn maybe_nack(&mut self, now: u64) {
         if !self.config.retransmit {
             return;
@@ -242,7 +249,9 @@ impl LinkState {
             ring_index(usize::from(self.snd_base_slot) + advance as usize, usize::from(self.config.send_window)) as u16;
 
         let mut highest_sacked: Option<Seq> = None;
-        for index in ack.sack.iter() {
+        // advisory (PROTOCOL.md 6.3): without `fast-recovery` SACK bits are ignored
+        let sack = ack.sack.iter().filter(|_| cfg!(feature = "fast-recovery"));
+        for index in sack {
             let seq = ack.cumulative.advance(2 + index as u32);
             if !seq.in_window(self.snd_una, self.snd_nxt.offset_from(self.snd_una)) {
                 continue;
@@ -274,7 +283,8 @@ impl LinkState {
         // judged only by what was sent after it, and a reordering has to
         // outlast that many ACKs). Again after each resend, up to
         // MAX_FAST_RESENDS times; its timer covers the rest.
-        let threshold = if self.config.retransmit { self.config.timing.fast_resend } else { 0 };
+        let on = cfg!(feature = "fast-recovery") && self.config.retransmit;
+        let threshold = if on { self.config.timing.fast_resend } else { 0 };
         if threshold > 0 {
             let upto = match highest_sacked {
                 Some(high) => Some(high),

@@ -55,7 +55,7 @@ pub struct Stats {
     pub srtt_ms: u32,
     /// Current retransmission timeout, milliseconds.
     pub rto_ms: u32,
-    /// Congestion window, packets.
+    /// Congestion window, packets (the send window without the `congestion` feature).
     pub cwnd: u32,
     /// Packets sent and not yet acknowledged.
     pub in_flight: u32,
