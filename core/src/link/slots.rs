@@ -1,7 +1,7 @@
 //! Per-slot bookkeeping, stored as bytes in the caller's storage so that any
 //! byte buffer works (no alignment, no `unsafe`).
 
-use super::config::{RECV_META_LEN, SEND_META_LEN, UNRELIABLE_META_LEN};
+use super::config::{RECV_META_LEN, SEND_META_BASE_LEN, SEND_META_LEN, UNRELIABLE_META_LEN};
 use crate::bytes::copy_prefix;
 
 /// Send slot states.
@@ -51,8 +51,10 @@ pub(crate) struct SendMeta {
 
 impl SendMeta {
     pub(crate) fn read(b: &[u8]) -> SendMeta {
-        let [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, f0, f1, s0, s1, s2, s3, s4, s5, s6, s7, t0, t1, t2, t3] =
-            bytes::<SEND_META_LEN>(b);
+        let [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, s0, s1, s2, s3, s4, s5, s6, s7] =
+            bytes::<SEND_META_BASE_LEN>(b);
+        // the fast retransmit bookkeeping, kept only with `fast-recovery` (else 0)
+        let [f0, f1, t0, t1, t2, t3] = bytes::<6>(b.get(SEND_META_BASE_LEN..SEND_META_LEN).unwrap_or(&[]));
         SendMeta {
             state,
             retries,
@@ -73,14 +75,15 @@ impl SendMeta {
         let [i0, i1] = self.frag_index.to_le_bytes();
         let [c0, c1] = self.frag_count.to_le_bytes();
         let [s0, s1, s2, s3, s4, s5, s6, s7] = self.sent_at.to_le_bytes();
-        let [t0, t1, t2, t3] = self.tx.to_le_bytes();
-        let (f0, f1) = (self.fastack, self.quick);
         let (state, retries, app_type, flags) = (self.state, self.retries, self.app_type, self.flags);
-        let bytes: [u8; SEND_META_LEN] = [
-            state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, f0, f1, s0, s1, s2, s3, s4, s5, s6, s7, t0, t1,
-            t2, t3,
-        ];
-        copy_prefix(b, &bytes);
+        let base: [u8; SEND_META_BASE_LEN] =
+            [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, s0, s1, s2, s3, s4, s5, s6, s7];
+        copy_prefix(b, &base);
+        #[cfg(feature = "fast-recovery")]
+        if let Some(tail) = b.get_mut(SEND_META_BASE_LEN..SEND_META_LEN) {
+            let [t0, t1, t2, t3] = self.tx.to_le_bytes();
+            copy_prefix(tail, &[self.fastack, self.quick, t0, t1, t2, t3]);
+        }
     }
 }
 
@@ -164,10 +167,11 @@ mod tests {
             len: 1200,
             frag_index: 5,
             frag_count: 9,
-            fastack: 2,
-            quick: 4,
+            // kept only with `fast-recovery`
+            fastack: if cfg!(feature = "fast-recovery") { 2 } else { 0 },
+            quick: if cfg!(feature = "fast-recovery") { 4 } else { 0 },
             sent_at: u64::MAX - 5,
-            tx: 0xdead_beef,
+            tx: if cfg!(feature = "fast-recovery") { 0xdead_beef } else { 0 },
         };
         let mut b = [0u8; SEND_META_LEN];
         m.write(&mut b);
