@@ -63,6 +63,13 @@
 //! * `peer-details`: the peer's handshake extension and ERR_MSG reason text
 //!   kept for `Connection::peer_extension` and `Connection::error_reason`
 //!   (82 bytes of connection state); without it both read as empty.
+//! * `congestion`: congestion control ([`LinkConfig::congestion_control`]);
+//!   without it every mode is taken as `Off`: the send window and the
+//!   peer's window alone limit the flight.
+//! * `fast-recovery`: SACK, NACK and fast retransmit; without it the
+//!   receiver sends cumulative ACKs only and the sender ignores SACK bits
+//!   and NACKs and repairs every loss by its retransmission timer (it still
+//!   interoperates with a full peer: `docs/PROTOCOL.md` 6.8).
 //! * `defmt`: `defmt::Format` for the public types.
 #![no_std]
 #![cfg_attr(

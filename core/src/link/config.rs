@@ -57,7 +57,8 @@ pub struct LinkConfig {
     /// Retransmission and acknowledgement timing.
     pub timing: Timing,
     /// The congestion controller: loss-tolerant by default, NewReno, or off
-    /// (fixed-rate links, like KCP's `nc`).
+    /// (fixed-rate links, like KCP's `nc`). Taken as off without the
+    /// `congestion` feature.
     pub congestion_control: CongestionControl,
     /// Retransmissions, NACKs and the retransmission timer (on by default;
     /// off over a reliable byte stream such as TCP, where nothing is lost).
