@@ -57,9 +57,11 @@
 //! * `fragmentation`: messages longer than one packet; without it a message
 //!   must fit one packet and a fragmented message from the peer is dropped
 //!   (`Event::MessageDropped`).
-//! * `full-stats`: every [`link::Stats`] counter, 64-bit; without it only
-//!   packets and bytes sent and received, retransmissions, timeouts and
-//!   corrupt packets are counted (32-bit, wrapping), the others read 0.
+//! * `stats`: the [`link::Stats`] counters of packets and bytes sent and
+//!   received, retransmissions, timeouts and corrupt packets (32-bit,
+//!   wrapping); without it every counter reads 0.
+//! * `full-stats` (implies `stats`): every [`link::Stats`] counter, 64-bit;
+//!   without it only those of `stats` are counted, the others read 0.
 //! * `peer-details`: the peer's handshake extension and ERR_MSG reason text
 //!   kept for `Connection::peer_extension` and `Connection::error_reason`
 //!   (82 bytes of connection state); without it both read as empty.
