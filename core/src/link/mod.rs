@@ -755,7 +755,7 @@ impl LinkState {
         Stats {
             srtt_ms: self.rtt.srtt(),
             rto_ms: self.rtt.rto(),
-            cwnd: u32::from(self.cc.window().min(self.config.send_window)),
+            cwnd: u32::from(if cfg!(feature = "congestion") { self.cc.window() } else { self.config.send_window }),
             in_flight: self.snd_nxt.offset_from(self.snd_una),
             ..self.stats.to_stats()
         }

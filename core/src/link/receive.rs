@@ -249,9 +249,12 @@ impl LinkState {
             ring_index(usize::from(self.snd_base_slot) + advance as usize, usize::from(self.config.send_window)) as u16;
 
         let mut highest_sacked: Option<Seq> = None;
+        #[cfg(feature = "fast-recovery")]
+        let sacked = ack.sack.iter();
         // advisory (PROTOCOL.md 6.3): without `fast-recovery` SACK bits are ignored
-        let sack = ack.sack.iter().filter(|_| cfg!(feature = "fast-recovery"));
-        for index in sack {
+        #[cfg(not(feature = "fast-recovery"))]
+        let sacked = core::iter::empty::<usize>();
+        for index in sacked {
             let seq = ack.cumulative.advance(2 + index as u32);
             if !seq.in_window(self.snd_una, self.snd_nxt.offset_from(self.snd_una)) {
                 continue;

@@ -1,7 +1,7 @@
 //! Per-slot bookkeeping, stored as bytes in the caller's storage so that any
 //! byte buffer works (no alignment, no `unsafe`).
 
-use super::config::{RECV_META_LEN, SEND_META_BASE_LEN, SEND_META_LEN, UNRELIABLE_META_LEN};
+use super::config::{RECV_META_LEN, SEND_META_LEN, UNRELIABLE_META_LEN};
 use crate::bytes::copy_prefix;
 
 /// Send slot states.
@@ -51,10 +51,15 @@ pub(crate) struct SendMeta {
 
 impl SendMeta {
     pub(crate) fn read(b: &[u8]) -> SendMeta {
-        let [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, s0, s1, s2, s3, s4, s5, s6, s7] =
-            bytes::<SEND_META_BASE_LEN>(b);
-        // the fast retransmit bookkeeping, kept only with `fast-recovery` (else 0)
-        let [f0, f1, t0, t1, t2, t3] = bytes::<6>(b.get(SEND_META_BASE_LEN..SEND_META_LEN).unwrap_or(&[]));
+        #[cfg(feature = "fast-recovery")]
+        let [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, s0, s1, s2, s3, s4, s5, s6, s7, f0, f1, t0, t1, t2, t3] =
+            bytes::<SEND_META_LEN>(b);
+        // the fast retransmit bookkeeping is kept only with `fast-recovery` (else 0)
+        #[cfg(not(feature = "fast-recovery"))]
+        let (
+            [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, s0, s1, s2, s3, s4, s5, s6, s7],
+            [f0, f1, t0, t1, t2, t3],
+        ) = (bytes::<SEND_META_LEN>(b), [0u8; 6]);
         SendMeta {
             state,
             retries,
@@ -76,14 +81,17 @@ impl SendMeta {
         let [c0, c1] = self.frag_count.to_le_bytes();
         let [s0, s1, s2, s3, s4, s5, s6, s7] = self.sent_at.to_le_bytes();
         let (state, retries, app_type, flags) = (self.state, self.retries, self.app_type, self.flags);
-        let base: [u8; SEND_META_BASE_LEN] =
-            [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, s0, s1, s2, s3, s4, s5, s6, s7];
-        copy_prefix(b, &base);
+        let base = [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, s0, s1, s2, s3, s4, s5, s6, s7];
         #[cfg(feature = "fast-recovery")]
-        if let Some(tail) = b.get_mut(SEND_META_BASE_LEN..SEND_META_LEN) {
+        let bytes: [u8; SEND_META_LEN] = {
             let [t0, t1, t2, t3] = self.tx.to_le_bytes();
-            copy_prefix(tail, &[self.fastack, self.quick, t0, t1, t2, t3]);
-        }
+            let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17] = base;
+            let (f0, f1) = (self.fastack, self.quick);
+            [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, f0, f1, t0, t1, t2, t3]
+        };
+        #[cfg(not(feature = "fast-recovery"))]
+        let bytes: [u8; SEND_META_LEN] = base;
+        copy_prefix(b, &bytes);
     }
 }
 
