@@ -59,8 +59,12 @@ use crate::event::{Event, FailReason, TraceEvent, TraceKind, TRACE_RECORD_LEN};
 use crate::rtt::RttEstimator;
 use crate::seq::Seq;
 use crate::wire::{PacketRepr, PacketType};
-use config::{Layout, SEND_META_LEN, UNRELIABLE_META_LEN};
-use slots::{RecvMeta, SendMeta, UnreliableMeta, F_FRAGMENT, QUEUED};
+#[cfg(feature = "unreliable")]
+use config::UNRELIABLE_META_LEN;
+use config::{Layout, SEND_META_LEN};
+#[cfg(feature = "unreliable")]
+use slots::UnreliableMeta;
+use slots::{RecvMeta, SendMeta, F_FRAGMENT, QUEUED};
 #[cfg(not(feature = "congestion"))]
 use uncongested::Unlimited as Congestion;
 
@@ -386,11 +390,17 @@ struct LinkState {
     rcv_base_slot: u16,
     discard: u16,
     // unreliable
+    #[cfg(feature = "unreliable")]
     unrel_send_seq: Seq,
+    #[cfg(feature = "unreliable")]
     unrel_recv_last: Option<Seq>,
+    #[cfg(feature = "unreliable")]
     unrel_send_head: u8,
+    #[cfg(feature = "unreliable")]
     unrel_send_len: u8,
+    #[cfg(feature = "unreliable")]
     unrel_recv_head: u8,
+    #[cfg(feature = "unreliable")]
     unrel_recv_len: u8,
     // timing and control
     rtt: RttEstimator,
@@ -503,11 +513,17 @@ impl LinkState {
             rcv_high: config.initial_recv_seq,
             rcv_base_slot: 0,
             discard: 0,
+            #[cfg(feature = "unreliable")]
             unrel_send_seq: Seq(0),
+            #[cfg(feature = "unreliable")]
             unrel_recv_last: None,
+            #[cfg(feature = "unreliable")]
             unrel_send_head: 0,
+            #[cfg(feature = "unreliable")]
             unrel_send_len: 0,
+            #[cfg(feature = "unreliable")]
             unrel_recv_head: 0,
+            #[cfg(feature = "unreliable")]
             unrel_recv_len: 0,
             rtt: RttEstimator::new(&config.timing),
             cc: Congestion::with_mode(config.send_window, config.congestion_control),
@@ -577,14 +593,19 @@ impl LinkState {
 
     /// Whether unreliable messages wait to be sent (never without the `unreliable` feature).
     fn unreliable_queued(&self) -> bool {
-        cfg!(feature = "unreliable") && self.unrel_send_len > 0
+        #[cfg(feature = "unreliable")]
+        return self.unrel_send_len > 0;
+        #[cfg(not(feature = "unreliable"))]
+        false
     }
 
     /// Whether unreliable messages wait to be read (never without the `unreliable` feature).
+    #[cfg(feature = "unreliable")]
     fn unreliable_unread(&self) -> bool {
-        cfg!(feature = "unreliable") && self.unrel_recv_len > 0
+        self.unrel_recv_len > 0
     }
 
+    #[cfg(feature = "unreliable")]
     fn unrel_slot<'a>(&self, arena: &'a mut [u8], recv: bool, index: u8) -> &'a mut [u8] {
         let layout = self.layout();
         let base = if recv { layout.unrel_recv_at } else { layout.unrel_send_at };
@@ -616,6 +637,12 @@ impl LinkState {
         }
     }
 
+    #[cfg(not(feature = "unreliable"))]
+    fn send_unreliable(&mut self, _: &mut [u8], _: PacketType, _: &[u8]) -> Result<(), SendError> {
+        Err(SendError::UnreliableDisabled)
+    }
+
+    #[cfg(feature = "unreliable")]
     fn send_unreliable(&mut self, arena: &mut [u8], ptype: PacketType, message: &[u8]) -> Result<(), SendError> {
         let slots = self.config.unreliable_slots_used();
         if slots == 0 {

@@ -2,8 +2,12 @@
 //! messages reassembled and handed to the application.
 
 use super::config::MAX_FAST_RESENDS;
-use super::config::{RECV_META_LEN, SEND_META_LEN, UNRELIABLE_META_LEN};
-use super::slots::{RecvMeta, SendMeta, UnreliableMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, SENT};
+#[cfg(feature = "unreliable")]
+use super::config::UNRELIABLE_META_LEN;
+use super::config::{RECV_META_LEN, SEND_META_LEN};
+#[cfg(feature = "unreliable")]
+use super::slots::UnreliableMeta;
+use super::slots::{RecvMeta, SendMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, SENT};
 use super::{copy_prefix, ring_index, Delivery, Handled, LinkState, Received};
 use crate::error::Error;
 use crate::event::TraceKind;
@@ -186,6 +190,14 @@ impl LinkState {
         self.last_nack = Some((missing, now));
     }
 
+    /// Without the `unreliable` feature every unreliable packet is dropped.
+    #[cfg(not(feature = "unreliable"))]
+    pub(super) fn on_unreliable(&mut self, arena: &mut [u8], now: u64, seq: Seq, _: &DataRepr<'_>, wire_len: usize) {
+        self.stats.unreliable_dropped += 1;
+        self.trace(arena, now, TraceKind::Dropped, seq, PacketType::DATA, wire_len);
+    }
+
+    #[cfg(feature = "unreliable")]
     pub(super) fn on_unreliable(&mut self, arena: &mut [u8], now: u64, seq: Seq, data: &DataRepr<'_>, wire_len: usize) {
         let slots = self.config.unreliable_slots_used();
         let stale = self.unrel_recv_last.is_some_and(|last| !seq.is_after(last));
@@ -466,6 +478,7 @@ impl LinkState {
     }
 
     pub(super) fn next_message_len(&mut self, arena: &mut [u8]) -> Option<usize> {
+        #[cfg(feature = "unreliable")]
         if self.unreliable_unread() {
             let meta = UnreliableMeta::read(self.unrel_slot(arena, true, self.unrel_recv_head));
             return Some(usize::from(meta.len));
@@ -474,6 +487,7 @@ impl LinkState {
     }
 
     pub(super) fn recv(&mut self, arena: &mut [u8], buf: &mut [u8]) -> Result<Option<Received>, Error> {
+        #[cfg(feature = "unreliable")]
         if self.unreliable_unread() {
             let slots = usize::from(self.config.unreliable_slots_used());
             let slot = self.unrel_slot(arena, true, self.unrel_recv_head);

@@ -1,7 +1,9 @@
 //! Per-slot bookkeeping, stored as bytes in the caller's storage so that any
 //! byte buffer works (no alignment, no `unsafe`).
 
-use super::config::{RECV_META_LEN, SEND_META_LEN, UNRELIABLE_META_LEN};
+#[cfg(feature = "unreliable")]
+use super::config::UNRELIABLE_META_LEN;
+use super::config::{RECV_META_LEN, SEND_META_LEN};
 use crate::bytes::copy_prefix;
 
 /// Send slot states.
@@ -129,12 +131,14 @@ impl RecvMeta {
 }
 
 /// Bookkeeping of one queued unreliable message.
+#[cfg(feature = "unreliable")]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct UnreliableMeta {
     pub len: u16,
     pub app_type: u8,
 }
 
+#[cfg(feature = "unreliable")]
 impl UnreliableMeta {
     pub(crate) fn read(b: &[u8]) -> UnreliableMeta {
         let [l0, l1, app_type, _] = bytes::<UNRELIABLE_META_LEN>(b);
@@ -188,9 +192,12 @@ mod tests {
         let mut b = [0u8; RECV_META_LEN];
         r.write(&mut b);
         assert_eq!(RecvMeta::read(&b), r);
-        let u = UnreliableMeta { len: 7, app_type: 200 };
-        let mut b = [0u8; UNRELIABLE_META_LEN];
-        u.write(&mut b);
-        assert_eq!(UnreliableMeta::read(&b), u);
+        #[cfg(feature = "unreliable")]
+        {
+            let u = UnreliableMeta { len: 7, app_type: 200 };
+            let mut b = [0u8; UNRELIABLE_META_LEN];
+            u.write(&mut b);
+            assert_eq!(UnreliableMeta::read(&b), u);
+        }
     }
 }

@@ -1,9 +1,13 @@
 //! The sending half of a link: the retransmission timer and the choice and
 //! writing of the next datagram.
 
-use super::config::{SEND_META_LEN, UNRELIABLE_META_LEN};
-use super::slots::{SendMeta, UnreliableMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, QUEUED, SENT};
-use super::{copy_prefix, ring_index, LinkState};
+use super::config::SEND_META_LEN;
+#[cfg(feature = "unreliable")]
+use super::config::UNRELIABLE_META_LEN;
+#[cfg(feature = "unreliable")]
+use super::slots::UnreliableMeta;
+use super::slots::{SendMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, QUEUED, SENT};
+use super::{copy_prefix, LinkState};
 use crate::error::Error;
 use crate::event::{FailReason, TraceKind};
 use crate::seq::Seq;
@@ -180,6 +184,7 @@ impl LinkState {
             }
             .map(Some);
         }
+        #[cfg(feature = "unreliable")]
         if self.unreliable_queued() {
             let meta = UnreliableMeta::read(self.unrel_slot(arena, false, self.unrel_send_head));
             let riding = ack.as_ref().filter(|a| self.ack_fits(a, usize::from(meta.len), false));
@@ -379,6 +384,7 @@ impl LinkState {
         Ok(n)
     }
 
+    #[cfg(feature = "unreliable")]
     pub(super) fn transmit_unreliable(
         &mut self,
         arena: &mut [u8],
@@ -408,7 +414,8 @@ impl LinkState {
         }
         self.unrel_send_seq = seq.next();
         self.unrel_send_head =
-            ring_index(usize::from(self.unrel_send_head) + 1, usize::from(self.config.unreliable_slots_used())) as u8;
+            super::ring_index(usize::from(self.unrel_send_head) + 1, usize::from(self.config.unreliable_slots_used()))
+                as u8;
         self.unrel_send_len -= 1;
         self.sent(arena, now, TraceKind::Sent, seq, PacketType::DATA, n);
         Ok(n)
