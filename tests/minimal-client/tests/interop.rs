@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::OnceLock;
 
 /// One-way delay of the simulated path, ms.
 const DELAY_MS: u64 = 10;
@@ -39,22 +40,10 @@ struct FullPeer {
 }
 
 impl FullPeer {
-    /// Builds `full_peer` in the main workspace (with its default features) and starts it.
+    /// Starts `full_peer` (built once, in the main workspace, with its default features).
     fn start() -> FullPeer {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let build = Command::new(cargo)
-            .current_dir(&root)
-            .args(["build", "--locked", "-p", "seqlink-tests", "--bin", "full_peer", "--message-format=json"])
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("cargo runs");
-        assert!(build.status.success(), "full_peer builds");
-        let executable = String::from_utf8_lossy(&build.stdout)
-            .lines()
-            .filter(|l| l.contains("\"compiler-artifact\"") && l.contains("\"full_peer\""))
-            .find_map(|l| l.split("\"executable\":\"").nth(1)?.split('"').next().map(str::to_owned))
-            .expect("cargo names the full_peer executable");
+        static EXECUTABLE: OnceLock<String> = OnceLock::new();
+        let executable = EXECUTABLE.get_or_init(build_full_peer);
         let mut child =
             Command::new(executable).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("full_peer starts");
         let input = child.stdin.take().expect("piped");
@@ -99,6 +88,24 @@ impl Drop for FullPeer {
         let _ = self.child.wait();
         let _ = self.output.fill_buf();
     }
+}
+
+/// Builds `full_peer` in the main workspace and returns its path.
+fn build_full_peer() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let build = Command::new(cargo)
+        .current_dir(&root)
+        .args(["build", "--locked", "-p", "seqlink-tests", "--bin", "full_peer", "--message-format=json"])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(build.status.success(), "full_peer builds");
+    String::from_utf8_lossy(&build.stdout)
+        .lines()
+        .filter(|l| l.contains("\"compiler-artifact\"") && l.contains("\"full_peer\""))
+        .find_map(|l| l.split("\"executable\":\"").nth(1)?.split('"').next().map(str::to_owned))
+        .expect("cargo names the full_peer executable")
 }
 
 /// xorshift64*: reproducible losses.
