@@ -47,6 +47,9 @@ done
 step "footprint of a minimal client firmware (fails above bench/footprint/budget.txt)"
 ./scripts/footprint.sh
 
+step "a minimal-feature client against a full-featured server under loss (scripts/test-minimal-client.sh)"
+./scripts/test-minimal-client.sh
+
 step "firmware example: host tests, Cortex-M builds, and the firmware in QEMU against a host peer with 10% loss"
 ./scripts/test-firmware.sh
 

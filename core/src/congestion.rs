@@ -38,9 +38,10 @@ pub enum CongestionControl {
 }
 
 impl CongestionControl {
-    /// Whether the congestion window limits the flight.
+    /// Whether the congestion window limits the flight (never without the
+    /// `congestion` feature: every mode is then taken as `Off`).
     pub const fn is_on(self) -> bool {
-        !matches!(self, CongestionControl::Off)
+        cfg!(feature = "congestion") && !matches!(self, CongestionControl::Off)
     }
 }
 

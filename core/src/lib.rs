@@ -57,12 +57,21 @@
 //! * `fragmentation`: messages longer than one packet; without it a message
 //!   must fit one packet and a fragmented message from the peer is dropped
 //!   (`Event::MessageDropped`).
-//! * `full-stats`: every [`link::Stats`] counter, 64-bit; without it only
-//!   packets and bytes sent and received, retransmissions, timeouts and
-//!   corrupt packets are counted (32-bit, wrapping), the others read 0.
+//! * `stats`: the [`link::Stats`] counters of packets and bytes sent and
+//!   received, retransmissions, timeouts and corrupt packets (32-bit,
+//!   wrapping); without it every counter reads 0.
+//! * `full-stats` (implies `stats`): every [`link::Stats`] counter, 64-bit;
+//!   without it only those of `stats` are counted, the others read 0.
 //! * `peer-details`: the peer's handshake extension and ERR_MSG reason text
 //!   kept for `Connection::peer_extension` and `Connection::error_reason`
 //!   (82 bytes of connection state); without it both read as empty.
+//! * `congestion`: congestion control ([`LinkConfig::congestion_control`]);
+//!   without it every mode is taken as `Off`: the send window and the
+//!   peer's window alone limit the flight.
+//! * `fast-recovery`: SACK, NACK and fast retransmit; without it the
+//!   receiver sends cumulative ACKs only and the sender ignores SACK bits
+//!   and NACKs and repairs every loss by its retransmission timer (it still
+//!   interoperates with a full peer: `docs/PROTOCOL.md` 6.8).
 //! * `defmt`: `defmt::Format` for the public types.
 #![no_std]
 #![cfg_attr(

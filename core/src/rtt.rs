@@ -16,9 +16,11 @@ pub struct Timing {
     pub ack_delay: u32,
     /// Retransmissions of one packet before the peer is declared dead.
     pub max_retries: u8,
-    /// Fast retransmit after this many acknowledgements of later packets (0: off).
+    /// Fast retransmit after this many acknowledgements of later packets (0:
+    /// off; never without the `fast-recovery` feature).
     pub fast_resend: u8,
-    /// Shortest interval between two NACKs for the same missing packet.
+    /// Shortest interval between two NACKs for the same missing packet (no
+    /// NACK is sent without the `fast-recovery` feature).
     pub nack_interval: u32,
 }
 

@@ -20,8 +20,11 @@ pub const MIN_PAYLOAD: u16 = 64;
 /// Fast retransmissions (SACK- or NACK-driven) of one packet at most; its
 /// retransmission timer still resends it after that.
 pub(crate) const MAX_FAST_RESENDS: u8 = 5;
-/// Bytes of per-slot bookkeeping in the send window.
-pub(crate) const SEND_META_LEN: usize = 24;
+/// Bytes of per-slot bookkeeping in the send window: the base, then (with
+/// `fast-recovery`) 6 bytes of fast retransmit bookkeeping.
+pub(crate) const SEND_META_LEN: usize = SEND_META_BASE_LEN + if cfg!(feature = "fast-recovery") { 6 } else { 0 };
+/// Bytes of send slot bookkeeping every build keeps.
+pub(crate) const SEND_META_BASE_LEN: usize = 18;
 /// Bytes of per-slot bookkeeping in the receive window.
 pub(crate) const RECV_META_LEN: usize = 10;
 /// Bytes of per-slot bookkeeping in the unreliable queues.
@@ -54,7 +57,8 @@ pub struct LinkConfig {
     /// Retransmission and acknowledgement timing.
     pub timing: Timing,
     /// The congestion controller: loss-tolerant by default, NewReno, or off
-    /// (fixed-rate links, like KCP's `nc`).
+    /// (fixed-rate links, like KCP's `nc`). Taken as off without the
+    /// `congestion` feature.
     pub congestion_control: CongestionControl,
     /// Retransmissions, NACKs and the retransmission timer (on by default;
     /// off over a reliable byte stream such as TCP, where nothing is lost).

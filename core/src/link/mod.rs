@@ -44,20 +44,29 @@ mod receive;
 mod slots;
 mod stats;
 mod transmit;
+#[cfg(not(feature = "congestion"))]
+mod uncongested;
 
 pub use config::{ConfigError, LinkConfig, DEFAULT_WINDOW, MAX_WINDOW, MIN_PAYLOAD};
 use stats::Counters;
 pub use stats::Stats;
 
 pub(crate) use crate::bytes::{copy_prefix, ring_index};
+#[cfg(feature = "congestion")]
 use crate::congestion::Congestion;
 use crate::error::Error;
 use crate::event::{Event, FailReason, TraceEvent, TraceKind, TRACE_RECORD_LEN};
 use crate::rtt::RttEstimator;
 use crate::seq::Seq;
 use crate::wire::{PacketRepr, PacketType};
-use config::{Layout, SEND_META_LEN, UNRELIABLE_META_LEN};
-use slots::{RecvMeta, SendMeta, UnreliableMeta, F_FRAGMENT, QUEUED};
+#[cfg(feature = "unreliable")]
+use config::UNRELIABLE_META_LEN;
+use config::{Layout, SEND_META_LEN};
+#[cfg(feature = "unreliable")]
+use slots::UnreliableMeta;
+use slots::{RecvMeta, SendMeta, F_FRAGMENT, QUEUED};
+#[cfg(not(feature = "congestion"))]
+use uncongested::Unlimited as Congestion;
 
 /// How a message is delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -381,11 +390,17 @@ struct LinkState {
     rcv_base_slot: u16,
     discard: u16,
     // unreliable
+    #[cfg(feature = "unreliable")]
     unrel_send_seq: Seq,
+    #[cfg(feature = "unreliable")]
     unrel_recv_last: Option<Seq>,
+    #[cfg(feature = "unreliable")]
     unrel_send_head: u8,
+    #[cfg(feature = "unreliable")]
     unrel_send_len: u8,
+    #[cfg(feature = "unreliable")]
     unrel_recv_head: u8,
+    #[cfg(feature = "unreliable")]
     unrel_recv_len: u8,
     // timing and control
     rtt: RttEstimator,
@@ -395,12 +410,16 @@ struct LinkState {
     rx_unacked: u8,
     last_adv_window: u16,
     /// A NACK to send, naming the holes from this sequence number on.
+    #[cfg(feature = "fast-recovery")]
     nack_pending: Option<Seq>,
     /// The first hole the last NACK named, and when.
+    #[cfg(feature = "fast-recovery")]
     last_nack: Option<(Seq, u64)>,
     /// The highest hole the last NACK named.
+    #[cfg(feature = "fast-recovery")]
     nack_high: Seq,
     /// Reliable data packets (re)transmitted so far, wrapping: orders transmissions.
+    #[cfg(feature = "fast-recovery")]
     tx_count: u32,
     /// This side queued its FIN.
     fin_sent: bool,
@@ -452,9 +471,12 @@ impl LinkState {
         self.rcv_base = config.initial_recv_seq;
         self.rcv_nxt = config.initial_recv_seq;
         self.rcv_high = config.initial_recv_seq;
-        self.nack_high = config.initial_recv_seq;
-        self.nack_pending = None;
-        self.last_nack = None;
+        #[cfg(feature = "fast-recovery")]
+        {
+            self.nack_high = config.initial_recv_seq;
+            self.nack_pending = None;
+            self.last_nack = None;
+        }
         self.cc = Congestion::with_mode(config.send_window, config.congestion_control);
         self.last_adv_window = config.recv_window;
         self.trace_head = 0;
@@ -491,11 +513,17 @@ impl LinkState {
             rcv_high: config.initial_recv_seq,
             rcv_base_slot: 0,
             discard: 0,
+            #[cfg(feature = "unreliable")]
             unrel_send_seq: Seq(0),
+            #[cfg(feature = "unreliable")]
             unrel_recv_last: None,
+            #[cfg(feature = "unreliable")]
             unrel_send_head: 0,
+            #[cfg(feature = "unreliable")]
             unrel_send_len: 0,
+            #[cfg(feature = "unreliable")]
             unrel_recv_head: 0,
+            #[cfg(feature = "unreliable")]
             unrel_recv_len: 0,
             rtt: RttEstimator::new(&config.timing),
             cc: Congestion::with_mode(config.send_window, config.congestion_control),
@@ -503,9 +531,13 @@ impl LinkState {
             ack_deadline: None,
             rx_unacked: 0,
             last_adv_window: config.recv_window,
+            #[cfg(feature = "fast-recovery")]
             nack_pending: None,
+            #[cfg(feature = "fast-recovery")]
             last_nack: None,
+            #[cfg(feature = "fast-recovery")]
             nack_high: config.initial_recv_seq,
+            #[cfg(feature = "fast-recovery")]
             tx_count: 0,
             fin_sent: false,
             fin_recv: None,
@@ -561,14 +593,19 @@ impl LinkState {
 
     /// Whether unreliable messages wait to be sent (never without the `unreliable` feature).
     fn unreliable_queued(&self) -> bool {
-        cfg!(feature = "unreliable") && self.unrel_send_len > 0
+        #[cfg(feature = "unreliable")]
+        return self.unrel_send_len > 0;
+        #[cfg(not(feature = "unreliable"))]
+        false
     }
 
     /// Whether unreliable messages wait to be read (never without the `unreliable` feature).
+    #[cfg(feature = "unreliable")]
     fn unreliable_unread(&self) -> bool {
-        cfg!(feature = "unreliable") && self.unrel_recv_len > 0
+        self.unrel_recv_len > 0
     }
 
+    #[cfg(feature = "unreliable")]
     fn unrel_slot<'a>(&self, arena: &'a mut [u8], recv: bool, index: u8) -> &'a mut [u8] {
         let layout = self.layout();
         let base = if recv { layout.unrel_recv_at } else { layout.unrel_send_at };
@@ -600,6 +637,12 @@ impl LinkState {
         }
     }
 
+    #[cfg(not(feature = "unreliable"))]
+    fn send_unreliable(&mut self, _: &mut [u8], _: PacketType, _: &[u8]) -> Result<(), SendError> {
+        Err(SendError::UnreliableDisabled)
+    }
+
+    #[cfg(feature = "unreliable")]
     fn send_unreliable(&mut self, arena: &mut [u8], ptype: PacketType, message: &[u8]) -> Result<(), SendError> {
         let slots = self.config.unreliable_slots_used();
         if slots == 0 {
@@ -739,7 +782,7 @@ impl LinkState {
         Stats {
             srtt_ms: self.rtt.srtt(),
             rto_ms: self.rtt.rto(),
-            cwnd: u32::from(self.cc.window()),
+            cwnd: u32::from(if cfg!(feature = "congestion") { self.cc.window() } else { self.config.send_window }),
             in_flight: self.snd_nxt.offset_from(self.snd_una),
             ..self.stats.to_stats()
         }

@@ -2,8 +2,12 @@
 //! messages reassembled and handed to the application.
 
 use super::config::MAX_FAST_RESENDS;
-use super::config::{RECV_META_LEN, SEND_META_LEN, UNRELIABLE_META_LEN};
-use super::slots::{RecvMeta, SendMeta, UnreliableMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, SENT};
+#[cfg(feature = "unreliable")]
+use super::config::UNRELIABLE_META_LEN;
+use super::config::{RECV_META_LEN, SEND_META_LEN};
+#[cfg(feature = "unreliable")]
+use super::slots::UnreliableMeta;
+use super::slots::{RecvMeta, SendMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, SENT};
 use super::{copy_prefix, ring_index, Delivery, Handled, LinkState, Received};
 use crate::error::Error;
 use crate::event::TraceKind;
@@ -50,10 +54,13 @@ impl LinkState {
             PacketType::ACK => AckRepr::parse(packet.payload).map(|ack| self.on_ack(arena, now, &ack)),
             PacketType::NACK => NackRepr::parse(packet.payload).map(|nack| {
                 self.stats.nacks_received += 1;
-                for seq in nack.seqs() {
-                    self.on_nack(arena, now, seq);
+                // advisory (PROTOCOL.md 6.4): without `fast-recovery` the timers repair the loss
+                if cfg!(feature = "fast-recovery") {
+                    for seq in nack.seqs() {
+                        self.on_nack(arena, now, seq);
+                    }
+                    self.rearm(arena);
                 }
-                self.rearm(arena);
             }),
             PacketType::DATA => DataRepr::parse(packet.payload).map(|data| {
                 if let Some(ack) = &data.ack {
@@ -158,6 +165,10 @@ impl LinkState {
         seq.in_window(self.rcv_base, u32::from(self.config.recv_window))
     }
 
+    #[cfg(not(feature = "fast-recovery"))]
+    pub(super) fn maybe_nack(&mut self, _now: u64) {}
+
+    #[cfg(feature = "fast-recovery")]
     pub(super) fn maybe_nack(&mut self, now: u64) {
         if !self.config.retransmit {
             return;
@@ -179,6 +190,14 @@ impl LinkState {
         self.last_nack = Some((missing, now));
     }
 
+    /// Without the `unreliable` feature every unreliable packet is dropped.
+    #[cfg(not(feature = "unreliable"))]
+    pub(super) fn on_unreliable(&mut self, arena: &mut [u8], now: u64, seq: Seq, _: &DataRepr<'_>, wire_len: usize) {
+        self.stats.unreliable_dropped += 1;
+        self.trace(arena, now, TraceKind::Dropped, seq, PacketType::DATA, wire_len);
+    }
+
+    #[cfg(feature = "unreliable")]
     pub(super) fn on_unreliable(&mut self, arena: &mut [u8], now: u64, seq: Seq, data: &DataRepr<'_>, wire_len: usize) {
         let slots = self.config.unreliable_slots_used();
         let stale = self.unrel_recv_last.is_some_and(|last| !seq.is_after(last));
@@ -242,7 +261,12 @@ impl LinkState {
             ring_index(usize::from(self.snd_base_slot) + advance as usize, usize::from(self.config.send_window)) as u16;
 
         let mut highest_sacked: Option<Seq> = None;
-        for index in ack.sack.iter() {
+        #[cfg(feature = "fast-recovery")]
+        let sacked = ack.sack.iter();
+        // advisory (PROTOCOL.md 6.3): without `fast-recovery` SACK bits are ignored
+        #[cfg(not(feature = "fast-recovery"))]
+        let sacked = core::iter::empty::<usize>();
+        for index in sacked {
             let seq = ack.cumulative.advance(2 + index as u32);
             if !seq.in_window(self.snd_una, self.snd_nxt.offset_from(self.snd_una)) {
                 continue;
@@ -274,7 +298,8 @@ impl LinkState {
         // judged only by what was sent after it, and a reordering has to
         // outlast that many ACKs). Again after each resend, up to
         // MAX_FAST_RESENDS times; its timer covers the rest.
-        let threshold = if self.config.retransmit { self.config.timing.fast_resend } else { 0 };
+        let on = cfg!(feature = "fast-recovery") && self.config.retransmit;
+        let threshold = if on { self.config.timing.fast_resend } else { 0 };
         if threshold > 0 {
             let upto = match highest_sacked {
                 Some(high) => Some(high),
@@ -453,6 +478,7 @@ impl LinkState {
     }
 
     pub(super) fn next_message_len(&mut self, arena: &mut [u8]) -> Option<usize> {
+        #[cfg(feature = "unreliable")]
         if self.unreliable_unread() {
             let meta = UnreliableMeta::read(self.unrel_slot(arena, true, self.unrel_recv_head));
             return Some(usize::from(meta.len));
@@ -461,6 +487,7 @@ impl LinkState {
     }
 
     pub(super) fn recv(&mut self, arena: &mut [u8], buf: &mut [u8]) -> Result<Option<Received>, Error> {
+        #[cfg(feature = "unreliable")]
         if self.unreliable_unread() {
             let slots = usize::from(self.config.unreliable_slots_used());
             let slot = self.unrel_slot(arena, true, self.unrel_recv_head);

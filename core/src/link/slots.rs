@@ -1,7 +1,9 @@
 //! Per-slot bookkeeping, stored as bytes in the caller's storage so that any
 //! byte buffer works (no alignment, no `unsafe`).
 
-use super::config::{RECV_META_LEN, SEND_META_LEN, UNRELIABLE_META_LEN};
+#[cfg(feature = "unreliable")]
+use super::config::UNRELIABLE_META_LEN;
+use super::config::{RECV_META_LEN, SEND_META_LEN};
 use crate::bytes::copy_prefix;
 
 /// Send slot states.
@@ -51,8 +53,15 @@ pub(crate) struct SendMeta {
 
 impl SendMeta {
     pub(crate) fn read(b: &[u8]) -> SendMeta {
-        let [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, f0, f1, s0, s1, s2, s3, s4, s5, s6, s7, t0, t1, t2, t3] =
+        #[cfg(feature = "fast-recovery")]
+        let [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, s0, s1, s2, s3, s4, s5, s6, s7, f0, f1, t0, t1, t2, t3] =
             bytes::<SEND_META_LEN>(b);
+        // the fast retransmit bookkeeping is kept only with `fast-recovery` (else 0)
+        #[cfg(not(feature = "fast-recovery"))]
+        let (
+            [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, s0, s1, s2, s3, s4, s5, s6, s7],
+            [f0, f1, t0, t1, t2, t3],
+        ) = (bytes::<SEND_META_LEN>(b), [0u8; 6]);
         SendMeta {
             state,
             retries,
@@ -73,13 +82,17 @@ impl SendMeta {
         let [i0, i1] = self.frag_index.to_le_bytes();
         let [c0, c1] = self.frag_count.to_le_bytes();
         let [s0, s1, s2, s3, s4, s5, s6, s7] = self.sent_at.to_le_bytes();
-        let [t0, t1, t2, t3] = self.tx.to_le_bytes();
-        let (f0, f1) = (self.fastack, self.quick);
         let (state, retries, app_type, flags) = (self.state, self.retries, self.app_type, self.flags);
-        let bytes: [u8; SEND_META_LEN] = [
-            state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, f0, f1, s0, s1, s2, s3, s4, s5, s6, s7, t0, t1,
-            t2, t3,
-        ];
+        let base = [state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, s0, s1, s2, s3, s4, s5, s6, s7];
+        #[cfg(feature = "fast-recovery")]
+        let bytes: [u8; SEND_META_LEN] = {
+            let [t0, t1, t2, t3] = self.tx.to_le_bytes();
+            let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17] = base;
+            let (f0, f1) = (self.fastack, self.quick);
+            [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, f0, f1, t0, t1, t2, t3]
+        };
+        #[cfg(not(feature = "fast-recovery"))]
+        let bytes: [u8; SEND_META_LEN] = base;
         copy_prefix(b, &bytes);
     }
 }
@@ -118,12 +131,14 @@ impl RecvMeta {
 }
 
 /// Bookkeeping of one queued unreliable message.
+#[cfg(feature = "unreliable")]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct UnreliableMeta {
     pub len: u16,
     pub app_type: u8,
 }
 
+#[cfg(feature = "unreliable")]
 impl UnreliableMeta {
     pub(crate) fn read(b: &[u8]) -> UnreliableMeta {
         let [l0, l1, app_type, _] = bytes::<UNRELIABLE_META_LEN>(b);
@@ -164,10 +179,11 @@ mod tests {
             len: 1200,
             frag_index: 5,
             frag_count: 9,
-            fastack: 2,
-            quick: 4,
+            // kept only with `fast-recovery`
+            fastack: if cfg!(feature = "fast-recovery") { 2 } else { 0 },
+            quick: if cfg!(feature = "fast-recovery") { 4 } else { 0 },
             sent_at: u64::MAX - 5,
-            tx: 0xdead_beef,
+            tx: if cfg!(feature = "fast-recovery") { 0xdead_beef } else { 0 },
         };
         let mut b = [0u8; SEND_META_LEN];
         m.write(&mut b);
@@ -176,9 +192,12 @@ mod tests {
         let mut b = [0u8; RECV_META_LEN];
         r.write(&mut b);
         assert_eq!(RecvMeta::read(&b), r);
-        let u = UnreliableMeta { len: 7, app_type: 200 };
-        let mut b = [0u8; UNRELIABLE_META_LEN];
-        u.write(&mut b);
-        assert_eq!(UnreliableMeta::read(&b), u);
+        #[cfg(feature = "unreliable")]
+        {
+            let u = UnreliableMeta { len: 7, app_type: 200 };
+            let mut b = [0u8; UNRELIABLE_META_LEN];
+            u.write(&mut b);
+            assert_eq!(UnreliableMeta::read(&b), u);
+        }
     }
 }

@@ -4,7 +4,9 @@
 ///
 /// Without the `full-stats` feature only `packets_*`, `bytes_sent`,
 /// `bytes_received`, `retransmissions`, `timeouts` and `corrupt_packets` are
-/// counted (32-bit, wrapping); the other counters read 0.
+/// counted (32-bit, wrapping); the other counters read 0. Without the
+/// `stats` feature every counter reads 0 (the gauges `srtt_ms`, `rto_ms`,
+/// `cwnd` and `in_flight` are always filled in).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(C)]
@@ -55,15 +57,19 @@ pub struct Stats {
     pub srtt_ms: u32,
     /// Current retransmission timeout, milliseconds.
     pub rto_ms: u32,
-    /// Congestion window, packets.
+    /// Congestion window, packets (the send window without the `congestion` feature).
     pub cwnd: u32,
     /// Packets sent and not yet acknowledged.
     pub in_flight: u32,
 }
 
-/// A counter every build keeps: 64-bit with `full-stats`, else 32-bit (wrapping).
+/// A counter kept with `stats`: 64-bit with `full-stats`, else 32-bit
+/// (wrapping); without `stats`, nothing (it reads 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-pub(crate) struct Kept(#[cfg(feature = "full-stats")] u64, #[cfg(not(feature = "full-stats"))] u32);
+pub(crate) struct Kept(
+    #[cfg(feature = "full-stats")] u64,
+    #[cfg(all(feature = "stats", not(feature = "full-stats")))] u32,
+);
 
 /// A counter kept only with `full-stats`; without it, nothing (it reads 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -74,10 +80,12 @@ impl core::ops::AddAssign<u64> for Kept {
     fn add_assign(&mut self, n: u64) {
         self.0 = self.0.wrapping_add(n);
     }
-    #[cfg(not(feature = "full-stats"))]
+    #[cfg(all(feature = "stats", not(feature = "full-stats")))]
     fn add_assign(&mut self, n: u64) {
         self.0 = self.0.wrapping_add(n as u32);
     }
+    #[cfg(not(feature = "stats"))]
+    fn add_assign(&mut self, _n: u64) {}
 }
 
 impl Kept {
@@ -85,9 +93,13 @@ impl Kept {
     fn get(self) -> u64 {
         self.0
     }
-    #[cfg(not(feature = "full-stats"))]
+    #[cfg(all(feature = "stats", not(feature = "full-stats")))]
     fn get(self) -> u64 {
         u64::from(self.0)
+    }
+    #[cfg(not(feature = "stats"))]
+    fn get(self) -> u64 {
+        0
     }
 }
 

@@ -1,13 +1,17 @@
 //! The sending half of a link: the retransmission timer and the choice and
 //! writing of the next datagram.
 
-use super::config::{SEND_META_LEN, UNRELIABLE_META_LEN};
-use super::slots::{SendMeta, UnreliableMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, QUEUED, SENT};
-use super::{copy_prefix, ring_index, LinkState};
+use super::config::SEND_META_LEN;
+#[cfg(feature = "unreliable")]
+use super::config::UNRELIABLE_META_LEN;
+#[cfg(feature = "unreliable")]
+use super::slots::UnreliableMeta;
+use super::slots::{SendMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, QUEUED, SENT};
+use super::{copy_prefix, LinkState};
 use crate::error::Error;
 use crate::event::{FailReason, TraceKind};
 use crate::seq::Seq;
-use crate::wire::ack::{AckRepr, Sack, MAX_NACK_SEQS, MAX_SACK_BYTES};
+use crate::wire::ack::{AckRepr, Sack, MAX_SACK_BYTES};
 use crate::wire::data::{DataRepr, Fragment, EXTENDED_MIN_LEN, FRAGMENT_HEADER_LEN};
 use crate::wire::{seal, PacketType, HEADER_LEN};
 
@@ -156,8 +160,9 @@ impl LinkState {
         if self.failed.is_some() {
             return Ok(None);
         }
+        #[cfg(feature = "fast-recovery")]
         if let Some(from) = self.nack_pending.take() {
-            let room = payload_room(buf, MAX_NACK_SEQS * 4);
+            let room = payload_room(buf, crate::wire::ack::MAX_NACK_SEQS * 4);
             if let Some((len, high)) = self.build_nack(arena, from, room) {
                 let n = self.emit_in_place(buf, PacketType::NACK, len)?;
                 self.nack_high = high;
@@ -179,6 +184,7 @@ impl LinkState {
             }
             .map(Some);
         }
+        #[cfg(feature = "unreliable")]
         if self.unreliable_queued() {
             let meta = UnreliableMeta::read(self.unrel_slot(arena, false, self.unrel_send_head));
             let riding = ack.as_ref().filter(|a| self.ack_fits(a, usize::from(meta.len), false));
@@ -261,7 +267,8 @@ impl LinkState {
         let mut sack = Sack::new();
         let first = self.rcv_nxt.next();
         let span = self.rcv_high.offset_from(first).min((MAX_SACK_BYTES * 8) as u32);
-        if self.rcv_high.is_after(first) {
+        // cumulative only without `fast-recovery` (SACK is advisory, PROTOCOL.md 6.3)
+        if cfg!(feature = "fast-recovery") && self.rcv_high.is_after(first) {
             for i in 0..span {
                 let seq = first.advance(i);
                 if self.in_recv_window(seq) && self.recv_meta(arena, seq).filled {
@@ -275,8 +282,9 @@ impl LinkState {
     /// Writes the NACK payload (6.4) naming the receive window's holes from
     /// `from` on (from the next expected packet at the earliest, which is
     /// named even with no packet held beyond it), in ascending order, at
-    /// most [`MAX_NACK_SEQS`]. Returns its length and the highest hole named;
+    /// most [`MAX_NACK_SEQS`](crate::wire::ack::MAX_NACK_SEQS). Returns its length and the highest hole named;
     /// None when no hole is left from `from` on.
+    #[cfg(feature = "fast-recovery")]
     pub(super) fn build_nack(&self, arena: &mut [u8], from: Seq, out: &mut [u8]) -> Option<(usize, Seq)> {
         let mut seq = if from.is_after(self.rcv_nxt) { from } else { self.rcv_nxt };
         let mut slots = out.chunks_exact_mut(4);
@@ -363,8 +371,11 @@ impl LinkState {
         };
         meta.sent_at = now;
         meta.fastack = 0;
-        self.tx_count = self.tx_count.wrapping_add(1);
-        meta.tx = self.tx_count;
+        #[cfg(feature = "fast-recovery")]
+        {
+            self.tx_count = self.tx_count.wrapping_add(1);
+            meta.tx = self.tx_count;
+        }
         if let Some(d) = self.resend_deadline(seq, &meta) {
             self.rto_deadline = Some(self.rto_deadline.map_or(d, |e| e.min(d)));
         }
@@ -373,6 +384,7 @@ impl LinkState {
         Ok(n)
     }
 
+    #[cfg(feature = "unreliable")]
     pub(super) fn transmit_unreliable(
         &mut self,
         arena: &mut [u8],
@@ -402,7 +414,8 @@ impl LinkState {
         }
         self.unrel_send_seq = seq.next();
         self.unrel_send_head =
-            ring_index(usize::from(self.unrel_send_head) + 1, usize::from(self.config.unreliable_slots_used())) as u8;
+            super::ring_index(usize::from(self.unrel_send_head) + 1, usize::from(self.config.unreliable_slots_used()))
+                as u8;
         self.unrel_send_len -= 1;
         self.sent(arena, now, TraceKind::Sent, seq, PacketType::DATA, n);
         Ok(n)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Interop of a minimal-feature client with a full-featured server (issue 8).
+#
+# tests/minimal-client builds seqlink-core with default-features = false (no
+# congestion control, SACK, NACK, fast retransmit, fragmentation, ...) in a
+# workspace of its own (in the main one cargo unifies features), and its test
+# drives that client against `full_peer` (tests/src/bin, every default
+# feature) through a lossy simulated path: every message must come back
+# echoed, in order, and the client must never send a NACK or a SACK bit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MANIFEST=tests/minimal-client/Cargo.toml
+cargo fmt --manifest-path "$MANIFEST" -- --check
+cargo clippy --manifest-path "$MANIFEST" --all-targets --locked -- -D warnings
+cargo test --manifest-path "$MANIFEST" --locked

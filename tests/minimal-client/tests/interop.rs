@@ -1,0 +1,278 @@
+//! A client built with `default-features = false` (no congestion control,
+//! no SACK, NACK or fast retransmit, no fragmentation, ...) exchanges
+//! messages both ways with a full-featured server under loss: every message
+//! it sends comes back echoed, in order, exactly once, and the losses are
+//! repaired by its retransmission timer alone.
+//!
+//! The server is `full_peer` (tests/src/bin/full_peer.rs in the main
+//! workspace, built with every default feature), driven over pipes on the
+//! test's simulated clock.
+
+use seqlink_core::wire::ack::AckRepr;
+use seqlink_core::wire::data::DataRepr;
+use seqlink_core::{Connection, ConnectionConfig, Event, LinkConfig, PacketType, SendError, State};
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::OnceLock;
+
+/// One-way delay of the simulated path, ms.
+const DELAY_MS: u64 = 10;
+/// How long the exchange may take on the simulated clock, ms.
+const LIMIT_MS: u64 = 600_000;
+/// Messages the client sends (and gets back).
+const MESSAGES: usize = 60;
+const NACK: u8 = 21;
+const ACK: u8 = 20;
+const DATA: u8 = 24;
+/// The packet type of the test's messages.
+const APP_TYPE: u8 = 100;
+const HEADER_LEN: usize = 9;
+
+/// The full-featured server in its own process.
+struct FullPeer {
+    child: Child,
+    input: ChildStdin,
+    output: BufReader<ChildStdout>,
+    /// Its next timer.
+    timeout: u64,
+}
+
+impl FullPeer {
+    /// Starts `full_peer` (built once, in the main workspace, with its default features).
+    fn start() -> FullPeer {
+        static EXECUTABLE: OnceLock<String> = OnceLock::new();
+        let executable = EXECUTABLE.get_or_init(build_full_peer);
+        let mut child =
+            Command::new(executable).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("full_peer starts");
+        let input = child.stdin.take().expect("piped");
+        let output = BufReader::new(child.stdout.take().expect("piped"));
+        FullPeer { child, input, output, timeout: u64::MAX }
+    }
+
+    /// Hands it a datagram (or, with `None`, runs its timers) at `now`; returns what it sends.
+    fn request(&mut self, now: u64, datagram: Option<&[u8]>) -> Vec<Vec<u8>> {
+        let (kind, bytes) = match datagram {
+            Some(d) => (0u8, d),
+            None => (1u8, &[][..]),
+        };
+        let mut request = vec![kind];
+        request.extend_from_slice(&now.to_le_bytes());
+        request.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
+        request.extend_from_slice(bytes);
+        self.input.write_all(&request).expect("full_peer reads");
+        self.input.flush().expect("full_peer reads");
+        let mut sent = Vec::new();
+        loop {
+            let mut kind = [0u8];
+            self.output.read_exact(&mut kind).expect("full_peer answers");
+            if kind[0] == 0 {
+                let mut next = [0u8; 8];
+                self.output.read_exact(&mut next).expect("full_peer answers");
+                self.timeout = u64::from_le_bytes(next);
+                return sent;
+            }
+            let mut len = [0u8; 2];
+            self.output.read_exact(&mut len).expect("full_peer answers");
+            let mut datagram = vec![0u8; usize::from(u16::from_le_bytes(len))];
+            self.output.read_exact(&mut datagram).expect("full_peer answers");
+            sent.push(datagram);
+        }
+    }
+}
+
+impl Drop for FullPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = self.output.fill_buf();
+    }
+}
+
+/// Builds `full_peer` in the main workspace and returns its path.
+fn build_full_peer() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let build = Command::new(cargo)
+        .current_dir(&root)
+        .args(["build", "--locked", "-p", "seqlink-tests", "--bin", "full_peer", "--message-format=json"])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(build.status.success(), "full_peer builds");
+    String::from_utf8_lossy(&build.stdout)
+        .lines()
+        .filter(|l| l.contains("\"compiler-artifact\"") && l.contains("\"full_peer\""))
+        .find_map(|l| l.split("\"executable\":\"").nth(1)?.split('"').next().map(str::to_owned))
+        .expect("cargo names the full_peer executable")
+}
+
+/// xorshift64*: reproducible losses.
+struct Rng(u64);
+
+impl Rng {
+    fn chance(&mut self, percent: u64) -> bool {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % 100 < percent
+    }
+}
+
+/// A datagram on the simulated path.
+struct InFlight {
+    at: u64,
+    to_server: bool,
+    bytes: Vec<u8>,
+}
+
+/// The lossy path between the client and the server.
+struct Network {
+    queue: VecDeque<InFlight>,
+    rng: Rng,
+    loss_percent: u64,
+    dropped: usize,
+}
+
+impl Network {
+    fn send(&mut self, now: u64, to_server: bool, bytes: Vec<u8>) {
+        if self.rng.chance(self.loss_percent) {
+            self.dropped += 1;
+            return;
+        }
+        self.queue.push_back(InFlight { at: now + DELAY_MS, to_server, bytes });
+    }
+}
+
+/// The message numbered `i`: its length and bytes differ from its neighbours'.
+fn message(i: usize, max: usize) -> Vec<u8> {
+    let len = 1 + (i * 37) % max;
+    (0..len).map(|k| (i * 7 + k) as u8).collect()
+}
+
+/// What the minimal client must never send: a NACK or a SACK bit.
+fn assert_cumulative_only(datagram: &[u8]) {
+    let (Some(&ptype), Some(payload)) = (datagram.get(4), datagram.get(HEADER_LEN..)) else { return };
+    assert_ne!(ptype, NACK, "the minimal client sent a NACK");
+    let ack = match ptype {
+        ACK => AckRepr::parse(payload).ok(),
+        DATA => DataRepr::parse(payload).ok().and_then(|d| d.ack),
+        _ => None,
+    };
+    if let Some(ack) = ack {
+        assert!(ack.sack.is_empty(), "the minimal client sent a SACK bitmap");
+    }
+}
+
+/// The sequence number of a data packet (the test's type, or DATA).
+fn data_seq(datagram: &[u8]) -> Option<u32> {
+    let (&[s0, s1, s2, s3, ptype], true) = (datagram.first_chunk::<5>()?, datagram.len() >= HEADER_LEN) else {
+        return None;
+    };
+    (ptype == APP_TYPE || ptype == DATA).then(|| u32::from_be_bytes([s0, s1, s2, s3]))
+}
+
+struct Outcome {
+    echoed: Vec<Vec<u8>>,
+    dropped: usize,
+    /// Data packets the client sent again (seen on the path: the minimal
+    /// build keeps no statistics).
+    retransmissions: usize,
+    closed: bool,
+}
+
+/// Runs the exchange with `loss_percent` loss each way.
+fn exchange(loss_percent: u64, seed: u64) -> Outcome {
+    let link = LinkConfig::new().with_window(4).with_max_payload(128);
+    let config = ConnectionConfig::new().with_link(link);
+    let max = config.link.max_message_len();
+    let storage = vec![0u8; config.storage_len()];
+    let mut client = Connection::connect(config, storage, 0, seed).expect("valid config");
+    let mut server = FullPeer::start();
+    let mut path = Network { queue: VecDeque::new(), rng: Rng(seed | 1), loss_percent, dropped: 0 };
+    let mut outbox: VecDeque<Vec<u8>> = (0..MESSAGES).map(|i| message(i, max)).collect();
+    let mut echoed = Vec::new();
+    let mut datagram = vec![0u8; config.max_datagram_len()];
+    let mut buf = vec![0u8; max];
+    let mut now = 0;
+    let mut closing = false;
+    let mut data_sent = std::collections::HashSet::new();
+    let mut retransmissions = 0;
+    while now <= LIMIT_MS && !client.is_closed() {
+        // what arrives now
+        while path.queue.front().is_some_and(|d| d.at <= now) {
+            let Some(d) = path.queue.pop_front() else { break };
+            if d.to_server {
+                for answer in server.request(now, Some(&d.bytes)) {
+                    path.send(now, false, answer);
+                }
+            } else {
+                client.handle_datagram(now, &d.bytes);
+            }
+        }
+        // timers
+        if client.poll_timeout().is_some_and(|t| t <= now) {
+            client.handle_timeout(now);
+        }
+        if server.timeout <= now {
+            for answer in server.request(now, None) {
+                path.send(now, false, answer);
+            }
+        }
+        // the client's application
+        while let Some(event) = client.poll_event() {
+            assert!(!matches!(event, Event::Failed(_)), "the client failed: {event:?}");
+        }
+        if client.state() == State::Established {
+            while let Some(m) = outbox.front() {
+                match client.send(PacketType(APP_TYPE), m, seqlink_core::Delivery::Reliable) {
+                    Ok(()) => {
+                        outbox.pop_front();
+                    }
+                    Err(SendError::WouldBlock) => break,
+                    Err(e) => panic!("send refused: {e:?}"),
+                }
+            }
+        }
+        while let Some(r) = client.recv(&mut buf).expect("buffer holds a message") {
+            echoed.push(buf[..r.len].to_vec());
+        }
+        if echoed.len() == MESSAGES && !closing {
+            client.close(now);
+            closing = true;
+        }
+        while let Some(n) = client.poll_transmit(now, &mut datagram).expect("buffer holds a datagram") {
+            assert_cumulative_only(&datagram[..n]);
+            if let Some(seq) = data_seq(&datagram[..n]) {
+                retransmissions += usize::from(!data_sent.insert(seq));
+            }
+            path.send(now, true, datagram[..n].to_vec());
+        }
+        // the next thing that happens
+        let next = [path.queue.front().map(|d| d.at), client.poll_timeout(), Some(server.timeout)]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(u64::MAX);
+        now = next.max(now + 1);
+    }
+    Outcome { echoed, dropped: path.dropped, retransmissions, closed: client.is_closed() }
+}
+
+#[test]
+fn a_minimal_client_and_a_full_server_exchange_every_message_under_loss() {
+    let max = ConnectionConfig::new()
+        .with_link(LinkConfig::new().with_window(4).with_max_payload(128))
+        .link
+        .max_message_len();
+    for seed in [1, 2, 3] {
+        let outcome = exchange(15, seed);
+        assert!(outcome.dropped > 0, "the path lost nothing (seed {seed})");
+        assert!(outcome.retransmissions > 0, "the client repaired nothing (seed {seed})");
+        let expected: Vec<Vec<u8>> = (0..MESSAGES).map(|i| message(i, max)).collect();
+        assert_eq!(outcome.echoed.len(), MESSAGES, "messages echoed back (seed {seed})");
+        assert!(outcome.echoed == expected, "the echoes differ from what was sent (seed {seed})");
+        assert!(outcome.closed, "the client did not close (seed {seed})");
+    }
+}
