@@ -1,0 +1,413 @@
+#!/usr/bin/env python3
+"""Runs the spec-only Python peer (seqlink_spec.py) against the Rust seqlink.
+
+Usage: run_interop.py SEQLINK_BINARY
+
+Over loopback UDP (and TCP): Python client -> `seqlink echo`, Rust `seqlink
+send` -> Python server, both with injected loss; codec vectors both ways
+(Python-made packets decoded by `seqlink inspect --json`, Rust-made packets
+from a `--pcap` capture decoded by the Python codec). Exits non-zero on the
+first failure. Every run is bounded in time.
+"""
+
+import json
+import os
+import random
+import select
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import seqlink_spec as S  # noqa: E402
+
+SEQLINK = None
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+START = time.monotonic()
+CHECKS = 0
+
+
+def now_ms():
+    return int((time.monotonic() - START) * 1000)
+
+
+def check(cond, what):
+    global CHECKS
+    CHECKS += 1
+    if not cond:
+        raise AssertionError(what)
+
+
+def section(name):
+    print(f"--- {name}", flush=True)
+
+
+def free_port(kind=socket.SOCK_DGRAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Lossy:
+    """Drops a seeded fraction of datagrams each way on the Python side."""
+
+    def __init__(self, sock, loss, seed):
+        self.sock, self.loss, self.rng = sock, loss, random.Random(seed)
+        self.dropped = 0
+
+    def sendto(self, data, addr):
+        if self.rng.random() < self.loss:
+            self.dropped += 1
+            return
+        self.sock.sendto(data, addr)
+
+    def recv(self, timeout):
+        r, _, _ = select.select([self.sock], [], [], timeout)
+        if not r:
+            return None, None
+        data, addr = self.sock.recvfrom(70000)
+        if self.rng.random() < self.loss:
+            self.dropped += 1
+            return None, None
+        return data, addr
+
+
+def fnv1a64(data):
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+# --- codec -----------------------------------------------------------------------------
+
+
+def codec_self_tests():
+    section("codec: spec examples and seed 000 vectors")
+    check(S.encode_packet(1, 3, b"B5").hex() == "00000001030002c5bc4235", "2.1 example")
+    check(S.encode_packet(0, 0, b"")[7:9] == b"\xff\xff", "all-zero packet checksum 0xffff")
+    check(S.crc32c(b"123456789") == 0xE3069283, "CRC-32C check value")
+    check(S.length_prefix(b"Four score and seven years ago")[:4].hex() == "0000001e", "4.4 example")
+    n = 0
+    with open(os.path.join(ROOT, "tests", "vectors", "seed000_packets.txt")) as f:
+        for line in f:
+            parts = line.split()
+            if not parts or parts[0].startswith("#"):
+                continue
+            if parts[0] == "!":
+                try:
+                    S.decode_packet(bytes.fromhex(parts[2].replace("-", "")))
+                    check(False, f"seed 000 rejects {line}")
+                except S.SpecError:
+                    pass
+                continue
+            seq, ptype, payload, wire = parts
+            if payload == "-":
+                payload = ""
+            elif "*" in payload:
+                pat, times = payload.split("*")
+                payload = pat * int(times)
+            p = bytes.fromhex(payload)
+            check(S.encode_packet(int(seq), int(ptype), p).hex() == wire, f"seed vector {seq}")
+            check(S.decode_packet(bytes.fromhex(wire)) == (int(seq), int(ptype), p), "decode")
+            n += 1
+    check(n > 10, "seed vectors read")
+    # pseudo-header: a zero id leaves the checksum unchanged; another fails
+    p = S.encode_packet(5, 100, b"hello", pseudo=0x12345678)
+    check(S.decode_packet(p, 0x12345678)[2] == b"hello", "bound packet")
+    try:
+        S.decode_packet(p, 0)
+        check(False, "a bound packet fails with pseudo-header 0")
+    except S.SpecError as e:
+        check(e.kind == "BadChecksum", "BadChecksum")
+    check(S.recover_token(p) == S.id_sum(0x12345678), "7.7 token recovery")
+    c = S.encode_packet(5, 100, b"hello", pseudo=0x12345678, crc=True)
+    check(len(c) == 9 + 5 + 4 and c[7:9] == b"\0\0", "CRC-32C layout")
+    check(S.decode_packet(c, 0x12345678, crc=True)[2] == b"hello", "CRC-32C round trip")
+    # COBS (4.3)
+    for data in (b"", b"\0", b"\0\0", b"\x11\x22\0\x33", bytes(range(1, 256)), bytes(300),
+                 bytes(range(256)) * 3, b"\x01" * 254, b"\x01" * 253 + b"\0"):
+        enc = S.cobs_encode(data)
+        check(0 not in enc and S.cobs_decode(enc) == data, f"COBS round trip {len(data)}")
+        check(len(enc) + 1 <= len(data) + len(data) // 254 + 2, "COBS bound")
+    check(S.cobs_encode(b"\x11\x22\0\x33") == b"\x03\x11\x22\x02\x33", "COBS example")
+    deframer = S.CobsDeframer(200)
+    pk = S.encode_packet(7, 100, b"\0\0abc\0")
+    got = deframer.feed(b"\0\0" + S.cobs_encode(pk) + b"\0" + b"\x05ab\0" + S.cobs_encode(pk) + b"\0")
+    check(got[0] == pk and isinstance(got[1], S.SpecError) and got[1].kind == "BadFrame"
+          and got[2] == pk, "COBS stream with a bad frame")
+    # stream framing (4.2)
+    d = S.StreamDeframer(100)
+    stream = S.encode_packet(1, 100, b"a" * 10) + S.encode_packet(2, 100, b"b" * 3)
+    check(d.feed(stream[:5]) == [] and len(d.feed(stream[5:])) == 2, "stream deframing")
+
+
+def inspect(lines):
+    """Decodes hex lines with the Rust `seqlink inspect --json`."""
+    with tempfile.NamedTemporaryFile("w", suffix=".hex", delete=False) as f:
+        f.write("\n".join(lines) + "\n")
+    try:
+        out = subprocess.run([SEQLINK, "inspect", "--json", "--format", "hex", f.name],
+                             capture_output=True, text=True, timeout=30)
+    finally:
+        os.unlink(f.name)
+    check(out.returncode == 0, f"inspect failed: {out.stderr}")
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+def codec_python_to_rust():
+    section("codec: Python-encoded packets decoded by `seqlink inspect --json`")
+    rng = random.Random(7)
+    client_id, server_id = 0x11223344, 0x55667788
+    cid = client_id ^ server_id
+    syn = dict(version=1, flags=3, client_id=client_id, client_isn=1000, max_payload=1200,
+               window=64, heartbeat_ms=1000, idle_timeout_ms=10000, ext=b"xy")
+    synack = dict(syn, flags=2, server_id=server_id, server_isn=5000, cookie_time=123,
+                  cookie=0x0102030405060708, ext=b"")
+    hsack = dict(synack, client_isn=1000, ext=b"xy")
+    pkts = [
+        (S.encode_packet(0, S.SYN, S.encode_syn(syn, 40)), dict(type=25, client_id=client_id,
+                                                               client_isn=1000, flags=3)),
+        (S.encode_packet(0, S.SYN_ACK, S.encode_synack(synack)), dict(type=26)),
+        (S.encode_packet(0, S.HANDSHAKE_ACK, S.encode_hsack(hsack)), dict(type=27)),
+    ]
+    bound = [
+        (S.ACK, S.encode_ack_block(999, 64, [1001, 1003, 1020]), {}),
+        (S.ACK, struct.pack(">I", 999), {}),
+        (S.NACK, S.encode_nack([1000, 1002, 1004]), dict(nack=[1000, 1002, 1004])),
+        (S.HEARTBEAT, S.encode_heartbeat(False, 77), dict(kind="ping", stamp=77)),
+        (S.HEARTBEAT, S.encode_heartbeat(True, 77), dict(kind="pong", stamp=77)),
+        (S.ERR_MSG, S.encode_err(6, "idle"), dict(code=6, reason="idle")),
+        (S.DATA, S.encode_data(100, b"frag", fragment=(1, 3)), dict(app_type=100, fragment_index=1,
+                                                                    fragment_count=3)),
+        (S.DATA, S.encode_data(101, b"u", unreliable=True), dict(app_type=101, unreliable=True)),
+        (S.DATA, S.encode_data(S.FIN, b"", ack=(999, 10, [])), dict(app_type=28)),
+        (S.DATA, S.encode_data(100, b"x", ack=(999, 10, [1001]), fragment=(0, 2)),
+         dict(fragment_index=0, fragment_count=2)),
+        (S.FIN, b"", {}),
+        (S.RESET, S.encode_reset(7, S.id_sum(cid)), dict(code=7)),
+        (100, bytes(rng.getrandbits(8) for _ in range(300)), {}),
+    ]
+    for ptype, payload, fields in bound:
+        pkts.append((S.encode_packet(rng.getrandbits(32), ptype, payload, pseudo=cid),
+                     dict(fields, type=ptype)))
+    got = inspect([p.hex() for p, _ in pkts])
+    check(len(got) == len(pkts), f"inspect decoded {len(got)} of {len(pkts)}")
+    for (p, fields), g in zip(pkts, got):
+        check(g.get("check_valid") is True, f"Rust accepts type {fields['type']}: {g}")
+        check(g["seq"] == struct.unpack(">I", p[:4])[0] and g["len"] == len(p) - 9, "header")
+        if fields["type"] in (20, 21, 22, 23, 24, 28, 29) or fields["type"] >= 48:
+            check(g.get("connection_id") == cid, f"bound with the connection id: {g}")
+        for k, v in fields.items():
+            check(g.get(k) == v, f"type {fields['type']}: {k} = {g.get(k)!r}, want {v!r}: {g}")
+    print(f"    {len(pkts)} packets: every field as encoded")
+
+
+def pcap_packets(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    magic = struct.unpack("<I", data[:4])[0]
+    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    pos = 24
+    while pos + 16 <= len(data):
+        _, _, incl, _ = struct.unpack(endian + "IIII", data[pos : pos + 16])
+        frame = data[pos + 16 : pos + 16 + incl]
+        pos += 16 + incl
+        ihl = (frame[0] & 0x0F) * 4
+        yield frame[ihl + 8 :]
+
+
+def codec_rust_to_python(pcap, crc=False):
+    """Every packet of a Rust capture decodes with the Python codec."""
+    cid, n, types = None, 0, set()
+    for pkt in pcap_packets(pcap):
+        seq, ptype, length, _ = S.peek_header(pkt)
+        types.add(ptype)
+        if ptype in S.UNBOUND_TYPES or cid is None:
+            seq, ptype, payload = S.decode_packet(pkt)
+            if ptype == S.SYN:
+                S.decode_syn(payload)
+            elif ptype == S.SYN_ACK:
+                h = S.decode_synack(payload)
+                cid = h["client_id"] ^ h["server_id"]
+            elif ptype == S.HANDSHAKE_ACK:
+                S.decode_hsack(payload)
+            n += 1
+            continue
+        seq, ptype, payload = S.decode_packet(pkt, cid, crc)
+        if ptype == S.ACK:
+            S.decode_ack(payload)
+        elif ptype == S.NACK:
+            S.decode_nack(payload)
+        elif ptype == S.DATA:
+            S.decode_data(payload)
+        elif ptype == S.HEARTBEAT:
+            S.decode_heartbeat(payload)
+        n += 1
+    check(n > 10, "a capture with packets")
+    return n, types
+
+
+# --- connections over UDP ------------------------------------------------------------------
+
+
+def start(args, **kw):
+    return subprocess.Popen([SEQLINK] + args, stdout=kw.get("stdout", subprocess.DEVNULL),
+                            stderr=subprocess.PIPE, stdin=kw.get("stdin", subprocess.DEVNULL))
+
+
+def wait_listening(proc, what):
+    line = proc.stderr.readline().decode()
+    check(what in line, f"server started: {line!r}")
+
+
+def run_client(sock, addr, hs, until, limit_s):
+    """Drives a ClientHandshake until `until()` or the time limit."""
+    deadline = time.monotonic() + limit_s
+    while not until():
+        check(time.monotonic() < deadline, f"time limit: state {hs.state}")
+        for d in hs.poll(now_ms()):
+            sock.sendto(d, addr)
+        data, src = sock.recv(0.005)
+        if data is not None:
+            hs.receive(data, now_ms())
+        check(hs.state != "failed", f"client failed: {hs.refused}")
+        if hs.conn is not None:
+            check(hs.conn.state != "failed", f"connection failed: {hs.conn.fail_reason}")
+
+
+def python_client_to_rust_echo(loss, rust_loss, seed, crc=False, heartbeat=0):
+    section(f"Python client -> seqlink echo over UDP (loss {loss} here, {rust_loss} there, "
+            f"crc32c {crc}, heartbeat {heartbeat})")
+    port = free_port()
+    pcap = tempfile.mktemp(suffix=".pcap")
+    args = ["echo", str(port), "--bind", "127.0.0.1", "--once", "-q", "--seed", str(seed),
+            "--pcap", pcap]
+    if rust_loss:
+        args += ["--loss", str(rust_loss)]
+    if crc:
+        args += ["--integrity", "crc32c"]
+    if heartbeat:
+        args += ["--heartbeat", str(heartbeat)]
+    proc = start(args)
+    try:
+        wait_listening(proc, "echoing on udp")
+        sock = Lossy(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), loss, seed)
+        sock.sock.bind(("127.0.0.1", 0))
+        addr = ("127.0.0.1", port)
+        hs = S.ClientHandshake(max_payload=1000, window=32, crc=crc, heartbeat_ms=heartbeat,
+                               rng=random.Random(seed))
+        run_client(sock, addr, hs, lambda: hs.state == "established", 10)
+        conn = hs.conn
+        check(conn.crc == crc, "CRC-32C negotiated as asked")
+        rng = random.Random(seed)
+        sizes = [0, 1, 10, 500, 1000, 1001, 2500, 994 * 5 + 3] + [rng.randrange(1, 1200) for _ in range(60)]
+        sent = []
+        for i, n in enumerate(sizes):
+            msg = bytes(rng.getrandbits(8) for _ in range(n))
+            ptype = 100 + i % 50 if i % 7 else 19
+            conn.send(ptype, msg)
+            sent.append((ptype, msg))
+        run_client(sock, addr, hs, lambda: len(conn.messages) >= len(sent), 60)
+        check(conn.messages == sent, "every echo byte-exact and in order")
+        if heartbeat:
+            # stay idle: the Rust side pings, the Python side answers (7.5)
+            t = time.monotonic() + heartbeat * 3 / 1000
+            run_client(sock, addr, hs, lambda: time.monotonic() > t, 10)
+            check(conn.stats["pings_answered"] >= 1, "the Rust side pinged and got answers")
+        conn.ping(4242)
+        run_client(sock, addr, hs, lambda: 4242 in conn.pongs or loss > 0, 5)
+        conn.close()
+        run_client(sock, addr, hs, lambda: conn.state in ("linger", "closed"), 30)
+        run_client(sock, addr, hs, lambda: conn.state == "closed", 5)
+        rc = proc.wait(timeout=15)
+        err = proc.stderr.read().decode()
+        check(rc == 0, f"echo --once exit {rc}: {err}")
+        n, types = codec_rust_to_python(pcap, crc)
+        print(f"    {len(sent)} messages echoed byte-exactly ({sum(sizes)} bytes), "
+              f"{conn.stats['retransmits']} Python retransmissions, {sock.dropped} dropped here; "
+              f"Rust capture: {n} packets decoded by Python, types {sorted(types)}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if os.path.exists(pcap):
+            os.unlink(pcap)
+
+
+def rust_send_to_python_server(loss, rust_loss, seed, size, message_size=None, crc=False):
+    section(f"seqlink send -> Python server over UDP ({size} bytes, loss {loss} here, "
+            f"{rust_loss} there, message size {message_size}, crc32c {crc})")
+    sock = Lossy(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), loss, seed)
+    sock.sock.bind(("127.0.0.1", 0))
+    server = S.Server(max_payload=1200, window=64, crc=crc, rng=random.Random(seed))
+    data = random.Random(seed).randbytes(size) if hasattr(random.Random, "randbytes") \
+        else os.urandom(size)
+    with tempfile.NamedTemporaryFile(delete=False) as f:
+        f.write(data)
+    args = ["send", f"127.0.0.1:{sock.sock.getsockname()[1]}", f.name, "-q", "--seed", str(seed)]
+    if rust_loss:
+        args += ["--loss", str(rust_loss)]
+    if message_size:
+        args += ["--message-size", str(message_size)]
+    if crc:
+        args += ["--integrity", "crc32c"]
+    proc = start(args)
+    received, end, conn = bytearray(), None, None
+    deadline = time.monotonic() + 60
+    try:
+        while proc.poll() is None or (conn is not None and not conn.done):
+            check(time.monotonic() < deadline, "time limit")
+            pkt, addr = sock.recv(0.005)
+            if pkt is not None:
+                for d in server.receive(pkt, addr, now_ms()):
+                    sock.sendto(d, addr)
+            for addr, (c, _) in list(server.conns.items()):
+                conn = c
+                for d in c.poll(now_ms()):
+                    sock.sendto(d, addr)
+                while c.messages:
+                    ptype, m = c.messages.pop(0)
+                    if ptype == 100:
+                        received += m
+                    elif ptype == 101:
+                        end = struct.unpack(">QQ", m)
+                        whole = end == (len(received), fnv1a64(received))
+                        c.send(102, b"\0" if whole else b"\1")
+                        c.close()
+            if proc.poll() is not None and conn is None:
+                break
+        err = proc.stderr.read().decode()
+        check(proc.returncode == 0, f"seqlink send exit {proc.returncode}: {err}")
+        check(bytes(received) == data, "the file arrived byte-exact")
+        check(end == (size, fnv1a64(data)), "FILE_END carries length and FNV-1a-64")
+        check(conn is not None and conn.state == "closed", f"closed gracefully: {conn and conn.state}")
+        print(f"    {size} bytes byte-exact, {conn.stats['duplicates']} duplicates, "
+              f"{conn.stats['retransmits']} Python retransmissions, {sock.dropped} dropped here")
+    finally:
+        os.unlink(f.name)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def main():
+    global SEQLINK
+    SEQLINK = os.path.abspath(sys.argv[1])
+    codec_self_tests()
+    codec_python_to_rust()
+    python_client_to_rust_echo(0.0, 0.0, 1)
+    rust_send_to_python_server(0.0, 0.0, 2, 200_000)
+    python_client_to_rust_echo(0.05, 0.05, 3)
+    rust_send_to_python_server(0.05, 0.05, 4, 300_000, message_size=3000)
+    print(f"all {CHECKS} checks passed in {time.monotonic() - START:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
