@@ -397,6 +397,51 @@ def rust_send_to_python_server(loss, rust_loss, seed, size, message_size=None, c
             proc.wait()
 
 
+def python_client_to_rust_echo_tcp(seed):
+    section("Python client -> seqlink echo --tcp (stream framing, 4.2, 8)")
+    port = free_port(socket.SOCK_STREAM)
+    proc = start(["echo", str(port), "--bind", "127.0.0.1", "--once", "-q", "--tcp"])
+    try:
+        wait_listening(proc, "echoing on tcp")
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        deframer = S.StreamDeframer()
+        hs = S.ClientHandshake(max_payload=1000, window=16, stream=True, rng=random.Random(seed))
+        sock.sendall(hs.syn())
+        rng = random.Random(seed)
+        sent = [(100 + i % 20, rng.randbytes(rng.randrange(0, 4000)) if hasattr(rng, "randbytes")
+                 else os.urandom(rng.randrange(0, 4000))) for i in range(40)]
+        queued = False
+        deadline = time.monotonic() + 30
+        while hs.conn is None or not hs.conn.done:
+            check(time.monotonic() < deadline, f"time limit: {hs.state}")
+            r, _, _ = select.select([sock], [], [], 0.005)
+            if r:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                for pkt in deframer.feed(data):
+                    hs.receive(pkt, now_ms())
+            check(hs.state != "failed", f"client failed: {hs.refused}")
+            if hs.state == "established" and not queued:
+                for ptype, msg in sent:
+                    hs.conn.send(ptype, msg)
+                queued = True
+            if queued and len(hs.conn.messages) == len(sent) and not hs.conn.closing:
+                hs.conn.close()
+            for d in hs.poll(now_ms()):
+                sock.sendall(d)
+        check(hs.conn.messages == sent, "every echo byte-exact and in order over TCP")
+        check(hs.conn.state in ("linger", "closed"), f"closed (the stream end ends the linger, 7.8): {hs.conn.state}")
+        sock.close()
+        rc = proc.wait(timeout=15)
+        check(rc == 0, f"echo --tcp --once exit {rc}: {proc.stderr.read().decode()}")
+        print(f"    {len(sent)} messages echoed byte-exactly over TCP")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def main():
     global SEQLINK
     SEQLINK = os.path.abspath(sys.argv[1])
@@ -406,6 +451,9 @@ def main():
     rust_send_to_python_server(0.0, 0.0, 2, 200_000)
     python_client_to_rust_echo(0.05, 0.05, 3)
     rust_send_to_python_server(0.05, 0.05, 4, 300_000, message_size=3000)
+    python_client_to_rust_echo(0.02, 0.02, 5, crc=True, heartbeat=100)
+    rust_send_to_python_server(0.02, 0.02, 6, 100_000, crc=True)
+    python_client_to_rust_echo_tcp(7)
     print(f"all {CHECKS} checks passed in {time.monotonic() - START:.1f} s")
 
 
