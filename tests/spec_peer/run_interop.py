@@ -442,11 +442,54 @@ def python_client_to_rust_echo_tcp(seed):
             proc.wait()
 
 
+def probes_against_rust_server(seed):
+    section("probes of the Rust server's stateless answers (7.3 short SYN, version, 7.7 RESET)")
+    port = free_port()
+    proc = start(["echo", str(port), "--bind", "127.0.0.1", "-q"])
+    try:
+        wait_listening(proc, "echoing on udp")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(0.5)
+        addr = ("127.0.0.1", port)
+
+        def ask(datagram):
+            sock.sendto(datagram, addr)
+            try:
+                return sock.recv(70000)
+            except socket.timeout:
+                return None
+
+        hs = S.ClientHandshake(rng=random.Random(seed))
+        syn = S.encode_syn(hs.proposal, 40)
+        check(ask(S.encode_packet(0, S.SYN, syn[:39])) is None, "a 48-byte SYN is not answered")
+        v2 = dict(hs.proposal, version=2)
+        reply = ask(S.encode_packet(0, S.SYN, S.encode_syn(v2, 24)))
+        check(reply is not None and len(reply) <= 9 + 24, "a refusal is cut to the SYN's size")
+        seq, ptype, payload = S.decode_packet(reply)
+        check(ptype == S.ERR_MSG and seq == 0 and payload[0] == 1, f"version refused with code 1: {reply}")
+        cid = 0x0BADCAFE
+        probe = S.encode_packet(0xDEADBEEF, S.HEARTBEAT, S.encode_heartbeat(False, 1), pseudo=cid)
+        reply = ask(probe)
+        check(reply is not None, "a bound packet from an unknown address gets a RESET")
+        seq, ptype, payload = S.decode_packet(reply)
+        code, token = S.decode_reset(payload)
+        check(ptype == S.RESET and code == 8 and seq == 0xDEADBEEF and token == S.id_sum(cid),
+              f"unbound RESET code 8, seq echoed, token = the id's sum: {seq:#x} {code} {token:#x}")
+        reply = ask(S.encode_packet(0, 100, b"", pseudo=0)[:9])  # a valid unbound packet: token 0
+        check(reply is None, "no RESET for a packet whose token is 0 or 0xffff")
+        print("    short SYN dropped, version refused, RESET token recovered as specified")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def main():
     global SEQLINK
     SEQLINK = os.path.abspath(sys.argv[1])
     codec_self_tests()
     codec_python_to_rust()
+    probes_against_rust_server(8)
     python_client_to_rust_echo(0.0, 0.0, 1)
     rust_send_to_python_server(0.0, 0.0, 2, 200_000)
     python_client_to_rust_echo(0.05, 0.05, 3)

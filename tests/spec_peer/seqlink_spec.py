@@ -19,6 +19,7 @@ MOD32 = 1 << 32
 ACK, NACK, HEARTBEAT, ERR_MSG, DATA = 20, 21, 22, 23, 24
 SYN, SYN_ACK, HANDSHAKE_ACK, FIN, RESET = 25, 26, 27, 28, 29
 UNBOUND_TYPES = (SYN, SYN_ACK, HANDSHAKE_ACK)
+UNBOUND_MAX_PAYLOAD = 104  # 1: the least limit for unbound packets
 
 # 6.2: DATA flags
 F_ACK, F_FRAGMENT, F_UNRELIABLE = 0x01, 0x02, 0x04
@@ -294,7 +295,7 @@ def decode_syn(p):
         raise SpecError("Malformed", "syn")
     f = struct.unpack(">BBIIHHIIH", p[:24])
     h = dict(zip(("version", "flags", "client_id", "client_isn") + PARAMS, f[:8]))
-    if len(p) < 24 + f[8]:
+    if f[8] > 512 or len(p) < 24 + f[8]:
         raise SpecError("Malformed", "syn ext")
     h["ext"] = bytes(p[24 : 24 + f[8]])
     h["padding"] = len(p) - 24 - f[8]
@@ -320,9 +321,10 @@ def _decode_fixed(fmt, names, p):
         raise SpecError("Malformed", "handshake")
     f = struct.unpack(fmt, p[:size])
     h = dict(zip(names, f[:-1]))
-    if len(p) != size + f[-1]:
+    # 7.3: ext_len above 512 is malformed; bytes after the extension are ignored
+    if f[-1] > 512 or len(p) < size + f[-1]:
         raise SpecError("Malformed", "handshake ext")
-    h["ext"] = bytes(p[size:])
+    h["ext"] = bytes(p[size : size + f[-1]])
     return h
 
 
@@ -399,6 +401,19 @@ def cobs_decode(frame):
     return bytes(out)
 
 
+def cobs_decode_prefix(frame):
+    """The bytes a partial frame decodes to so far (the last block may be cut)."""
+    out = bytearray()
+    i = 0
+    while i < len(frame):
+        code = frame[i]
+        out += frame[i + 1 : i + code]
+        i += code
+        if code < 255 and i < len(frame):
+            out.append(0)
+    return out
+
+
 class CobsDeframer:
     def __init__(self, max_packet):
         self.buf = bytearray()
@@ -421,7 +436,8 @@ class CobsDeframer:
                 self.skipping = False
             elif not self.skipping:
                 self.buf.append(b)
-                if len(self.buf) > self.max_packet + self.max_packet // 254 + 1:
+                # 4.3: the decoded bytes outgrow the maximum packet (decoded <= encoded - 1)
+                if len(self.buf) - 1 > self.max_packet and len(cobs_decode_prefix(self.buf)) > self.max_packet:
                     self.skipping = True
                     self.buf = bytearray()
         return out
@@ -571,11 +587,12 @@ class Connection:
             pseudo = 0 if ptype in UNBOUND_TYPES else self.conn_id
             crc = self.crc and ptype not in UNBOUND_TYPES
             try:
-                seq, ptype, payload = decode_packet(datagram, pseudo, crc, max(self.max_payload, 64))
+                limit = UNBOUND_MAX_PAYLOAD if pseudo == 0 else 0
+                seq, ptype, payload = decode_packet(datagram, pseudo, crc, max(self.max_payload, limit))
             except SpecError:
                 if ptype not in (ERR_MSG, RESET):
                     raise
-                seq, ptype, payload = decode_packet(datagram, 0, False, max(self.max_payload, 64))
+                seq, ptype, payload = decode_packet(datagram, 0, False, max(self.max_payload, UNBOUND_MAX_PAYLOAD))
                 pseudo = 0
         except SpecError:
             self.stats["corrupt"] += 1
@@ -872,8 +889,8 @@ class Server:
             except SpecError:
                 return []
             # 7.7: a bound packet from an unknown address -> unbound RESET code 8
-            if ptype not in UNBOUND_TYPES and len(datagram) >= 12 \
-                    and len(datagram) == HEADER_LEN + length:
+            if len(datagram) >= 12 and len(datagram) == HEADER_LEN + length \
+                    and recover_token(datagram) not in (0, 0xFFFF):
                 self.stats["resets"] += 1
                 return [encode_packet(seq, RESET, encode_reset(8, recover_token(datagram)))]
             return []
