@@ -146,6 +146,9 @@ def codec_self_tests():
     d = S.StreamDeframer(100)
     stream = S.encode_packet(1, 100, b"a" * 10) + S.encode_packet(2, 100, b"b" * 3)
     check(d.feed(stream[:5]) == [] and len(d.feed(stream[5:])) == 2, "stream deframing")
+    got = d.feed(S.encode_packet(3, 100, b"c" * 101) + stream)
+    check(len(got) == 1 and got[0].kind == "PayloadTooLarge" and d.feed(stream) == [],
+          "a len over the maximum ends the stream")
 
 
 def inspect(lines):
@@ -420,6 +423,7 @@ def python_client_to_rust_echo_tcp(seed):
                 if not data:
                     break
                 for pkt in deframer.feed(data):
+                    check(isinstance(pkt, bytes), f"stream framing: {pkt}")
                     hs.receive(pkt, now_ms())
             check(hs.state != "failed", f"client failed: {hs.refused}")
             if hs.state == "established" and not queued:

@@ -348,20 +348,29 @@ def decode_hsack(p):
 
 
 class StreamDeframer:
-    """4.2: packets back to back, each cut out by its own `len`."""
+    """4.2: packets back to back, each cut out by its own `len`.
+
+    `feed` returns the packets cut out, then a SpecError if the stream hit a
+    fatal error (a `len` over the maximum); nothing more comes after it.
+    """
 
     def __init__(self, max_payload=0xFFFF, crc=False):
         self.buf = bytearray()
         self.max_payload = max_payload
         self.trailer = 4 if crc else 0
+        self.failed = False
 
     def feed(self, data):
+        if self.failed:
+            return []
         self.buf += data
         out = []
         while len(self.buf) >= HEADER_LEN:
             length = struct.unpack(">H", self.buf[5:7])[0]
             if length > self.max_payload:
-                raise SpecError("PayloadTooLarge", "fatal stream error")
+                self.failed = True
+                out.append(SpecError("PayloadTooLarge", "fatal stream error"))
+                break
             total = HEADER_LEN + length + self.trailer
             if len(self.buf) < total:
                 break
@@ -449,17 +458,24 @@ def length_prefix(message):
 
 
 class LengthPrefixDeframer:
+    """4.4; `feed` returns messages, then a SpecError on a fatal length."""
+
     def __init__(self, max_len):
         self.buf = bytearray()
         self.max_len = max_len
+        self.failed = False
 
     def feed(self, data):
+        if self.failed:
+            return []
         self.buf += data
         out = []
         while len(self.buf) >= 4:
             (n,) = struct.unpack(">I", self.buf[:4])
             if n > self.max_len:
-                raise SpecError("PayloadTooLarge", "fatal stream error")
+                self.failed = True
+                out.append(SpecError("PayloadTooLarge", "fatal stream error"))
+                break
             if len(self.buf) < 4 + n:
                 break
             out.append(bytes(self.buf[4 : 4 + n]))
