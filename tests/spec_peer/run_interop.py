@@ -488,6 +488,109 @@ def probes_against_rust_server(seed):
         proc.wait()
 
 
+def recv_listening(proc, port, tcp=False):
+    """Waits until `seqlink recv` listens (it prints nothing with -q)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            check(False, f"recv exited: {proc.stderr.read().decode()}")
+        if tcp:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        else:
+            return time.sleep(0.3)
+    check(False, "recv did not listen")
+
+
+def python_client_to_rust_recv(loss, impair, seed, size):
+    section(f"Python client -> seqlink recv over UDP ({size} bytes, loss {loss} here, "
+            f"{' '.join(impair)} there)")
+    port = free_port()
+    out = tempfile.mktemp()
+    proc = start(["recv", str(port), "--bind", "127.0.0.1", "-o", out, "-q", "--wait", "30",
+                  "--seed", str(seed)] + impair)
+    try:
+        recv_listening(proc, port)
+        sock = Lossy(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), loss, seed)
+        sock.sock.bind(("127.0.0.1", 0))
+        addr = ("127.0.0.1", port)
+        hs = S.ClientHandshake(max_payload=1400, window=48, rng=random.Random(seed))
+        run_client(sock, addr, hs, lambda: hs.state == "established", 10)
+        conn = hs.conn
+        rng = random.Random(seed)
+        data = bytes(rng.getrandbits(8) for _ in range(size))
+        chunk = conn.max_payload
+        pos = 0
+        deadline = time.monotonic() + 60
+        while pos < len(data):
+            # keep at most two windows queued: a sender is told to wait by its window
+            while len(conn.queue) < 2 * conn.window and pos < len(data):
+                conn.send(100, data[pos : pos + chunk])
+                pos += chunk
+            run_client(sock, addr, hs, lambda: len(conn.queue) < conn.window, 60)
+            check(time.monotonic() < deadline, "time limit")
+        conn.send(101, struct.pack(">QQ", len(data), fnv1a64(data)))
+        run_client(sock, addr, hs, lambda: any(t == 102 for t, _ in conn.messages), 60)
+        check(conn.messages[-1] == (102, b"\0"), f"the receiver's verdict is whole: {conn.messages}")
+        conn.close()
+        run_client(sock, addr, hs, lambda: conn.state in ("linger", "closed"), 30)
+        rc = proc.wait(timeout=20)
+        check(rc == 0, f"recv exit {rc}: {proc.stderr.read().decode()}")
+        with open(out, "rb") as f:
+            check(f.read() == data, "the file arrived byte-exact")
+        print(f"    {size} bytes byte-exact, {conn.stats['retransmits']} Python retransmissions, "
+              f"{conn.stats['duplicates']} duplicates, {conn.stats['corrupt']} corrupt, {sock.dropped} dropped here")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if os.path.exists(out):
+            os.unlink(out)
+
+
+def basic_client_to_rust_recv_tcp(seed, size):
+    section("seed 000 basic-profile client (8, 8.1) -> seqlink recv --tcp")
+    port = free_port(socket.SOCK_STREAM)
+    out = tempfile.mktemp()
+    proc = start(["recv", str(port), "--bind", "127.0.0.1", "-o", out, "-q", "--tcp", "--wait", "30"])
+    try:
+        recv_listening(proc, port, tcp=True)
+        rng = random.Random(seed)
+        data = bytes(rng.getrandbits(8) for _ in range(size))
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        seq = 0
+        for pos in range(0, len(data), 1000):
+            sock.sendall(S.encode_packet(seq, 100, data[pos : pos + 1000]))
+            seq += 1
+        sock.sendall(S.encode_packet(seq, 101, struct.pack(">QQ", len(data), fnv1a64(data))))
+        # the receiver answers in its own sequence space from 0 and closes the stream
+        deframer, got = S.StreamDeframer(), []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            got += deframer.feed(chunk)
+        sock.close()
+        packets = [S.decode_packet(p) for p in got]
+        check([p[0] for p in packets] == list(range(len(packets))), "numbered from 0 on every packet")
+        check((0, 102, b"\0") in [(q, t, m) for q, t, m in packets] or any(t == 102 and m == b"\0" for _, t, m in packets),
+              f"the verdict is whole: {packets}")
+        rc = proc.wait(timeout=20)
+        check(rc == 0, f"recv exit {rc}: {proc.stderr.read().decode()}")
+        with open(out, "rb") as f:
+            check(f.read() == data, "the file arrived byte-exact")
+        print(f"    {size} bytes byte-exact; the receiver's packets: {[(q, t) for q, t, _ in packets]}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if os.path.exists(out):
+            os.unlink(out)
+
+
 def main():
     global SEQLINK
     SEQLINK = os.path.abspath(sys.argv[1])
@@ -501,6 +604,10 @@ def main():
     python_client_to_rust_echo(0.02, 0.02, 5, crc=True, heartbeat=100)
     rust_send_to_python_server(0.02, 0.02, 6, 100_000, crc=True)
     python_client_to_rust_echo_tcp(7)
+    python_client_to_rust_recv(0.0, [], 9, 150_000)
+    python_client_to_rust_recv(0.03, ["--loss", "0.03", "--dup", "0.03", "--reorder", "0.05",
+                                      "--corrupt", "0.03"], 10, 300_000)
+    basic_client_to_rust_recv_tcp(11, 50_000)
     print(f"all {CHECKS} checks passed in {time.monotonic() - START:.1f} s")
 
 

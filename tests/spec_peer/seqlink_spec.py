@@ -726,16 +726,25 @@ class Connection:
             self.last_heard = now
         if self.last_sent is None:
             self.last_sent = now
-        # retransmission on timeout (6.6)
-        for s in sorted(self.flight, key=lambda s: seq_diff(s, self.acked_up_to)):
+        # retransmission on timeout (6.6): a SACKed packet has no deadline except
+        # the oldest; after a timeout the others wait one more RTO (a silent
+        # path gets the oldest packet, not the whole window)
+        order = sorted(self.flight, key=lambda s: seq_diff(s, self.acked_up_to))
+        for i, s in enumerate(order):
             o = self.flight[s]
-            if o.deadline is not None and now >= o.deadline:
-                if o.retries >= self.MAX_RETRIES:
-                    self._fail("dead_peer", now)
-                    break
-                o.retries += 1
-                self.stats["retransmits"] += 1
-                self._transmit(o, now)
+            if o.deadline is None or now < o.deadline or (o.sacked and i > 0):
+                continue
+            if o.retries >= self.MAX_RETRIES:
+                self._fail("dead_peer", now)
+                break
+            o.retries += 1
+            self.stats["retransmits"] += 1
+            self._transmit(o, now)
+            for later in order[i + 1 :]:
+                other = self.flight[later]
+                if other.deadline is not None:
+                    other.deadline = max(other.deadline, o.deadline)
+            break
         # new packets
         while self.queue and self._can_send_new():
             ptype, payload = self.queue.pop(0)
