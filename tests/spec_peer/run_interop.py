@@ -591,12 +591,97 @@ def basic_client_to_rust_recv_tcp(seed, size):
             os.unlink(out)
 
 
+def probe_receiver_rules(seed):
+    section("the Rust receiver's answers, packet by packet (6.3, 6.4, 6.5, 7.5, 7.7)")
+    port = free_port()
+    proc = start(["echo", str(port), "--bind", "127.0.0.1", "--once", "-q", "--window", "16"])
+    try:
+        wait_listening(proc, "echoing on udp")
+        sock = Lossy(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), 0.0, seed)
+        sock.sock.bind(("127.0.0.1", 0))
+        addr = ("127.0.0.1", port)
+        hs = S.ClientHandshake(max_payload=500, window=16, rng=random.Random(seed))
+        run_client(sock, addr, hs, lambda: hs.state == "established", 10)
+        conn = hs.conn
+        isn, cid = conn.next_seq, conn.conn_id
+        run_client(sock, addr, hs, lambda: True, 1)
+        t = time.monotonic() + 0.1
+        run_client(sock, addr, hs, lambda: time.monotonic() > t, 1)  # let the confirmation settle
+
+        def exchange(seq, ptype, payload, wait=0.15):
+            """Sends one raw bound packet; returns the control packets that came back."""
+            sock.sendto(S.encode_packet(seq, ptype, payload, cid), addr)
+            got, end = [], time.monotonic() + wait
+            while time.monotonic() < end:
+                data, _ = sock.recv(0.005)
+                if data is None:
+                    continue
+                q, pt, pl = S.decode_packet(data, cid)
+                if pt in (S.ACK, S.NACK, S.HEARTBEAT):
+                    got.append((q, pt, pl))
+                hs.receive(data, now_ms())
+                for d in hs.poll(now_ms()):
+                    sock.sendto(d, addr)
+            return got
+
+        def acks(got):
+            return [S.decode_ack(pl) for _, pt, pl in got if pt == S.ACK]
+
+        def nacks(got):
+            return [S.decode_nack(pl) for _, pt, pl in got if pt == S.NACK]
+
+        conn.next_seq = (isn + 3) % S.MOD32  # the three packets below are sent by hand
+        got = exchange(isn + 2, 100, b"third")
+        check((isn - 1 + S.MOD32) % S.MOD32 in [a[0] for a in acks(got)] and
+              any(a[2] == [(isn + 2) % S.MOD32] for a in acks(got)),
+              f"beyond a gap: an ACK at once, cumulative isn-1, SACK of isn+2 (bit 1): {acks(got)}")
+        check([isn, (isn + 1) % S.MOD32] in nacks(got),
+              f"beyond a gap: a NACK naming the expected packet and the hole: {nacks(got)}")
+        got = exchange(isn + 1, 100, b"second")
+        check(any(a[0] == (isn - 1) % S.MOD32 and sorted(a[2]) == [(isn + 1) % S.MOD32, (isn + 2) % S.MOD32]
+                  for a in acks(got)), f"a second packet beyond the gap: SACK of both: {acks(got)}")
+        got = exchange(isn, 100, b"first")
+        check(any(a[0] == (isn + 2) % S.MOD32 for a in acks(got)),
+              f"the gap filled: an ACK at once with cumulative isn+2: {acks(got)}")
+        run_client(sock, addr, hs, lambda: len(conn.messages) >= 3, 5)
+        check(conn.messages[:3] == [(100, b"first"), (100, b"second"), (100, b"third")],
+              f"delivered in order once: {conn.messages}")
+        got = exchange(isn, 100, b"first")
+        check(any(a[0] == (isn + 2) % S.MOD32 for a in acks(got)),
+              f"a duplicate: an ACK with the current cumulative: {acks(got)}")
+        got = exchange(isn + 3 + 16, 100, b"far")
+        check(any(a[0] == (isn + 2) % S.MOD32 for a in acks(got)),
+              f"beyond the window: dropped and answered with an ACK: {acks(got)}")
+        got = exchange(conn.next_seq, S.HEARTBEAT, b"")
+        check(any(pt == S.HEARTBEAT and pl == bytes.fromhex("0100000000") for _, pt, pl in got),
+              f"an empty HEARTBEAT gets the pong 01 00 00 00 00: {got}")
+        got = exchange(conn.next_seq, S.HEARTBEAT, S.encode_heartbeat(False, 0xA1B2C3D4))
+        check(any(pt == S.HEARTBEAT and pl == S.encode_heartbeat(True, 0xA1B2C3D4) for _, pt, pl in got),
+              f"a ping's stamp is echoed: {got}")
+        got_ctl = [q for q, pt, _ in got]
+        check(all(q == got_ctl[0] for q in got_ctl), "control packets carry the next sequence number")
+        # 7.7: a bound ERR_MSG outside [next expected, next expected + window] is dropped
+        exchange(conn.next_seq + 17, S.ERR_MSG, S.encode_err(0, "blind"))
+        conn.send(100, b"still there")
+        run_client(sock, addr, hs, lambda: (100, b"still there") in conn.messages, 5)
+        check(conn.state == "established", "the out-of-window ERR_MSG was ignored")
+        conn.close()
+        run_client(sock, addr, hs, lambda: conn.state in ("linger", "closed"), 10)
+        check(proc.wait(timeout=15) == 0, "echo --once ends cleanly")
+        print("    gap/SACK/NACK, fill, duplicate, beyond-window, pings and a blind ERR_MSG as specified")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def main():
     global SEQLINK
     SEQLINK = os.path.abspath(sys.argv[1])
     codec_self_tests()
     codec_python_to_rust()
     probes_against_rust_server(8)
+    probe_receiver_rules(12)
     python_client_to_rust_echo(0.0, 0.0, 1)
     rust_send_to_python_server(0.0, 0.0, 2, 200_000)
     python_client_to_rust_echo(0.05, 0.05, 3)
