@@ -344,7 +344,7 @@ def python_client_to_rust_echo(loss, rust_loss, seed, crc=False, heartbeat=0):
             os.unlink(pcap)
 
 
-def rust_send_to_python_server(loss, rust_loss, seed, size, message_size=None, crc=False):
+def rust_send_to_python_server(loss, rust_loss, seed, size, message_size=None, crc=False, rust_crc=None):
     section(f"seqlink send -> Python server over UDP ({size} bytes, loss {loss} here, "
             f"{rust_loss} there, message size {message_size}, crc32c {crc})")
     sock = Lossy(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), loss, seed)
@@ -359,7 +359,7 @@ def rust_send_to_python_server(loss, rust_loss, seed, size, message_size=None, c
         args += ["--loss", str(rust_loss)]
     if message_size:
         args += ["--message-size", str(message_size)]
-    if crc:
+    if crc if rust_crc is None else rust_crc:
         args += ["--integrity", "crc32c"]
     proc = start(args)
     received, end, conn = bytearray(), None, None
@@ -391,6 +391,7 @@ def rust_send_to_python_server(loss, rust_loss, seed, size, message_size=None, c
         check(bytes(received) == data, "the file arrived byte-exact")
         check(end == (size, fnv1a64(data)), "FILE_END carries length and FNV-1a-64")
         check(conn is not None and conn.state == "closed", f"closed gracefully: {conn and conn.state}")
+        check(conn.crc == crc, f"CRC-32C chosen when both support it and either prefers it: {conn.crc}")
         print(f"    {size} bytes byte-exact, {conn.stats['duplicates']} duplicates, "
               f"{conn.stats['retransmits']} Python retransmissions, {sock.dropped} dropped here")
     finally:
@@ -688,6 +689,7 @@ def main():
     rust_send_to_python_server(0.05, 0.05, 4, 300_000, message_size=3000)
     python_client_to_rust_echo(0.02, 0.02, 5, crc=True, heartbeat=100)
     rust_send_to_python_server(0.02, 0.02, 6, 100_000, crc=True)
+    rust_send_to_python_server(0.0, 0.0, 13, 20_000, crc=True, rust_crc=False)
     python_client_to_rust_echo_tcp(7)
     python_client_to_rust_recv(0.0, [], 9, 150_000)
     python_client_to_rust_recv(0.03, ["--loss", "0.03", "--dup", "0.03", "--reorder", "0.05",

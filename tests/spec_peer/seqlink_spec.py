@@ -933,7 +933,9 @@ class Server:
                 server_id = self.rng.getrandbits(32)
                 if id_sum(server_id ^ h["client_id"]) not in (0, 0xFFFF):
                     break
-            crc = self.crc and h["flags"] & SYN_SUPPORTS_CRC and (h["flags"] & SYN_PREFERS_CRC)
+            # chosen when both support it and either prefers it; this server
+            # supports it always and prefers it when `crc` is set
+            crc = h["flags"] & SYN_SUPPORTS_CRC and (h["flags"] & SYN_PREFERS_CRC or self.crc)
             reply = dict(agreed, version=1, flags=SYNACK_CRC_CHOSEN if crc else 0,
                          client_id=h["client_id"], client_isn=h["client_isn"], server_id=server_id,
                          server_isn=self.rng.getrandbits(32), cookie_time=now % MOD32)
