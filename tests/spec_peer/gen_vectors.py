@@ -115,6 +115,15 @@ def lines():
             S.encode_packet(3, 102, rand(253) + b"\0" + rand(254), cid, crc),
         ]
         stream = b"\0\0" + b"".join(S.cobs_encode(p) + b"\0" for p in pks)
+        # a frame may end with a 255 block (254 data bytes, no zero) with or
+        # without an empty final block `01`: both decode the same
+        tail = S.encode_packet(0x01010101, 100, rand(9) + b"\0" + bytes(rng.randrange(1, 256) for _ in range(254)),
+                               cid, crc)
+        enc = S.cobs_encode(tail)
+        if not crc:
+            assert enc.endswith(b"\x01") and enc[-256] == 255
+            stream += enc[:-1] + b"\0"
+        stream += enc + b"\0"
         stream += b"\x05ab\0"  # the delimiter cuts the block short
         stream += S.cobs_encode(S.encode_packet(4, 100, rand(601), cid, crc)) + b"\0"
         stream += b"\0" + S.cobs_encode(pks[1]) + b"\0"
