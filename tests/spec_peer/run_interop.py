@@ -676,6 +676,44 @@ def probe_receiver_rules(seed):
             proc.wait()
 
 
+def probe_idle_timeout(seed):
+    section("a silent peer: the Rust side pings every heartbeat_ms, then ERR_MSG code 6 (7.5)")
+    port = free_port()
+    proc = start(["echo", str(port), "--bind", "127.0.0.1", "--once", "-q", "--heartbeat", "100"])
+    try:
+        wait_listening(proc, "echoing on udp")
+        sock = Lossy(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), 0.0, seed)
+        sock.sock.bind(("127.0.0.1", 0))
+        addr = ("127.0.0.1", port)
+        hs = S.ClientHandshake(heartbeat_ms=0, idle_timeout_ms=800, rng=random.Random(seed))
+        run_client(sock, addr, hs, lambda: hs.state == "established", 10)
+        conn = hs.conn
+        check(conn.heartbeat_ms == 100, f"heartbeat agreed: the smaller non-zero value: {conn.heartbeat_ms}")
+        silent_from = time.monotonic()
+        pings, err = [], None
+        while err is None and time.monotonic() < silent_from + 5:
+            data, _ = sock.recv(0.01)
+            if data is None:
+                continue
+            q, pt, pl = S.decode_packet(data, conn.conn_id)
+            if pt == S.HEARTBEAT:
+                pings.append((time.monotonic() - silent_from, S.decode_heartbeat(pl)))
+            elif pt == S.ERR_MSG:
+                err = (time.monotonic() - silent_from, q, S.decode_err(pl))
+        check(err is not None, "an ERR_MSG after the idle timeout")
+        elapsed, q, (code, reason) = err
+        check(code == 6 and q == conn.recv_next, f"ERR_MSG code 6 with the sender's next seq: {err}")
+        check(0.7 <= elapsed <= 1.5, f"after idle_timeout_ms (800 ms): {elapsed:.3f} s")
+        check(len(pings) >= 4 and all(not pong for _, (pong, _) in pings),
+              f"pings while silent, about every 100 ms: {pings}")
+        rc = proc.wait(timeout=10)
+        print(f"    {len(pings)} pings, then ERR_MSG code 6 ({reason!r}) after {elapsed:.2f} s; echo exit {rc}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def main():
     global SEQLINK
     SEQLINK = os.path.abspath(sys.argv[1])
@@ -683,6 +721,7 @@ def main():
     codec_python_to_rust()
     probes_against_rust_server(8)
     probe_receiver_rules(12)
+    probe_idle_timeout(14)
     python_client_to_rust_echo(0.0, 0.0, 1)
     rust_send_to_python_server(0.0, 0.0, 2, 200_000)
     python_client_to_rust_echo(0.05, 0.05, 3)
