@@ -22,19 +22,28 @@ fn unhex(text: &str) -> Vec<u8> {
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex")).collect()
 }
 
+/// Bytes as the vectors write them: hex, `-` for none.
+fn hex(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "-".into();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The error's variant name, as the Python side names it.
 fn name(e: &Error) -> String {
     format!("{e:?}").chars().take_while(|c| c.is_ascii_alphanumeric()).collect()
 }
 
-/// `ok:<hex>` for a packet (its bytes rebuilt from the decoded fields' header
-/// and payload are compared by seq, type and payload), or `err:<name>`.
+/// `ok:<hex>` for a packet (re-emitted from the decoded seq, type and
+/// payload, so the bytes compare only if every field decoded right), or
+/// `err:<name>`.
 fn packet_outcome(result: Result<PacketRepr<'_>, Error>, codec: &Codec) -> String {
     match result {
         Ok(p) => {
             let mut out = vec![0u8; codec.packet_len(p.payload.len())];
             let n = p.emit(&mut out, codec).expect("re-emit");
-            format!("ok:{}", out[..n].iter().map(|b| format!("{b:02x}")).collect::<String>())
+            format!("ok:{}", hex(&out[..n]))
         }
         Err(e) => format!("err:{}", name(&e)),
     }
@@ -87,8 +96,7 @@ fn seqlink_decodes_the_spec_peers_packets_and_framings_as_the_spec_peer_does() {
                 let mut bytes = input.as_slice();
                 while let Some(result) = decoder.decode(&mut bytes) {
                     got.push(match result {
-                        Ok(m) if m.is_empty() => "ok:-".to_string(),
-                        Ok(m) => format!("ok:{}", m.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+                        Ok(m) => format!("ok:{}", hex(m)),
                         Err(e) => format!("err:{}", name(&e)),
                     });
                     if fatal(got.last().expect("pushed")) {
