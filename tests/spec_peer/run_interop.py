@@ -609,7 +609,7 @@ def probe_receiver_rules(seed):
         t = time.monotonic() + 0.1
         run_client(sock, addr, hs, lambda: time.monotonic() > t, 1)  # let the confirmation settle
 
-        def exchange(seq, ptype, payload, wait=0.15):
+        def exchange(seq, ptype, payload, wait=0.3):
             """Sends one raw bound packet; returns the control packets that came back."""
             sock.sendto(S.encode_packet(seq, ptype, payload, cid), addr)
             got, end = [], time.monotonic() + wait
@@ -703,7 +703,7 @@ def probe_idle_timeout(seed):
         check(err is not None, "an ERR_MSG after the idle timeout")
         elapsed, q, (code, reason) = err
         check(code == 6 and q == conn.recv_next, f"ERR_MSG code 6 with the sender's next seq: {err}")
-        check(0.7 <= elapsed <= 1.5, f"after idle_timeout_ms (800 ms): {elapsed:.3f} s")
+        check(0.7 <= elapsed <= 2.5, f"after idle_timeout_ms (800 ms): {elapsed:.3f} s")
         check(len(pings) >= 4 and all(not pong for _, (pong, _) in pings),
               f"pings while silent, about every 100 ms: {pings}")
         rc = proc.wait(timeout=10)
