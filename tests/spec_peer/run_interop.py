@@ -661,6 +661,16 @@ def probe_receiver_rules(seed):
               f"a ping's stamp is echoed: {got}")
         got_ctl = [q for q, pt, _ in got]
         check(all(q == got_ctl[0] for q in got_ctl), "control packets carry the next sequence number")
+        # 6.2: unreliable packets in their own space; a late or repeated one is dropped
+        unreliable = [(5, b"u5"), (6, b"u6"), (6, b"u6 again"), (4, b"u4 late"), (9, b"u9")]
+        for q, m in unreliable:
+            conn.send_unreliable(150, m, q)
+        for d in conn.out:
+            sock.sendto(d, addr)
+        conn.out = []
+        run_client(sock, addr, hs, lambda: (150, b"u9") in conn.messages, 5)
+        echoed = [m for t, m in conn.messages if t == 150]
+        check(echoed == [b"u5", b"u6", b"u9"], f"unreliable: first taken whatever its seq, then only later ones: {echoed}")
         # 7.7: a bound ERR_MSG outside [next expected, next expected + window] is dropped
         exchange(conn.next_seq + 17, S.ERR_MSG, S.encode_err(0, "blind"))
         conn.send(100, b"still there")
