@@ -393,7 +393,8 @@ def rust_send_to_python_server(loss, rust_loss, seed, size, message_size=None, c
         check(conn is not None and conn.state == "closed", f"closed gracefully: {conn and conn.state}")
         check(conn.crc == crc, f"CRC-32C chosen when both support it and either prefers it: {conn.crc}")
         print(f"    {size} bytes byte-exact, {conn.stats['duplicates']} duplicates, "
-              f"{conn.stats['retransmits']} Python retransmissions, {sock.dropped} dropped here")
+              f"{conn.stats['retransmits']} Python retransmissions, {conn.stats['nacks']} NACKs sent, "
+              f"{sock.dropped} dropped here")
     finally:
         os.unlink(f.name)
         if proc.poll() is None:

@@ -507,6 +507,7 @@ class Connection:
     MAX_RTO = 3000
     MAX_RETRIES = 30
     LINGER = 600
+    NACK_INTERVAL = 100
 
     def __init__(self, conn_id, crc, my_isn, peer_isn, max_payload, window, heartbeat_ms=0,
                  stream=False):
@@ -539,7 +540,8 @@ class Connection:
         self.last_heard = None
         self.last_sent = None
         self.out = []
-        self.stats = dict(retransmits=0, corrupt=0, duplicates=0, pings_answered=0)
+        self.last_nack = None
+        self.stats = dict(retransmits=0, corrupt=0, duplicates=0, pings_answered=0, nacks=0)
 
     # -- application side
     def send(self, app_type, data):
@@ -694,6 +696,23 @@ class Connection:
             self.ack_due = True  # delayed by at most one poll
         else:
             self._send_ack(now)
+            self._maybe_nack(now)
+
+    def _maybe_nack(self, now):
+        """6.4: name the next expected packet and the holes below the highest
+        held one (at most 16), at most once per NACK_INTERVAL for the same
+        first packet."""
+        if not self.held or self.stream:
+            return
+        if self.last_nack and self.last_nack[0] == self.recv_next \
+                and now - self.last_nack[1] < self.NACK_INTERVAL:
+            return
+        top = max(seq_diff(s, self.recv_next) for s in self.held)
+        missing = [(self.recv_next + i) % MOD32 for i in range(top)
+                   if (self.recv_next + i) % MOD32 not in self.held][:16]
+        self._emit(self.next_seq, NACK, encode_nack(missing), now)
+        self.last_nack = (self.recv_next, now)
+        self.stats["nacks"] += 1
 
     def _deliver(self, ptype, fragment, data):
         if fragment is None:
