@@ -672,6 +672,13 @@ def probe_receiver_rules(seed):
         run_client(sock, addr, hs, lambda: (150, b"u9") in conn.messages, 5)
         echoed = [m for t, m in conn.messages if t == 150]
         check(echoed == [b"u5", b"u6", b"u9"], f"unreliable: first taken whatever its seq, then only later ones: {echoed}")
+        # 6.2: DATA with a reserved flag bit is malformed and dropped
+        bad = bytearray(S.encode_data(151, b"reserved flag"))
+        bad[0] |= 0x08
+        exchange(conn.next_seq, S.DATA, bytes(bad))
+        conn.send(151, b"proper")
+        run_client(sock, addr, hs, lambda: (151, b"proper") in conn.messages, 5)
+        check((151, b"reserved flag") not in conn.messages, "a DATA packet with flag bit 3 is dropped")
         # 7.7: a bound ERR_MSG outside [next expected, next expected + window] is dropped
         exchange(conn.next_seq + 17, S.ERR_MSG, S.encode_err(0, "blind"))
         conn.send(100, b"still there")
