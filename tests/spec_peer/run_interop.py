@@ -732,6 +732,63 @@ def probe_idle_timeout(seed):
             proc.wait()
 
 
+def rust_send_tcp_to_python_server(seed, size):
+    section(f"seqlink send --tcp -> Python server over TCP ({size} bytes; 4.2, 8)")
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    server = S.Server(max_payload=1200, window=32, rng=random.Random(seed), stream=True)
+    data = bytes(random.Random(seed).getrandbits(8) for _ in range(size))
+    with tempfile.NamedTemporaryFile(delete=False) as f:
+        f.write(data)
+    proc = start(["send", f"127.0.0.1:{listener.getsockname()[1]}", f.name, "-q", "--tcp"])
+    received, end, conn, syn_len = bytearray(), None, None, None
+    try:
+        listener.settimeout(10)
+        sock, addr = listener.accept()
+        deframer = S.StreamDeframer()
+        deadline = time.monotonic() + 30
+        open_ = True
+        while open_ and (conn is None or not conn.done):
+            check(time.monotonic() < deadline, "time limit")
+            r, _, _ = select.select([sock], [], [], 0.005)
+            if r:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    open_ = False
+                for pkt in deframer.feed(chunk):
+                    check(isinstance(pkt, bytes), f"stream framing: {pkt}")
+                    if syn_len is None:
+                        syn_len = len(pkt)
+                    for d in server.receive(pkt, addr, now_ms()):
+                        sock.sendall(d)
+            for c, _ in server.conns.values():
+                conn = c
+                while c.messages:
+                    ptype, m = c.messages.pop(0)
+                    if ptype == 100:
+                        received += m
+                    elif ptype == 101:
+                        end = struct.unpack(">QQ", m)
+                        c.send(102, b"\0" if end == (len(received), fnv1a64(received)) else b"\1")
+                        c.close()
+                for d in c.poll(now_ms()):
+                    sock.sendall(d)
+        sock.close()
+        rc = proc.wait(timeout=15)
+        check(rc == 0, f"seqlink send --tcp exit {rc}: {proc.stderr.read().decode()}")
+        check(bytes(received) == data, "the file arrived byte-exact over TCP")
+        check(not conn.crc, "never CRC-32C over a stream")
+        print(f"    {size} bytes byte-exact; the Rust stream client's SYN was {syn_len} bytes; "
+              f"connection {conn.state}")
+    finally:
+        os.unlink(f.name)
+        listener.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def main():
     global SEQLINK
     SEQLINK = os.path.abspath(sys.argv[1])
@@ -752,6 +809,7 @@ def main():
     python_client_to_rust_recv(0.03, ["--loss", "0.03", "--dup", "0.03", "--reorder", "0.05",
                                       "--corrupt", "0.03"], 10, 300_000)
     basic_client_to_rust_recv_tcp(11, 50_000)
+    rust_send_tcp_to_python_server(15, 200_000)
     print(f"all {CHECKS} checks passed in {time.monotonic() - START:.1f} s")
 
 

@@ -898,8 +898,9 @@ class Server:
     COOKIE_LIFETIME = 10_000
 
     def __init__(self, max_payload=1200, window=64, heartbeat_ms=0, idle_timeout_ms=0, crc=False,
-                 rng=None):
+                 rng=None, stream=False):
         self.rng = rng or random.Random()
+        self.stream = stream  # 8: over a byte stream: no CRC, short SYNs refused with code 5
         self.mine = dict(max_payload=max_payload, window=window, heartbeat_ms=heartbeat_ms,
                          idle_timeout_ms=idle_timeout_ms)
         self.crc = crc
@@ -944,6 +945,8 @@ class Server:
                 return [encode_packet(0, ERR_MSG, encode_err(1, "version"))[: len(datagram)]]
             if len(datagram) < HEADER_LEN + 40:
                 self.stats["short_syns"] += 1
+                if self.stream:
+                    return [encode_packet(0, ERR_MSG, encode_err(5, "SYN too short: pad it to the SYN_ACK's size"))]
                 return []
             agreed, err = negotiate(h, self.mine)
             if err:
@@ -954,7 +957,8 @@ class Server:
                     break
             # chosen when both support it and either prefers it; this server
             # supports it always and prefers it when `crc` is set
-            crc = h["flags"] & SYN_SUPPORTS_CRC and (h["flags"] & SYN_PREFERS_CRC or self.crc)
+            crc = h["flags"] & SYN_SUPPORTS_CRC and (h["flags"] & SYN_PREFERS_CRC or self.crc) \
+                and not self.stream
             reply = dict(agreed, version=1, flags=SYNACK_CRC_CHOSEN if crc else 0,
                          client_id=h["client_id"], client_isn=h["client_isn"], server_id=server_id,
                          server_isn=self.rng.getrandbits(32), cookie_time=now % MOD32)
@@ -968,7 +972,7 @@ class Server:
                 return []
             conn = Connection(h["client_id"] ^ h["server_id"], bool(h["flags"] & SYNACK_CRC_CHOSEN),
                               h["server_isn"], h["client_isn"], h["max_payload"], h["window"],
-                              h["heartbeat_ms"])
+                              h["heartbeat_ms"], self.stream)
             conn.client_ext = h["ext"]
             self.conns[addr] = (conn, h["cookie"])
             conn._send_ack(now)  # the first bound packet confirms the connection
