@@ -927,7 +927,8 @@ class Server:
                 # other agreements from this address are ignored as replays
             return []
         try:
-            seq, ptype, payload = decode_packet(datagram)
+            limit = max(self.mine["max_payload"], UNBOUND_MAX_PAYLOAD)
+            seq, ptype, payload = decode_packet(datagram, max_payload=limit)
         except SpecError:
             try:
                 seq, ptype, length, _ = peek_header(datagram)
