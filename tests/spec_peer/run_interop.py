@@ -270,11 +270,11 @@ def wait_listening(proc, what):
     check(what in line, f"server started: {line!r}")
 
 
-def run_client(sock, addr, hs, until, limit_s):
+def run_client(sock, addr, hs, until, limit_s, what="time limit"):
     """Drives a ClientHandshake until `until()` or the time limit."""
     deadline = time.monotonic() + limit_s
     while not until():
-        check(time.monotonic() < deadline, f"time limit: state {hs.state}")
+        check(time.monotonic() < deadline, f"{what}: state {hs.state}")
         for d in hs.poll(now_ms()):
             sock.sendto(d, addr)
         data, src = sock.recv(0.005)
@@ -320,10 +320,17 @@ def python_client_to_rust_echo(loss, rust_loss, seed, crc=False, heartbeat=0):
         run_client(sock, addr, hs, lambda: len(conn.messages) >= len(sent), 60)
         check(conn.messages == sent, "every echo byte-exact and in order")
         if heartbeat:
-            # stay idle: the Rust side pings, the Python side answers (7.5)
-            t = time.monotonic() + heartbeat * 3 / 1000
+            # stay idle and ping nothing ourselves for 30 heartbeats: the Rust
+            # side pings, and only our pongs keep it from failing with DeadPeer
+            # after max_retries (20) unanswered pings (7.5)
+            conn.heartbeat_ms = 0
+            t = time.monotonic() + heartbeat * 30 / 1000
             run_client(sock, addr, hs, lambda: time.monotonic() > t, 10)
-            check(conn.stats["pings_answered"] >= 1, "the Rust side pinged and got answers")
+            check(conn.stats["pings_answered"] >= 20, f"the Rust side pinged: {conn.stats}")
+            conn.heartbeat_ms = heartbeat
+            conn.send(120, b"after the idle time")
+            run_client(sock, addr, hs, lambda: conn.messages[-1] == (120, b"after the idle time"), 5,
+                       "no echo after the idle time: the Rust side took our pongs for none")
         conn.ping(4242)
         run_client(sock, addr, hs, lambda: 4242 in conn.pongs or loss > 0, 5)
         conn.close()
@@ -801,7 +808,7 @@ def main():
     rust_send_to_python_server(0.0, 0.0, 2, 200_000)
     python_client_to_rust_echo(0.05, 0.05, 3)
     rust_send_to_python_server(0.05, 0.05, 4, 300_000, message_size=3000)
-    python_client_to_rust_echo(0.02, 0.02, 5, crc=True, heartbeat=100)
+    python_client_to_rust_echo(0.02, 0.02, 5, crc=True, heartbeat=50)
     rust_send_to_python_server(0.02, 0.02, 6, 100_000, crc=True)
     rust_send_to_python_server(0.0, 0.0, 13, 20_000, crc=True, rust_crc=False)
     python_client_to_rust_echo_tcp(7)
