@@ -33,6 +33,9 @@ step "C bindings: header freshness, C test suite and examples under ASan/UBSan, 
 step "CLI: the Wireshark dissector under tshark against seqlink inspect (installs tshark)"
 ./scripts/test-cli.sh
 
+step "spec check: the Python peer written from docs/PROTOCOL.md alone against seqlink over loopback (scripts/test-spec.sh)"
+./scripts/test-spec.sh
+
 step "rustdoc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p seqlink-core --no-deps --locked
 
