@@ -60,8 +60,8 @@ check)
     echo "|---|$(printf -- '---:|%.0s' "${TARGETS[@]}" "${TARGETS[@]}")"
     for variant in "none (default-features = false)::" "crc32c:crc32c:" \
         "crc32c, client asks for CRC-32C:prefer-crc:" "endpoint:endpoint:" "unreliable:unreliable:" \
-        "trace:trace:" "fragmentation:fragmentation:" "full-stats:full-stats:" \
-        "all default features:crc32c,endpoint,unreliable,trace,fragmentation,full-stats:" "defmt:defmt:"; do
+        "trace:trace:" "fragmentation:fragmentation:" "full-stats:full-stats:" "peer-details:peer-details:" \
+        "all default features:crc32c,endpoint,unreliable,trace,fragmentation,full-stats,peer-details:" "defmt:defmt:"; do
         IFS=: read -r label features _ <<<"$variant"
         # shellcheck disable=SC2046
         figures=$(report --brief $(build "$features" "$PROBE/target/features-$(tr , - <<<"${features:-none}")"))

@@ -12,9 +12,16 @@ pub(crate) fn copy_prefix(dst: &mut [u8], src: &[u8]) -> usize {
     n
 }
 
-/// `index` wrapped into a ring of `len` slots; 0 for an empty ring.
+/// `index` wrapped into a ring of `len` slots, for an index less than two
+/// rings long (a slot plus at most a ring: every caller's case), without a
+/// division (a software routine on Cortex-M0); 0 beyond that and for an
+/// empty ring.
 pub(crate) fn ring_index(index: usize, len: usize) -> usize {
-    index.checked_rem(len).unwrap_or(0)
+    if index < len {
+        index
+    } else {
+        index.checked_sub(len).filter(|&wrapped| wrapped < len).unwrap_or(0)
+    }
 }
 
 #[cfg(test)]
@@ -35,6 +42,10 @@ mod tests {
     fn ring_index_wraps_and_tolerates_an_empty_ring() {
         assert_eq!(ring_index(5, 4), 1);
         assert_eq!(ring_index(3, 4), 3);
+        assert_eq!(ring_index(7, 4), 3);
         assert_eq!(ring_index(7, 0), 0);
+        // beyond two rings (no caller's case): slot 0, never out of the ring
+        assert_eq!(ring_index(8, 4), 0);
+        assert_eq!(ring_index(usize::MAX, 4), 0);
     }
 }

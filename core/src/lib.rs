@@ -60,6 +60,9 @@
 //! * `full-stats`: every [`link::Stats`] counter, 64-bit; without it only
 //!   packets and bytes sent and received, retransmissions, timeouts and
 //!   corrupt packets are counted (32-bit, wrapping), the others read 0.
+//! * `peer-details`: the peer's handshake extension and ERR_MSG reason text
+//!   kept for `Connection::peer_extension` and `Connection::error_reason`
+//!   (82 bytes of connection state); without it both read as empty.
 //! * `defmt`: `defmt::Format` for the public types.
 #![no_std]
 #![cfg_attr(

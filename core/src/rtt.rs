@@ -138,8 +138,9 @@ impl RttEstimator {
         for _ in 0..retries {
             // rto * percent / 100 exactly, in 32 bits (no 64-bit division
             // linked): an overflow means more than any u32 `max_rto`.
-            let whole = (rto / 100).checked_mul(percent);
-            let part = rto % 100 * percent / 100;
+            let hundreds = div100(rto);
+            let whole = hundreds.checked_mul(percent);
+            let part = div100((rto - hundreds * 100) * percent);
             match whole.and_then(|w| w.checked_add(part)) {
                 Some(next) if next < timing.max_rto => rto = next,
                 _ => return timing.max_rto,
@@ -147,6 +148,13 @@ impl RttEstimator {
         }
         rto
     }
+}
+
+/// `x / 100` as a multiply and a shift (exact for every `u32`): what a
+/// compiler makes of it where the CPU multiplies into 64 bits, written out
+/// so that Cortex-M0, which cannot, links no division routine either.
+const fn div100(x: u32) -> u32 {
+    ((x as u64 * 0x51EB_851F) >> 37) as u32
 }
 
 const fn clamp(rto: u32, timing: &Timing) -> u32 {
@@ -161,6 +169,13 @@ const fn clamp(rto: u32, timing: &Timing) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn div100_is_exact() {
+        for x in (0..=u32::MAX).step_by(9_973).chain([99, 100, 101, 4_294_967_199, 4_294_967_200, u32::MAX]) {
+            assert_eq!(div100(x), x / 100, "{x}");
+        }
+    }
 
     #[test]
     fn rfc6298_smoothing() {

@@ -432,6 +432,27 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 }
 
+/// Completes a packet whose `payload_len` payload bytes are already in place
+/// after the header in `buf`: writes the header and the check (the in-place
+/// form of [`PacketRepr::emit`], for writers that build the payload in the
+/// packet buffer). Returns the packet's length on the wire.
+pub(crate) fn seal(
+    buf: &mut [u8],
+    codec: &Codec,
+    seq: Seq,
+    ptype: PacketType,
+    payload_len: usize,
+) -> Result<usize, Error> {
+    if payload_len > usize::from(codec.max_payload) {
+        return Err(Error::PayloadTooLarge { len: payload_len, max: usize::from(codec.max_payload) });
+    }
+    let mut packet = Packet::new_unchecked(buf);
+    packet.set_seq(seq);
+    packet.set_packet_type(ptype);
+    packet.set_payload_len(payload_len as u16);
+    packet.fill_check(codec)
+}
+
 /// A parsed packet: sequence number, type and a borrowed payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

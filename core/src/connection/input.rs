@@ -49,9 +49,10 @@ impl<S: AsMut<[u8]>> Connection<S> {
         if self.state == State::Linger {
             // The peer is still resending (our last acknowledgement was lost), with
             // backoff: stay until well after its next retransmission.
-            let gap = now.saturating_sub(self.linger_mark);
-            let cap = 2 * u64::from(self.link.config().timing.max_rto);
-            let stay = gap.saturating_mul(3).max(u64::from(self.config.linger_ms)).min(cap.max(1));
+            let cap = (2 * u64::from(self.link.config().timing.max_rto)).max(1);
+            // capped before it is tripled: the same stay, and no overflow to saturate
+            let gap = now.saturating_sub(self.linger_mark).min(cap);
+            let stay = (3 * gap).max(u64::from(self.config.linger_ms)).min(cap);
             self.linger_until = self.linger_until.max(now.saturating_add(stay));
             self.linger_mark = now;
         }
@@ -69,7 +70,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
             },
             PacketType::ERR_MSG => {
                 let err = ErrRepr::parse(packet.payload).unwrap_or(ErrRepr { code: ErrorCode::Other, reason: &[] });
-                self.keep_reason(err.reason);
+                self.reason.keep(err.reason);
                 self.fail(FailReason::Reset { code: err.code });
             }
             PacketType::RESET => {
@@ -101,7 +102,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                     self.fail(FailReason::ProtocolViolation);
                     return;
                 }
-                self.keep_peer_extension(syn_ack.extension);
+                self.peer_extension.keep(syn_ack.extension);
                 self.last_recv = now;
                 self.state = State::Confirming;
                 self.pending.syn = false;
@@ -117,7 +118,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
             }
             (PacketType::ERR_MSG, State::SynSent | State::Confirming) => {
                 let err = ErrRepr::parse(packet.payload).unwrap_or(ErrRepr { code: ErrorCode::Other, reason: &[] });
-                self.keep_reason(err.reason);
+                self.reason.keep(err.reason);
                 self.fail(FailReason::Refused { code: err.code });
             }
             (PacketType::RESET, _) if self.agreement.is_some() => {
@@ -136,9 +137,9 @@ impl<S: AsMut<[u8]>> Connection<S> {
 
     /// A pong: an RTT sample only if it echoes the ping still outstanding.
     pub(super) fn on_pong(&mut self, now: u64, stamp: u32) {
-        if let Some(sent_at) = self.ping_sent_at.filter(|&at| at as u32 == stamp) {
-            self.ping_sent_at = None;
-            let rtt = now.saturating_sub(sent_at);
+        if self.ping_outstanding && self.ping_sent_at as u32 == stamp {
+            self.ping_outstanding = false;
+            let rtt = now.saturating_sub(self.ping_sent_at);
             self.link.on_rtt_sample(u32::try_from(rtt).unwrap_or(u32::MAX));
         }
     }
@@ -189,7 +190,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
             link.retransmit = false;
             link.congestion_control = crate::congestion::CongestionControl::Off;
         }
-        self.link.reconfigure(link)?;
+        self.link.establish(&link)?;
         self.conn_id = link.pseudo_header;
         self.agreement = Some(*a);
         Ok(())

@@ -61,25 +61,26 @@
 mod config;
 mod input;
 mod output;
+mod peer_bytes;
 mod timers;
 
 pub use config::{ConnectionConfig, Transport};
+use peer_bytes::PeerBytes;
 
 use crate::bytes::copy_prefix;
 use crate::entropy::splitmix;
 use crate::error::Error;
 use crate::event::{Event, FailReason, TraceEvent};
 use crate::integrity::Integrity;
-use crate::link::{ConfigError, Delivery, Handled, Link, Received, SendError, Stats, MIN_PAYLOAD};
+use crate::link::{check_storage, ConfigError, Delivery, Handled, Link, Received, SendError, Stats, MIN_PAYLOAD};
 use crate::seq::Seq;
 use crate::wire::control::{ErrRepr, HeartbeatRepr, ResetRepr};
 use crate::wire::handshake::{
     Agreement, ErrorCode, HandshakeAckRepr, Params, SynAckRepr, SynRepr, CONNECTION_EXTENSION, FLAG_CRC,
-    FLAG_CRC_SUPPORTED, HANDSHAKE_ACK_FIXED_LEN, MAX_HANDSHAKE_PAYLOAD, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN,
-    SYN_FIXED_LEN,
+    FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN, SYN_FIXED_LEN,
 };
 use crate::wire::pseudo::{pseudo_sum, same_sum};
-use crate::wire::{Codec, PacketRepr, PacketType, HEADER_LEN};
+use crate::wire::{seal, Codec, PacketRepr, PacketType, HEADER_LEN};
 
 /// Where a connection is in its life.
 ///
@@ -177,7 +178,6 @@ impl Events {
 struct Settings {
     /// What this side proposes in the handshake.
     proposal: Params,
-    connect_timeout_ms: u32,
     close_timeout_ms: u32,
     linger_ms: u32,
     prefer_crc: bool,
@@ -193,7 +193,6 @@ impl Settings {
     fn of(config: &ConnectionConfig) -> Settings {
         Settings {
             proposal: config.proposal(),
-            connect_timeout_ms: config.connect_timeout_ms,
             close_timeout_ms: config.close_timeout_ms,
             linger_ms: config.linger_ms,
             prefer_crc: config.prefer_crc,
@@ -228,26 +227,29 @@ pub struct Connection<S> {
     pending: Pending,
     events: Events,
     failure: Option<FailReason>,
-    /// When the outstanding ping was sent (its stamp is the low 32 bits): only its pong gives an RTT sample.
-    ping_sent_at: Option<u64>,
+    /// When the last ping was sent (its stamp is the low 32 bits): only its
+    /// pong, while `ping_outstanding`, gives an RTT sample.
+    ping_sent_at: u64,
+    ping_outstanding: bool,
     /// Pings sent since the peer was last heard from.
     unanswered_pings: u8,
     /// The code of this side's abort: the RESET is repeated while `linger_until` lasts.
     aborted: Option<ErrorCode>,
     // timers
-    started: u64,
+    /// When the handshake fails with `ConnectTimeout`: `connect_timeout_ms` after the start.
+    connect_deadline: u64,
     retry_at: u64,
     retries: u8,
     last_recv: u64,
     last_send: u64,
-    close_started: u64,
+    /// When a close fails with `CloseTimeout`: `close_timeout_ms` after it started.
+    close_deadline: u64,
     linger_until: u64,
     /// When the peer last made us linger longer (a duplicate arrived while lingering).
     linger_mark: u64,
-    reason: [u8; REASON_LEN],
-    reason_len: u8,
-    peer_extension: [u8; CONNECTION_EXTENSION],
-    peer_extension_len: u8,
+    /// The reason text of the peer's ERR_MSG.
+    reason: PeerBytes<REASON_LEN>,
+    peer_extension: PeerBytes<CONNECTION_EXTENSION>,
 }
 
 impl<S: AsMut<[u8]>> Connection<S> {
@@ -258,10 +260,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
         let mut mix = entropy;
         let local_id = splitmix(&mut mix) as u32;
         let local_isn = splitmix(&mut mix) as u32;
-        let mut conn = Connection::new(config, storage, Role::Client, now, local_id, local_isn)?;
-        conn.pending.syn = true;
-        conn.retry_at = now;
-        Ok(conn)
+        // returned as built (the first SYN is due at once): no second copy on the stack
+        Connection::new(config, storage, Role::Client, now, local_id, local_isn)
     }
 
     /// A server-side connection from a verified agreement (used by the endpoint).
@@ -274,7 +274,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
         peer_extension: &[u8],
     ) -> Result<Connection<S>, ConfigError> {
         let mut conn = Connection::new(config, storage, Role::Server, now, agreement.server_id, agreement.server_isn)?;
-        conn.keep_peer_extension(peer_extension);
+        conn.peer_extension.keep(peer_extension);
         conn.establish(agreement)?;
         conn.state = State::Established;
         conn.events.push(Event::Connected);
@@ -296,14 +296,10 @@ impl<S: AsMut<[u8]>> Connection<S> {
         {
             return Err(ConfigError::Extension);
         }
-        let needed = config.link.storage_len();
-        let available = storage.as_mut().len();
-        if available < needed {
-            return Err(ConfigError::Storage { needed, available });
-        }
-        let link = Link::new(config.link, storage)?;
+        check_storage(&config.link, storage.as_mut())?;
+        // built where it is returned: nothing is changed after this
         Ok(Connection {
-            link,
+            link: Link::checked(config.link, storage),
             config: Settings::of(&config),
             role,
             state: State::SynSent,
@@ -311,24 +307,24 @@ impl<S: AsMut<[u8]>> Connection<S> {
             local_isn,
             agreement: None,
             conn_id: 0,
-            pending: Pending::default(),
+            // a client's SYN is due at once (`retry_at` is now)
+            pending: Pending { syn: role == Role::Client, ..Pending::default() },
             events: Events::default(),
             failure: None,
-            ping_sent_at: None,
+            ping_sent_at: 0,
+            ping_outstanding: false,
             unanswered_pings: 0,
             aborted: None,
-            started: now,
+            connect_deadline: now.saturating_add(u64::from(config.connect_timeout_ms)),
             retry_at: now,
             retries: 0,
             last_recv: now,
             last_send: now,
-            close_started: now,
+            close_deadline: NEVER, // set when the close starts
             linger_until: now,
             linger_mark: now,
-            reason: [0; REASON_LEN],
-            reason_len: 0,
-            peer_extension: [0; CONNECTION_EXTENSION],
-            peer_extension_len: 0,
+            reason: PeerBytes::new(),
+            peer_extension: PeerBytes::new(),
         })
     }
 
@@ -359,22 +355,16 @@ impl<S: AsMut<[u8]>> Connection<S> {
         self.failure
     }
 
-    /// The extension bytes the peer sent in its handshake (at most 32 kept).
+    /// The extension bytes the peer sent in its handshake (at most 32 kept;
+    /// empty without the `peer-details` feature).
     pub fn peer_extension(&self) -> &[u8] {
-        self.peer_extension.get(..usize::from(self.peer_extension_len)).unwrap_or(&[])
+        self.peer_extension.get()
     }
 
-    fn keep_peer_extension(&mut self, extension: &[u8]) {
-        let n = extension.len().min(CONNECTION_EXTENSION);
-        if let (Some(dst), Some(src)) = (self.peer_extension.get_mut(..n), extension.get(..n)) {
-            copy_prefix(dst, src);
-        }
-        self.peer_extension_len = n as u8;
-    }
-
-    /// The reason text of the peer's ERR_MSG, if it sent one.
+    /// The reason text of the peer's ERR_MSG, if it sent one (at most 48
+    /// bytes kept; empty without the `peer-details` feature).
     pub fn error_reason(&self) -> &[u8] {
-        self.reason.get(..usize::from(self.reason_len)).unwrap_or(&[])
+        self.reason.get()
     }
 
     /// The parameters both sides agreed on, once the handshake got that far.
@@ -492,7 +482,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     /// or, when the send window is full, as soon as acknowledgements free room.
     fn start_close(&mut self, now: u64) {
         self.state = State::Closing;
-        self.close_started = now;
+        self.close_deadline = now.saturating_add(u64::from(self.config.close_timeout_ms));
         self.pending.fin = true;
         self.queue_fin();
     }
@@ -528,14 +518,6 @@ impl<S: AsMut<[u8]>> Connection<S> {
         }
     }
 
-    fn keep_reason(&mut self, reason: &[u8]) {
-        let n = reason.len().min(REASON_LEN);
-        if let (Some(dst), Some(src)) = (self.reason.get_mut(..n), reason.get(..n)) {
-            copy_prefix(dst, src);
-        }
-        self.reason_len = n as u8;
-    }
-
     fn fail(&mut self, reason: FailReason) {
         self.finish(State::Failed, Some(reason));
     }
@@ -559,7 +541,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     }
 }
 
-use timers::due;
+use timers::{due, NEVER};
 
 #[cfg(all(test, feature = "endpoint"))]
 mod tests;

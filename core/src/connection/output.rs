@@ -24,15 +24,14 @@ impl<S: AsMut<[u8]>> Connection<S> {
             return self.emit(buf, PacketType::RESET, &reset.to_bytes(), true).map(Some);
         }
         if let Some(code) = self.pending.err.take() {
-            let mut payload = [0u8; 1 + REASON_LEN];
-            let n = ErrRepr { code, reason: code.as_str().as_bytes() }.fitted(payload.len()).emit(&mut payload)?;
-            return self.emit(buf, PacketType::ERR_MSG, payload.get(..n).unwrap_or(&[]), true).map(Some);
+            let err = ErrRepr { code, reason: code.as_str().as_bytes() }.fitted(1 + REASON_LEN);
+            let n = err.emit(payload_room(buf))?;
+            return self.seal(buf, PacketType::ERR_MSG, n, true).map(Some);
         }
         match self.state {
             State::SynSent if self.pending.syn => {
                 self.pending.syn = false;
                 self.schedule_retry(now);
-                let mut payload = [0u8; MAX_HANDSHAKE_PAYLOAD];
                 let extension = self.config.extension();
                 let syn = SynRepr {
                     version: PROTOCOL_VERSION,
@@ -45,8 +44,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
                     padding: (SYN_ACK_FIXED_LEN + usize::from(self.config.server_extension_room))
                         .saturating_sub(SYN_FIXED_LEN + extension.len()),
                 };
-                let n = syn.emit(&mut payload)?;
-                self.emit(buf, PacketType::SYN, payload.get(..n).unwrap_or(&[]), false).map(Some)
+                let n = syn.emit(payload_room(buf))?;
+                self.seal(buf, PacketType::SYN, n, false).map(Some)
             }
             State::Confirming | State::Established if self.pending.handshake_ack => {
                 self.pending.handshake_ack = false;
@@ -54,9 +53,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
                     self.schedule_retry(now);
                 }
                 let Some(agreement) = self.agreement else { return Ok(None) };
-                let mut payload = [0u8; HANDSHAKE_ACK_FIXED_LEN + CONNECTION_EXTENSION];
-                let n = HandshakeAckRepr { agreement, extension: self.config.extension() }.emit(&mut payload)?;
-                self.emit(buf, PacketType::HANDSHAKE_ACK, payload.get(..n).unwrap_or(&[]), false).map(Some)
+                let n = HandshakeAckRepr { agreement, extension: self.config.extension() }.emit(payload_room(buf))?;
+                self.seal(buf, PacketType::HANDSHAKE_ACK, n, false).map(Some)
             }
             State::Established | State::Closing | State::Linger => {
                 if let Some(stamp) = self.pending.pong.take() {
@@ -71,7 +69,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 }
                 if self.pending.ping {
                     self.pending.ping = false;
-                    self.ping_sent_at = Some(now);
+                    self.ping_sent_at = now;
+                    self.ping_outstanding = true;
                     self.unanswered_pings = self.unanswered_pings.saturating_add(1);
                     let ping = HeartbeatRepr { pong: false, stamp: now as u32 };
                     return self.emit(buf, PacketType::HEARTBEAT, &ping.to_bytes(), true).map(Some);
@@ -85,7 +84,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     pub(super) fn schedule_retry(&mut self, now: u64) {
         if self.config.transport == Transport::Stream {
             // the stream delivers the handshake; only the connect timeout applies
-            self.retry_at = self.connect_deadline();
+            self.retry_at = self.connect_deadline;
             return;
         }
         let base = u64::from(self.link.config().timing.initial_rto);
@@ -111,9 +110,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
         self.config.proposal
     }
 
-    /// Writes a control packet. Bound ones carry the connection id in their
-    /// check and this side's next sequence number (the peer checks it against
-    /// its window before it believes an ERR_MSG or RESET); unbound ones carry 0.
+    /// Writes a control packet with `payload`.
     pub(super) fn emit(
         &mut self,
         buf: &mut [u8],
@@ -121,9 +118,19 @@ impl<S: AsMut<[u8]>> Connection<S> {
         payload: &[u8],
         bound: bool,
     ) -> Result<usize, Error> {
+        let n = copy_prefix(payload_room(buf), payload);
+        self.seal(buf, ptype, n, bound)
+    }
+
+    /// Completes a control packet whose `len` payload bytes were written in
+    /// place ([`payload_room`]): the header and the check. Bound ones carry
+    /// the connection id in their check and this side's next sequence number
+    /// (the peer checks it against its window before it believes an ERR_MSG
+    /// or RESET); unbound ones carry 0.
+    pub(super) fn seal(&self, buf: &mut [u8], ptype: PacketType, len: usize, bound: bool) -> Result<usize, Error> {
         let (codec, seq) =
             if bound { (self.bound_codec(), self.link.next_send_seq()) } else { (self.unbound_codec(), Seq(0)) };
-        PacketRepr::new(seq, ptype, payload).emit(buf, &codec)
+        seal(buf, &codec, seq, ptype, len)
     }
 
     pub(super) fn bound_codec(&self) -> Codec {
@@ -133,4 +140,10 @@ impl<S: AsMut<[u8]>> Connection<S> {
     pub(super) fn unbound_codec(&self) -> Codec {
         Codec::new().with_max_payload(self.config.unbound_max_payload)
     }
+}
+
+/// Where a control packet's payload is written: the bytes after the header
+/// (`poll_transmit` checked that the buffer holds the longest packet).
+fn payload_room(buf: &mut [u8]) -> &mut [u8] {
+    buf.get_mut(HEADER_LEN..).unwrap_or(&mut [])
 }

@@ -6,20 +6,11 @@ impl<S: AsMut<[u8]>> Connection<S> {
     /// The next deadline at which [`Connection::handle_timeout`] has work.
     pub fn poll_timeout(&self) -> Option<u64> {
         match self.state {
-            State::SynSent | State::Confirming => timer(self.retry_at.min(self.connect_deadline())),
+            State::SynSent | State::Confirming => timer(self.retry_at.min(self.connect_deadline)),
             State::Established | State::Closing => {
-                let mut t = self.link.poll_timeout();
-                let mut at = |deadline: u64| t = Some(t.map_or(deadline, |x| x.min(deadline)));
-                if let Some(deadline) = self.heartbeat_deadline() {
-                    at(deadline);
-                }
-                if let Some(deadline) = self.idle_deadline() {
-                    at(deadline);
-                }
-                if self.state == State::Closing {
-                    at(self.close_deadline());
-                }
-                t.and_then(timer)
+                let closing = if self.state == State::Closing { self.close_deadline } else { NEVER };
+                let link = self.link.poll_timeout().unwrap_or(NEVER);
+                timer(link.min(self.heartbeat_deadline()).min(self.idle_deadline()).min(closing))
             }
             State::Linger => timer(self.linger_until),
             State::Closed | State::Failed => None,
@@ -27,33 +18,32 @@ impl<S: AsMut<[u8]>> Connection<S> {
     }
 
     // Deadlines saturate: a clock near `u64::MAX` never wraps into the past,
-    // and a deadline that reaches `u64::MAX` is never due (`due`, `timer`).
+    // and a deadline that reaches `u64::MAX` is never due (`due`, `timer`),
+    // as a timer that is off ([`NEVER`]).
 
-    pub(super) fn connect_deadline(&self) -> u64 {
-        self.started.saturating_add(u64::from(self.config.connect_timeout_ms))
+    /// When the next ping is due: `heartbeat_ms` after the last packet either
+    /// way ([`NEVER`] without heartbeats).
+    pub(super) fn heartbeat_deadline(&self) -> u64 {
+        match self.agreement.map_or(0, |a| a.params.heartbeat_ms) {
+            0 => NEVER,
+            hb => self.last_send.max(self.last_recv).saturating_add(u64::from(hb)),
+        }
     }
 
-    pub(super) fn close_deadline(&self) -> u64 {
-        self.close_started.saturating_add(u64::from(self.config.close_timeout_ms))
-    }
-
-    /// When the next ping is due: `heartbeat_ms` after the last packet either way.
-    pub(super) fn heartbeat_deadline(&self) -> Option<u64> {
-        let hb = self.agreement.map_or(0, |a| a.params.heartbeat_ms);
-        (hb > 0).then(|| self.last_send.max(self.last_recv).saturating_add(u64::from(hb)))
-    }
-
-    /// When silence fails the connection: `idle_timeout_ms` after the last packet received.
-    pub(super) fn idle_deadline(&self) -> Option<u64> {
-        let idle = self.agreement.map_or(0, |a| a.params.idle_timeout_ms);
-        (idle > 0).then(|| self.last_recv.saturating_add(u64::from(idle)))
+    /// When silence fails the connection: `idle_timeout_ms` after the last
+    /// packet received ([`NEVER`] without an idle timeout).
+    pub(super) fn idle_deadline(&self) -> u64 {
+        match self.agreement.map_or(0, |a| a.params.idle_timeout_ms) {
+            0 => NEVER,
+            idle => self.last_recv.saturating_add(u64::from(idle)),
+        }
     }
 
     /// Processes the timers that expired by `now`.
     pub fn handle_timeout(&mut self, now: u64) {
         match self.state {
             State::SynSent | State::Confirming => {
-                if due(now, self.connect_deadline()) {
+                if due(now, self.connect_deadline) {
                     self.fail(FailReason::ConnectTimeout);
                 } else if due(now, self.retry_at) {
                     if self.state == State::SynSent {
@@ -65,16 +55,16 @@ impl<S: AsMut<[u8]>> Connection<S> {
             }
             State::Established | State::Closing => {
                 self.link.handle_timeout(now);
-                if self.idle_deadline().is_some_and(|t| due(now, t)) {
+                if due(now, self.idle_deadline()) {
                     self.pending.err = Some(ErrorCode::IdleTimeout);
                     self.fail(FailReason::IdleTimeout);
                     return;
                 }
-                if self.state == State::Closing && due(now, self.close_deadline()) {
+                if self.state == State::Closing && due(now, self.close_deadline) {
                     self.fail(FailReason::CloseTimeout);
                     return;
                 }
-                if self.heartbeat_deadline().is_some_and(|t| due(now, t)) {
+                if due(now, self.heartbeat_deadline()) {
                     if self.unanswered_pings >= self.link.config().timing.max_retries {
                         // as many pings as a packet gets retransmissions, none answered
                         self.fail(FailReason::DeadPeer { seq: self.link.next_send_seq() });

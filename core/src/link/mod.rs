@@ -183,8 +183,16 @@ pub struct Link<S> {
 impl<S: AsMut<[u8]>> Link<S> {
     /// A link with `config` over `storage` (at least [`LinkConfig::storage_len`] bytes).
     pub fn new(config: LinkConfig, mut storage: S) -> Result<Link<S>, ConfigError> {
-        let state = LinkState::new(config, storage.as_mut())?;
-        Ok(Link { storage, state })
+        LinkState::check(&config, storage.as_mut())?;
+        Ok(Link::checked(config, storage))
+    }
+
+    /// [`Link::new`] once `storage` passed [`check_storage`] for `config`.
+    /// Nothing is changed after the link is built, so a caller's
+    /// `Ok(Connection { link: Link::checked(..), .. })` builds it in place.
+    pub(crate) fn checked(config: LinkConfig, mut storage: S) -> Link<S> {
+        LinkState::clear_windows(&config, storage.as_mut());
+        Link { storage, state: LinkState::fresh(config) }
     }
 
     /// Queues a message. A reliable message longer than one packet is
@@ -258,6 +266,16 @@ impl<S: AsMut<[u8]>> Link<S> {
     /// in flight or unread is dropped and the statistics restart.
     pub fn reconfigure(&mut self, config: LinkConfig) -> Result<(), ConfigError> {
         self.state.reset(config, self.storage.as_mut())
+    }
+
+    /// Applies the handshake's agreement, in place: the same as
+    /// [`Link::reconfigure`] for a link that has carried no packet yet (only
+    /// corrupt datagrams counted), without building a second copy of its
+    /// state. `config` differs from the link's only in what the agreement
+    /// sets: payload, windows, integrity, pseudo-header, initial sequence
+    /// numbers, retransmission and congestion control.
+    pub(crate) fn establish(&mut self, config: &LinkConfig) -> Result<(), ConfigError> {
+        self.state.establish(config, self.storage.as_mut())
     }
 
     /// Queues a FIN after everything queued: the peer sees it in order, once
@@ -401,23 +419,47 @@ struct LinkState {
     stats: Counters,
 }
 
+/// Checks `config` and that `arena` holds [`LinkConfig::storage_len`] bytes for it
+/// (what [`Link::new`] checks before [`Link::checked`]).
+pub(crate) fn check_storage(config: &LinkConfig, arena: &[u8]) -> Result<(), ConfigError> {
+    LinkState::check(config, arena)
+}
+
 fn region(arena: &mut [u8], at: usize, len: usize) -> &mut [u8] {
     arena.get_mut(at..at + len).unwrap_or(&mut [])
 }
 
 impl LinkState {
-    fn new(config: LinkConfig, arena: &mut [u8]) -> Result<LinkState, ConfigError> {
-        LinkState::check(&config, arena)?;
-        let mut state = LinkState::fresh(config);
-        state.clear_slots(arena);
-        Ok(state)
-    }
-
     /// Starts over with `config`, built in place (no second copy on the stack).
     fn reset(&mut self, config: LinkConfig, arena: &mut [u8]) -> Result<(), ConfigError> {
         LinkState::check(&config, arena)?;
         *self = LinkState::fresh(config);
-        self.clear_slots(arena);
+        LinkState::clear_windows(&config, arena);
+        Ok(())
+    }
+
+    /// [`LinkState::reset`] for a link that has carried nothing yet, done in
+    /// place: only what the configuration or a corrupt datagram changed
+    /// (the statistics, the trace ring, a NACK) is set again.
+    fn establish(&mut self, config: &LinkConfig, arena: &mut [u8]) -> Result<(), ConfigError> {
+        LinkState::check(config, arena)?;
+        self.config = *config;
+        self.snd_una = config.initial_send_seq;
+        self.snd_nxt = config.initial_send_seq;
+        self.snd_end = config.initial_send_seq;
+        self.peer_right = config.initial_send_seq.advance(u32::from(config.peer_recv_window));
+        self.rcv_base = config.initial_recv_seq;
+        self.rcv_nxt = config.initial_recv_seq;
+        self.rcv_high = config.initial_recv_seq;
+        self.nack_high = config.initial_recv_seq;
+        self.nack_pending = None;
+        self.last_nack = None;
+        self.cc = Congestion::with_mode(config.send_window, config.congestion_control);
+        self.last_adv_window = config.recv_window;
+        self.trace_head = 0;
+        self.trace_len = 0;
+        self.stats = Counters::default();
+        LinkState::clear_windows(config, arena);
         Ok(())
     }
 
@@ -484,8 +526,8 @@ impl LinkState {
 
     /// Frees every send and receive slot: a free slot's bookkeeping is all
     /// zero bytes (`SendMeta::default()`, `RecvMeta::default()`).
-    fn clear_slots(&mut self, arena: &mut [u8]) {
-        region(arena, 0, self.layout().unrel_send_at).fill(0);
+    fn clear_windows(config: &LinkConfig, arena: &mut [u8]) {
+        region(arena, 0, Layout::of(config).unrel_send_at).fill(0);
     }
 
     // ---- slot access -------------------------------------------------------

@@ -2,8 +2,8 @@
 //! messages reassembled and handed to the application.
 
 use super::config::MAX_FAST_RESENDS;
-use super::config::{RECV_META_LEN, UNRELIABLE_META_LEN};
-use super::slots::{RecvMeta, SendMeta, UnreliableMeta, ACKED, FREE, F_FRAGMENT, F_LOST, F_RESEND, SENT};
+use super::config::{RECV_META_LEN, SEND_META_LEN, UNRELIABLE_META_LEN};
+use super::slots::{RecvMeta, SendMeta, UnreliableMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, SENT};
 use super::{copy_prefix, ring_index, Delivery, Handled, LinkState, Received};
 use crate::error::Error;
 use crate::event::TraceKind;
@@ -235,7 +235,7 @@ impl LinkState {
                 take_sample(&meta);
             }
             self.unflag(&meta);
-            self.set_send_meta(arena, seq, &SendMeta { state: FREE, ..SendMeta::default() });
+            free_meta(self.send_slot(arena, seq), SEND_META_LEN);
         }
         self.snd_una = cum_next;
         self.snd_base_slot =
@@ -393,7 +393,7 @@ impl LinkState {
     pub(super) fn release(&mut self, arena: &mut [u8], count: u32) {
         for i in 0..count {
             let seq = self.rcv_base.advance(i);
-            RecvMeta::default().write(self.recv_slot(arena, seq));
+            free_meta(self.recv_slot(arena, seq), RECV_META_LEN);
         }
         self.rcv_base = self.rcv_base.advance(count);
         self.rcv_base_slot =
@@ -500,6 +500,14 @@ impl LinkState {
         self.stats.messages_delivered += 1;
         self.stats.bytes_delivered += total as u64;
         Ok(Some(Received { ptype, len: total, delivery: Delivery::Reliable }))
+    }
+}
+
+/// Frees a slot: its first `meta_len` bytes of bookkeeping become zero
+/// (`SendMeta::default()`, `RecvMeta::default()`), in place.
+fn free_meta(slot: &mut [u8], meta_len: usize) {
+    if let Some(meta) = slot.get_mut(..meta_len) {
+        meta.fill(0);
     }
 }
 

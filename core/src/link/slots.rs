@@ -2,8 +2,10 @@
 //! byte buffer works (no alignment, no `unsafe`).
 
 use super::config::{RECV_META_LEN, SEND_META_LEN, UNRELIABLE_META_LEN};
+use crate::bytes::copy_prefix;
 
 /// Send slot states.
+#[allow(dead_code)] // written as zero bytes when a slot is freed (`free_meta`)
 pub(crate) const FREE: u8 = 0;
 pub(crate) const QUEUED: u8 = 1;
 pub(crate) const SENT: u8 = 2;
@@ -22,15 +24,6 @@ fn bytes<const N: usize>(b: &[u8]) -> [u8; N] {
         *d = *s;
     }
     out
-}
-
-fn put(dst: &mut [u8], parts: &[&[u8]]) {
-    let mut it = dst.iter_mut();
-    for part in parts {
-        for (s, d) in part.iter().zip(it.by_ref()) {
-            *d = *s;
-        }
-    }
 }
 
 /// Bookkeeping of one packet in the send window.
@@ -76,18 +69,18 @@ impl SendMeta {
     }
 
     pub(crate) fn write(&self, b: &mut [u8]) {
-        put(
-            b,
-            &[
-                &[self.state, self.retries, self.app_type, self.flags],
-                &self.len.to_le_bytes(),
-                &self.frag_index.to_le_bytes(),
-                &self.frag_count.to_le_bytes(),
-                &[self.fastack, self.quick],
-                &self.sent_at.to_le_bytes(),
-                &self.tx.to_le_bytes(),
-            ],
-        );
+        let [l0, l1] = self.len.to_le_bytes();
+        let [i0, i1] = self.frag_index.to_le_bytes();
+        let [c0, c1] = self.frag_count.to_le_bytes();
+        let [s0, s1, s2, s3, s4, s5, s6, s7] = self.sent_at.to_le_bytes();
+        let [t0, t1, t2, t3] = self.tx.to_le_bytes();
+        let (f0, f1) = (self.fastack, self.quick);
+        let (state, retries, app_type, flags) = (self.state, self.retries, self.app_type, self.flags);
+        let bytes: [u8; SEND_META_LEN] = [
+            state, retries, app_type, flags, l0, l1, i0, i1, c0, c1, f0, f1, s0, s1, s2, s3, s4, s5, s6, s7, t0, t1,
+            t2, t3,
+        ];
+        copy_prefix(b, &bytes);
     }
 }
 
@@ -116,15 +109,11 @@ impl RecvMeta {
     }
 
     pub(crate) fn write(&self, b: &mut [u8]) {
-        put(
-            b,
-            &[
-                &[u8::from(self.filled), self.app_type, self.flags, 0],
-                &self.len.to_le_bytes(),
-                &self.frag_index.to_le_bytes(),
-                &self.frag_count.to_le_bytes(),
-            ],
-        );
+        let [l0, l1] = self.len.to_le_bytes();
+        let [i0, i1] = self.frag_index.to_le_bytes();
+        let [c0, c1] = self.frag_count.to_le_bytes();
+        let bytes: [u8; RECV_META_LEN] = [u8::from(self.filled), self.app_type, self.flags, 0, l0, l1, i0, i1, c0, c1];
+        copy_prefix(b, &bytes);
     }
 }
 
@@ -142,7 +131,8 @@ impl UnreliableMeta {
     }
 
     pub(crate) fn write(&self, b: &mut [u8]) {
-        put(b, &[&self.len.to_le_bytes(), &[self.app_type, 0]]);
+        let [l0, l1] = self.len.to_le_bytes();
+        copy_prefix(b, &[l0, l1, self.app_type, 0]);
     }
 }
 

@@ -5,6 +5,7 @@ use std::vec;
 use std::vec::Vec;
 
 use super::*;
+use crate::integrity::Integrity;
 use crate::wire::ack::{AckRepr, NackRepr};
 use crate::wire::{Codec, Packet, HEADER_LEN};
 
@@ -817,4 +818,28 @@ fn a_hole_opened_after_a_nack_is_named_at_once() {
     assert_eq!(nacked(&drain(&mut b, 6)), [vec![3]]);
     b.handle_datagram(7, &out[5]); // no new hole: nothing more
     assert!(nacked(&drain(&mut b, 7)).is_empty());
+}
+
+#[test]
+fn establishing_in_place_equals_a_fresh_link_with_the_agreed_config() {
+    // A connection's link before the handshake only counts (and traces, and
+    // NACKs for) corrupt datagrams; the agreement then changes its settings.
+    let mut configured = LinkConfig::new().with_window(16).with_max_payload(300);
+    configured.trace_slots = 4;
+    let mut link = link(configured);
+    for now in 0..6 {
+        link.handle_datagram(now, &[0xde, 0xad, 0xbe, 0xef, 1, 0, 0, 0, 0, 7]);
+    }
+    let mut agreed = configured.with_window(5).with_max_payload(200).with_initial_seqs(Seq(7), Seq(u32::MAX - 1));
+    agreed.integrity = Integrity::from_u8(1).unwrap_or(Integrity::InternetChecksum);
+    agreed.pseudo_header = 0x1234_5678;
+    agreed.retransmit = false;
+    agreed.congestion_control = crate::congestion::CongestionControl::Off;
+
+    link.establish(&agreed).unwrap();
+    let mut reset = self::link(configured);
+    reset.reconfigure(agreed).unwrap();
+    assert_eq!(link.state, reset.state);
+    let windows = Layout::of(&agreed).unrel_send_at;
+    assert_eq!(link.storage[..windows], reset.storage[..windows]);
 }

@@ -9,7 +9,7 @@ use crate::event::{FailReason, TraceKind};
 use crate::seq::Seq;
 use crate::wire::ack::{AckRepr, Sack, MAX_NACK_SEQS, MAX_SACK_BYTES};
 use crate::wire::data::{DataRepr, Fragment};
-use crate::wire::{Packet, PacketType, HEADER_LEN};
+use crate::wire::{seal, PacketType, HEADER_LEN};
 
 impl LinkState {
     // ---- timers ----------------------------------------------------------------
@@ -157,9 +157,9 @@ impl LinkState {
             return Ok(None);
         }
         if let Some(from) = self.nack_pending.take() {
-            let mut payload = [0u8; MAX_NACK_SEQS * 4];
-            if let Some((len, high)) = self.build_nack(arena, from, &mut payload) {
-                let n = self.emit(buf, PacketType::NACK, self.snd_nxt, &[], payload.get(..len).unwrap_or(&[]))?;
+            let room = payload_room(buf, MAX_NACK_SEQS * 4);
+            if let Some((len, high)) = self.build_nack(arena, from, room) {
+                let n = self.emit_in_place(buf, PacketType::NACK, len)?;
                 self.nack_high = high;
                 self.stats.nacks_sent += 1;
                 self.sent(arena, now, TraceKind::Sent, self.snd_nxt, PacketType::NACK, n);
@@ -311,9 +311,8 @@ impl LinkState {
         buf: &mut [u8],
         ack: AckRepr,
     ) -> Result<usize, Error> {
-        let mut block = [0u8; crate::wire::ack::ACK_BLOCK_MAX_LEN];
-        let len = ack.emit_block(&mut block)?;
-        let n = self.emit(buf, PacketType::ACK, self.snd_nxt, &[], block.get(..len).unwrap_or(&[]))?;
+        let len = ack.emit_block(payload_room(buf, crate::wire::ack::ACK_BLOCK_MAX_LEN))?;
+        let n = self.emit_in_place(buf, PacketType::ACK, len)?;
         self.acked(ack.window);
         self.sent(arena, now, TraceKind::Sent, self.snd_nxt, PacketType::ACK, n);
         Ok(n)
@@ -422,11 +421,13 @@ impl LinkState {
             copy_prefix(e, ext);
             copy_prefix(d, data);
         }
-        let mut packet = Packet::new_unchecked(buf);
-        packet.set_seq(seq);
-        packet.set_packet_type(ptype);
-        packet.set_payload_len(payload_len as u16);
-        packet.fill_check(&codec)
+        seal(buf, &codec, seq, ptype, payload_len)
+    }
+
+    /// Writes a control packet of this link whose payload `len` bytes were
+    /// built in place ([`payload_room`]).
+    fn emit_in_place(&self, buf: &mut [u8], ptype: PacketType, len: usize) -> Result<usize, Error> {
+        seal(buf, &self.config.codec(), self.snd_nxt, ptype, len)
     }
 
     pub(super) fn sent(
@@ -442,4 +443,11 @@ impl LinkState {
         self.stats.bytes_sent += len as u64;
         self.trace(arena, now, kind, seq, ptype, len);
     }
+}
+
+/// Where a control packet's payload of at most `max` bytes is built: after
+/// the header (`poll_transmit` checked that `buf` holds the longest packet,
+/// and every link's `max_payload` holds a NACK or an ACK block).
+fn payload_room(buf: &mut [u8], max: usize) -> &mut [u8] {
+    buf.get_mut(HEADER_LEN..HEADER_LEN + max).unwrap_or(&mut [])
 }
