@@ -41,6 +41,7 @@
 
 mod config;
 mod receive;
+mod reordering;
 mod slots;
 mod stats;
 mod transmit;
@@ -402,6 +403,10 @@ struct LinkState {
     nack_high: Seq,
     /// Reliable data packets (re)transmitted so far, wrapping: orders transmissions.
     tx_count: u32,
+    /// The latest transmission (by `tx_count`) acknowledged so far.
+    delivered_tx: Option<u32>,
+    /// How much later than SRTT a packet has been seen to arrive (reordering), ms.
+    reorder_ms: u32,
     /// This side queued its FIN.
     fin_sent: bool,
     /// Sequence number of the peer's FIN, once received.
@@ -506,6 +511,8 @@ impl LinkState {
             last_nack: None,
             nack_high: config.initial_recv_seq,
             tx_count: 0,
+            delivered_tx: None,
+            reorder_ms: 0,
             fin_sent: false,
             fin_recv: None,
             failed: None,

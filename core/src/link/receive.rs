@@ -3,7 +3,8 @@
 
 use super::config::MAX_FAST_RESENDS;
 use super::config::{RECV_META_LEN, SEND_META_LEN, UNRELIABLE_META_LEN};
-use super::slots::{RecvMeta, SendMeta, UnreliableMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, SENT};
+use super::reordering::{sent_after, NewlyAcked};
+use super::slots::{RecvMeta, UnreliableMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, SENT};
 use super::{copy_prefix, ring_index, Delivery, Handled, LinkState, Received};
 use crate::error::Error;
 use crate::event::TraceKind;
@@ -214,25 +215,12 @@ impl LinkState {
         if cum_next.is_before(self.snd_una) || advance > sent {
             return; // stale (reordered) or acknowledging what was never sent
         }
-        let mut newly_acked: u16 = 0;
-        // Karn's rule, strictly: an ACK that newly covers any packet that was
-        // resent (or presumed lost) may have been caused by the resend, so it
-        // gives no sample at all. Otherwise the newest packet it covers does.
-        let mut sample: Option<u64> = None;
-        let mut ambiguous = false;
-        let mut take_sample = |meta: &SendMeta| {
-            if meta.retries > 0 || meta.flags & (F_RESEND | F_LOST) != 0 {
-                ambiguous = true;
-            } else if sample.is_none_or(|s| meta.sent_at > s) {
-                sample = Some(meta.sent_at);
-            }
-        };
+        let mut newly = NewlyAcked::start(self, now);
         for i in 0..advance {
             let seq = self.snd_una.advance(i);
             let meta = self.send_meta(arena, seq);
             if meta.state == SENT {
-                newly_acked += 1;
-                take_sample(&meta);
+                newly.note(&meta);
             }
             self.unflag(&meta);
             free_meta(self.send_slot(arena, seq), SEND_META_LEN);
@@ -249,8 +237,7 @@ impl LinkState {
             }
             let mut meta = self.send_meta(arena, seq);
             if meta.state == SENT {
-                newly_acked += 1;
-                take_sample(&meta);
+                newly.note(&meta);
                 self.unflag(&meta);
                 meta.state = ACKED;
                 meta.flags &= !(F_RESEND | F_LOST);
@@ -269,10 +256,13 @@ impl LinkState {
             }
         }
 
+        self.learn_reordering(&newly);
+
         // Fast retransmit: a packet still missing while `fast_resend` ACKs
         // reported packets sent after its last transmission (so a resend is
         // judged only by what was sent after it, and a reordering has to
-        // outlast that many ACKs). Again after each resend, up to
+        // outlast that many ACKs), once it has been out longer than the
+        // reordering seen so far allows. Again after each resend, up to
         // MAX_FAST_RESENDS times; its timer covers the rest.
         let threshold = if self.config.retransmit { self.config.timing.fast_resend } else { 0 };
         if threshold > 0 {
@@ -300,7 +290,10 @@ impl LinkState {
                         continue;
                     }
                     meta.fastack = meta.fastack.saturating_add(1);
-                    if meta.fastack >= threshold && meta.quick < MAX_FAST_RESENDS {
+                    if meta.fastack >= threshold
+                        && meta.quick < MAX_FAST_RESENDS
+                        && !self.may_be_on_its_way(&meta, now, false)
+                    {
                         meta.flags |= F_RESEND;
                         meta.quick += 1;
                         self.resend_pending += 1;
@@ -312,23 +305,20 @@ impl LinkState {
             }
         }
 
-        if newly_acked > 0 {
+        if newly.count > 0 {
             self.timeout_hold = None; // the peer is receiving: every packet has its own deadline again
-            let rtt = match (sample, ambiguous) {
-                (Some(sent_at), false) => Some(now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32),
-                _ => None,
-            };
+            let rtt = newly.rtt_sample();
             if let Some(rtt) = rtt {
                 self.rtt.on_sample(rtt, &self.config.timing);
             }
-            self.cc.on_ack(newly_acked, ack.cumulative, rtt);
+            self.cc.on_ack(newly.count, ack.cumulative, rtt);
             if self.blocked {
                 self.blocked = false;
                 self.writable_pending = true;
             }
         }
         // Acknowledged packets' deadlines are gone, and the others' follow the new RTO.
-        if newly_acked > 0 || advance > 0 {
+        if newly.count > 0 || advance > 0 {
             self.rearm(arena);
         }
     }
@@ -343,8 +333,9 @@ impl LinkState {
         if !(meta.state == SENT || meta.state == ACKED) || meta.flags & F_RESEND != 0 {
             return;
         }
-        // A retransmission sent less than one RTT ago is still on its way.
-        if meta.retries > 0 && now.saturating_sub(meta.sent_at) < u64::from(self.rtt.srtt()) {
+        // A NACK sent before the packet's last transmission arrived, or
+        // while reordering may still bring it, proves nothing.
+        if self.may_be_on_its_way(&meta, now, true) {
             return;
         }
         self.unflag(&meta);
@@ -509,12 +500,6 @@ fn free_meta(slot: &mut [u8], meta_len: usize) {
     if let Some(meta) = slot.get_mut(..meta_len) {
         meta.fill(0);
     }
-}
-
-/// Whether transmission count `a` came after `b` (they wrap, compared as
-/// sequence numbers).
-fn sent_after(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) > 0
 }
 
 /// What the front of the receive window holds.
