@@ -265,6 +265,7 @@ impl LinkState {
         // reordering seen so far allows. Again after each resend, up to
         // MAX_FAST_RESENDS times; its timer covers the rest.
         let threshold = if self.config.retransmit { self.config.timing.fast_resend } else { 0 };
+        let mut suspected = false;
         if threshold > 0 {
             let upto = match highest_sacked {
                 Some(high) => Some(high),
@@ -290,17 +291,14 @@ impl LinkState {
                         continue;
                     }
                     meta.fastack = meta.fastack.saturating_add(1);
-                    if meta.fastack >= threshold
-                        && meta.quick < MAX_FAST_RESENDS
-                        && !self.may_be_on_its_way(&meta, now, false)
-                    {
-                        meta.flags |= F_RESEND;
-                        meta.quick += 1;
-                        self.resend_pending += 1;
-                        self.stats.fast_retransmissions += 1;
-                        self.cc.on_loss(seq, self.snd_nxt);
+                    let suspect = meta.fastack >= threshold && meta.quick < MAX_FAST_RESENDS;
+                    if suspect && !self.may_be_on_its_way(&meta, now, false) {
+                        self.fast_retransmit(arena, seq, meta);
+                    } else {
+                        // a suspect held back by reordering gets its own deadline (rearm below)
+                        suspected |= suspect;
+                        self.set_send_meta(arena, seq, &meta);
                     }
-                    self.set_send_meta(arena, seq, &meta);
                 }
             }
         }
@@ -318,7 +316,7 @@ impl LinkState {
             }
         }
         // Acknowledged packets' deadlines are gone, and the others' follow the new RTO.
-        if newly.count > 0 || advance > 0 {
+        if newly.count > 0 || advance > 0 || suspected {
             self.rearm(arena);
         }
     }
@@ -336,6 +334,11 @@ impl LinkState {
         // A NACK sent before the packet's last transmission arrived, or
         // while reordering may still bring it, proves nothing.
         if self.may_be_on_its_way(&meta, now, true) {
+            if meta.retries == 0 && meta.state == SENT {
+                // reordering may still bring it: resent once the window has passed
+                meta.fastack = meta.fastack.max(self.config.timing.fast_resend);
+                self.set_send_meta(arena, seq, &meta);
+            }
             return;
         }
         self.unflag(&meta);

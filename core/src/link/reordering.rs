@@ -2,8 +2,10 @@
 //! the packets an ACK newly acknowledges say about the path (the RTT sample
 //! and any reordering), and how long a packet may still be on its way.
 
-use super::slots::{SendMeta, F_LOST, F_RESEND};
+use super::config::MAX_FAST_RESENDS;
+use super::slots::{SendMeta, F_LOST, F_RESEND, SENT};
 use super::LinkState;
+use crate::seq::Seq;
 
 /// What the packets one ACK newly acknowledges say, gathered packet by packet.
 #[derive(Debug, Clone, Copy)]
@@ -96,6 +98,43 @@ impl LinkState {
         } else {
             u64::from(self.rtt.srtt()) + u64::from(self.reorder_ms)
         }
+    }
+
+    /// When a packet that fast retransmit suspects (its count reached
+    /// `fast_resend` while the reordering window held it back) is resent:
+    /// once that window has passed, without waiting for another ACK.
+    pub(super) fn reorder_deadline(&self, meta: &SendMeta) -> Option<u64> {
+        let threshold = self.config.timing.fast_resend;
+        let suspect = self.config.retransmit
+            && threshold > 0
+            && meta.state == SENT
+            && meta.flags & (F_RESEND | F_LOST) == 0
+            && meta.fastack >= threshold
+            && meta.quick < MAX_FAST_RESENDS;
+        suspect.then(|| meta.sent_at.saturating_add(self.reorder_window()))
+    }
+
+    /// Fast-retransmits the suspects whose reordering window has passed by `now`.
+    pub(super) fn on_reorder_timer(&mut self, arena: &mut [u8], now: u64) {
+        let mut seq = self.snd_una;
+        while seq != self.snd_nxt {
+            let meta = self.send_meta(arena, seq);
+            if self.reorder_deadline(&meta).is_some_and(|d| now >= d) {
+                self.fast_retransmit(arena, seq, meta);
+            }
+            seq = seq.next();
+        }
+    }
+
+    /// Marks the packet at `seq` to be resent at once, as found lost by
+    /// fast retransmit (a loss for the congestion controller).
+    pub(super) fn fast_retransmit(&mut self, arena: &mut [u8], seq: Seq, mut meta: SendMeta) {
+        meta.flags |= F_RESEND;
+        meta.quick = meta.quick.saturating_add(1);
+        self.set_send_meta(arena, seq, &meta);
+        self.resend_pending += 1;
+        self.stats.fast_retransmissions += 1;
+        self.cc.on_loss(seq, self.snd_nxt);
     }
 
     /// Whether the packet may still be on its way at `now`, so that an ACK

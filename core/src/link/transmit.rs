@@ -36,6 +36,7 @@ impl LinkState {
         if self.rto_deadline.is_none_or(|t| now < t) {
             return;
         }
+        self.on_reorder_timer(arena, now);
         // Each outstanding packet has its own deadline: those past it are
         // presumed lost and resent oldest first as the congestion window
         // allows; the others keep waiting for theirs.
@@ -97,13 +98,14 @@ impl LinkState {
         Some(self.timeout_hold.map_or(own, |hold| own.max(hold)))
     }
 
-    /// Sets the retransmission timer to the earliest resend deadline.
+    /// Sets the retransmission timer to the earliest resend deadline
+    /// (timeouts, and fast retransmits waiting out the reordering window).
     pub(super) fn rearm(&mut self, arena: &mut [u8]) {
         let mut earliest: Option<u64> = None;
         let mut seq = self.snd_una;
         while seq != self.snd_nxt {
             let meta = self.send_meta(arena, seq);
-            if let Some(d) = self.resend_deadline(seq, &meta) {
+            for d in [self.resend_deadline(seq, &meta), self.reorder_deadline(&meta)].into_iter().flatten() {
                 earliest = Some(earliest.map_or(d, |e| e.min(d)));
             }
             seq = seq.next();
