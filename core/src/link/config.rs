@@ -59,6 +59,13 @@ pub struct LinkConfig {
     /// Retransmissions, NACKs and the retransmission timer (on by default;
     /// off over a reliable byte stream such as TCP, where nothing is lost).
     pub retransmit: bool,
+    /// Coalesced datagrams (`docs/PROTOCOL.md` 4.1), both ways: data
+    /// packets already queued ride in the datagram of the packet before
+    /// them, up to [`LinkConfig::max_datagram_len`], and a datagram may
+    /// carry several packets. Both sides must agree: off in
+    /// [`LinkConfig::new`]; a connection sets it from its handshake (both
+    /// sides offer it over datagrams, whatever this field says).
+    pub coalesce: bool,
     /// Integrity check of every packet.
     pub integrity: Integrity,
     /// Value folded into every check but never sent (the connection id).
@@ -150,6 +157,7 @@ impl LinkConfig {
             timing: Timing::low_latency(),
             congestion_control: CongestionControl::LossTolerant,
             retransmit: true,
+            coalesce: false,
             integrity: Integrity::InternetChecksum,
             pseudo_header: 0,
             initial_send_seq: Seq(0),

@@ -18,14 +18,30 @@ impl LinkState {
 
     pub(super) fn handle_datagram(&mut self, arena: &mut [u8], now: u64, datagram: &[u8]) {
         let codec = self.config.codec();
-        match PacketRepr::decode(datagram, &codec) {
-            Ok(packet) => {
-                if self.handle_packet(arena, now, &packet, datagram.len()) == Handled::NotMine {
-                    // Not a link packet: count it as dropped (a connection would have taken it).
-                    self.trace(arena, now, TraceKind::Dropped, packet.seq, packet.ptype, datagram.len());
+        if self.config.coalesce {
+            let mut left = datagram.len();
+            for packet in PacketRepr::decode_all(datagram, &codec) {
+                match packet {
+                    Ok(packet) => {
+                        let wire_len = codec.packet_len(packet.payload.len());
+                        left = left.saturating_sub(wire_len);
+                        self.handle_decoded(arena, now, &packet, wire_len);
+                    }
+                    Err(_) => self.on_corrupt(arena, now, left),
                 }
             }
+            return;
+        }
+        match PacketRepr::decode(datagram, &codec) {
+            Ok(packet) => self.handle_decoded(arena, now, &packet, datagram.len()),
             Err(_) => self.on_corrupt(arena, now, datagram.len()),
+        }
+    }
+
+    fn handle_decoded(&mut self, arena: &mut [u8], now: u64, packet: &PacketRepr<'_>, wire_len: usize) {
+        if self.handle_packet(arena, now, packet, wire_len) == Handled::NotMine {
+            // Not a link packet: count it as dropped (a connection would have taken it).
+            self.trace(arena, now, TraceKind::Dropped, packet.seq, packet.ptype, wire_len);
         }
     }
 

@@ -1,4 +1,4 @@
-//! Telling a late packet from a lost one (`docs/PROTOCOL.md` 6.8): what
+//! Telling a late packet from a lost one (`docs/PROTOCOL.md` 6.6): what
 //! the packets an ACK newly acknowledges say about the path (the RTT sample
 //! and any reordering), and how long a packet may still be on its way.
 

@@ -158,6 +158,20 @@ impl LinkState {
         if self.failed.is_some() {
             return Ok(None);
         }
+        let Some(mut n) = self.transmit_packet(arena, now, buf)? else {
+            return Ok(None);
+        };
+        if self.config.coalesce {
+            // data already queued rides along, up to the longest datagram
+            while let Some(more) = self.transmit_queued_data(arena, now, buf.get_mut(n..needed).unwrap_or(&mut []))? {
+                n += more;
+            }
+        }
+        Ok(Some(n))
+    }
+
+    /// Writes the next packet to send at the start of `buf`.
+    fn transmit_packet(&mut self, arena: &mut [u8], now: u64, buf: &mut [u8]) -> Result<Option<usize>, Error> {
         if let Some(from) = self.nack_pending.take() {
             let room = payload_room(buf, MAX_NACK_SEQS * 4);
             if let Some((len, high)) = self.build_nack(arena, from, room) {
@@ -192,6 +206,43 @@ impl LinkState {
             (true, Some(ack)) => self.transmit_ack(arena, now, buf, ack).map(Some),
             _ => Ok(None),
         }
+    }
+
+    /// Writes the next data packet to send (reliable, then unreliable) into
+    /// `room` when it fits there whole; None when none is queued or it does not fit.
+    fn transmit_queued_data(&mut self, arena: &mut [u8], now: u64, room: &mut [u8]) -> Result<Option<usize>, Error> {
+        let ack = (self.ack_now || self.ack_deadline.is_some()).then(|| self.build_ack(arena));
+        if let Some(seq) = self.next_resend(arena).or_else(|| self.next_new()) {
+            let meta = self.send_meta(arena, seq);
+            let fragment = meta.flags & F_FRAGMENT != 0;
+            let riding = ack.filter(|a| self.ack_fits(a, usize::from(meta.len), fragment));
+            if self.data_packet_len(usize::from(meta.len), riding.as_ref(), fragment, false) > room.len() {
+                return Ok(None);
+            }
+            return self.transmit_data(arena, now, room, seq, meta, riding).map(Some);
+        }
+        if self.unreliable_queued() {
+            let meta = UnreliableMeta::read(self.unrel_slot(arena, false, self.unrel_send_head));
+            let riding = ack.filter(|a| self.ack_fits(a, usize::from(meta.len), false));
+            if self.data_packet_len(usize::from(meta.len), riding.as_ref(), false, true) > room.len() {
+                return Ok(None);
+            }
+            return self.transmit_unreliable(arena, now, room, meta, riding).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// The wire length of a data packet with `len` bytes of data: a plain
+    /// packet when nothing extends it, else an extended DATA packet.
+    fn data_packet_len(&self, len: usize, ack: Option<&AckRepr>, fragment: bool, unreliable: bool) -> usize {
+        let extended = ack.is_some() || fragment || unreliable;
+        let ext = if extended {
+            let fragment = fragment.then_some(Fragment { index: 0, count: 1 });
+            DataRepr { app_type: PacketType(0), ack: ack.copied(), fragment, unreliable, data: &[] }.header_len()
+        } else {
+            0
+        };
+        self.config.codec().packet_len(ext + len)
     }
 
     /// The next packet to retransmit: NACKed or fast-retransmitted ones at
