@@ -121,15 +121,6 @@ impl Congestion {
         self.cwnd
     }
 
-    /// The smallest round-trip sample seen, ms (saturated at 65 534), if any.
-    pub const fn min_rtt(&self) -> Option<u16> {
-        if self.min_rtt == u16::MAX {
-            None
-        } else {
-            Some(self.min_rtt)
-        }
-    }
-
     /// The slow-start threshold.
     pub const fn ssthresh(&self) -> u16 {
         self.ssthresh

@@ -8,7 +8,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`wire`] | the 9-byte header of seed 000: [`wire::Packet`] view, [`wire::PacketRepr`], [`wire::PacketType`], [`wire::Codec`] |
+//! | [`wire`] | the 9-byte header of seed 000: [`wire::Packet`] view, [`wire::PacketRepr`], [`wire::PacketType`], [`wire::Codec`]; coalesced datagrams ([`wire::CoalescedPackets`]) |
 //! | [`checksum`] | RFC 1071 Internet checksum, RFC 1624 updates, split-buffer sums; SIMD on x86-64 |
 //! | [`integrity`] | integrity modes: Internet checksum (default) or CRC-32C |
 //! | [`framing`] | datagram, byte-stream, serial (COBS) and length-prefixed framings |
@@ -104,4 +104,4 @@ pub use link::{ConfigError, Delivery, Link, LinkConfig, Received, SendError, Sta
 pub use rtt::Timing;
 pub use seq::Seq;
 pub use wire::handshake::{Agreement, ErrorCode, Params};
-pub use wire::{Codec, Packet, PacketRepr, PacketType};
+pub use wire::{CoalescedPackets, Codec, Packet, PacketRepr, PacketType};
