@@ -185,3 +185,92 @@ fn connections_negotiate_coalescing_and_use_it_under_loss() {
     let datagrams = sim.log.iter().filter(|e| e.from == CLIENT && e.fate == Fate::Sent).count();
     assert!(datagrams < 250, "{datagrams} datagrams for {MESSAGES} messages: not coalesced");
 }
+
+/// A sender writing a 100-byte message every millisecond and a receiver
+/// noting when each arrives, on one link each.
+struct Paced {
+    link: Link<Vec<u8>>,
+    peer: u32,
+    next: u64,
+    left: u32,
+    /// One-way latency of each message delivered, ms.
+    latencies: Vec<u64>,
+}
+
+impl Paced {
+    fn new(config: LinkConfig, peer: u32, messages: u32) -> Paced {
+        Paced { link: link(config), peer, next: 0, left: messages, latencies: Vec::new() }
+    }
+}
+
+impl Node for Paced {
+    fn handle(&mut self, now: u64, _from: u32, datagram: &[u8]) {
+        self.link.handle_datagram(now, datagram);
+    }
+    fn transmit(&mut self, now: u64, buf: &mut [u8]) -> Option<(u32, usize)> {
+        self.link.poll_transmit(now, buf).unwrap().map(|n| (self.peer, n))
+    }
+    fn timeout(&self) -> Option<u64> {
+        let next = (self.left > 0).then_some(self.next);
+        [self.link.poll_timeout(), next].into_iter().flatten().min()
+    }
+    fn on_timeout(&mut self, now: u64) {
+        if self.link.poll_timeout().is_some_and(|t| t <= now) {
+            self.link.handle_timeout(now);
+        }
+    }
+    fn poll_app(&mut self, now: u64) {
+        while self.left > 0 && self.next <= now {
+            let mut message = self.next.to_be_bytes().to_vec();
+            message.resize(100, 0);
+            self.link.send(PacketType(100), &message, Delivery::Reliable).unwrap();
+            self.left -= 1;
+            self.next += 1;
+        }
+        let mut buf = [0u8; 256];
+        while let Some(r) = self.link.recv(&mut buf).unwrap() {
+            let sent = u64::from_be_bytes(buf[..8].try_into().unwrap());
+            assert_eq!(r.len, 100);
+            self.latencies.push(now - sent);
+        }
+    }
+}
+
+/// p50 and p99 one-way latency of 10 000 messages of 100 B, one per ms, at
+/// 5% loss both ways and 10 ms each way, waiting up to `wait_ms` to share a datagram.
+fn paced_latency(seed: u64, wait_ms: u32) -> (u64, u64, usize) {
+    let config = LinkConfig { coalesce: true, coalesce_wait_ms: wait_ms, ..LinkConfig::new() };
+    let mut sim: Sim<Paced> = Sim::new(seed, Impairment { loss: 0.05, ..Impairment::delay(10) });
+    sim.logging = true;
+    sim.add(1, Paced::new(config, 2, 10_000));
+    sim.add(2, Paced::new(config, 1, 0));
+    assert!(sim.run_until(600_000, |s| s.nodes[1].1.latencies.len() == 10_000));
+    let datagrams = sim.log.iter().filter(|e| e.from == 1 && e.fate == Fate::Sent).count();
+    let mut l = sim.nodes[1].1.latencies.clone();
+    l.sort_unstable();
+    (l[l.len() / 2], l[l.len() * 99 / 100], datagrams)
+}
+
+/// Prints the latency with several wait bounds (a measuring aid, not part of the suite).
+#[test]
+#[ignore = "figures: cargo test --release -p seqlink-tests --test coalescing latency_figures -- --ignored --nocapture"]
+fn latency_figures() {
+    for wait in [0, 1, 2, 3, 5, 10] {
+        for seed in 1..=3 {
+            let (p50, p99, datagrams) = paced_latency(seed, wait);
+            println!("wait {wait:2} ms, seed {seed}: p50 {p50} ms, p99 {p99} ms, {datagrams} datagrams");
+        }
+    }
+}
+
+#[test]
+fn a_wait_bound_packs_a_paced_stream() {
+    // one message per ms: with no wait about each leaves alone; with a 3 ms
+    // bound about four share a datagram, and a quarter of the losses hold
+    // back fewer messages
+    let (alone_p50, _, alone) = paced_latency(1, 0);
+    let (packed_p50, _, packed) = paced_latency(1, 3);
+    assert!(alone > 9_000, "{alone} datagrams without a wait");
+    assert!(packed < 3_000, "{packed} datagrams with a 3 ms bound");
+    assert!(packed_p50 < alone_p50, "p50 {packed_p50} ms with the bound, {alone_p50} ms without");
+}

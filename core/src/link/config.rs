@@ -66,6 +66,10 @@ pub struct LinkConfig {
     /// [`LinkConfig::new`]; a connection sets it from its handshake (both
     /// sides offer it over datagrams, whatever this field says).
     pub coalesce: bool,
+    /// With `coalesce`, the longest new data may wait to share a datagram,
+    /// ms (0, the default: only what is queued when a datagram goes out is
+    /// packed). This side's choice; nothing of it is on the wire.
+    pub coalesce_wait_ms: u32,
     /// Integrity check of every packet.
     pub integrity: Integrity,
     /// Value folded into every check but never sent (the connection id).
@@ -158,6 +162,7 @@ impl LinkConfig {
             congestion_control: CongestionControl::LossTolerant,
             retransmit: true,
             coalesce: false,
+            coalesce_wait_ms: 0,
             integrity: Integrity::InternetChecksum,
             pseudo_header: 0,
             initial_send_seq: Seq(0),

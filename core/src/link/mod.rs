@@ -407,6 +407,8 @@ struct LinkState {
     delivered_tx: Option<u32>,
     /// How much later than SRTT a packet has been seen to arrive (reordering), ms.
     reorder_ms: u32,
+    /// Since when new data waits to share a datagram (`coalesce_wait_ms`).
+    held_since: Option<u64>,
     /// This side queued its FIN.
     fin_sent: bool,
     /// Sequence number of the peer's FIN, once received.
@@ -513,6 +515,7 @@ impl LinkState {
             tx_count: 0,
             delivered_tx: None,
             reorder_ms: 0,
+            held_since: None,
             fin_sent: false,
             fin_recv: None,
             failed: None,

@@ -19,10 +19,8 @@ impl LinkState {
             return None;
         }
         let resend = if self.snd_una != self.snd_nxt { self.rto_deadline } else { None };
-        match (resend, self.ack_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let held = self.held_since.map(|t| t.saturating_add(u64::from(self.config.coalesce_wait_ms)));
+        [resend, self.ack_deadline, held].into_iter().flatten().min()
     }
 
     pub(super) fn on_timers(&mut self, arena: &mut [u8], now: u64) {
@@ -158,9 +156,13 @@ impl LinkState {
         if self.failed.is_some() {
             return Ok(None);
         }
+        if self.holds_for_coalescing(arena, now, needed) {
+            return Ok(None);
+        }
         let Some(mut n) = self.transmit_packet(arena, now, buf)? else {
             return Ok(None);
         };
+        self.held_since = None;
         if self.config.coalesce {
             // data already queued rides along, up to the longest datagram
             while let Some(more) = self.transmit_queued_data(arena, now, buf.get_mut(n..needed).unwrap_or(&mut []))? {
@@ -168,6 +170,40 @@ impl LinkState {
             }
         }
         Ok(Some(n))
+    }
+
+    /// Whether new data waits to share a datagram (`coalesce_wait_ms`, 6.8):
+    /// only new data is ready, it does not fill a datagram of `limit` bytes,
+    /// and it has waited less than the bound since it was first held.
+    fn holds_for_coalescing(&mut self, arena: &mut [u8], now: u64, limit: usize) -> bool {
+        let wait = u64::from(self.config.coalesce_wait_ms);
+        let only_new = self.nack_pending.is_none()
+            && !self.ack_now
+            && self.resend_pending == 0
+            && self.lost_pending == 0
+            && !self.unreliable_queued()
+            && self.next_new().is_some();
+        if !self.config.coalesce || wait == 0 || !only_new || self.ready_new_bytes(arena, limit) >= limit {
+            self.held_since = None;
+            return false;
+        }
+        let since = *self.held_since.get_or_insert(now);
+        now < since.saturating_add(wait)
+    }
+
+    /// The bytes the new packets that may be sent now take on the wire, counted up to `limit`.
+    fn ready_new_bytes(&self, arena: &mut [u8], limit: usize) -> usize {
+        let in_flight = self.snd_nxt.offset_from(self.snd_una);
+        let cwnd = if self.config.congestion_control.is_on() { u32::from(self.cc.window()) } else { u32::MAX };
+        let allowed = cwnd.saturating_sub(in_flight).min(self.peer_right.offset_from(self.snd_nxt)).max(1);
+        let (mut bytes, mut seq, mut count) = (0, self.snd_nxt, 0);
+        while seq != self.snd_end && count < allowed && bytes < limit {
+            let meta = self.send_meta(arena, seq);
+            bytes += self.data_packet_len(usize::from(meta.len), None, meta.flags & F_FRAGMENT != 0, false);
+            seq = seq.next();
+            count += 1;
+        }
+        bytes
     }
 
     /// Writes the next packet to send at the start of `buf`.
