@@ -238,7 +238,7 @@ impl Node for Paced {
 
 /// p50 and p99 one-way latency of 10 000 messages of 100 B, one per ms, at
 /// 5% loss both ways and 10 ms each way, waiting up to `wait_ms` to share a datagram.
-fn paced_latency(seed: u64, wait_ms: u32) -> (u64, u64, usize) {
+fn paced_latency(seed: u64, wait_ms: u16) -> (u64, u64, usize) {
     let config = LinkConfig { coalesce: true, coalesce_wait_ms: wait_ms, ..LinkConfig::new() };
     let mut sim: Sim<Paced> = Sim::new(seed, Impairment { loss: 0.05, ..Impairment::delay(10) });
     sim.logging = true;

@@ -76,7 +76,7 @@ fn run(seed: u64, max_loss: f64, messages: u32) -> Outcome {
     // (drawn apart, so that the other draws stay those of each seed)
     let mut packing = Rng::new(seed ^ 0xc0a1_e5ce);
     config.coalesce = packing.chance(0.5);
-    config.coalesce_wait_ms = packing.below(4) as u32;
+    config.coalesce_wait_ms = packing.below(4) as u16;
     let loss = rng.unit() * max_loss;
     let impairment = Impairment {
         loss,

@@ -69,7 +69,7 @@ pub struct LinkConfig {
     /// With `coalesce`, the longest new data may wait to share a datagram,
     /// ms (0, the default: only what is queued when a datagram goes out is
     /// packed). This side's choice; nothing of it is on the wire.
-    pub coalesce_wait_ms: u32,
+    pub coalesce_wait_ms: u16,
     /// Integrity check of every packet.
     pub integrity: Integrity,
     /// Value folded into every check but never sent (the connection id).

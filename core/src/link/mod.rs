@@ -354,6 +354,9 @@ impl<S: AsMut<[u8]>> Link<S> {
     }
 }
 
+/// `LinkState::held_since` when no data is held back.
+const NOT_HELD: u64 = u64::MAX;
+
 /// All of a link's state that is not in the caller's storage.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct LinkState {
@@ -403,12 +406,12 @@ struct LinkState {
     nack_high: Seq,
     /// Reliable data packets (re)transmitted so far, wrapping: orders transmissions.
     tx_count: u32,
-    /// The latest transmission (by `tx_count`) acknowledged so far.
-    delivered_tx: Option<u32>,
+    /// The latest transmission (by `tx_count`, from 1) acknowledged so far; 0: none.
+    delivered_tx: u32,
     /// How much later than SRTT a packet has been seen to arrive (reordering), ms.
-    reorder_ms: u32,
-    /// Since when new data waits to share a datagram (`coalesce_wait_ms`).
-    held_since: Option<u64>,
+    reorder_ms: u16,
+    /// Since when new data waits to share a datagram (`coalesce_wait_ms`); `NOT_HELD`: it does not.
+    held_since: u64,
     /// This side queued its FIN.
     fin_sent: bool,
     /// Sequence number of the peer's FIN, once received.
@@ -513,9 +516,9 @@ impl LinkState {
             last_nack: None,
             nack_high: config.initial_recv_seq,
             tx_count: 0,
-            delivered_tx: None,
+            delivered_tx: 0,
             reorder_ms: 0,
-            held_since: None,
+            held_since: NOT_HELD,
             fin_sent: false,
             fin_recv: None,
             failed: None,

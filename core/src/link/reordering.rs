@@ -32,11 +32,11 @@ impl NewlyAcked {
         NewlyAcked {
             now,
             srtt: link.rtt.srtt(),
-            delivered_before: link.delivered_tx,
+            delivered_before: (link.delivered_tx != 0).then_some(link.delivered_tx),
             count: 0,
             sample_sent_at: None,
             ambiguous: false,
-            newest_tx: link.delivered_tx,
+            newest_tx: (link.delivered_tx != 0).then_some(link.delivered_tx),
             late: 0,
         }
     }
@@ -84,9 +84,9 @@ impl LinkState {
     /// connection's reordering degree) and stays below the RTO, after
     /// which the timer resends anyway.
     pub(super) fn learn_reordering(&mut self, newly: &NewlyAcked) {
-        self.delivered_tx = newly.newest_tx;
-        let allowance = self.reorder_ms.max(newly.late.saturating_mul(2));
-        self.reorder_ms = allowance.min(self.rtt.rto());
+        self.delivered_tx = newly.newest_tx.unwrap_or(0);
+        let allowance = u32::from(self.reorder_ms).max(newly.late.saturating_mul(2));
+        self.reorder_ms = u16::try_from(allowance.min(self.rtt.rto())).unwrap_or(u16::MAX);
     }
 
     /// How long after its last transmission a packet may still arrive, as

@@ -3,7 +3,7 @@
 
 use super::config::{SEND_META_LEN, UNRELIABLE_META_LEN};
 use super::slots::{SendMeta, UnreliableMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, QUEUED, SENT};
-use super::{copy_prefix, ring_index, LinkState};
+use super::{copy_prefix, ring_index, LinkState, NOT_HELD};
 use crate::error::Error;
 use crate::event::{FailReason, TraceKind};
 use crate::seq::Seq;
@@ -19,7 +19,8 @@ impl LinkState {
             return None;
         }
         let resend = if self.snd_una != self.snd_nxt { self.rto_deadline } else { None };
-        let held = self.held_since.map(|t| t.saturating_add(u64::from(self.config.coalesce_wait_ms)));
+        let held = (self.held_since != NOT_HELD)
+            .then(|| self.held_since.saturating_add(u64::from(self.config.coalesce_wait_ms)));
         [resend, self.ack_deadline, held].into_iter().flatten().min()
     }
 
@@ -162,7 +163,7 @@ impl LinkState {
         let Some(mut n) = self.transmit_packet(arena, now, buf)? else {
             return Ok(None);
         };
-        self.held_since = None;
+        self.held_since = NOT_HELD;
         if self.config.coalesce {
             // data already queued rides along, up to the longest datagram
             while let Some(more) = self.transmit_queued_data(arena, now, buf.get_mut(n..needed).unwrap_or(&mut []))? {
@@ -184,11 +185,13 @@ impl LinkState {
             && !self.unreliable_queued()
             && self.next_new().is_some();
         if !self.config.coalesce || wait == 0 || !only_new || self.ready_new_bytes(arena, limit) >= limit {
-            self.held_since = None;
+            self.held_since = NOT_HELD;
             return false;
         }
-        let since = *self.held_since.get_or_insert(now);
-        now < since.saturating_add(wait)
+        if self.held_since == NOT_HELD {
+            self.held_since = now;
+        }
+        now < self.held_since.saturating_add(wait)
     }
 
     /// The bytes the new packets that may be sent now take on the wire, counted up to `limit`.
