@@ -138,6 +138,17 @@ impl Decoder {
         Decoder::default()
     }
 
+    /// Decodes the packets of one datagram: each of a coalesced datagram
+    /// ([`split_coalesced`]) when it splits exactly into two or more,
+    /// else the datagram as one packet (with what is wrong with it). Empty
+    /// if shorter than a header.
+    pub fn decode_datagram(&mut self, bytes: &[u8]) -> Vec<Decoded> {
+        match split_coalesced(bytes) {
+            Some(packets) if packets.len() > 1 => packets.into_iter().filter_map(|p| self.decode(p)).collect(),
+            _ => self.decode(bytes).into_iter().collect(),
+        }
+    }
+
     /// Decodes one packet (exactly the bytes of one datagram); `None` if
     /// shorter than a header.
     pub fn decode(&mut self, bytes: &[u8]) -> Option<Decoded> {
@@ -198,6 +209,25 @@ impl Decoder {
             }
         }
     }
+}
+
+/// The packets of a coalesced datagram (docs/PROTOCOL.md 4.1), if it
+/// splits exactly into whole packets. Each starts where the one before it
+/// ended and is `9 + len` bytes long, plus a 4-byte CRC-32C trailer when
+/// its checksum field is 0 and the datagram has room for it (the integrity
+/// mode is not on the wire: the same rule as the Wireshark dissector's).
+pub fn split_coalesced(bytes: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut packets = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let header = Packet::new_unchecked(rest.get(..HEADER_LEN)?);
+        let plain = HEADER_LEN + usize::from(header.payload_len());
+        let crc = header.checksum() == 0 && Integrity::from_u8(1).is_some() && rest.len() >= plain + CRC_TRAILER_LEN;
+        let (packet, after) = rest.split_at_checked(if crc { plain + CRC_TRAILER_LEN } else { plain })?;
+        packets.push(packet);
+        rest = after;
+    }
+    Some(packets)
 }
 
 /// The fields of a payload of type `ptype`.
@@ -347,6 +377,21 @@ mod tests {
         let d = Decoder::new().decode(&out[..n]).unwrap();
         assert_eq!(d.ack(), Some(41));
         assert!(d.line().contains("window=10 sack=[43,45]"), "{}", d.line());
+    }
+
+    #[test]
+    fn a_coalesced_datagram_decodes_packet_by_packet() {
+        let mut out = [0u8; 64];
+        let a = encode_datagram(&PacketRepr::new(Seq(1), PacketType(100), b"one"), &Codec::new(), &mut out).unwrap();
+        let b =
+            encode_datagram(&PacketRepr::new(Seq(2), PacketType(101), b"two!"), &Codec::new(), &mut out[a..]).unwrap();
+        let packets = Decoder::new().decode_datagram(&out[..a + b]);
+        let seen: Vec<_> = packets.iter().map(|d| (d.seq, d.ptype, d.len, d.check)).collect();
+        assert_eq!(seen, [(1, 100, 3, Check::Valid(0)), (2, 101, 4, Check::Valid(0))]);
+        // one byte short: not a coalesced datagram, one packet with a problem
+        let packets = Decoder::new().decode_datagram(&out[..a + b - 1]);
+        assert_eq!(packets.len(), 1);
+        assert!(packets[0].problem.is_some());
     }
 
     #[test]

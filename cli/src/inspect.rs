@@ -3,7 +3,7 @@
 
 use crate::args::InputFormat;
 use crate::commands::Failure;
-use crate::decode::Decoder;
+use crate::decode::{Decoded, Decoder};
 use pcap_file::pcap::PcapReader;
 use pcap_file::DataLink;
 use serde_json::json;
@@ -59,7 +59,25 @@ pub fn run(input: &str, format: InputFormat, json: bool) -> Result<(), Failure> 
 }
 
 fn print_one(out: &mut dyn Write, decoder: &mut Decoder, f: &Found, json: bool) -> io::Result<()> {
-    let decoded = decoder.decode(&f.bytes);
+    let packets = decoder.decode_datagram(&f.bytes);
+    if packets.len() < 2 {
+        return print_packet(out, packets.into_iter().next(), f, None, json);
+    }
+    let count = packets.len();
+    for (index, d) in packets.into_iter().enumerate() {
+        print_packet(out, Some(d), f, Some((index + 1, count)), json)?;
+    }
+    Ok(())
+}
+
+/// One packet of datagram `f`; `part` is its place in a coalesced datagram (from 1) and their count.
+fn print_packet(
+    out: &mut dyn Write,
+    decoded: Option<Decoded>,
+    f: &Found,
+    part: Option<(usize, usize)>,
+    json: bool,
+) -> io::Result<()> {
     if json {
         let mut m = match &decoded {
             Some(d) => d.json(),
@@ -70,6 +88,10 @@ fn print_one(out: &mut dyn Write, decoder: &mut Decoder, f: &Found, json: bool) 
             }
         };
         m.insert("number".into(), json!(f.number));
+        if let Some((index, count)) = part {
+            m.insert("packet".into(), json!(index));
+            m.insert("packets".into(), json!(count));
+        }
         if let Some(t) = f.time {
             m.insert("time".into(), json!(t));
         }
@@ -79,7 +101,10 @@ fn print_one(out: &mut dyn Write, decoder: &mut Decoder, f: &Found, json: bool) 
         }
         writeln!(out, "{}", serde_json::Value::Object(m))
     } else {
-        let mut prefix = format!("#{}", f.number);
+        let mut prefix = match part {
+            Some((index, _)) => format!("#{}.{index}", f.number),
+            None => format!("#{}", f.number),
+        };
         if let Some(t) = f.time {
             prefix.push_str(&format!(" {t:.6}"));
         }

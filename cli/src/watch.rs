@@ -37,14 +37,28 @@ impl Watch {
 
     fn line(&self, label: &str, datagram: &[u8], note: &str) {
         let ms = self.start.elapsed().as_secs_f64() * 1000.0;
-        let decoded = Decoder::new().decode(datagram);
-        let (seq, ptype, len) = match &decoded {
-            Some(d) => (d.seq.to_string(), type_name(d.ptype), d.len),
-            None => ("?".into(), "?".into(), 0),
-        };
-        let ack = decoded.as_ref().and_then(|d| d.ack()).map_or("-".to_string(), |a| a.to_string());
-        let line = trace_line(ms, self.side, label, &seq, &ack, &ptype, len, datagram.len(), note);
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
+        // one line per packet of a coalesced datagram
+        let packets = Decoder::new().decode_datagram(datagram);
+        let mut err = std::io::stderr().lock();
+        if packets.is_empty() {
+            let line = trace_line(ms, self.side, label, "?", "-", "?", 0, datagram.len(), note);
+            let _ = writeln!(err, "{line}");
+        }
+        for d in &packets {
+            let ack = d.ack().map_or("-".to_string(), |a| a.to_string());
+            let line = trace_line(
+                ms,
+                self.side,
+                label,
+                &d.seq.to_string(),
+                &ack,
+                &type_name(d.ptype),
+                d.len,
+                d.wire_len,
+                note,
+            );
+            let _ = writeln!(err, "{line}");
+        }
     }
 }
 

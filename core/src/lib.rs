@@ -8,7 +8,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`wire`] | the 9-byte header of seed 000: [`wire::Packet`] view, [`wire::PacketRepr`], [`wire::PacketType`], [`wire::Codec`] |
+//! | [`wire`] | the 9-byte header of seed 000: [`wire::Packet`] view, [`wire::PacketRepr`], [`wire::PacketType`], [`wire::Codec`]; coalesced datagrams ([`wire::CoalescedPackets`]) |
 //! | [`checksum`] | RFC 1071 Internet checksum, RFC 1624 updates, split-buffer sums; SIMD on x86-64 |
 //! | [`integrity`] | integrity modes: Internet checksum (default) or CRC-32C |
 //! | [`framing`] | datagram, byte-stream, serial (COBS) and length-prefixed framings |
@@ -71,7 +71,7 @@
 //! * `fast-recovery`: SACK, NACK and fast retransmit; without it the
 //!   receiver sends cumulative ACKs only and the sender ignores SACK bits
 //!   and NACKs and repairs every loss by its retransmission timer (it still
-//!   interoperates with a full peer: `docs/PROTOCOL.md` 6.8).
+//!   interoperates with a full peer: `docs/PROTOCOL.md` 6.9).
 //! * `defmt`: `defmt::Format` for the public types.
 #![no_std]
 #![cfg_attr(
@@ -113,4 +113,4 @@ pub use link::{ConfigError, Delivery, Link, LinkConfig, Received, SendError, Sta
 pub use rtt::Timing;
 pub use seq::Seq;
 pub use wire::handshake::{Agreement, ErrorCode, Params};
-pub use wire::{Codec, Packet, PacketRepr, PacketType};
+pub use wire::{CoalescedPackets, Codec, Packet, PacketRepr, PacketType};

@@ -491,6 +491,26 @@ impl<'a> PacketRepr<'a> {
         PacketRepr::parse(&Packet::new_unchecked(bytes), codec)
     }
 
+    /// Parses a coalesced datagram (`docs/PROTOCOL.md` 4.1): the packets
+    /// it carries one after another, each `HEADER_LEN + len + trailer`
+    /// bytes long as its header says. The packets are read in order up to
+    /// the first that fails (its error is the last item): what follows a
+    /// damaged packet cannot be framed.
+    ///
+    /// ```
+    /// use seqlink_core::wire::{Codec, PacketRepr, PacketType};
+    /// use seqlink_core::Seq;
+    /// let codec = Codec::new();
+    /// let mut datagram = [0u8; 64];
+    /// let a = PacketRepr::new(Seq(1), PacketType(100), b"one").emit(&mut datagram, &codec).unwrap();
+    /// let b = PacketRepr::new(Seq(2), PacketType(100), b"two").emit(&mut datagram[a..], &codec).unwrap();
+    /// let packets: Vec<_> = PacketRepr::decode_all(&datagram[..a + b], &codec).collect();
+    /// assert_eq!(packets, [Ok(PacketRepr::new(Seq(1), PacketType(100), b"one")), Ok(PacketRepr::new(Seq(2), PacketType(100), b"two"))]);
+    /// ```
+    pub fn decode_all(datagram: &'a [u8], codec: &Codec) -> CoalescedPackets<'a> {
+        CoalescedPackets { rest: datagram, codec: *codec }
+    }
+
     /// Bytes [`PacketRepr::emit`] writes with this codec.
     pub const fn buffer_len(&self, codec: &Codec) -> usize {
         codec.packet_len(self.payload.len())
@@ -539,6 +559,32 @@ impl<'a> PacketRepr<'a> {
             Integrity::Crc32c => check.to_be_bytes(),
         };
         Ok((header, trailer))
+    }
+}
+
+/// The packets of a coalesced datagram ([`PacketRepr::decode_all`]).
+#[derive(Debug, Clone)]
+pub struct CoalescedPackets<'a> {
+    rest: &'a [u8],
+    codec: Codec,
+}
+
+impl<'a> Iterator for CoalescedPackets<'a> {
+    type Item = Result<PacketRepr<'a>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        // the length its header declares; without a whole header, the rest (and its error)
+        let declared = match Packet::new_checked(self.rest) {
+            Ok(packet) => self.codec.packet_len(usize::from(packet.payload_len())),
+            Err(_) => self.rest.len(),
+        };
+        let (packet, rest) = self.rest.split_at_checked(declared).unwrap_or((self.rest, &[]));
+        let result = PacketRepr::decode(packet, &self.codec);
+        self.rest = if result.is_ok() { rest } else { &[] };
+        Some(result)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Property runs through the simulator: 2,000 seeds, each moving
 //! thousands of messages both ways through random loss (0-30%), burst loss,
 //! duplication, reordering, jitter and corruption, with random windows,
-//! payload sizes, timing profiles and congestion control on or off.
+//! payload sizes, timing profiles, congestion control on or off, and
+//! coalesced datagrams on or off.
 //!
 //! Every reliable message must be delivered exactly once and in order (or the
 //! link must report failure, having delivered a prefix); unreliable messages
@@ -71,6 +72,11 @@ fn run(seed: u64, max_loss: f64, messages: u32) -> Outcome {
         (true, _) => CongestionControl::LossTolerant,
     };
     config.unreliable_slots = rng.below(4) as u8;
+    // coalesced datagrams on half the seeds, with a wait bound of 0-3 ms
+    // (drawn apart, so that the other draws stay those of each seed)
+    let mut packing = Rng::new(seed ^ 0xc0a1_e5ce);
+    config.coalesce = packing.chance(0.5);
+    config.coalesce_wait_ms = packing.below(4) as u16;
     let loss = rng.unit() * max_loss;
     let impairment = Impairment {
         loss,

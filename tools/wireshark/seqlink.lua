@@ -3,12 +3,14 @@
 -- (2: Internet checksum or CRC-32C, with the connection id as pseudo-header
 -- for bound packets, learned from the handshake), the packet types (3, 7.1),
 -- DATA with its ack block and fragment fields (6.2), ACK/SACK (6.3), NACK
--- (6.4), heartbeats, ERR_MSG and RESET (7.1), and the handshake (7.3).
+-- (6.4), heartbeats, ERR_MSG and RESET (7.1), the handshake (7.3), and
+-- coalesced datagrams (4.1: each packet its own subtree).
 --
 -- Use: wireshark -X lua_script:tools/wireshark/seqlink.lua capture.pcap
 -- (or copy it to your Wireshark plugins folder). seqlink runs on any UDP
 -- port: a heuristic claims datagrams whose length matches their header
--- (9 + len, or 9 + len + 4 with a zero checksum field: CRC-32C), and
+-- (9 + len, or 9 + len + 4 with a zero checksum field: CRC-32C), or that
+-- split exactly into such packets back to back (coalesced), and
 -- "Decode As... SEQLINK" works on any port.
 
 local seqlink = Proto("seqlink", "seqlink")
@@ -91,6 +93,7 @@ f.version = ProtoField.uint8("seqlink.hs.version", "Version")
 f.hs_flags = ProtoField.uint8("seqlink.hs.flags", "Flags", base.HEX)
 f.crc_supported = ProtoField.bool("seqlink.hs.flags.crc_supported", "CRC-32C supported (SYN)", 8, nil, 0x01)
 f.crc_chosen = ProtoField.bool("seqlink.hs.flags.crc", "CRC-32C preferred (SYN) / chosen (SYN_ACK)", 8, nil, 0x02)
+f.coalesce = ProtoField.bool("seqlink.hs.flags.coalesce", "Coalesced datagrams taken (SYN) / agreed (SYN_ACK)", 8, nil, 0x04)
 f.client_id = ProtoField.uint32("seqlink.hs.client_id", "Client id", base.HEX)
 f.client_isn = ProtoField.uint32("seqlink.hs.client_isn", "Client initial sequence number")
 f.server_id = ProtoField.uint32("seqlink.hs.server_id", "Server id", base.HEX)
@@ -228,6 +231,7 @@ local function hs_flags(tvb, tree, off)
     local ft = tree:add(f.hs_flags, tvb(off, 1))
     ft:add(f.crc_supported, tvb(off, 1))
     ft:add(f.crc_chosen, tvb(off, 1))
+    ft:add(f.coalesce, tvb(off, 1))
 end
 
 local function extension(tvb, tree, off, limit)
@@ -338,7 +342,9 @@ local function dissect_payload(ptype, tvb, tree, p, limit, pinfo)
     end
 end
 
-local function dissect(tvb, pinfo, root)
+-- One packet, exactly the bytes of `tvb`; returns its length (0: not a
+-- packet) and its summary for the Info column.
+local function dissect_packet(tvb, pinfo, root)
     local total = tvb:len()
     if total < HEADER_LEN then return 0 end
     local payload_len = tvb(5, 2):uint()
@@ -377,9 +383,47 @@ local function dissect(tvb, pinfo, root)
     else
         tree:add_proto_expert_info(ef_bad_check)
     end
-    pinfo.cols.info = string.format("%s seq=%u len=%u%s", type_name(ptype), tvb(0, 4):uint(), payload_len,
+    local info = string.format("%s seq=%u len=%u%s", type_name(ptype), tvb(0, 4):uint(), payload_len,
         ok and "" or " [BAD CHECK]")
-    return total
+    return total, info
+end
+
+-- The packets of a coalesced datagram (docs/PROTOCOL.md 4.1), if it splits
+-- exactly into whole packets: a list of {offset, length}. Each packet starts
+-- where the one before it ended and is 9 + len bytes, plus a 4-byte CRC-32C
+-- trailer when its checksum field is 0 and the datagram has room for it
+-- (the same rule as `seqlink inspect`).
+local function split_coalesced(tvb)
+    local total = tvb:len()
+    local parts = {}
+    local off = 0
+    while off < total do
+        if total - off < HEADER_LEN then return nil end
+        local size = HEADER_LEN + tvb(off + 5, 2):uint()
+        if tvb(off + 7, 2):uint() == 0 and off + size + CRC_TRAILER_LEN <= total then
+            size = size + CRC_TRAILER_LEN
+        end
+        if off + size > total then return nil end
+        parts[#parts + 1] = { off, size }
+        off = off + size
+    end
+    return parts
+end
+
+local function dissect(tvb, pinfo, root)
+    local parts = split_coalesced(tvb)
+    if not parts or #parts < 2 then
+        local total, info = dissect_packet(tvb, pinfo, root)
+        if total > 0 then pinfo.cols.info = info end
+        return total
+    end
+    local infos = {}
+    for i, part in ipairs(parts) do
+        local _, info = dissect_packet(tvb(part[1], part[2]):tvb(), pinfo, root)
+        infos[i] = info
+    end
+    pinfo.cols.info = string.format("[%d packets] %s", #parts, table.concat(infos, " | "))
+    return tvb:len()
 end
 
 function seqlink.dissector(tvb, pinfo, root)
@@ -392,7 +436,7 @@ local function heuristic(tvb, pinfo, root)
     local payload_len = tvb(5, 2):uint()
     local fits = total == HEADER_LEN + payload_len
         or (total == HEADER_LEN + payload_len + CRC_TRAILER_LEN and tvb(7, 2):uint() == 0)
-    if not fits then return false end
+    if not fits and not split_coalesced(tvb) then return false end
     dissect(tvb, pinfo, root)
     pinfo.conversation = seqlink
     return true

@@ -12,8 +12,10 @@
 //! fails its hash check.
 //!
 //! `cargo run --release -p seqlink-bench --features enet --bin compare -- \
-//!   [--quick] [--mib N] [--csv PATH] [--docs PATH --plots DIR --meta TEXT]`
-//! (`scripts/compare.sh` installs libenet-dev and passes all of these).
+//!   [--quick] [--mib N] [--csv PATH] [--docs PATH --plots DIR --meta TEXT]
+//!   [--only LIBRARY] [--kind bulk|paced]`
+//! (`scripts/compare.sh` installs libenet-dev and passes all of these;
+//! `--only` and `--kind` run a part of the grid).
 
 use seqlink_bench::compare::relay::Impairment;
 use seqlink_bench::compare::report::{self, Row};
@@ -35,6 +37,7 @@ struct Args {
     plots: Option<PathBuf>,
     meta: String,
     only: Option<String>,
+    kind: Option<String>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -50,6 +53,7 @@ fn parse() -> Result<Args, String> {
             "--plots" => args.plots = Some(value()?.into()),
             "--meta" => args.meta = value()?,
             "--only" => args.only = Some(value()?),
+            "--kind" => args.kind = Some(value()?),
             _ => return Err(format!("unknown argument {a}")),
         }
     }
@@ -126,6 +130,9 @@ fn main() {
     let started = Instant::now();
     let mut rows = Vec::new();
     for (kind, loss, delay_ms, bytes, cell) in grid(&args) {
+        if args.kind.as_deref().is_some_and(|k| k != kind) {
+            continue;
+        }
         for &library in &libraries {
             let outcome = run(library, &cell);
             println!(

@@ -20,11 +20,33 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 self.on_bound(now, &packet, datagram.len());
                 return;
             }
+            if self.link.config().coalesce && self.on_coalesced(now, datagram, &bound) {
+                return;
+            }
         }
         match PacketRepr::decode(datagram, &self.unbound_codec()) {
             Ok(packet) => self.on_unbound(now, &packet),
             Err(_) => self.link.note_corrupt(now, datagram.len()),
         }
+    }
+
+    /// Takes the packets of a coalesced datagram (`docs/PROTOCOL.md` 4.1),
+    /// up to the first that fails to decode (counted as corrupt). False
+    /// when not even the first decodes (the datagram is judged as unbound).
+    pub(super) fn on_coalesced(&mut self, now: u64, datagram: &[u8], bound: &Codec) -> bool {
+        let mut left = datagram.len();
+        for (index, packet) in PacketRepr::decode_all(datagram, bound).enumerate() {
+            match packet {
+                Ok(packet) => {
+                    let wire_len = bound.packet_len(packet.payload.len());
+                    left = left.saturating_sub(wire_len);
+                    self.on_bound(now, &packet, wire_len);
+                }
+                Err(_) if index == 0 => return false,
+                Err(_) => self.link.note_corrupt(now, left),
+            }
+        }
+        true
     }
 
     /// After an abort, the peer's packets get the RESET again while the linger lasts.
@@ -152,7 +174,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
             && a.params.max_payload <= mine.max_payload
             && a.params.window >= 1
             && a.params.window <= mine.window
-            && (a.flags & FLAG_CRC == 0 || self.crc_flags() & FLAG_CRC_SUPPORTED != 0)
+            && (a.flags & FLAG_CRC == 0 || self.offered_flags() & FLAG_CRC_SUPPORTED != 0)
+            && (a.flags & FLAG_COALESCE == 0 || self.offered_flags() & FLAG_COALESCE != 0)
     }
 
     pub(super) fn crc_supported(&self) -> bool {
@@ -183,6 +206,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
         } else {
             Integrity::InternetChecksum
         };
+        link.coalesce = a.flags & FLAG_COALESCE != 0 && self.config.transport == Transport::Datagram;
         link.pseudo_header = a.client_id ^ a.server_id;
         link.initial_send_seq = Seq(send_isn);
         link.initial_recv_seq = Seq(recv_isn);

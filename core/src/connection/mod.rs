@@ -76,7 +76,7 @@ use crate::link::{check_storage, ConfigError, Delivery, Handled, Link, Received,
 use crate::seq::Seq;
 use crate::wire::control::{ErrRepr, HeartbeatRepr, ResetRepr};
 use crate::wire::handshake::{
-    Agreement, ErrorCode, HandshakeAckRepr, Params, SynAckRepr, SynRepr, CONNECTION_EXTENSION, FLAG_CRC,
+    Agreement, ErrorCode, HandshakeAckRepr, Params, SynAckRepr, SynRepr, CONNECTION_EXTENSION, FLAG_COALESCE, FLAG_CRC,
     FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN, SYN_FIXED_LEN,
 };
 use crate::wire::pseudo::{pseudo_sum, same_sum};

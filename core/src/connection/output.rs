@@ -35,7 +35,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 let extension = self.config.extension();
                 let syn = SynRepr {
                     version: PROTOCOL_VERSION,
-                    flags: self.crc_flags(),
+                    flags: self.offered_flags(),
                     client_id: self.local_id,
                     isn: self.local_isn,
                     params: self.proposal(),
@@ -93,7 +93,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
         self.retries = self.retries.saturating_add(1);
     }
 
-    pub(super) fn crc_flags(&self) -> u8 {
+    /// The handshake flags this side offers: CRC-32C support and preference, coalesced datagrams.
+    pub(super) fn offered_flags(&self) -> u8 {
         let mut flags = 0;
         // Over a stream the framing must not change mid-stream: no CRC-32C there.
         if self.crc_supported() && self.config.transport == Transport::Datagram {
@@ -101,6 +102,9 @@ impl<S: AsMut<[u8]>> Connection<S> {
             if self.config.prefer_crc {
                 flags |= FLAG_CRC;
             }
+        }
+        if self.config.transport == Transport::Datagram {
+            flags |= FLAG_COALESCE;
         }
         flags
     }

@@ -91,6 +91,8 @@ where
         let crc = server_crc
             && syn.flags & FLAG_CRC_SUPPORTED != 0
             && (syn.flags & FLAG_CRC != 0 || self.config.connection.prefer_crc);
+        // Coalesced datagrams when the client takes them (never over a stream).
+        let coalesce = syn.flags & FLAG_COALESCE != 0 && !self.over_stream();
         let params = Params {
             max_payload: syn.params.max_payload.min(limits.max_payload),
             window: syn.params.window.min(limits.window).min(MAX_WINDOW),
@@ -100,7 +102,7 @@ where
         let (server_id, server_isn) = self.fresh_ids(syn.client_id);
         let mut agreement = Agreement {
             version: PROTOCOL_VERSION,
-            flags: if crc { FLAG_CRC } else { 0 },
+            flags: if crc { FLAG_CRC } else { 0 } | if coalesce { FLAG_COALESCE } else { 0 },
             client_id: syn.client_id,
             client_isn: syn.isn,
             server_id,

@@ -106,7 +106,7 @@ use crate::link::{ConfigError, Delivery, Received, SendError, MAX_WINDOW, MIN_PA
 use crate::seq::Seq;
 use crate::wire::control::{ErrRepr, ResetRepr, RESET_LEN};
 use crate::wire::handshake::{
-    Agreement, ErrorCode, HandshakeAckRepr, Params, SynAckRepr, SynRepr, CONNECTION_EXTENSION, FLAG_CRC,
+    Agreement, ErrorCode, HandshakeAckRepr, Params, SynAckRepr, SynRepr, CONNECTION_EXTENSION, FLAG_COALESCE, FLAG_CRC,
     FLAG_CRC_SUPPORTED, PROTOCOL_VERSION, SYN_ACK_FIXED_LEN,
 };
 use crate::wire::pseudo::{pseudo_sum, recover_pseudo_sum};

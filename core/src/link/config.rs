@@ -63,6 +63,17 @@ pub struct LinkConfig {
     /// Retransmissions, NACKs and the retransmission timer (on by default;
     /// off over a reliable byte stream such as TCP, where nothing is lost).
     pub retransmit: bool,
+    /// Coalesced datagrams (`docs/PROTOCOL.md` 4.1), both ways: data
+    /// packets already queued ride in the datagram of the packet before
+    /// them, up to [`LinkConfig::max_datagram_len`], and a datagram may
+    /// carry several packets. Both sides must agree: off in
+    /// [`LinkConfig::new`]; a connection sets it from its handshake (both
+    /// sides offer it over datagrams, whatever this field says).
+    pub coalesce: bool,
+    /// With `coalesce`, the longest new data may wait to share a datagram,
+    /// ms (0, the default: only what is queued when a datagram goes out is
+    /// packed). This side's choice; nothing of it is on the wire.
+    pub coalesce_wait_ms: u16,
     /// Integrity check of every packet.
     pub integrity: Integrity,
     /// Value folded into every check but never sent (the connection id).
@@ -154,6 +165,8 @@ impl LinkConfig {
             timing: Timing::low_latency(),
             congestion_control: CongestionControl::LossTolerant,
             retransmit: true,
+            coalesce: false,
+            coalesce_wait_ms: 0,
             integrity: Integrity::InternetChecksum,
             pseudo_header: 0,
             initial_send_seq: Seq(0),

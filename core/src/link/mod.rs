@@ -41,6 +41,7 @@
 
 mod config;
 mod receive;
+mod reordering;
 mod slots;
 mod stats;
 mod transmit;
@@ -362,6 +363,9 @@ impl<S: AsMut<[u8]>> Link<S> {
     }
 }
 
+/// `LinkState::held_since` when no data is held back.
+const NOT_HELD: u64 = u64::MAX;
+
 /// All of a link's state that is not in the caller's storage.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct LinkState {
@@ -421,6 +425,12 @@ struct LinkState {
     /// Reliable data packets (re)transmitted so far, wrapping: orders transmissions.
     #[cfg(feature = "fast-recovery")]
     tx_count: u32,
+    /// The latest transmission (by `tx_count`, from 1) acknowledged so far; 0: none.
+    delivered_tx: u32,
+    /// How much later than SRTT a packet has been seen to arrive (reordering), ms.
+    reorder_ms: u16,
+    /// Since when new data waits to share a datagram (`coalesce_wait_ms`); `NOT_HELD`: it does not.
+    held_since: u64,
     /// This side queued its FIN.
     fin_sent: bool,
     /// Sequence number of the peer's FIN, once received.
@@ -539,6 +549,9 @@ impl LinkState {
             nack_high: config.initial_recv_seq,
             #[cfg(feature = "fast-recovery")]
             tx_count: 0,
+            delivered_tx: 0,
+            reorder_ms: 0,
+            held_since: NOT_HELD,
             fin_sent: false,
             fin_recv: None,
             failed: None,

@@ -5,9 +5,10 @@ use super::config::MAX_FAST_RESENDS;
 #[cfg(feature = "unreliable")]
 use super::config::UNRELIABLE_META_LEN;
 use super::config::{RECV_META_LEN, SEND_META_LEN};
+use super::reordering::{sent_after, NewlyAcked};
 #[cfg(feature = "unreliable")]
 use super::slots::UnreliableMeta;
-use super::slots::{RecvMeta, SendMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, SENT};
+use super::slots::{RecvMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, SENT};
 use super::{copy_prefix, ring_index, Delivery, Handled, LinkState, Received};
 use crate::error::Error;
 use crate::event::TraceKind;
@@ -21,14 +22,30 @@ impl LinkState {
 
     pub(super) fn handle_datagram(&mut self, arena: &mut [u8], now: u64, datagram: &[u8]) {
         let codec = self.config.codec();
-        match PacketRepr::decode(datagram, &codec) {
-            Ok(packet) => {
-                if self.handle_packet(arena, now, &packet, datagram.len()) == Handled::NotMine {
-                    // Not a link packet: count it as dropped (a connection would have taken it).
-                    self.trace(arena, now, TraceKind::Dropped, packet.seq, packet.ptype, datagram.len());
+        if self.config.coalesce {
+            let mut left = datagram.len();
+            for packet in PacketRepr::decode_all(datagram, &codec) {
+                match packet {
+                    Ok(packet) => {
+                        let wire_len = codec.packet_len(packet.payload.len());
+                        left = left.saturating_sub(wire_len);
+                        self.handle_decoded(arena, now, &packet, wire_len);
+                    }
+                    Err(_) => self.on_corrupt(arena, now, left),
                 }
             }
+            return;
+        }
+        match PacketRepr::decode(datagram, &codec) {
+            Ok(packet) => self.handle_decoded(arena, now, &packet, datagram.len()),
             Err(_) => self.on_corrupt(arena, now, datagram.len()),
+        }
+    }
+
+    fn handle_decoded(&mut self, arena: &mut [u8], now: u64, packet: &PacketRepr<'_>, wire_len: usize) {
+        if self.handle_packet(arena, now, packet, wire_len) == Handled::NotMine {
+            // Not a link packet: count it as dropped (a connection would have taken it).
+            self.trace(arena, now, TraceKind::Dropped, packet.seq, packet.ptype, wire_len);
         }
     }
 
@@ -233,25 +250,12 @@ impl LinkState {
         if cum_next.is_before(self.snd_una) || advance > sent {
             return; // stale (reordered) or acknowledging what was never sent
         }
-        let mut newly_acked: u16 = 0;
-        // Karn's rule, strictly: an ACK that newly covers any packet that was
-        // resent (or presumed lost) may have been caused by the resend, so it
-        // gives no sample at all. Otherwise the newest packet it covers does.
-        let mut sample: Option<u64> = None;
-        let mut ambiguous = false;
-        let mut take_sample = |meta: &SendMeta| {
-            if meta.retries > 0 || meta.flags & (F_RESEND | F_LOST) != 0 {
-                ambiguous = true;
-            } else if sample.is_none_or(|s| meta.sent_at > s) {
-                sample = Some(meta.sent_at);
-            }
-        };
+        let mut newly = NewlyAcked::start(self, now);
         for i in 0..advance {
             let seq = self.snd_una.advance(i);
             let meta = self.send_meta(arena, seq);
             if meta.state == SENT {
-                newly_acked += 1;
-                take_sample(&meta);
+                newly.note(&meta);
             }
             self.unflag(&meta);
             free_meta(self.send_slot(arena, seq), SEND_META_LEN);
@@ -273,8 +277,7 @@ impl LinkState {
             }
             let mut meta = self.send_meta(arena, seq);
             if meta.state == SENT {
-                newly_acked += 1;
-                take_sample(&meta);
+                newly.note(&meta);
                 self.unflag(&meta);
                 meta.state = ACKED;
                 meta.flags &= !(F_RESEND | F_LOST);
@@ -293,13 +296,17 @@ impl LinkState {
             }
         }
 
+        self.learn_reordering(&newly);
+
         // Fast retransmit: a packet still missing while `fast_resend` ACKs
         // reported packets sent after its last transmission (so a resend is
         // judged only by what was sent after it, and a reordering has to
-        // outlast that many ACKs). Again after each resend, up to
+        // outlast that many ACKs), once it has been out longer than the
+        // reordering seen so far allows. Again after each resend, up to
         // MAX_FAST_RESENDS times; its timer covers the rest.
         let on = cfg!(feature = "fast-recovery") && self.config.retransmit;
         let threshold = if on { self.config.timing.fast_resend } else { 0 };
+        let mut suspected = false;
         if threshold > 0 {
             let upto = match highest_sacked {
                 Some(high) => Some(high),
@@ -325,35 +332,32 @@ impl LinkState {
                         continue;
                     }
                     meta.fastack = meta.fastack.saturating_add(1);
-                    if meta.fastack >= threshold && meta.quick < MAX_FAST_RESENDS {
-                        meta.flags |= F_RESEND;
-                        meta.quick += 1;
-                        self.resend_pending += 1;
-                        self.stats.fast_retransmissions += 1;
-                        self.cc.on_loss(seq, self.snd_nxt);
+                    let suspect = meta.fastack >= threshold && meta.quick < MAX_FAST_RESENDS;
+                    if suspect && !self.may_be_on_its_way(&meta, now, false) {
+                        self.fast_retransmit(arena, seq, meta);
+                    } else {
+                        // a suspect held back by reordering gets its own deadline (rearm below)
+                        suspected |= suspect;
+                        self.set_send_meta(arena, seq, &meta);
                     }
-                    self.set_send_meta(arena, seq, &meta);
                 }
             }
         }
 
-        if newly_acked > 0 {
+        if newly.count > 0 {
             self.timeout_hold = None; // the peer is receiving: every packet has its own deadline again
-            let rtt = match (sample, ambiguous) {
-                (Some(sent_at), false) => Some(now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32),
-                _ => None,
-            };
+            let rtt = newly.rtt_sample();
             if let Some(rtt) = rtt {
                 self.rtt.on_sample(rtt, &self.config.timing);
             }
-            self.cc.on_ack(newly_acked, ack.cumulative, rtt);
+            self.cc.on_ack(newly.count, ack.cumulative, rtt);
             if self.blocked {
                 self.blocked = false;
                 self.writable_pending = true;
             }
         }
         // Acknowledged packets' deadlines are gone, and the others' follow the new RTO.
-        if newly_acked > 0 || advance > 0 {
+        if newly.count > 0 || advance > 0 || suspected {
             self.rearm(arena);
         }
     }
@@ -368,8 +372,14 @@ impl LinkState {
         if !(meta.state == SENT || meta.state == ACKED) || meta.flags & F_RESEND != 0 {
             return;
         }
-        // A retransmission sent less than one RTT ago is still on its way.
-        if meta.retries > 0 && now.saturating_sub(meta.sent_at) < u64::from(self.rtt.srtt()) {
+        // A NACK sent before the packet's last transmission arrived, or
+        // while reordering may still bring it, proves nothing.
+        if self.may_be_on_its_way(&meta, now, true) {
+            if meta.retries == 0 && meta.state == SENT {
+                // reordering may still bring it: resent once the window has passed
+                meta.fastack = meta.fastack.max(self.config.timing.fast_resend);
+                self.set_send_meta(arena, seq, &meta);
+            }
             return;
         }
         self.unflag(&meta);
@@ -536,12 +546,6 @@ fn free_meta(slot: &mut [u8], meta_len: usize) {
     if let Some(meta) = slot.get_mut(..meta_len) {
         meta.fill(0);
     }
-}
-
-/// Whether transmission count `a` came after `b` (they wrap, compared as
-/// sequence numbers).
-fn sent_after(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) > 0
 }
 
 /// What the front of the receive window holds.

@@ -870,3 +870,66 @@ fn an_ack_rides_on_data_exactly_when_the_extended_header_and_data_fit() {
         }
     }
 }
+
+/// B's acknowledgements of `datagrams` (arriving in this order at `now`).
+fn acks_of(b: &mut TestLink, now: u64, datagrams: &[&Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut acks = Vec::new();
+    for d in datagrams {
+        b.handle_datagram(now, d);
+        acks.extend(drain(b, now).into_iter().filter(|d| ptype(d) == PacketType::ACK));
+    }
+    acks
+}
+
+#[test]
+fn once_reordering_is_seen_a_late_packet_is_awaited_and_a_lost_one_resent_when_the_window_passes() {
+    let mut c = config().with_window(16);
+    c.congestion_control = crate::congestion::CongestionControl::Off;
+    c.timing.fast_resend = 2;
+    c.timing.ack_delay = 0; // every packet acknowledged at once
+    c.timing.nack_interval = 1_000_000; // SACK alone
+    let mut a = link(c);
+    let mut b = link(c);
+    // packet 0: 10 ms each way, an RTT sample of 20 ms
+    a.send(PacketType(60), &[0], Delivery::Reliable).unwrap();
+    let out = drain(&mut a, 0);
+    let acks = acks_of(&mut b, 10, &[&out[0]]);
+    deliver(&mut a, 20, &acks);
+    // packets 1 and 2: 2 overtakes 1, which arrives 15 ms late
+    a.send(PacketType(60), &[1], Delivery::Reliable).unwrap();
+    a.send(PacketType(60), &[2], Delivery::Reliable).unwrap();
+    let out = drain(&mut a, 20);
+    let early = acks_of(&mut b, 30, &[&out[1]]);
+    let late = acks_of(&mut b, 45, &[&out[0]]);
+    deliver(&mut a, 40, &early);
+    deliver(&mut a, 55, &late);
+    assert_eq!(a.stats().retransmissions, 0);
+
+    // packets 3, 4, 5: 4 and 5 overtake 3; their two ACKs do not resend it
+    for i in 3..6u8 {
+        a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
+    }
+    let out = drain(&mut a, 60);
+    let acks = acks_of(&mut b, 70, &[&out[1], &out[2]]);
+    deliver(&mut a, 80, &acks);
+    assert!(drain(&mut a, 80).is_empty(), "3 resent while reordering may still bring it");
+    let acks = acks_of(&mut b, 85, &[&out[0]]);
+    deliver(&mut a, 95, &acks);
+    assert!(a.is_idle());
+    assert_eq!(a.stats().retransmissions, 0);
+
+    // packets 6, 7, 8: 6 is lost; once the ACKs of 7 and 8 are in, 6 is
+    // resent when the reordering window passes, well before its timeout
+    for i in 6..9u8 {
+        a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
+    }
+    let out = drain(&mut a, 100);
+    let timeout_at = 100 + u64::from(a.rtt().1) + u64::from(c.timing.ack_delay);
+    let acks = acks_of(&mut b, 110, &[&out[1], &out[2]]);
+    deliver(&mut a, 120, &acks);
+    assert!(drain(&mut a, 120).is_empty(), "too early: reordering may still bring 6");
+    let due = a.poll_timeout().unwrap();
+    assert!(due < timeout_at, "resend of 6 due at {due} ms, its timeout at {timeout_at} ms");
+    assert_eq!(data_seqs(&drain(&mut a, due)), [6]);
+    assert_eq!((a.stats().fast_retransmissions, a.stats().timeouts), (1, 0));
+}

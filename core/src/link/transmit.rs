@@ -7,7 +7,7 @@ use super::config::UNRELIABLE_META_LEN;
 #[cfg(feature = "unreliable")]
 use super::slots::UnreliableMeta;
 use super::slots::{SendMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, QUEUED, SENT};
-use super::{copy_prefix, LinkState};
+use super::{copy_prefix, LinkState, NOT_HELD};
 use crate::error::Error;
 use crate::event::{FailReason, TraceKind};
 use crate::seq::Seq;
@@ -23,10 +23,9 @@ impl LinkState {
             return None;
         }
         let resend = if self.snd_una != self.snd_nxt { self.rto_deadline } else { None };
-        match (resend, self.ack_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let held = (self.held_since != NOT_HELD)
+            .then(|| self.held_since.saturating_add(u64::from(self.config.coalesce_wait_ms)));
+        [resend, self.ack_deadline, held].into_iter().flatten().min()
     }
 
     pub(super) fn on_timers(&mut self, arena: &mut [u8], now: u64) {
@@ -40,6 +39,7 @@ impl LinkState {
         if self.rto_deadline.is_none_or(|t| now < t) {
             return;
         }
+        self.on_reorder_timer(arena, now);
         // Each outstanding packet has its own deadline: those past it are
         // presumed lost and resent oldest first as the congestion window
         // allows; the others keep waiting for theirs.
@@ -101,13 +101,14 @@ impl LinkState {
         Some(self.timeout_hold.map_or(own, |hold| own.max(hold)))
     }
 
-    /// Sets the retransmission timer to the earliest resend deadline.
+    /// Sets the retransmission timer to the earliest resend deadline
+    /// (timeouts, and fast retransmits waiting out the reordering window).
     pub(super) fn rearm(&mut self, arena: &mut [u8]) {
         let mut earliest: Option<u64> = None;
         let mut seq = self.snd_una;
         while seq != self.snd_nxt {
             let meta = self.send_meta(arena, seq);
-            if let Some(d) = self.resend_deadline(seq, &meta) {
+            for d in [self.resend_deadline(seq, &meta), self.reorder_deadline(&meta)].into_iter().flatten() {
                 earliest = Some(earliest.map_or(d, |e| e.min(d)));
             }
             seq = seq.next();
@@ -160,6 +161,64 @@ impl LinkState {
         if self.failed.is_some() {
             return Ok(None);
         }
+        if self.holds_for_coalescing(arena, now, needed) {
+            return Ok(None);
+        }
+        let Some(mut n) = self.transmit_packet(arena, now, buf)? else {
+            return Ok(None);
+        };
+        self.held_since = NOT_HELD;
+        if self.config.coalesce {
+            // data already queued rides along, up to the longest datagram
+            while let Some(more) = self.transmit_queued_data(arena, now, buf.get_mut(n..needed).unwrap_or(&mut []))? {
+                n += more;
+            }
+        }
+        Ok(Some(n))
+    }
+
+    /// Whether new data waits to share a datagram (`coalesce_wait_ms`, 6.8):
+    /// only new data is ready, it does not fill a datagram of `limit` bytes,
+    /// and it has waited less than the bound since it was first held.
+    fn holds_for_coalescing(&mut self, arena: &mut [u8], now: u64, limit: usize) -> bool {
+        let wait = u64::from(self.config.coalesce_wait_ms);
+        #[cfg(feature = "fast-recovery")]
+        let nack_due = self.nack_pending.is_some();
+        #[cfg(not(feature = "fast-recovery"))]
+        let nack_due = false;
+        let only_new = !nack_due
+            && !self.ack_now
+            && self.resend_pending == 0
+            && self.lost_pending == 0
+            && !self.unreliable_queued()
+            && self.next_new().is_some();
+        if !self.config.coalesce || wait == 0 || !only_new || self.ready_new_bytes(arena, limit) >= limit {
+            self.held_since = NOT_HELD;
+            return false;
+        }
+        if self.held_since == NOT_HELD {
+            self.held_since = now;
+        }
+        now < self.held_since.saturating_add(wait)
+    }
+
+    /// The bytes the new packets that may be sent now take on the wire, counted up to `limit`.
+    fn ready_new_bytes(&self, arena: &mut [u8], limit: usize) -> usize {
+        let in_flight = self.snd_nxt.offset_from(self.snd_una);
+        let cwnd = if self.config.congestion_control.is_on() { u32::from(self.cc.window()) } else { u32::MAX };
+        let allowed = cwnd.saturating_sub(in_flight).min(self.peer_right.offset_from(self.snd_nxt)).max(1);
+        let (mut bytes, mut seq, mut count) = (0, self.snd_nxt, 0);
+        while seq != self.snd_end && count < allowed && bytes < limit {
+            let meta = self.send_meta(arena, seq);
+            bytes += self.data_packet_len(usize::from(meta.len), None, meta.flags & F_FRAGMENT != 0, false);
+            seq = seq.next();
+            count += 1;
+        }
+        bytes
+    }
+
+    /// Writes the next packet to send at the start of `buf`.
+    fn transmit_packet(&mut self, arena: &mut [u8], now: u64, buf: &mut [u8]) -> Result<Option<usize>, Error> {
         #[cfg(feature = "fast-recovery")]
         if let Some(from) = self.nack_pending.take() {
             let room = payload_room(buf, crate::wire::ack::MAX_NACK_SEQS * 4);
@@ -198,6 +257,44 @@ impl LinkState {
             (true, Some(ack)) => self.transmit_ack(arena, now, buf, ack).map(Some),
             _ => Ok(None),
         }
+    }
+
+    /// Writes the next data packet to send (reliable, then unreliable) into
+    /// `room` when it fits there whole; None when none is queued or it does not fit.
+    fn transmit_queued_data(&mut self, arena: &mut [u8], now: u64, room: &mut [u8]) -> Result<Option<usize>, Error> {
+        let ack = (self.ack_now || self.ack_deadline.is_some()).then(|| self.build_ack(arena));
+        if let Some(seq) = self.next_resend(arena).or_else(|| self.next_new()) {
+            let meta = self.send_meta(arena, seq);
+            let fragment = meta.flags & F_FRAGMENT != 0;
+            let riding = ack.as_ref().filter(|a| self.ack_fits(a, usize::from(meta.len), fragment));
+            if self.data_packet_len(usize::from(meta.len), riding, fragment, false) > room.len() {
+                return Ok(None);
+            }
+            return self.transmit_data(arena, now, room, seq, meta, riding).map(Some);
+        }
+        #[cfg(feature = "unreliable")]
+        if self.unreliable_queued() {
+            let meta = UnreliableMeta::read(self.unrel_slot(arena, false, self.unrel_send_head));
+            let riding = ack.as_ref().filter(|a| self.ack_fits(a, usize::from(meta.len), false));
+            if self.data_packet_len(usize::from(meta.len), riding, false, true) > room.len() {
+                return Ok(None);
+            }
+            return self.transmit_unreliable(arena, now, room, meta, riding).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// The wire length of a data packet with `len` bytes of data: a plain
+    /// packet when nothing extends it, else an extended DATA packet.
+    fn data_packet_len(&self, len: usize, ack: Option<&AckRepr>, fragment: bool, unreliable: bool) -> usize {
+        let extended = ack.is_some() || fragment || unreliable;
+        let ext = if extended {
+            let fragment = fragment.then_some(Fragment { index: 0, count: 1 });
+            DataRepr { app_type: PacketType(0), ack: ack.copied(), fragment, unreliable, data: &[] }.header_len()
+        } else {
+            0
+        };
+        self.config.codec().packet_len(ext + len)
     }
 
     /// The next packet to retransmit: NACKed or fast-retransmitted ones at

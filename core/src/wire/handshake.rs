@@ -12,6 +12,9 @@ pub const PROTOCOL_VERSION: u8 = 1;
 pub const FLAG_CRC_SUPPORTED: u8 = 0x01;
 /// Handshake flag: the sender prefers CRC-32C (SYN) / CRC-32C was chosen (SYN_ACK, HANDSHAKE_ACK).
 pub const FLAG_CRC: u8 = 0x02;
+/// Handshake flag: the sender takes coalesced datagrams (SYN) / both sides
+/// send them (SYN_ACK, HANDSHAKE_ACK); `docs/PROTOCOL.md` 4.1.
+pub const FLAG_COALESCE: u8 = 0x04;
 
 /// Most extension bytes a handshake packet carries on the wire.
 pub const MAX_EXTENSION: usize = 512;
@@ -143,7 +146,7 @@ impl Params {
 pub struct SynRepr<'a> {
     /// Protocol version.
     pub version: u8,
-    /// `FLAG_CRC_SUPPORTED`, `FLAG_CRC` (preferred).
+    /// `FLAG_CRC_SUPPORTED`, `FLAG_CRC` (preferred), `FLAG_COALESCE`.
     pub flags: u8,
     /// The client's random connection id half.
     pub client_id: u32,

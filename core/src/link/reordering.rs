@@ -1,0 +1,157 @@
+//! Telling a late packet from a lost one (`docs/PROTOCOL.md` 6.6): what
+//! the packets an ACK newly acknowledges say about the path (the RTT sample
+//! and any reordering), and how long a packet may still be on its way.
+
+use super::config::MAX_FAST_RESENDS;
+use super::slots::{SendMeta, F_LOST, F_RESEND, SENT};
+use super::LinkState;
+use crate::seq::Seq;
+
+/// What the packets one ACK newly acknowledges say, gathered packet by packet.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct NewlyAcked {
+    now: u64,
+    srtt: u32,
+    /// The latest transmission acknowledged before this ACK.
+    delivered_before: Option<u32>,
+    /// Packets newly acknowledged.
+    pub count: u16,
+    /// When the newest packet sent once was sent (Karn's rule, strictly:
+    /// none counts when any newly acknowledged packet was resent or presumed lost).
+    sample_sent_at: Option<u64>,
+    ambiguous: bool,
+    /// The latest transmission among them that was a packet's only one.
+    newest_tx: Option<u32>,
+    /// The most a packet arrived after one sent after it, beyond SRTT, plus 1 ms.
+    late: u32,
+}
+
+impl NewlyAcked {
+    /// Nothing acknowledged yet by the ACK being processed at `now`.
+    pub(super) fn start(link: &LinkState, now: u64) -> NewlyAcked {
+        NewlyAcked {
+            now,
+            srtt: link.rtt.srtt(),
+            delivered_before: (link.delivered_tx != 0).then_some(link.delivered_tx),
+            count: 0,
+            sample_sent_at: None,
+            ambiguous: false,
+            newest_tx: (link.delivered_tx != 0).then_some(link.delivered_tx),
+            late: 0,
+        }
+    }
+
+    /// Notes one packet newly acknowledged.
+    pub(super) fn note(&mut self, meta: &SendMeta) {
+        self.count = self.count.saturating_add(1);
+        if meta.retries > 0 || meta.flags & (F_RESEND | F_LOST) != 0 {
+            self.ambiguous = true;
+        } else if self.sample_sent_at.is_none_or(|s| meta.sent_at > s) {
+            self.sample_sent_at = Some(meta.sent_at);
+        }
+        // Every transmission of it was sent before its last one, and a packet
+        // sent after that was acknowledged first: it was reordered, and
+        // arrived at least this late.
+        if self.delivered_before.is_some_and(|d| sent_after(d, meta.tx)) {
+            let elapsed = u32::try_from(self.now.saturating_sub(meta.sent_at)).unwrap_or(u32::MAX);
+            self.late = self.late.max(elapsed.saturating_sub(self.srtt).saturating_add(1));
+        }
+        // Only a packet sent once tells which transmission arrived (a
+        // resend's ACK may come from its original).
+        if meta.retries > 0 {
+            return;
+        }
+        if self.newest_tx.is_none_or(|n| sent_after(meta.tx, n)) {
+            self.newest_tx = Some(meta.tx);
+        }
+    }
+
+    /// The round-trip sample this ACK gives, if any.
+    pub(super) fn rtt_sample(&self) -> Option<u32> {
+        match (self.sample_sent_at, self.ambiguous) {
+            (Some(sent_at), false) => Some(u32::try_from(self.now.saturating_sub(sent_at)).unwrap_or(u32::MAX)),
+            _ => None,
+        }
+    }
+}
+
+impl LinkState {
+    /// Learns from an ACK's newly acknowledged packets: the latest
+    /// transmission delivered, and a longer reordering allowance when a
+    /// packet arrived after one sent after it: twice the lateness seen (a
+    /// packet resent too early gives no evidence of its own lateness, so
+    /// the allowance must overshoot). It never shrinks (as Linux keeps a
+    /// connection's reordering degree) and stays below the RTO, after
+    /// which the timer resends anyway.
+    pub(super) fn learn_reordering(&mut self, newly: &NewlyAcked) {
+        self.delivered_tx = newly.newest_tx.unwrap_or(0);
+        let allowance = u32::from(self.reorder_ms).max(newly.late.saturating_mul(2));
+        self.reorder_ms = u16::try_from(allowance.min(self.rtt.rto())).unwrap_or(u16::MAX);
+    }
+
+    /// How long after its last transmission a packet may still arrive, as
+    /// far as this side has seen: 0 (no allowance) until a reordering was
+    /// seen, then SRTT plus the reordering allowance.
+    pub(super) fn reorder_window(&self) -> u64 {
+        if self.reorder_ms == 0 {
+            0
+        } else {
+            u64::from(self.rtt.srtt()) + u64::from(self.reorder_ms)
+        }
+    }
+
+    /// When a packet that fast retransmit suspects (its count reached
+    /// `fast_resend` while the reordering window held it back) is resent:
+    /// once that window has passed, without waiting for another ACK.
+    pub(super) fn reorder_deadline(&self, meta: &SendMeta) -> Option<u64> {
+        let threshold = self.config.timing.fast_resend;
+        let suspect = self.config.retransmit
+            && threshold > 0
+            && meta.state == SENT
+            && meta.flags & (F_RESEND | F_LOST) == 0
+            && meta.fastack >= threshold
+            && meta.quick < MAX_FAST_RESENDS;
+        suspect.then(|| meta.sent_at.saturating_add(self.reorder_window()))
+    }
+
+    /// Fast-retransmits the suspects whose reordering window has passed by `now`.
+    pub(super) fn on_reorder_timer(&mut self, arena: &mut [u8], now: u64) {
+        let mut seq = self.snd_una;
+        while seq != self.snd_nxt {
+            let meta = self.send_meta(arena, seq);
+            if self.reorder_deadline(&meta).is_some_and(|d| now >= d) {
+                self.fast_retransmit(arena, seq, meta);
+            }
+            seq = seq.next();
+        }
+    }
+
+    /// Marks the packet at `seq` to be resent at once, as found lost by
+    /// fast retransmit (a loss for the congestion controller).
+    pub(super) fn fast_retransmit(&mut self, arena: &mut [u8], seq: Seq, mut meta: SendMeta) {
+        meta.flags |= F_RESEND;
+        meta.quick = meta.quick.saturating_add(1);
+        self.set_send_meta(arena, seq, &meta);
+        self.resend_pending += 1;
+        self.stats.fast_retransmissions += 1;
+        self.cc.on_loss(seq, self.snd_nxt);
+    }
+
+    /// Whether the packet may still be on its way at `now`, so that an ACK
+    /// of later packets or a NACK naming it is no proof of its loss yet. A
+    /// resend counts as on its way for at least one SRTT and 1 ms (a NACK
+    /// sent before it arrived names it still).
+    pub(super) fn may_be_on_its_way(&self, meta: &SendMeta, now: u64, nacked: bool) -> bool {
+        let mut window = self.reorder_window();
+        if nacked && meta.retries > 0 {
+            window = window.max(u64::from(self.rtt.srtt())).max(1);
+        }
+        now.saturating_sub(meta.sent_at) < window
+    }
+}
+
+/// Whether transmission count `a` came after `b` (they wrap, compared as
+/// sequence numbers).
+pub(super) fn sent_after(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
