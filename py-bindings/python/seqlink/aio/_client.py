@@ -7,7 +7,7 @@ import socket
 from typing import Any, Optional
 
 from .. import _seqlink
-from .._common import Address, check_transport
+from .._common import Address, check_port, check_timeout, check_transport
 from .._seqlink import ConnectionConfig, StreamDecoder
 from ..errors import ConnectionFailedError, Error
 from ..types import EventKind, now_ms
@@ -135,10 +135,11 @@ async def connect(
     *,
     transport: str = "udp",
     config: Optional[ConnectionConfig] = None,
-    timeout: float = 10.0,
+    timeout: Optional[float] = 10.0,
 ) -> Connection:
     """Connects to a seqlink server over ``"udp"`` or ``"tcp"`` and completes
     the handshake; raises the failure or ``asyncio.TimeoutError``."""
+    port, timeout = check_port(port), check_timeout(timeout)
     config = check_transport(transport, config)
     loop = asyncio.get_running_loop()
     client = _Client((host, port), config, stream=transport == "tcp")
@@ -151,11 +152,11 @@ async def connect(
     else:
         made, _ = await loop.create_datagram_endpoint(lambda: _ClientProtocol(client), remote_addr=(host, port))
     client._attach(made)
-    until = loop.time() + timeout
+    until = None if timeout is None else loop.time() + timeout
     try:
         while not (client.connection.is_established or client.connection.is_closed):
-            left = until - loop.time()
-            if left <= 0:
+            left = None if until is None else until - loop.time()
+            if left is not None and left <= 0:
                 raise asyncio.TimeoutError(f"no handshake with {host}:{port} within {timeout} s")
             await client._wait_change(left)
         if not client.connection.is_established:

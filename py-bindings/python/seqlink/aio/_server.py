@@ -7,7 +7,7 @@ import socket
 from typing import Any, Awaitable, Callable, Dict, Optional, Set, Tuple, Union, cast
 
 from .. import _seqlink
-from .._common import Address, Admit, address_of, check_transport, decide, is_syn
+from .._common import Address, Admit, address_of, check_port, check_transport, decide, is_syn
 from .._seqlink import ConnectionConfig, EndpointConfig, Handle, Message, StreamDecoder
 from ..errors import ConnectionFailedError, Error
 from ..types import EventKind, PacketType, now_ms
@@ -303,6 +303,7 @@ async def serve(
     client whose first packet is not a SYN, or that is silent for
     ``basic_after_ms`` (None: never), is a seed 000 client: its connection
     has ``basic`` True and speaks the basic profile."""
+    port = check_port(port)
     if isinstance(config, EndpointConfig):
         check_transport(transport, config.connection)
         endpoint_config = config
