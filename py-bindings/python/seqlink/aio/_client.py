@@ -12,6 +12,7 @@ from .._seqlink import ConnectionConfig, StreamDecoder
 from ..errors import ConnectionFailedError, Error
 from ..types import EventKind, now_ms
 from ._connection import Connection, _Timer
+from ._opening import Opening
 
 __all__ = ["connect"]
 
@@ -98,6 +99,10 @@ class _Client(Connection):
         self._timer.arm(None if self.connection.is_closed else self.connection.poll_timeout())
         self._wake()
 
+    @property
+    def state(self) -> str:
+        return self.connection.state
+
     def _finished(self) -> bool:
         return self.connection.is_closed or self._lost or self.connection.peer_finished
 
@@ -129,18 +134,26 @@ class _Client(Connection):
         return self.connection.stats
 
 
-async def connect(
+def connect(
     host: str,
     port: int,
     *,
     transport: str = "udp",
     config: Optional[ConnectionConfig] = None,
     timeout: Optional[float] = 10.0,
-) -> Connection:
+) -> Opening[Connection]:
     """Connects to a seqlink server over ``"udp"`` or ``"tcp"`` and completes
-    the handshake; raises the failure or ``asyncio.TimeoutError``."""
+    the handshake (at most ``timeout`` seconds); raises the failure or
+    ``asyncio.TimeoutError``. ``await`` it for the :class:`Connection`, or
+    use it directly in ``async with`` (closed when the block ends)."""
     port, timeout = check_port(port), check_timeout(timeout)
     config = check_transport(transport, config)
+    return Opening(_connect(host, port, transport, config, timeout))
+
+
+async def _connect(
+    host: str, port: int, transport: str, config: ConnectionConfig, timeout: Optional[float]
+) -> Connection:
     loop = asyncio.get_running_loop()
     client = _Client((host, port), config, stream=transport == "tcp")
     made: asyncio.BaseTransport

@@ -55,6 +55,19 @@ class Connection:
         self._closed = False
         self._changed = asyncio.Event()
 
+    _direction = "to"
+
+    @property
+    def state(self) -> str:
+        """The connection's state, as :attr:`seqlink.Connection.state` names it
+        (``"syn_sent"``, ``"established"``, ``"closing"``, ``"closed"``,
+        ``"failed"``, ...; a seed 000 client: ``"established"`` or ``"closed"``)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        host, port = self.address[:2]
+        return f"<seqlink.aio.Connection {self._direction} {host}:{port}, {self.state}>"
+
     # what each side provides
     def _try_send(self, ptype: int, payload: bytes, delivery: int) -> None:
         raise NotImplementedError

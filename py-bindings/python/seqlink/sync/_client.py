@@ -24,6 +24,8 @@ class Client:
 
     def __init__(self, sock: socket.socket, connection: Connection, stream: bool) -> None:
         self._sock = sock
+        self.address = address_of(sock.getpeername())
+        """The server's address."""
         self.connection = connection
         """The sans-IO connection underneath."""
         self._stream = StreamDecoder() if stream else None
@@ -192,6 +194,11 @@ class Client:
     def local_address(self) -> Address:
         """This side's socket address."""
         return address_of(self._sock.getsockname())
+
+    def __repr__(self) -> str:
+        host, port = self.address
+        transport = "udp" if self._stream is None else "tcp"
+        return f"<seqlink.Client {transport} to {host}:{port}, {self.connection.state}>"
 
     def __enter__(self) -> "Client":
         return self

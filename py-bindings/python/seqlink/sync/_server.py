@@ -372,6 +372,11 @@ class Server:
             self._streams.clear()
             self._sock.close()
 
+    def __repr__(self) -> str:
+        host, port = self.address
+        transport = "tcp" if self._tcp else "udp"
+        return f"<seqlink.Server {transport} {host}:{port}, {len(self._peers)} peers>"
+
     def __enter__(self) -> "Server":
         return self
 
