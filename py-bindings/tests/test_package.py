@@ -123,3 +123,9 @@ def test_the_stub_signatures_are_the_compiled_ones():
         if str(actual) != str(expected):
             differ.append(f"{name}: stub {expected}, runtime {actual}")
     assert differ == []
+
+
+def test_all_names_every_public_name_of_the_package():
+    public_names = {name for name in dir(seqlink) if not name.startswith("_")} - {"annotations"}
+    assert public_names == set(seqlink.__all__)
+    assert len(seqlink.__all__) == len(set(seqlink.__all__))
