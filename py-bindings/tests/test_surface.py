@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import seqlink
 
@@ -46,7 +47,12 @@ def test_the_blocking_client_and_server_say_where_they_are_and_how_they_are():
         try:
             with seqlink.connect(host, port, timeout=5) as client:
                 assert repr(client) == f"<seqlink.Client udp to {host}:{port}, established>"
+                deadline = time.monotonic() + 5  # the server may see the handshake end a moment later
+                while not server.peers and time.monotonic() < deadline:
+                    time.sleep(0.01)
                 assert repr(server) == f"<seqlink.Server udp {host}:{port}, 1 peers>"
+                local_host, local_port = client.local_address
+                assert repr(server.peers[0]) == f"<seqlink.Peer seqlink {local_host}:{local_port}, open>"
             assert repr(client) in (f"<seqlink.Client udp to {host}:{port}, {state}>" for state in ("closed", "linger"))
         finally:
             stop.set()

@@ -68,7 +68,8 @@ class Peer:
 
     def __repr__(self) -> str:
         kind = "basic" if self.basic is not None else "seqlink"
-        return f"<Peer {kind} {self.address[0]}:{self.address[1]}>"
+        state = "open" if self.open else "closed"
+        return f"<seqlink.Peer {kind} {self.address[0]}:{self.address[1]}, {state}>"
 
 
 class _Stream:
