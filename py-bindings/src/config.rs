@@ -52,10 +52,10 @@ pub struct ConnectionConfig {
     #[pyo3(get)]
     pub unreliable_slots: u8,
     /// Retransmission timers: "low_latency" or "standard" (RFC 6298-style).
-    #[pyo3(get, set)]
+    #[pyo3(get)]
     pub timing: String,
     /// Congestion control: "loss_tolerant", "new_reno" or "off".
-    #[pyo3(get, set)]
+    #[pyo3(get)]
     pub congestion: String,
     pub extension: Vec<u8>,
 }
@@ -220,6 +220,18 @@ impl ConnectionConfig {
     }
 
     #[setter]
+    fn set_timing(&mut self, py: Python<'_>, value: String) -> PyResult<()> {
+        self.timing = one_of(py, "timing", value, &TIMINGS)?;
+        Ok(())
+    }
+
+    #[setter]
+    fn set_congestion(&mut self, py: Python<'_>, value: String) -> PyResult<()> {
+        self.congestion = one_of(py, "congestion", value, &CONGESTIONS)?;
+        Ok(())
+    }
+
+    #[setter]
     fn set_unreliable_slots(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         self.unreliable_slots = u8_arg(value, "unreliable_slots")?;
         Ok(())
@@ -268,6 +280,15 @@ impl ConnectionConfig {
             self.congestion,
             self.extension,
         )
+    }
+}
+
+/// `value` if it is one of `choices`, else a `seqlink.Error` naming `name` and the choices.
+fn one_of(py: Python<'_>, name: &str, value: String, choices: &[&str]) -> PyResult<String> {
+    if choices.contains(&value.as_str()) {
+        Ok(value)
+    } else {
+        Err(invalid_argument(py, &format!("{name} must be one of {choices:?}, got {value:?}")))
     }
 }
 

@@ -191,3 +191,11 @@ def test_the_drivers_check_ports_and_timeouts_before_touching_a_socket(name: str
     else:
         assert isinstance(error, seqlink.Error), f"{name}({value!r}): {error!r}"
         assert argument_of(name) in str(error), str(error)
+
+
+@pytest.mark.parametrize("field", ["timing", "congestion"])
+def test_a_misspelt_timing_or_congestion_is_refused_where_it_is_set(field: str) -> None:
+    config = seqlink.ConnectionConfig()
+    with pytest.raises(seqlink.Error, match=field):
+        setattr(config, field, "fast")
+    assert getattr(config, field) == getattr(seqlink.ConnectionConfig(), field)
