@@ -18,8 +18,8 @@ use crate::errors::{invalid_argument, OrRaise};
 /// retransmissions). `timing` is `"low_latency"` (default) or `"standard"`
 /// (RFC 6298-style); `congestion` is `"loss_tolerant"` (default),
 /// `"new_reno"` or `"off"`.
-#[pyclass(module = "seqlink", from_py_object)]
-#[derive(Clone, Debug)]
+#[pyclass(module = "seqlink", from_py_object, eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConnectionConfig {
     /// Largest packet payload this side sends or accepts (the handshake agrees on the smaller).
     #[pyo3(get)]
