@@ -1,9 +1,10 @@
 //! Checks of Python arguments: an integer out of its field's range is a
 //! `seqlink.Error`, not an `OverflowError`.
 
-use pyo3::exceptions::PyOverflowError;
+use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::PyInt;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::{PyInt, PyString};
 
 use crate::errors::invalid_argument;
 
@@ -41,4 +42,32 @@ pub fn u8_arg(value: &Bound<'_, PyAny>, name: &str) -> PyResult<u8> {
 /// `value` as a `u64`.
 pub fn u64_arg(value: &Bound<'_, PyAny>, name: &str) -> PyResult<u64> {
     in_range(value, name, u64::MAX)
+}
+
+/// `value` through `convert` (one of the `*_arg` checks above), or `default` when absent.
+pub fn or_default<T>(
+    value: Option<&Bound<'_, PyAny>>,
+    name: &str,
+    convert: fn(&Bound<'_, PyAny>, &str) -> PyResult<T>,
+    default: T,
+) -> PyResult<T> {
+    value.map_or(Ok(default), |v| convert(v, name))
+}
+
+/// `value` as bytes: `bytes`, `bytearray`, or a sequence of ints in 0..=255
+/// (`extension` is the only such argument).
+pub fn bytes_arg(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(bytes) = value.extract::<PyBackedBytes>() {
+        return Ok(bytes.to_vec());
+    }
+    if value.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(format!("extension must be bytes, got str {value}")));
+    }
+    value.extract::<Vec<u8>>().map_err(|e| {
+        if e.is_instance_of::<PyOverflowError>(value.py()) {
+            invalid_argument(value.py(), &format!("extension must be bytes (each byte in 0..=255), got {value}"))
+        } else {
+            e
+        }
+    })
 }

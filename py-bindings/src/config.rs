@@ -7,6 +7,7 @@ use pyo3::types::PyBytes;
 use seqlink_core::{CongestionControl, ConnectionConfig as CoreConnectionConfig, EndpointConfig as CoreEndpointConfig};
 use seqlink_core::{LinkConfig, Transport};
 
+use crate::args::{bytes_arg, or_default, u16_arg, u32_arg, u8_arg};
 use crate::errors::{invalid_argument, OrRaise};
 
 /// Settings of a connection (the core's `ConnectionConfig` and its `LinkConfig`).
@@ -17,29 +18,29 @@ use crate::errors::{invalid_argument, OrRaise};
 /// retransmissions). `timing` is `"low_latency"` (default) or `"standard"`
 /// (RFC 6298-style); `congestion` is `"loss_tolerant"` (default),
 /// `"new_reno"` or `"off"`.
-#[pyclass(module = "seqlink", from_py_object)]
-#[derive(Clone, Debug)]
+#[pyclass(module = "seqlink", from_py_object, eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConnectionConfig {
     /// Largest packet payload this side sends or accepts (the handshake agrees on the smaller).
-    #[pyo3(get, set)]
+    #[pyo3(get)]
     pub max_payload: u16,
     /// Packets in flight each way at most (1-256; the handshake agrees on the smaller).
-    #[pyo3(get, set)]
+    #[pyo3(get)]
     pub window: u16,
     /// Heartbeat interval when nothing is sent, milliseconds (0: none).
-    #[pyo3(get, set)]
+    #[pyo3(get)]
     pub heartbeat_ms: u32,
     /// Silence after which the connection fails, milliseconds (0: never).
-    #[pyo3(get, set)]
+    #[pyo3(get)]
     pub idle_timeout_ms: u32,
     /// Time the handshake may take, milliseconds.
-    #[pyo3(get, set)]
+    #[pyo3(get)]
     pub connect_timeout_ms: u32,
     /// Time a graceful close may take, milliseconds.
-    #[pyo3(get, set)]
+    #[pyo3(get)]
     pub close_timeout_ms: u32,
     /// Time the side that closed first keeps answering late duplicates, milliseconds.
-    #[pyo3(get, set)]
+    #[pyo3(get)]
     pub linger_ms: u32,
     /// Ask for CRC-32C instead of the Internet checksum (both sides must support it).
     #[pyo3(get, set)]
@@ -48,13 +49,13 @@ pub struct ConnectionConfig {
     #[pyo3(get, set)]
     pub stream: bool,
     /// Unreliable messages buffered each way (0: unreliable delivery off).
-    #[pyo3(get, set)]
+    #[pyo3(get)]
     pub unreliable_slots: u8,
     /// Retransmission timers: "low_latency" or "standard" (RFC 6298-style).
-    #[pyo3(get, set)]
+    #[pyo3(get)]
     pub timing: String,
     /// Congestion control: "loss_tolerant", "new_reno" or "off".
-    #[pyo3(get, set)]
+    #[pyo3(get)]
     pub congestion: String,
     pub extension: Vec<u8>,
 }
@@ -63,6 +64,26 @@ const TIMINGS: [&str; 2] = ["low_latency", "standard"];
 const CONGESTIONS: [&str; 3] = ["loss_tolerant", "new_reno", "off"];
 
 impl ConnectionConfig {
+    /// The core's defaults.
+    fn core_defaults() -> ConnectionConfig {
+        let (link, connection) = (LinkConfig::new(), CoreConnectionConfig::new());
+        ConnectionConfig {
+            max_payload: link.max_payload,
+            window: link.send_window,
+            heartbeat_ms: connection.heartbeat_ms,
+            idle_timeout_ms: connection.idle_timeout_ms,
+            connect_timeout_ms: connection.connect_timeout_ms,
+            close_timeout_ms: connection.close_timeout_ms,
+            linger_ms: connection.linger_ms,
+            prefer_crc: false,
+            stream: false,
+            unreliable_slots: link.unreliable_slots,
+            timing: "low_latency".into(),
+            congestion: "loss_tolerant".into(),
+            extension: Vec::new(),
+        }
+    }
+
     /// The core's configuration; a bad value is the `ConfigError` (or `seqlink.Error`) it is.
     pub fn to_core(&self, py: Python<'_>) -> PyResult<CoreConnectionConfig> {
         let mut link = match self.timing.as_str() {
@@ -98,54 +119,122 @@ impl ConnectionConfig {
     #[new]
     #[pyo3(signature = (
         *,
-        max_payload = LinkConfig::new().max_payload,
-        window = LinkConfig::new().send_window,
-        heartbeat_ms = CoreConnectionConfig::new().heartbeat_ms,
-        idle_timeout_ms = CoreConnectionConfig::new().idle_timeout_ms,
-        connect_timeout_ms = CoreConnectionConfig::new().connect_timeout_ms,
-        close_timeout_ms = CoreConnectionConfig::new().close_timeout_ms,
-        linger_ms = CoreConnectionConfig::new().linger_ms,
+        max_payload = None,
+        window = None,
+        heartbeat_ms = None,
+        idle_timeout_ms = None,
+        connect_timeout_ms = None,
+        close_timeout_ms = None,
+        linger_ms = None,
         prefer_crc = false,
         stream = false,
-        unreliable_slots = LinkConfig::new().unreliable_slots,
+        unreliable_slots = None,
         timing = "low_latency".to_string(),
         congestion = "loss_tolerant".to_string(),
-        extension = Vec::new(),
-    ))]
+        extension = None,
+    ), text_signature = "(*, max_payload=1200, window=256, heartbeat_ms=1000, idle_timeout_ms=10000, \
+        connect_timeout_ms=10000, close_timeout_ms=30000, linger_ms=2000, prefer_crc=False, stream=False, \
+        unreliable_slots=8, timing='low_latency', congestion='loss_tolerant', extension=b'')")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        max_payload: u16,
-        window: u16,
-        heartbeat_ms: u32,
-        idle_timeout_ms: u32,
-        connect_timeout_ms: u32,
-        close_timeout_ms: u32,
-        linger_ms: u32,
+        max_payload: Option<&Bound<'_, PyAny>>,
+        window: Option<&Bound<'_, PyAny>>,
+        heartbeat_ms: Option<&Bound<'_, PyAny>>,
+        idle_timeout_ms: Option<&Bound<'_, PyAny>>,
+        connect_timeout_ms: Option<&Bound<'_, PyAny>>,
+        close_timeout_ms: Option<&Bound<'_, PyAny>>,
+        linger_ms: Option<&Bound<'_, PyAny>>,
         prefer_crc: bool,
         stream: bool,
-        unreliable_slots: u8,
+        unreliable_slots: Option<&Bound<'_, PyAny>>,
         timing: String,
         congestion: String,
-        extension: Vec<u8>,
+        extension: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<ConnectionConfig> {
+        let defaults = ConnectionConfig::core_defaults();
         let config = ConnectionConfig {
-            max_payload,
-            window,
-            heartbeat_ms,
-            idle_timeout_ms,
-            connect_timeout_ms,
-            close_timeout_ms,
-            linger_ms,
+            max_payload: or_default(max_payload, "max_payload", u16_arg, defaults.max_payload)?,
+            window: or_default(window, "window", u16_arg, defaults.window)?,
+            heartbeat_ms: or_default(heartbeat_ms, "heartbeat_ms", u32_arg, defaults.heartbeat_ms)?,
+            idle_timeout_ms: or_default(idle_timeout_ms, "idle_timeout_ms", u32_arg, defaults.idle_timeout_ms)?,
+            connect_timeout_ms: or_default(
+                connect_timeout_ms,
+                "connect_timeout_ms",
+                u32_arg,
+                defaults.connect_timeout_ms,
+            )?,
+            close_timeout_ms: or_default(close_timeout_ms, "close_timeout_ms", u32_arg, defaults.close_timeout_ms)?,
+            linger_ms: or_default(linger_ms, "linger_ms", u32_arg, defaults.linger_ms)?,
             prefer_crc,
             stream,
-            unreliable_slots,
+            unreliable_slots: or_default(unreliable_slots, "unreliable_slots", u8_arg, defaults.unreliable_slots)?,
             timing,
             congestion,
-            extension,
+            extension: extension.map(bytes_arg).transpose()?.unwrap_or_default(),
         };
         config.to_core(py)?;
         Ok(config)
+    }
+
+    #[setter]
+    fn set_max_payload(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.max_payload = u16_arg(value, "max_payload")?;
+        Ok(())
+    }
+
+    #[setter]
+    fn set_window(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.window = u16_arg(value, "window")?;
+        Ok(())
+    }
+
+    #[setter]
+    fn set_heartbeat_ms(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.heartbeat_ms = u32_arg(value, "heartbeat_ms")?;
+        Ok(())
+    }
+
+    #[setter]
+    fn set_idle_timeout_ms(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.idle_timeout_ms = u32_arg(value, "idle_timeout_ms")?;
+        Ok(())
+    }
+
+    #[setter]
+    fn set_connect_timeout_ms(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.connect_timeout_ms = u32_arg(value, "connect_timeout_ms")?;
+        Ok(())
+    }
+
+    #[setter]
+    fn set_close_timeout_ms(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.close_timeout_ms = u32_arg(value, "close_timeout_ms")?;
+        Ok(())
+    }
+
+    #[setter]
+    fn set_linger_ms(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.linger_ms = u32_arg(value, "linger_ms")?;
+        Ok(())
+    }
+
+    #[setter]
+    fn set_timing(&mut self, py: Python<'_>, value: String) -> PyResult<()> {
+        self.timing = one_of(py, "timing", value, &TIMINGS)?;
+        Ok(())
+    }
+
+    #[setter]
+    fn set_congestion(&mut self, py: Python<'_>, value: String) -> PyResult<()> {
+        self.congestion = one_of(py, "congestion", value, &CONGESTIONS)?;
+        Ok(())
+    }
+
+    #[setter]
+    fn set_unreliable_slots(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.unreliable_slots = u8_arg(value, "unreliable_slots")?;
+        Ok(())
     }
 
     /// Extension bytes sent in this side's handshake packets (at most 32).
@@ -155,8 +244,9 @@ impl ConnectionConfig {
     }
 
     #[setter]
-    fn set_extension(&mut self, extension: Vec<u8>) {
-        self.extension = extension;
+    fn set_extension(&mut self, extension: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.extension = bytes_arg(extension)?;
+        Ok(())
     }
 
     /// Bytes of link storage a connection with these settings holds.
@@ -193,6 +283,15 @@ impl ConnectionConfig {
     }
 }
 
+/// `value` if it is one of `choices`, else a `seqlink.Error` naming `name` and the choices.
+fn one_of(py: Python<'_>, name: &str, value: String, choices: &[&str]) -> PyResult<String> {
+    if choices.contains(&value.as_str()) {
+        Ok(value)
+    } else {
+        Err(invalid_argument(py, &format!("{name} must be one of {choices:?}, got {value:?}")))
+    }
+}
+
 fn py_bool(b: bool) -> &'static str {
     if b {
         "True"
@@ -204,7 +303,7 @@ fn py_bool(b: bool) -> &'static str {
 /// Settings of a server endpoint: the connections' settings and the
 /// table's limits. `auto_accept=False` makes proven handshakes wait for
 /// `Endpoint.poll_incoming()` and the application's decision.
-#[pyclass(module = "seqlink", get_all, set_all)]
+#[pyclass(module = "seqlink", get_all)]
 pub struct EndpointConfig {
     /// Settings and limits of every connection (the object itself, shared:
     /// `config.connection.window = 64` changes this configuration).
@@ -237,42 +336,65 @@ impl EndpointConfig {
     #[pyo3(signature = (
         *,
         connection = None,
-        max_connections = 16,
-        cookie_lifetime_ms = CoreEndpointConfig::new(CoreConnectionConfig::new()).cookie_lifetime_ms,
-        resets_per_second = CoreEndpointConfig::new(CoreConnectionConfig::new()).resets_per_second,
+        max_connections = None,
+        cookie_lifetime_ms = None,
+        resets_per_second = None,
         auto_accept = true,
-    ))]
+    ), text_signature = "(*, connection=None, max_connections=16, cookie_lifetime_ms=10000, resets_per_second=50, \
+        auto_accept=True)")]
     fn new(
         py: Python<'_>,
         connection: Option<Py<ConnectionConfig>>,
-        max_connections: u16,
-        cookie_lifetime_ms: u32,
-        resets_per_second: u16,
+        max_connections: Option<&Bound<'_, PyAny>>,
+        cookie_lifetime_ms: Option<&Bound<'_, PyAny>>,
+        resets_per_second: Option<&Bound<'_, PyAny>>,
         auto_accept: bool,
     ) -> PyResult<EndpointConfig> {
+        let defaults = CoreEndpointConfig::new(CoreConnectionConfig::new());
         let connection = match connection {
             Some(c) => c,
-            None => Py::new(
-                py,
-                ConnectionConfig::new(
-                    py,
-                    LinkConfig::new().max_payload,
-                    LinkConfig::new().send_window,
-                    CoreConnectionConfig::new().heartbeat_ms,
-                    CoreConnectionConfig::new().idle_timeout_ms,
-                    CoreConnectionConfig::new().connect_timeout_ms,
-                    CoreConnectionConfig::new().close_timeout_ms,
-                    CoreConnectionConfig::new().linger_ms,
-                    false,
-                    false,
-                    LinkConfig::new().unreliable_slots,
-                    "low_latency".into(),
-                    "loss_tolerant".into(),
-                    Vec::new(),
-                )?,
-            )?,
+            None => Py::new(py, ConnectionConfig::core_defaults())?,
         };
-        Ok(EndpointConfig { connection, max_connections, cookie_lifetime_ms, resets_per_second, auto_accept })
+        Ok(EndpointConfig {
+            connection,
+            max_connections: or_default(max_connections, "max_connections", u16_arg, 16)?,
+            cookie_lifetime_ms: or_default(
+                cookie_lifetime_ms,
+                "cookie_lifetime_ms",
+                u32_arg,
+                defaults.cookie_lifetime_ms,
+            )?,
+            resets_per_second: or_default(resets_per_second, "resets_per_second", u16_arg, defaults.resets_per_second)?,
+            auto_accept,
+        })
+    }
+
+    #[setter]
+    fn set_connection(&mut self, value: Py<ConnectionConfig>) {
+        self.connection = value;
+    }
+
+    #[setter]
+    fn set_max_connections(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.max_connections = u16_arg(value, "max_connections")?;
+        Ok(())
+    }
+
+    #[setter]
+    fn set_cookie_lifetime_ms(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.cookie_lifetime_ms = u32_arg(value, "cookie_lifetime_ms")?;
+        Ok(())
+    }
+
+    #[setter]
+    fn set_resets_per_second(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.resets_per_second = u16_arg(value, "resets_per_second")?;
+        Ok(())
+    }
+
+    #[setter]
+    fn set_auto_accept(&mut self, value: bool) {
+        self.auto_accept = value;
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {

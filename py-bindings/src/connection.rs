@@ -7,7 +7,7 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyList};
 use seqlink_core::{Connection as CoreConnection, Delivery, ErrorCode, PacketType, Role, State};
 
-use crate::args::{u64_arg, u8_arg};
+use crate::args::{or_default, u64_arg, u8_arg};
 use crate::config::ConnectionConfig;
 use crate::errors::{to_py, OrRaise};
 use crate::event::{link_stats, Event, Message};
@@ -177,9 +177,9 @@ impl Connection {
     }
 
     /// Aborts at once: a RESET with `code` (section 9.3; 7 "aborted" by default) goes to the peer.
-    #[pyo3(signature = (now, code = 7))]
-    fn abort(&mut self, now: &Bound<'_, PyAny>, code: u8) -> PyResult<()> {
-        self.inner.abort(u64_arg(now, "now")?, ErrorCode::from_u8(code));
+    #[pyo3(signature = (now, code = None), text_signature = "(self, now, code=7)")]
+    fn abort(&mut self, now: &Bound<'_, PyAny>, code: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        self.inner.abort(u64_arg(now, "now")?, ErrorCode::from_u8(or_default(code, "code", u8_arg, 7)?));
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use pyo3::types::{PyBytes, PyInt, PyList, PyTuple};
 use seqlink_core::endpoint::IncomingTicket;
 use seqlink_core::{ConnectionHandle, Endpoint as CoreEndpoint, EndpointEvent, ErrorCode, PacketType, Slot};
 
-use crate::args::{u64_arg, u8_arg};
+use crate::args::{or_default, u16_arg, u32_arg, u64_arg, u8_arg};
 use crate::config::EndpointConfig;
 use crate::connection::{delivery_arg, next_message, random_u64, state_name, DETACH_DATAGRAM};
 use crate::errors::{invalid_argument, OrRaise};
@@ -39,13 +39,13 @@ impl Peer {
             return Err(wrong());
         }
         let host: String = tuple.get_item(0)?.extract()?;
-        let port: u16 = tuple.get_item(1)?.extract()?;
+        let port = u16_arg(&tuple.get_item(1)?, "port")?;
         let ip: IpAddr =
             host.parse().map_err(|_| invalid_argument(value.py(), &format!("not a numeric IP address: {host:?}")))?;
         Ok(match ip {
             IpAddr::V4(v4) => Peer::V4(v4.octets(), port),
             IpAddr::V6(v6) => {
-                let scope = if tuple.len() >= 4 { tuple.get_item(3)?.extract()? } else { 0 };
+                let scope = if tuple.len() >= 4 { u32_arg(&tuple.get_item(3)?, "scope_id")? } else { 0 };
                 Peer::V6(v6.octets(), port, scope)
             }
         })
@@ -286,8 +286,14 @@ impl Endpoint {
     }
 
     /// Refuses a waiting handshake with `code` (section 9.3; 4 "refused" by default).
-    #[pyo3(signature = (incoming, code = 4))]
-    fn refuse(&mut self, py: Python<'_>, incoming: &Bound<'_, Incoming>, code: u8) -> PyResult<()> {
+    #[pyo3(signature = (incoming, code = None), text_signature = "(self, incoming, code=4)")]
+    fn refuse(
+        &mut self,
+        py: Python<'_>,
+        incoming: &Bound<'_, Incoming>,
+        code: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let code = or_default(code, "code", u8_arg, 4)?;
         let ticket = incoming.get().ticket;
         self.inner.refuse(ticket, ErrorCode::from_u8(code)).or_raise(py)
     }
@@ -326,9 +332,14 @@ impl Endpoint {
     }
 
     /// Aborts a connection: a RESET with `code` (7 "aborted" by default) goes to the peer.
-    #[pyo3(signature = (handle, now, code = 7))]
-    fn abort(&mut self, handle: &Bound<'_, PyAny>, now: &Bound<'_, PyAny>, code: u8) -> PyResult<()> {
-        let (now, code) = (u64_arg(now, "now")?, ErrorCode::from_u8(code));
+    #[pyo3(signature = (handle, now, code = None), text_signature = "(self, handle, now, code=7)")]
+    fn abort(
+        &mut self,
+        handle: &Bound<'_, PyAny>,
+        now: &Bound<'_, PyAny>,
+        code: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let (now, code) = (u64_arg(now, "now")?, ErrorCode::from_u8(or_default(code, "code", u8_arg, 7)?));
         if let Some(conn) = self.inner.connection(handle_of(handle)?) {
             conn.abort(now, code);
         }

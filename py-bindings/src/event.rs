@@ -5,6 +5,8 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict};
 use seqlink_core::{Delivery, Event as CoreEvent, EventRecord, FailReason};
 
+use crate::args::u8_arg;
+use crate::connection::delivery_arg;
 use crate::endpoint::Handle;
 use crate::errors::to_py;
 
@@ -126,9 +128,16 @@ impl Message {
 #[pymethods]
 impl Message {
     #[new]
-    #[pyo3(signature = (ptype, payload, delivery = 0))]
-    fn py_new(py: Python<'_>, ptype: u8, payload: PyBackedBytes, delivery: u8) -> Message {
-        Message { ptype, payload: PyBytes::new(py, &payload).unbind(), delivery }
+    #[pyo3(signature = (ptype, payload, delivery = None), text_signature = "(ptype, payload, delivery=0)")]
+    fn py_new(
+        py: Python<'_>,
+        ptype: &Bound<'_, PyAny>,
+        payload: PyBackedBytes,
+        delivery: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Message> {
+        let ptype = u8_arg(ptype, "ptype")?;
+        let delivery = delivery.map(|d| delivery_arg(py, d)).transpose()?.unwrap_or_default();
+        Ok(Message::new(py, ptype, &payload, delivery))
     }
 
     #[classattr]

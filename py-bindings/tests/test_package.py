@@ -75,3 +75,57 @@ def test_every_method_and_attribute_of_the_compiled_classes_is_documented():
             if not doc or doc.startswith(("int(", "str(", "bytes(", "bool(", "tuple(")):
                 undocumented.append(f"{name}.{attr}")
     assert undocumented == []
+
+
+def stub_signatures() -> dict[str, inspect.Signature]:
+    """`name` or `Class.method` of _seqlink.pyi, each with its signature (annotations left out)."""
+    stub = Path(seqlink.__file__).with_name("_seqlink.pyi")
+    namespace: dict = {}
+    source = ast.parse(stub.read_text())
+    found: dict[str, inspect.Signature] = {}
+
+    def signature(node: ast.FunctionDef) -> inspect.Signature:
+        for arg in node.args.posonlyargs + node.args.args + node.args.kwonlyargs:
+            arg.annotation = None
+        node.returns = None
+        node.decorator_list = []
+        node.body = [ast.Pass()]
+        module = ast.Module(body=[node], type_ignores=[])
+        exec(compile(ast.fix_missing_locations(module), "stub", "exec"), namespace)
+        return inspect.signature(namespace[node.name])
+
+    for node in source.body:
+        if isinstance(node, ast.FunctionDef):
+            found[node.name] = signature(node)
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and not item.decorator_list and item.name != "__eq__":
+                    found[f"{node.name}.{item.name}"] = signature(item)
+    return found
+
+
+def test_the_stub_signatures_are_the_compiled_ones():
+    differ = []
+    for name, expected in stub_signatures().items():
+        obj = compiled
+        for part in name.split("."):
+            obj = getattr(obj, part)
+        if name.endswith(".__init__"):
+            obj = getattr(compiled, name.split(".")[0])
+        try:
+            actual = inspect.signature(obj)
+        except ValueError:  # no text signature at runtime: nothing to compare
+            continue
+        if name.endswith(".__init__") or "." in name:
+            expected = expected.replace(parameters=list(expected.parameters.values())[1:])
+            if "." in name and not name.endswith(".__init__") and "self" in actual.parameters:
+                actual = actual.replace(parameters=list(actual.parameters.values())[1:])
+        if str(actual) != str(expected):
+            differ.append(f"{name}: stub {expected}, runtime {actual}")
+    assert differ == []
+
+
+def test_all_names_every_public_name_of_the_package():
+    public_names = {name for name in dir(seqlink) if not name.startswith("_")} - {"annotations"}
+    assert public_names == set(seqlink.__all__)
+    assert len(seqlink.__all__) == len(set(seqlink.__all__))

@@ -249,3 +249,11 @@ def test_every_message_arrives_across_a_network_that_loses_a_fifth_of_the_datagr
     assert got == sent
     stats = client.stats
     assert stats.retransmissions > 0 and stats.messages_sent == len(sent)
+
+
+def test_configurations_with_the_same_settings_are_equal():
+    assert seqlink.ConnectionConfig(window=64) == seqlink.ConnectionConfig(window=64)
+    assert seqlink.ConnectionConfig(window=64) != seqlink.ConnectionConfig()
+    tuned = seqlink.ConnectionConfig()
+    tuned.timing = "standard"
+    assert tuned != seqlink.ConnectionConfig()

@@ -90,6 +90,8 @@ __all__ = [
     "sync",
     "aio",
     "errors",
+    "stats",
+    "types",
     "error_for_code",
     "Error",
     "DecodeError",

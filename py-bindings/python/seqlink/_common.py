@@ -58,3 +58,24 @@ def check_transport(transport: str, config: Optional[ConnectionConfig]) -> Conne
     return config
 
 
+
+
+def check_port(port: object) -> int:
+    """`port` as a port number: ``TypeError`` if not an int, ``seqlink.Error`` out of 0..=65535."""
+    if not isinstance(port, int) or isinstance(port, bool):
+        raise TypeError(f"port must be an int, got {type(port).__name__} {port!r}")
+    if not 0 <= port <= 0xFFFF:
+        raise Error(f"port must be an integer in 0..=65535, got {port}")
+    return port
+
+
+def check_timeout(timeout: object, name: str = "timeout") -> Optional[float]:
+    """`timeout` in seconds (None: no limit): ``TypeError`` if not a number,
+    ``seqlink.Error`` if negative or NaN."""
+    if timeout is None:
+        return None
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool):
+        raise TypeError(f"{name} must be a number of seconds or None, got {type(timeout).__name__} {timeout!r}")
+    if not timeout >= 0:  # also NaN
+        raise Error(f"{name} must be a number of seconds >= 0, got {timeout}")
+    return float(timeout)

@@ -126,6 +126,7 @@ class ConnectionConfig:
         congestion: str = "loss_tolerant",
         extension: bytes = b"",
     ) -> None: ...
+    def __eq__(self, other: object) -> bool: ...
     @property
     def storage_len(self) -> int:
         """Bytes of link storage a connection with these settings holds."""

@@ -1,6 +1,8 @@
 """asyncio drivers on asyncio's own transports: ``await connect(...)`` gives
 a :class:`Connection`, ``await serve(host, port, handler)`` runs
-``handler(connection)`` as a task for every client, over UDP or TCP.
+``handler(connection)`` as a task for every client, over UDP or TCP. Both
+are also async context managers as they are (``async with connect(...) as
+conn:``), closed when the block ends.
 
 Over TCP the server also serves seed 000 clients on the same port (the
 basic profile, ``docs/PROTOCOL.md`` 8.1), as the blocking one does.
@@ -15,13 +17,11 @@ depends on the application awaiting.
 ...     async for message in conn:
 ...         await conn.send(message.ptype, message.payload)
 >>> async def main():
-...     server = await seqlink.aio.serve("127.0.0.1", 0, echo)
-...     async with server:
-...         conn = await seqlink.aio.connect(*server.address)
-...         await conn.send(100, b"ping")
-...         reply = await conn.recv(timeout=5)
-...         await conn.close()
-...         return reply.payload
+...     async with seqlink.aio.serve("127.0.0.1", 0, echo) as server:
+...         async with seqlink.aio.connect(*server.address) as conn:
+...             await conn.send(100, b"ping")
+...             reply = await conn.recv(timeout=5)
+...     return reply.payload
 >>> asyncio.run(main())
 b'ping'
 """

@@ -7,11 +7,12 @@ import socket
 from typing import Any, Optional
 
 from .. import _seqlink
-from .._common import Address, check_transport
+from .._common import Address, check_port, check_timeout, check_transport
 from .._seqlink import ConnectionConfig, StreamDecoder
 from ..errors import ConnectionFailedError, Error
 from ..types import EventKind, now_ms
 from ._connection import Connection, _Timer
+from ._opening import Opening
 
 __all__ = ["connect"]
 
@@ -98,6 +99,10 @@ class _Client(Connection):
         self._timer.arm(None if self.connection.is_closed else self.connection.poll_timeout())
         self._wake()
 
+    @property
+    def state(self) -> str:
+        return self.connection.state
+
     def _finished(self) -> bool:
         return self.connection.is_closed or self._lost or self.connection.peer_finished
 
@@ -129,17 +134,26 @@ class _Client(Connection):
         return self.connection.stats
 
 
-async def connect(
+def connect(
     host: str,
     port: int,
     *,
     transport: str = "udp",
     config: Optional[ConnectionConfig] = None,
-    timeout: float = 10.0,
-) -> Connection:
+    timeout: Optional[float] = 10.0,
+) -> Opening[Connection]:
     """Connects to a seqlink server over ``"udp"`` or ``"tcp"`` and completes
-    the handshake; raises the failure or ``asyncio.TimeoutError``."""
+    the handshake (at most ``timeout`` seconds); raises the failure or
+    ``asyncio.TimeoutError``. ``await`` it for the :class:`Connection`, or
+    use it directly in ``async with`` (closed when the block ends)."""
+    port, timeout = check_port(port), check_timeout(timeout)
     config = check_transport(transport, config)
+    return Opening(_connect(host, port, transport, config, timeout))
+
+
+async def _connect(
+    host: str, port: int, transport: str, config: ConnectionConfig, timeout: Optional[float]
+) -> Connection:
     loop = asyncio.get_running_loop()
     client = _Client((host, port), config, stream=transport == "tcp")
     made: asyncio.BaseTransport
@@ -151,11 +165,11 @@ async def connect(
     else:
         made, _ = await loop.create_datagram_endpoint(lambda: _ClientProtocol(client), remote_addr=(host, port))
     client._attach(made)
-    until = loop.time() + timeout
+    until = None if timeout is None else loop.time() + timeout
     try:
         while not (client.connection.is_established or client.connection.is_closed):
-            left = until - loop.time()
-            if left <= 0:
+            left = None if until is None else until - loop.time()
+            if left is not None and left <= 0:
                 raise asyncio.TimeoutError(f"no handshake with {host}:{port} within {timeout} s")
             await client._wait_change(left)
         if not client.connection.is_established:

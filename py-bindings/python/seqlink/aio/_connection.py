@@ -6,7 +6,7 @@ import asyncio
 from collections import deque
 from typing import AsyncIterator, Callable, Deque, Optional
 
-from .._common import Address
+from .._common import Address, check_timeout
 from .._seqlink import Message
 from ..errors import Error, WouldBlockError
 from ..types import Delivery, now_ms
@@ -55,6 +55,19 @@ class Connection:
         self._closed = False
         self._changed = asyncio.Event()
 
+    _direction = "to"
+
+    @property
+    def state(self) -> str:
+        """The connection's state, as :attr:`seqlink.Connection.state` names it
+        (``"syn_sent"``, ``"established"``, ``"closing"``, ``"closed"``,
+        ``"failed"``, ...; a seed 000 client: ``"established"`` or ``"closed"``)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        host, port = self.address[:2]
+        return f"<seqlink.aio.Connection {self._direction} {host}:{port}, {self.state}>"
+
     # what each side provides
     def _try_send(self, ptype: int, payload: bytes, delivery: int) -> None:
         raise NotImplementedError
@@ -91,6 +104,7 @@ class Connection:
         full. Raises the failure, a :class:`~seqlink.SendError`, or
         ``asyncio.TimeoutError``."""
         loop = asyncio.get_running_loop()
+        timeout = check_timeout(timeout)
         until = None if timeout is None else loop.time() + timeout
         while True:
             try:
@@ -106,6 +120,7 @@ class Connection:
         """The next message, or None once the peer closed. Raises the failure
         (a :class:`~seqlink.ConnectionFailedError`) or ``asyncio.TimeoutError``."""
         loop = asyncio.get_running_loop()
+        timeout = check_timeout(timeout)
         until = None if timeout is None else loop.time() + timeout
         while not self._inbox:
             if self._failure is not None:
@@ -123,15 +138,16 @@ class Connection:
         while (message := await self.recv()) is not None:
             yield message
 
-    async def close(self, timeout: float = 5.0) -> None:
+    async def close(self, timeout: Optional[float] = 5.0) -> None:
         """Closes gracefully and waits (at most ``timeout`` seconds) until both
         sides are done and the linger time (``linger_ms``) passed."""
         self._start_close()
         loop = asyncio.get_running_loop()
-        until = loop.time() + timeout
+        timeout = check_timeout(timeout)
+        until = None if timeout is None else loop.time() + timeout
         while not (self._failure is not None or self._close_done()):
-            left = until - loop.time()
-            if left <= 0:
+            left = None if until is None else until - loop.time()
+            if left is not None and left <= 0:
                 break
             try:
                 await self._wait_change(left)

@@ -7,11 +7,12 @@ import socket
 from typing import Any, Awaitable, Callable, Dict, Optional, Set, Tuple, Union, cast
 
 from .. import _seqlink
-from .._common import Address, Admit, address_of, check_transport, decide, is_syn
+from .._common import Address, Admit, address_of, check_port, check_transport, decide, is_syn
 from .._seqlink import ConnectionConfig, EndpointConfig, Handle, Message, StreamDecoder
 from ..errors import ConnectionFailedError, Error
 from ..types import EventKind, PacketType, now_ms
 from ._connection import Connection, _Timer
+from ._opening import Opening
 
 __all__ = ["Server", "serve", "Handler"]
 
@@ -23,6 +24,12 @@ class _ServerConnection(Connection):
         super().__init__(address)
         self._server = server
         self.handle = handle
+
+    _direction = "from"
+
+    @property
+    def state(self) -> str:
+        return self._server.endpoint.state(self.handle) or "closed"
 
     def _finished(self) -> bool:
         state = self._server.endpoint.state(self.handle)
@@ -82,6 +89,12 @@ class _BasicConnection(Connection):
         if self._closed or transport is None or transport.is_closing():
             raise ConnectionFailedError("the seed 000 client is gone")
         transport.write(self.session.encode(ptype, payload))  # type: ignore[attr-defined]
+
+    _direction = "from"
+
+    @property
+    def state(self) -> str:
+        return "closed" if self._closed else "established"
 
     def _finished(self) -> bool:
         return self._closed
@@ -279,6 +292,11 @@ class Server:
             await self._listener.wait_closed()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def __repr__(self) -> str:
+        host, port = self.address
+        transport = "tcp" if self._stream else "udp"
+        return f"<seqlink.aio.Server {transport} {host}:{port}, {len(self._connections)} connections>"
+
     async def __aenter__(self) -> "Server":
         return self
 
@@ -286,7 +304,7 @@ class Server:
         await self.close()
 
 
-async def serve(
+def serve(
     host: str,
     port: int,
     handler: Handler,
@@ -295,22 +313,30 @@ async def serve(
     config: Optional[Union[EndpointConfig, ConnectionConfig]] = None,
     admit: Optional[Admit] = None,
     basic_after_ms: Optional[int] = 500,
-) -> Server:
+) -> Opening[Server]:
     """Serves seqlink on ``host:port`` (port 0: any free port, see
     :attr:`Server.address`) over ``"udp"`` or ``"tcp"``: ``await
     handler(connection)`` runs for every client that connects. ``admit``
     decides who may connect, as for :func:`seqlink.serve`. Over TCP, a
     client whose first packet is not a SYN, or that is silent for
     ``basic_after_ms`` (None: never), is a seed 000 client: its connection
-    has ``basic`` True and speaks the basic profile."""
+    has ``basic`` True and speaks the basic profile.
+
+    ``await`` it for the :class:`Server`, or use it directly in ``async
+    with`` (closed when the block ends)."""
+    port = check_port(port)
     if isinstance(config, EndpointConfig):
         check_transport(transport, config.connection)
         endpoint_config = config
     else:
         endpoint_config = EndpointConfig(connection=check_transport(transport, config))
-    loop = asyncio.get_running_loop()
     basic = basic_after_ms if transport == "tcp" else None
     server = Server(endpoint_config, handler, stream=transport == "tcp", admit=admit, basic_after_ms=basic)
+    return Opening(_listen(server, host, port, transport))
+
+
+async def _listen(server: Server, host: str, port: int, transport: str) -> Server:
+    loop = asyncio.get_running_loop()
     if transport == "tcp":
         server._listener = await loop.create_server(lambda: _ServerStream(server), host, port)
         server.address = address_of(server._listener.sockets[0].getsockname())

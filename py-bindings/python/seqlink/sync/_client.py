@@ -7,7 +7,7 @@ import socket
 from collections import deque
 from typing import Callable, Deque, Iterator, Optional
 
-from .._common import DRAIN_BURST, READ_SIZE, Address, address_of, check_transport, wait_ms
+from .._common import DRAIN_BURST, READ_SIZE, Address, address_of, check_port, check_timeout, check_transport, wait_ms
 from .._seqlink import Connection, ConnectionConfig, Message, StreamDecoder
 from ..errors import ConnectionFailedError, Error, WouldBlockError
 from ..types import Delivery, EventKind, now_ms
@@ -24,6 +24,8 @@ class Client:
 
     def __init__(self, sock: socket.socket, connection: Connection, stream: bool) -> None:
         self._sock = sock
+        self.address = address_of(sock.getpeername())
+        """The server's address."""
         self.connection = connection
         """The sans-IO connection underneath."""
         self._stream = StreamDecoder() if stream else None
@@ -104,6 +106,7 @@ class Client:
             self._inbox.append(message)
 
     def _wait(self, done: Callable[[], bool], timeout: Optional[float]) -> bool:
+        timeout = check_timeout(timeout)
         until = None if timeout is None else now_ms() + int(timeout * 1000)
         while not done():
             if until is not None and now_ms() >= until:
@@ -121,6 +124,7 @@ class Client:
         """Queues a message and sends what it can at once. Waits while the send
         window is full (``TimeoutError`` after ``timeout`` seconds); raises the
         connection's failure, or a :class:`~seqlink.SendError`."""
+        timeout = check_timeout(timeout)
         until = None if timeout is None else now_ms() + int(timeout * 1000)
         while True:
             try:
@@ -161,7 +165,7 @@ class Client:
         """Runs the protocol once without waiting (timers, input, output)."""
         self._step(now_ms())
 
-    def close(self, timeout: float = 5.0) -> None:
+    def close(self, timeout: Optional[float] = 5.0) -> None:
         """Closes gracefully: waits until everything sent was delivered, the
         peer closed too and the linger time passed (``linger_ms``; at most
         ``timeout`` seconds in all), then closes the socket."""
@@ -191,6 +195,11 @@ class Client:
         """This side's socket address."""
         return address_of(self._sock.getsockname())
 
+    def __repr__(self) -> str:
+        host, port = self.address
+        transport = "udp" if self._stream is None else "tcp"
+        return f"<seqlink.Client {transport} to {host}:{port}, {self.connection.state}>"
+
     def __enter__(self) -> "Client":
         return self
 
@@ -208,7 +217,7 @@ def connect(
     *,
     transport: str = "udp",
     config: Optional[ConnectionConfig] = None,
-    timeout: float = 10.0,
+    timeout: Optional[float] = 10.0,
 ) -> Client:
     """Connects to a seqlink server and completes the handshake.
 
@@ -217,6 +226,7 @@ def connect(
     failure (``ConnectTimeoutError``, ``RefusedError``, ...), ``TimeoutError``
     after ``timeout`` seconds, or the socket's ``OSError``.
     """
+    port, timeout = check_port(port), check_timeout(timeout)
     config = check_transport(transport, config)
     if transport == "tcp":
         sock = socket.create_connection((host, port), timeout=timeout)

@@ -7,7 +7,19 @@ import socket
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union, cast
 
-from .._common import DRAIN_BURST, READ_SIZE, Address, Admit, address_of, check_transport, decide, is_syn, wait_ms
+from .._common import (
+    DRAIN_BURST,
+    READ_SIZE,
+    Address,
+    Admit,
+    address_of,
+    check_port,
+    check_timeout,
+    check_transport,
+    decide,
+    is_syn,
+    wait_ms,
+)
 from .._seqlink import BasicSession, EndpointConfig, ConnectionConfig, Endpoint, Handle, Message, StreamDecoder
 from ..errors import ConnectionFailedError, Error
 from ..types import Delivery, EventKind, PacketType, now_ms
@@ -56,7 +68,8 @@ class Peer:
 
     def __repr__(self) -> str:
         kind = "basic" if self.basic is not None else "seqlink"
-        return f"<Peer {kind} {self.address[0]}:{self.address[1]}>"
+        state = "open" if self.open else "closed"
+        return f"<seqlink.Peer {kind} {self.address[0]}:{self.address[1]}, {state}>"
 
 
 class _Stream:
@@ -307,6 +320,7 @@ class Server:
     def poll(self, timeout: Optional[float] = None) -> List[ServerEvent]:
         """Runs the server until something happens or ``timeout`` seconds
         passed (None: until something happens); returns what happened."""
+        timeout = check_timeout(timeout)
         until = None if timeout is None else now_ms() + int(timeout * 1000)
         while not self._pending:
             self._step(until)
@@ -359,6 +373,11 @@ class Server:
             self._streams.clear()
             self._sock.close()
 
+    def __repr__(self) -> str:
+        host, port = self.address
+        transport = "tcp" if self._tcp else "udp"
+        return f"<seqlink.Server {transport} {host}:{port}, {len(self._peers)} peers>"
+
     def __enter__(self) -> "Server":
         return self
 
@@ -389,6 +408,7 @@ def serve(
     for ``PeerCode.REFUSED``) to refuse it; the client then fails with
     :class:`~seqlink.RefusedError`.
     """
+    port = check_port(port)
     if isinstance(config, EndpointConfig):
         endpoint_config = config
         check_transport(transport, config.connection)
