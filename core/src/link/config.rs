@@ -19,6 +19,7 @@ pub const MIN_PAYLOAD: u16 = 64;
 
 /// Fast retransmissions (SACK- or NACK-driven) of one packet at most; its
 /// retransmission timer still resends it after that.
+#[cfg(feature = "fast-recovery")]
 pub(crate) const MAX_FAST_RESENDS: u8 = 5;
 /// Bytes of per-slot bookkeeping in the send window: the base, then (with
 /// `fast-recovery`) 6 bytes of fast retransmit bookkeeping.

@@ -39,8 +39,10 @@
 //! Timer rules, packet formats and the window arithmetic are specified in
 //! `docs/PROTOCOL.md`.
 
+mod acked;
 mod config;
 mod receive;
+#[cfg(feature = "fast-recovery")]
 mod reordering;
 mod slots;
 mod stats;
@@ -426,8 +428,10 @@ struct LinkState {
     #[cfg(feature = "fast-recovery")]
     tx_count: u32,
     /// The latest transmission (by `tx_count`, from 1) acknowledged so far; 0: none.
+    #[cfg(feature = "fast-recovery")]
     delivered_tx: u32,
     /// How much later than SRTT a packet has been seen to arrive (reordering), ms.
+    #[cfg(feature = "fast-recovery")]
     reorder_ms: u16,
     /// Since when new data waits to share a datagram (`coalesce_wait_ms`); `NOT_HELD`: it does not.
     held_since: u64,
@@ -549,7 +553,9 @@ impl LinkState {
             nack_high: config.initial_recv_seq,
             #[cfg(feature = "fast-recovery")]
             tx_count: 0,
+            #[cfg(feature = "fast-recovery")]
             delivered_tx: 0,
+            #[cfg(feature = "fast-recovery")]
             reorder_ms: 0,
             held_since: NOT_HELD,
             fin_sent: false,

@@ -39,6 +39,7 @@ impl LinkState {
         if self.rto_deadline.is_none_or(|t| now < t) {
             return;
         }
+        #[cfg(feature = "fast-recovery")]
         self.on_reorder_timer(arena, now);
         // Each outstanding packet has its own deadline: those past it are
         // presumed lost and resent oldest first as the congestion window
@@ -108,7 +109,11 @@ impl LinkState {
         let mut seq = self.snd_una;
         while seq != self.snd_nxt {
             let meta = self.send_meta(arena, seq);
-            for d in [self.resend_deadline(seq, &meta), self.reorder_deadline(&meta)].into_iter().flatten() {
+            #[cfg(feature = "fast-recovery")]
+            let reorder = self.reorder_deadline(&meta);
+            #[cfg(not(feature = "fast-recovery"))]
+            let reorder = None;
+            for d in [self.resend_deadline(seq, &meta), reorder].into_iter().flatten() {
                 earliest = Some(earliest.map_or(d, |e| e.min(d)));
             }
             seq = seq.next();
