@@ -366,6 +366,7 @@ impl<S: AsMut<[u8]>> Link<S> {
 }
 
 /// `LinkState::held_since` when no data is held back.
+#[cfg(feature = "coalescing")]
 const NOT_HELD: u64 = u64::MAX;
 
 /// All of a link's state that is not in the caller's storage.
@@ -434,6 +435,7 @@ struct LinkState {
     #[cfg(feature = "fast-recovery")]
     reorder_ms: u16,
     /// Since when new data waits to share a datagram (`coalesce_wait_ms`); `NOT_HELD`: it does not.
+    #[cfg(feature = "coalescing")]
     held_since: u64,
     /// This side queued its FIN.
     fin_sent: bool,
@@ -557,6 +559,7 @@ impl LinkState {
             delivered_tx: 0,
             #[cfg(feature = "fast-recovery")]
             reorder_ms: 0,
+            #[cfg(feature = "coalescing")]
             held_since: NOT_HELD,
             fin_sent: false,
             fin_recv: None,

@@ -27,6 +27,7 @@ impl LinkState {
 
     pub(super) fn handle_datagram(&mut self, arena: &mut [u8], now: u64, datagram: &[u8]) {
         let codec = self.config.codec();
+        #[cfg(feature = "coalescing")]
         if self.config.coalesce {
             let mut left = datagram.len();
             for packet in PacketRepr::decode_all(datagram, &codec) {

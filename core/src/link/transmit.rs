@@ -7,7 +7,9 @@ use super::config::UNRELIABLE_META_LEN;
 #[cfg(feature = "unreliable")]
 use super::slots::UnreliableMeta;
 use super::slots::{SendMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, QUEUED, SENT};
-use super::{copy_prefix, LinkState, NOT_HELD};
+#[cfg(feature = "coalescing")]
+use super::NOT_HELD;
+use super::{copy_prefix, LinkState};
 use crate::error::Error;
 use crate::event::{FailReason, TraceKind};
 use crate::seq::Seq;
@@ -23,8 +25,11 @@ impl LinkState {
             return None;
         }
         let resend = if self.snd_una != self.snd_nxt { self.rto_deadline } else { None };
+        #[cfg(feature = "coalescing")]
         let held = (self.held_since != NOT_HELD)
             .then(|| self.held_since.saturating_add(u64::from(self.config.coalesce_wait_ms)));
+        #[cfg(not(feature = "coalescing"))]
+        let held = None;
         [resend, self.ack_deadline, held].into_iter().flatten().min()
     }
 
@@ -166,25 +171,44 @@ impl LinkState {
         if self.failed.is_some() {
             return Ok(None);
         }
+        #[cfg(feature = "coalescing")]
         if self.holds_for_coalescing(arena, now, needed) {
             return Ok(None);
         }
-        let Some(mut n) = self.transmit_packet(arena, now, buf)? else {
+        let Some(n) = self.transmit_packet(arena, now, buf)? else {
             return Ok(None);
         };
+        #[cfg(feature = "coalescing")]
+        let n = self.coalesce_after(arena, now, buf, n, needed)?;
+        Ok(Some(n))
+    }
+
+    /// After the first packet of a datagram (`n` bytes of `buf`): with
+    /// `coalesce`, the data already queued that fits whole rides along, up
+    /// to `limit` bytes (6.8). Returns the datagram's length.
+    #[cfg(feature = "coalescing")]
+    fn coalesce_after(
+        &mut self,
+        arena: &mut [u8],
+        now: u64,
+        buf: &mut [u8],
+        n: usize,
+        limit: usize,
+    ) -> Result<usize, Error> {
         self.held_since = NOT_HELD;
+        let mut n = n;
         if self.config.coalesce {
-            // data already queued rides along, up to the longest datagram
-            while let Some(more) = self.transmit_queued_data(arena, now, buf.get_mut(n..needed).unwrap_or(&mut []))? {
+            while let Some(more) = self.transmit_queued_data(arena, now, buf.get_mut(n..limit).unwrap_or(&mut []))? {
                 n += more;
             }
         }
-        Ok(Some(n))
+        Ok(n)
     }
 
     /// Whether new data waits to share a datagram (`coalesce_wait_ms`, 6.8):
     /// only new data is ready, it does not fill a datagram of `limit` bytes,
     /// and it has waited less than the bound since it was first held.
+    #[cfg(feature = "coalescing")]
     fn holds_for_coalescing(&mut self, arena: &mut [u8], now: u64, limit: usize) -> bool {
         let wait = u64::from(self.config.coalesce_wait_ms);
         #[cfg(feature = "fast-recovery")]
@@ -208,6 +232,7 @@ impl LinkState {
     }
 
     /// The bytes the new packets that may be sent now take on the wire, counted up to `limit`.
+    #[cfg(feature = "coalescing")]
     fn ready_new_bytes(&self, arena: &mut [u8], limit: usize) -> usize {
         let in_flight = self.snd_nxt.offset_from(self.snd_una);
         let cwnd = if self.config.congestion_control.is_on() { u32::from(self.cc.window()) } else { u32::MAX };
@@ -266,6 +291,7 @@ impl LinkState {
 
     /// Writes the next data packet to send (reliable, then unreliable) into
     /// `room` when it fits there whole; None when none is queued or it does not fit.
+    #[cfg(feature = "coalescing")]
     fn transmit_queued_data(&mut self, arena: &mut [u8], now: u64, room: &mut [u8]) -> Result<Option<usize>, Error> {
         let ack = (self.ack_now || self.ack_deadline.is_some()).then(|| self.build_ack(arena));
         if let Some(seq) = self.next_resend(arena).or_else(|| self.next_new()) {
@@ -291,6 +317,7 @@ impl LinkState {
 
     /// The wire length of a data packet with `len` bytes of data: a plain
     /// packet when nothing extends it, else an extended DATA packet.
+    #[cfg(feature = "coalescing")]
     fn data_packet_len(&self, len: usize, ack: Option<&AckRepr>, fragment: bool, unreliable: bool) -> usize {
         let extended = ack.is_some() || fragment || unreliable;
         let ext = if extended {

@@ -2,7 +2,8 @@
 //! no SACK, NACK or fast retransmit, no fragmentation, ...) exchanges
 //! messages both ways with a full-featured server under loss: every message
 //! it sends comes back echoed, in order, exactly once, and the losses are
-//! repaired by its retransmission timer alone.
+//! repaired by its retransmission timer alone. Neither side offers or
+//! agrees to coalesced datagrams, and each datagram is one packet.
 //!
 //! The server is `full_peer` (tests/src/bin/full_peer.rs in the main
 //! workspace, built with every default feature), driven over pipes on the
@@ -10,6 +11,7 @@
 
 use seqlink_core::wire::ack::AckRepr;
 use seqlink_core::wire::data::DataRepr;
+use seqlink_core::wire::handshake::FLAG_COALESCE;
 use seqlink_core::{Connection, ConnectionConfig, Event, LinkConfig, PacketType, SendError, State};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -26,6 +28,9 @@ const MESSAGES: usize = 60;
 const NACK: u8 = 21;
 const ACK: u8 = 20;
 const DATA: u8 = 24;
+const SYN: u8 = 25;
+const SYN_ACK: u8 = 26;
+const HANDSHAKE_ACK: u8 = 27;
 /// The packet type of the test's messages.
 const APP_TYPE: u8 = 100;
 const HEADER_LEN: usize = 9;
@@ -51,7 +56,9 @@ impl FullPeer {
         FullPeer { child, input, output, timeout: u64::MAX }
     }
 
-    /// Hands it a datagram (or, with `None`, runs its timers) at `now`; returns what it sends.
+    /// Hands it a datagram (or, with `None`, runs its timers) at `now`;
+    /// returns what it sends, each checked to be one packet without the
+    /// coalescing flag.
     fn request(&mut self, now: u64, datagram: Option<&[u8]>) -> Vec<Vec<u8>> {
         let (kind, bytes) = match datagram {
             Some(d) => (0u8, d),
@@ -77,6 +84,8 @@ impl FullPeer {
             self.output.read_exact(&mut len).expect("full_peer answers");
             let mut datagram = vec![0u8; usize::from(u16::from_le_bytes(len))];
             self.output.read_exact(&mut datagram).expect("full_peer answers");
+            assert_no_coalescing_flag(&datagram, "the full peer");
+            assert_one_packet(&datagram);
             sent.push(datagram);
         }
     }
@@ -165,6 +174,25 @@ fn assert_cumulative_only(datagram: &[u8]) {
     }
 }
 
+/// What neither side may send in a handshake with the minimal client (built
+/// without `coalescing`): the flag offering or agreeing to coalesced
+/// datagrams (the flags byte is the second of the handshake payload).
+fn assert_no_coalescing_flag(datagram: &[u8], sender: &str) {
+    let (Some(&ptype), Some(&flags)) = (datagram.get(4), datagram.get(HEADER_LEN + 1)) else { return };
+    if matches!(ptype, SYN | SYN_ACK | HANDSHAKE_ACK) {
+        assert_eq!(flags & FLAG_COALESCE, 0, "{sender} sent the coalescing flag in packet type {ptype}");
+    }
+}
+
+/// A datagram for the minimal client must be exactly one packet (no
+/// coalescing was agreed): its 9-byte header and `len` bytes (the Internet
+/// checksum has no trailer).
+fn assert_one_packet(datagram: &[u8]) {
+    let Some(&[l0, l1]) = datagram.get(5..7).and_then(|l| l.first_chunk::<2>()) else { return };
+    let len = usize::from(u16::from_be_bytes([l0, l1]));
+    assert_eq!(datagram.len(), HEADER_LEN + len, "the full peer sent the minimal client a coalesced datagram");
+}
+
 /// The sequence number of a data packet (the test's type, or DATA).
 fn data_seq(datagram: &[u8]) -> Option<u32> {
     let (&[s0, s1, s2, s3, ptype], true) = (datagram.first_chunk::<5>()?, datagram.len() >= HEADER_LEN) else {
@@ -244,6 +272,7 @@ fn exchange(loss_percent: u64, seed: u64) -> Outcome {
         }
         while let Some(n) = client.poll_transmit(now, &mut datagram).expect("buffer holds a datagram") {
             assert_cumulative_only(&datagram[..n]);
+            assert_no_coalescing_flag(&datagram[..n], "the minimal client");
             if let Some(seq) = data_seq(&datagram[..n]) {
                 retransmissions += usize::from(!data_sent.insert(seq));
             }
