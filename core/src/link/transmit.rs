@@ -25,12 +25,17 @@ impl LinkState {
             return None;
         }
         let resend = if self.snd_una != self.snd_nxt { self.rto_deadline } else { None };
+        let deadline = match (resend, self.ack_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         #[cfg(feature = "coalescing")]
-        let held = (self.held_since != NOT_HELD)
-            .then(|| self.held_since.saturating_add(u64::from(self.config.coalesce_wait_ms)));
-        #[cfg(not(feature = "coalescing"))]
-        let held = None;
-        [resend, self.ack_deadline, held].into_iter().flatten().min()
+        let deadline = {
+            let held = (self.held_since != NOT_HELD)
+                .then(|| self.held_since.saturating_add(u64::from(self.config.coalesce_wait_ms)));
+            [deadline, held].into_iter().flatten().min()
+        };
+        deadline
     }
 
     pub(super) fn on_timers(&mut self, arena: &mut [u8], now: u64) {
@@ -114,11 +119,10 @@ impl LinkState {
         let mut seq = self.snd_una;
         while seq != self.snd_nxt {
             let meta = self.send_meta(arena, seq);
+            let deadline = self.resend_deadline(seq, &meta);
             #[cfg(feature = "fast-recovery")]
-            let reorder = self.reorder_deadline(&meta);
-            #[cfg(not(feature = "fast-recovery"))]
-            let reorder = None;
-            for d in [self.resend_deadline(seq, &meta), reorder].into_iter().flatten() {
+            let deadline = [deadline, self.reorder_deadline(&meta)].into_iter().flatten().min();
+            if let Some(d) = deadline {
                 earliest = Some(earliest.map_or(d, |e| e.min(d)));
             }
             seq = seq.next();
