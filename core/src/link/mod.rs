@@ -377,6 +377,11 @@ struct LinkState {
     snd_una: Seq,
     snd_nxt: Seq,
     snd_end: Seq,
+    /// The receive window last advertised to the peer. (Declared before the
+    /// other 16-bit fields, which start at zero: a long zeroed run at an
+    /// 8-aligned offset makes a new link's construction link `memclr8`, 174 B
+    /// of flash on Cortex-M.)
+    last_adv_window: u16,
     snd_base_slot: u16,
     /// First sequence number the peer cannot take yet.
     peer_right: Seq,
@@ -415,7 +420,6 @@ struct LinkState {
     ack_now: bool,
     ack_deadline: Option<u64>,
     rx_unacked: u8,
-    last_adv_window: u16,
     /// A NACK to send, naming the holes from this sequence number on.
     #[cfg(feature = "fast-recovery")]
     nack_pending: Option<Seq>,
