@@ -25,17 +25,17 @@ impl LinkState {
             return None;
         }
         let resend = if self.snd_una != self.snd_nxt { self.rto_deadline } else { None };
-        let deadline = match (resend, self.ack_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
         #[cfg(feature = "coalescing")]
-        let deadline = {
+        {
             let held = (self.held_since != NOT_HELD)
                 .then(|| self.held_since.saturating_add(u64::from(self.config.coalesce_wait_ms)));
-            [deadline, held].into_iter().flatten().min()
-        };
-        deadline
+            [resend, self.ack_deadline, held].into_iter().flatten().min()
+        }
+        #[cfg(not(feature = "coalescing"))]
+        match (resend, self.ack_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     pub(super) fn on_timers(&mut self, arena: &mut [u8], now: u64) {
@@ -179,34 +179,24 @@ impl LinkState {
         if self.holds_for_coalescing(arena, now, needed) {
             return Ok(None);
         }
-        let Some(n) = self.transmit_packet(arena, now, buf)? else {
+        #[cfg_attr(not(feature = "coalescing"), allow(unused_mut))]
+        let Some(mut n) = self.transmit_packet(arena, now, buf)?
+        else {
             return Ok(None);
         };
         #[cfg(feature = "coalescing")]
-        let n = self.coalesce_after(arena, now, buf, n, needed)?;
-        Ok(Some(n))
-    }
-
-    /// After the first packet of a datagram (`n` bytes of `buf`): with
-    /// `coalesce`, the data already queued that fits whole rides along, up
-    /// to `limit` bytes (6.8). Returns the datagram's length.
-    #[cfg(feature = "coalescing")]
-    fn coalesce_after(
-        &mut self,
-        arena: &mut [u8],
-        now: u64,
-        buf: &mut [u8],
-        n: usize,
-        limit: usize,
-    ) -> Result<usize, Error> {
-        self.held_since = NOT_HELD;
-        let mut n = n;
-        if self.config.coalesce {
-            while let Some(more) = self.transmit_queued_data(arena, now, buf.get_mut(n..limit).unwrap_or(&mut []))? {
-                n += more;
+        {
+            self.held_since = NOT_HELD;
+            if self.config.coalesce {
+                // data already queued rides along, up to the longest datagram (6.8)
+                while let Some(more) =
+                    self.transmit_queued_data(arena, now, buf.get_mut(n..needed).unwrap_or(&mut []))?
+                {
+                    n += more;
+                }
             }
         }
-        Ok(n)
+        Ok(Some(n))
     }
 
     /// Whether new data waits to share a datagram (`coalesce_wait_ms`, 6.8):
