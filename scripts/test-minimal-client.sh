@@ -8,7 +8,8 @@
 # feature) through a lossy simulated path: every message must come back
 # echoed, in order, the client must never send a NACK or a SACK bit, and
 # neither side may offer or agree to coalesced datagrams nor send the client
-# one (tests/interop.rs); a bare link built so takes `coalesce` as off
+# one, and the client fails on a SYN_ACK forged to agree to coalescing
+# (tests/interop.rs); a bare link built so takes `coalesce` as off
 # (tests/bare_link.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."

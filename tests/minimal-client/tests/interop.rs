@@ -12,7 +12,8 @@
 use seqlink_core::wire::ack::AckRepr;
 use seqlink_core::wire::data::DataRepr;
 use seqlink_core::wire::handshake::FLAG_COALESCE;
-use seqlink_core::{Connection, ConnectionConfig, Event, LinkConfig, PacketType, SendError, State};
+use seqlink_core::wire::{Codec, PacketRepr};
+use seqlink_core::{Connection, ConnectionConfig, Event, FailReason, LinkConfig, PacketType, SendError, State};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -304,4 +305,29 @@ fn a_minimal_client_and_a_full_server_exchange_every_message_under_loss() {
         assert!(outcome.echoed == expected, "the echoes differ from what was sent (seed {seed})");
         assert!(outcome.closed, "the client did not close (seed {seed})");
     }
+}
+
+#[test]
+fn a_minimal_client_fails_on_an_agreement_to_coalesce_it_did_not_offer() {
+    let config = ConnectionConfig::new().with_link(LinkConfig::new().with_window(4).with_max_payload(128));
+    let mut client = Connection::connect(config, vec![0u8; config.storage_len()], 0, 7).expect("valid config");
+    let mut server = FullPeer::start();
+    let mut datagram = vec![0u8; config.max_datagram_len()];
+    let n = client.poll_transmit(0, &mut datagram).expect("buffer holds a datagram").expect("a SYN");
+    let answers = server.request(0, Some(&datagram[..n]));
+    let syn_ack = answers.first().expect("the full peer answers the SYN");
+    // the same SYN_ACK, but saying both sides send coalesced datagrams
+    let unbound = Codec::new().with_max_payload(1024);
+    let packet = PacketRepr::decode(syn_ack, &unbound).expect("a well-formed SYN_ACK");
+    assert_eq!(packet.ptype.0, SYN_ACK);
+    let mut payload = packet.payload.to_vec();
+    payload[1] |= FLAG_COALESCE;
+    let mut forged = vec![0u8; syn_ack.len()];
+    let len = PacketRepr { payload: &payload, ..packet }.emit(&mut forged, &unbound).expect("room for it");
+    client.handle_datagram(DELAY_MS, &forged[..len]);
+    let events: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
+    assert!(
+        events.contains(&Event::Failed(FailReason::ProtocolViolation)),
+        "the client took an agreement it did not offer: {events:?}"
+    );
 }
