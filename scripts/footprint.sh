@@ -61,8 +61,8 @@ check)
     for variant in "none (default-features = false)::" "crc32c:crc32c:" \
         "crc32c, client asks for CRC-32C:prefer-crc:" "endpoint:endpoint:" "unreliable:unreliable:" \
         "trace:trace:" "fragmentation:fragmentation:" "full-stats:full-stats:" "peer-details:peer-details:" \
-        "congestion:congestion:" "fast-recovery:fast-recovery:" "stats:stats:" \
-        "all default features:crc32c,endpoint,unreliable,trace,fragmentation,full-stats,peer-details,congestion,fast-recovery,stats:" "defmt:defmt:"; do
+        "congestion:congestion:" "fast-recovery:fast-recovery:" "stats:stats:" "coalescing:coalescing:" \
+        "all default features:crc32c,endpoint,unreliable,trace,fragmentation,full-stats,peer-details,congestion,fast-recovery,stats,coalescing:" "defmt:defmt:"; do
         IFS=: read -r label features _ <<<"$variant"
         # shellcheck disable=SC2046
         figures=$(report --brief $(build "$features" "$PROBE/target/features-$(tr , - <<<"${features:-none}")"))

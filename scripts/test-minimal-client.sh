@@ -6,7 +6,11 @@
 # workspace of its own (in the main one cargo unifies features), and its test
 # drives that client against `full_peer` (tests/src/bin, every default
 # feature) through a lossy simulated path: every message must come back
-# echoed, in order, and the client must never send a NACK or a SACK bit.
+# echoed, in order, the client must never send a NACK or a SACK bit, and
+# neither side may offer or agree to coalesced datagrams nor send the client
+# one, and the client fails on a SYN_ACK forged to agree to coalescing
+# (tests/interop.rs); a bare link built so takes `coalesce` as off
+# (tests/bare_link.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

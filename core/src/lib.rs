@@ -71,7 +71,13 @@
 //! * `fast-recovery`: SACK, NACK and fast retransmit; without it the
 //!   receiver sends cumulative ACKs only and the sender ignores SACK bits
 //!   and NACKs and repairs every loss by its retransmission timer (it still
-//!   interoperates with a full peer: `docs/PROTOCOL.md` 6.9).
+//!   interoperates with a full peer: `docs/PROTOCOL.md` 6.9). The learned
+//!   reordering window, which only delays fast retransmit and NACKs, goes
+//!   with it.
+//! * `coalescing`: coalesced datagrams (`docs/PROTOCOL.md` 4.1, 6.8);
+//!   without it a connection never offers or agrees to them (handshake flag
+//!   0x04), so each datagram carries one packet both ways, and
+//!   [`LinkConfig::coalesce`] and `coalesce_wait_ms` are taken as off and 0.
 //! * `defmt`: `defmt::Format` for the public types.
 #![no_std]
 #![cfg_attr(

@@ -20,6 +20,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 self.on_bound(now, &packet, datagram.len());
                 return;
             }
+            #[cfg(feature = "coalescing")]
             if self.link.config().coalesce && self.on_coalesced(now, datagram, &bound) {
                 return;
             }
@@ -33,6 +34,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     /// Takes the packets of a coalesced datagram (`docs/PROTOCOL.md` 4.1),
     /// up to the first that fails to decode (counted as corrupt). False
     /// when not even the first decodes (the datagram is judged as unbound).
+    #[cfg(feature = "coalescing")]
     pub(super) fn on_coalesced(&mut self, now: u64, datagram: &[u8], bound: &Codec) -> bool {
         let mut left = datagram.len();
         for (index, packet) in PacketRepr::decode_all(datagram, bound).enumerate() {

@@ -93,7 +93,8 @@ impl<S: AsMut<[u8]>> Connection<S> {
         self.retries = self.retries.saturating_add(1);
     }
 
-    /// The handshake flags this side offers: CRC-32C support and preference, coalesced datagrams.
+    /// The handshake flags this side offers: CRC-32C support and preference,
+    /// coalesced datagrams (only with the `coalescing` feature).
     pub(super) fn offered_flags(&self) -> u8 {
         let mut flags = 0;
         // Over a stream the framing must not change mid-stream: no CRC-32C there.
@@ -103,7 +104,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
                 flags |= FLAG_CRC;
             }
         }
-        if self.config.transport == Transport::Datagram {
+        if cfg!(feature = "coalescing") && self.config.transport == Transport::Datagram {
             flags |= FLAG_COALESCE;
         }
         flags

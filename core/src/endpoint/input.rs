@@ -91,8 +91,9 @@ where
         let crc = server_crc
             && syn.flags & FLAG_CRC_SUPPORTED != 0
             && (syn.flags & FLAG_CRC != 0 || self.config.connection.prefer_crc);
-        // Coalesced datagrams when the client takes them (never over a stream).
-        let coalesce = syn.flags & FLAG_COALESCE != 0 && !self.over_stream();
+        // Coalesced datagrams when the client takes them and this build has
+        // them (never over a stream).
+        let coalesce = cfg!(feature = "coalescing") && syn.flags & FLAG_COALESCE != 0 && !self.over_stream();
         let params = Params {
             max_payload: syn.params.max_payload.min(limits.max_payload),
             window: syn.params.window.min(limits.window).min(MAX_WINDOW),

@@ -19,6 +19,7 @@ pub const MIN_PAYLOAD: u16 = 64;
 
 /// Fast retransmissions (SACK- or NACK-driven) of one packet at most; its
 /// retransmission timer still resends it after that.
+#[cfg(feature = "fast-recovery")]
 pub(crate) const MAX_FAST_RESENDS: u8 = 5;
 /// Bytes of per-slot bookkeeping in the send window: the base, then (with
 /// `fast-recovery`) 6 bytes of fast retransmit bookkeeping.
@@ -68,11 +69,14 @@ pub struct LinkConfig {
     /// them, up to [`LinkConfig::max_datagram_len`], and a datagram may
     /// carry several packets. Both sides must agree: off in
     /// [`LinkConfig::new`]; a connection sets it from its handshake (both
-    /// sides offer it over datagrams, whatever this field says).
+    /// sides offer it over datagrams, whatever this field says). Taken as
+    /// off without the `coalescing` feature: one packet per datagram both
+    /// ways, and a datagram longer than its packet is `LengthMismatch`.
     pub coalesce: bool,
     /// With `coalesce`, the longest new data may wait to share a datagram,
     /// ms (0, the default: only what is queued when a datagram goes out is
-    /// packed). This side's choice; nothing of it is on the wire.
+    /// packed). This side's choice; nothing of it is on the wire. Taken as
+    /// 0 without the `coalescing` feature.
     pub coalesce_wait_ms: u16,
     /// Integrity check of every packet.
     pub integrity: Integrity,

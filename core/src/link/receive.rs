@@ -1,14 +1,19 @@
 //! The receiving half of a link: packets in, acknowledgements processed,
 //! messages reassembled and handed to the application.
 
+use super::acked::NewlyAcked;
+#[cfg(feature = "fast-recovery")]
 use super::config::MAX_FAST_RESENDS;
 #[cfg(feature = "unreliable")]
 use super::config::UNRELIABLE_META_LEN;
 use super::config::{RECV_META_LEN, SEND_META_LEN};
-use super::reordering::{sent_after, NewlyAcked};
+#[cfg(feature = "fast-recovery")]
+use super::reordering::sent_after;
 #[cfg(feature = "unreliable")]
 use super::slots::UnreliableMeta;
-use super::slots::{RecvMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, SENT};
+use super::slots::{RecvMeta, F_FRAGMENT, SENT};
+#[cfg(feature = "fast-recovery")]
+use super::slots::{ACKED, F_LOST, F_RESEND};
 use super::{copy_prefix, ring_index, Delivery, Handled, LinkState, Received};
 use crate::error::Error;
 use crate::event::TraceKind;
@@ -22,6 +27,7 @@ impl LinkState {
 
     pub(super) fn handle_datagram(&mut self, arena: &mut [u8], now: u64, datagram: &[u8]) {
         let codec = self.config.codec();
+        #[cfg(feature = "coalescing")]
         if self.config.coalesce {
             let mut left = datagram.len();
             for packet in PacketRepr::decode_all(datagram, &codec) {
@@ -72,12 +78,15 @@ impl LinkState {
             PacketType::NACK => NackRepr::parse(packet.payload).map(|nack| {
                 self.stats.nacks_received += 1;
                 // advisory (PROTOCOL.md 6.4): without `fast-recovery` the timers repair the loss
-                if cfg!(feature = "fast-recovery") {
+                #[cfg(feature = "fast-recovery")]
+                {
                     for seq in nack.seqs() {
                         self.on_nack(arena, now, seq);
                     }
                     self.rearm(arena);
                 }
+                #[cfg(not(feature = "fast-recovery"))]
+                let _ = nack;
             }),
             PacketType::DATA => DataRepr::parse(packet.payload).map(|data| {
                 if let Some(ack) = &data.ack {
@@ -264,13 +273,52 @@ impl LinkState {
         self.snd_base_slot =
             ring_index(usize::from(self.snd_base_slot) + advance as usize, usize::from(self.config.send_window)) as u16;
 
-        let mut highest_sacked: Option<Seq> = None;
-        #[cfg(feature = "fast-recovery")]
-        let sacked = ack.sack.iter();
         // advisory (PROTOCOL.md 6.3): without `fast-recovery` SACK bits are ignored
+        #[cfg(feature = "fast-recovery")]
+        let highest_sacked = self.take_sacks(arena, ack, &mut newly);
+
+        if let Some(window) = ack.window {
+            self.peer_right = cum_next.advance(u32::from(window));
+            if window == 0 && self.snd_nxt.offset_from(self.snd_una) == 1 {
+                // The peer is alive but full: the probe in flight does not count towards dead peer.
+                let mut probe = self.send_meta(arena, self.snd_una);
+                probe.retries = 0;
+                self.set_send_meta(arena, self.snd_una, &probe);
+            }
+        }
+
+        #[cfg(feature = "fast-recovery")]
+        let suspected = {
+            self.learn_reordering(&newly.reordering);
+            self.count_fast_acks(arena, now, ack, advance, sent, highest_sacked)
+        };
         #[cfg(not(feature = "fast-recovery"))]
-        let sacked = core::iter::empty::<usize>();
-        for index in sacked {
+        let suspected = false;
+
+        if newly.count > 0 {
+            self.timeout_hold = None; // the peer is receiving: every packet has its own deadline again
+            let rtt = newly.rtt_sample();
+            if let Some(rtt) = rtt {
+                self.rtt.on_sample(rtt, &self.config.timing);
+            }
+            self.cc.on_ack(newly.count, ack.cumulative, rtt);
+            if self.blocked {
+                self.blocked = false;
+                self.writable_pending = true;
+            }
+        }
+        // Acknowledged packets' deadlines are gone, and the others' follow the new RTO.
+        if newly.count > 0 || advance > 0 || suspected {
+            self.rearm(arena);
+        }
+    }
+
+    /// Takes the SACK bits of `ack` (noting the packets they newly
+    /// acknowledge); returns the highest selectively acknowledged packet.
+    #[cfg(feature = "fast-recovery")]
+    fn take_sacks(&mut self, arena: &mut [u8], ack: &AckRepr, newly: &mut NewlyAcked) -> Option<Seq> {
+        let mut highest_sacked: Option<Seq> = None;
+        for index in ack.sack.iter() {
             let seq = ack.cumulative.advance(2 + index as u32);
             if !seq.in_window(self.snd_una, self.snd_nxt.offset_from(self.snd_una)) {
                 continue;
@@ -285,27 +333,30 @@ impl LinkState {
             }
             highest_sacked = Some(seq);
         }
+        highest_sacked
+    }
 
-        if let Some(window) = ack.window {
-            self.peer_right = cum_next.advance(u32::from(window));
-            if window == 0 && self.snd_nxt.offset_from(self.snd_una) == 1 {
-                // The peer is alive but full: the probe in flight does not count towards dead peer.
-                let mut probe = self.send_meta(arena, self.snd_una);
-                probe.retries = 0;
-                self.set_send_meta(arena, self.snd_una, &probe);
-            }
-        }
-
-        self.learn_reordering(&newly);
-
+    /// Counts `ack` towards fast retransmit of the packets it reports
+    /// later ones past (`advance` packets newly acknowledged cumulatively,
+    /// `sent` outstanding before it); whether a suspect waits out its
+    /// reordering window (so the timer must be rearmed).
+    #[cfg(feature = "fast-recovery")]
+    fn count_fast_acks(
+        &mut self,
+        arena: &mut [u8],
+        now: u64,
+        ack: &AckRepr,
+        advance: u32,
+        sent: u32,
+        highest_sacked: Option<Seq>,
+    ) -> bool {
         // Fast retransmit: a packet still missing while `fast_resend` ACKs
         // reported packets sent after its last transmission (so a resend is
         // judged only by what was sent after it, and a reordering has to
         // outlast that many ACKs), once it has been out longer than the
         // reordering seen so far allows. Again after each resend, up to
         // MAX_FAST_RESENDS times; its timer covers the rest.
-        let on = cfg!(feature = "fast-recovery") && self.config.retransmit;
-        let threshold = if on { self.config.timing.fast_resend } else { 0 };
+        let threshold = if self.config.retransmit { self.config.timing.fast_resend } else { 0 };
         let mut suspected = false;
         if threshold > 0 {
             let upto = match highest_sacked {
@@ -343,25 +394,10 @@ impl LinkState {
                 }
             }
         }
-
-        if newly.count > 0 {
-            self.timeout_hold = None; // the peer is receiving: every packet has its own deadline again
-            let rtt = newly.rtt_sample();
-            if let Some(rtt) = rtt {
-                self.rtt.on_sample(rtt, &self.config.timing);
-            }
-            self.cc.on_ack(newly.count, ack.cumulative, rtt);
-            if self.blocked {
-                self.blocked = false;
-                self.writable_pending = true;
-            }
-        }
-        // Acknowledged packets' deadlines are gone, and the others' follow the new RTO.
-        if newly.count > 0 || advance > 0 || suspected {
-            self.rearm(arena);
-        }
+        suspected
     }
 
+    #[cfg(feature = "fast-recovery")]
     pub(super) fn on_nack(&mut self, arena: &mut [u8], now: u64, seq: Seq) {
         if !seq.in_window(self.snd_una, self.snd_nxt.offset_from(self.snd_una)) {
             return;

@@ -1,59 +1,40 @@
 //! Telling a late packet from a lost one (`docs/PROTOCOL.md` 6.6): what
-//! the packets an ACK newly acknowledges say about the path (the RTT sample
-//! and any reordering), and how long a packet may still be on its way.
+//! the packets an ACK newly acknowledges say about reordering on the path,
+//! and how long a packet may still be on its way before fast retransmit or
+//! a NACK may resend it. Only with `fast-recovery` (it serves nothing else).
 
 use super::config::MAX_FAST_RESENDS;
 use super::slots::{SendMeta, F_LOST, F_RESEND, SENT};
 use super::LinkState;
 use crate::seq::Seq;
 
-/// What the packets one ACK newly acknowledges say, gathered packet by packet.
+/// What the packets one ACK newly acknowledges say about reordering,
+/// gathered packet by packet.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct NewlyAcked {
-    now: u64,
+pub(super) struct ReorderingSeen {
     srtt: u32,
     /// The latest transmission acknowledged before this ACK.
     delivered_before: Option<u32>,
-    /// Packets newly acknowledged.
-    pub count: u16,
-    /// When the newest packet sent once was sent (Karn's rule, strictly:
-    /// none counts when any newly acknowledged packet was resent or presumed lost).
-    sample_sent_at: Option<u64>,
-    ambiguous: bool,
     /// The latest transmission among them that was a packet's only one.
     newest_tx: Option<u32>,
     /// The most a packet arrived after one sent after it, beyond SRTT, plus 1 ms.
     late: u32,
 }
 
-impl NewlyAcked {
-    /// Nothing acknowledged yet by the ACK being processed at `now`.
-    pub(super) fn start(link: &LinkState, now: u64) -> NewlyAcked {
-        NewlyAcked {
-            now,
-            srtt: link.rtt.srtt(),
-            delivered_before: (link.delivered_tx != 0).then_some(link.delivered_tx),
-            count: 0,
-            sample_sent_at: None,
-            ambiguous: false,
-            newest_tx: (link.delivered_tx != 0).then_some(link.delivered_tx),
-            late: 0,
-        }
+impl ReorderingSeen {
+    /// Nothing seen yet by the ACK being processed.
+    pub(super) fn start(link: &LinkState) -> ReorderingSeen {
+        let delivered = (link.delivered_tx != 0).then_some(link.delivered_tx);
+        ReorderingSeen { srtt: link.rtt.srtt(), delivered_before: delivered, newest_tx: delivered, late: 0 }
     }
 
-    /// Notes one packet newly acknowledged.
-    pub(super) fn note(&mut self, meta: &SendMeta) {
-        self.count = self.count.saturating_add(1);
-        if meta.retries > 0 || meta.flags & (F_RESEND | F_LOST) != 0 {
-            self.ambiguous = true;
-        } else if self.sample_sent_at.is_none_or(|s| meta.sent_at > s) {
-            self.sample_sent_at = Some(meta.sent_at);
-        }
+    /// Notes one packet newly acknowledged at `now`.
+    pub(super) fn note(&mut self, meta: &SendMeta, now: u64) {
         // Every transmission of it was sent before its last one, and a packet
         // sent after that was acknowledged first: it was reordered, and
         // arrived at least this late.
         if self.delivered_before.is_some_and(|d| sent_after(d, meta.tx)) {
-            let elapsed = u32::try_from(self.now.saturating_sub(meta.sent_at)).unwrap_or(u32::MAX);
+            let elapsed = u32::try_from(now.saturating_sub(meta.sent_at)).unwrap_or(u32::MAX);
             self.late = self.late.max(elapsed.saturating_sub(self.srtt).saturating_add(1));
         }
         // Only a packet sent once tells which transmission arrived (a
@@ -63,14 +44,6 @@ impl NewlyAcked {
         }
         if self.newest_tx.is_none_or(|n| sent_after(meta.tx, n)) {
             self.newest_tx = Some(meta.tx);
-        }
-    }
-
-    /// The round-trip sample this ACK gives, if any.
-    pub(super) fn rtt_sample(&self) -> Option<u32> {
-        match (self.sample_sent_at, self.ambiguous) {
-            (Some(sent_at), false) => Some(u32::try_from(self.now.saturating_sub(sent_at)).unwrap_or(u32::MAX)),
-            _ => None,
         }
     }
 }
@@ -83,9 +56,9 @@ impl LinkState {
     /// the allowance must overshoot). It never shrinks (as Linux keeps a
     /// connection's reordering degree) and stays below the RTO, after
     /// which the timer resends anyway.
-    pub(super) fn learn_reordering(&mut self, newly: &NewlyAcked) {
-        self.delivered_tx = newly.newest_tx.unwrap_or(0);
-        let allowance = u32::from(self.reorder_ms).max(newly.late.saturating_mul(2));
+    pub(super) fn learn_reordering(&mut self, seen: &ReorderingSeen) {
+        self.delivered_tx = seen.newest_tx.unwrap_or(0);
+        let allowance = u32::from(self.reorder_ms).max(seen.late.saturating_mul(2));
         self.reorder_ms = u16::try_from(allowance.min(self.rtt.rto())).unwrap_or(u16::MAX);
     }
 

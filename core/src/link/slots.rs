@@ -42,7 +42,7 @@ pub(crate) struct SendMeta {
     pub fastack: u8,
     /// Resends not caused by its timer (fast retransmit, NACK): its timer
     /// backs off once per `retries - quick`, and fast retransmit stops at
-    /// [`MAX_FAST_RESENDS`](super::config::MAX_FAST_RESENDS).
+    /// `MAX_FAST_RESENDS` (with `fast-recovery`).
     pub quick: u8,
     /// When it was last (re)sent: its resend deadline runs from here.
     pub sent_at: u64,

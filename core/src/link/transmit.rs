@@ -7,7 +7,9 @@ use super::config::UNRELIABLE_META_LEN;
 #[cfg(feature = "unreliable")]
 use super::slots::UnreliableMeta;
 use super::slots::{SendMeta, ACKED, F_FRAGMENT, F_LOST, F_RESEND, QUEUED, SENT};
-use super::{copy_prefix, LinkState, NOT_HELD};
+#[cfg(feature = "coalescing")]
+use super::NOT_HELD;
+use super::{copy_prefix, LinkState};
 use crate::error::Error;
 use crate::event::{FailReason, TraceKind};
 use crate::seq::Seq;
@@ -23,9 +25,17 @@ impl LinkState {
             return None;
         }
         let resend = if self.snd_una != self.snd_nxt { self.rto_deadline } else { None };
-        let held = (self.held_since != NOT_HELD)
-            .then(|| self.held_since.saturating_add(u64::from(self.config.coalesce_wait_ms)));
-        [resend, self.ack_deadline, held].into_iter().flatten().min()
+        #[cfg(feature = "coalescing")]
+        {
+            let held = (self.held_since != NOT_HELD)
+                .then(|| self.held_since.saturating_add(u64::from(self.config.coalesce_wait_ms)));
+            [resend, self.ack_deadline, held].into_iter().flatten().min()
+        }
+        #[cfg(not(feature = "coalescing"))]
+        match (resend, self.ack_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     pub(super) fn on_timers(&mut self, arena: &mut [u8], now: u64) {
@@ -39,6 +49,7 @@ impl LinkState {
         if self.rto_deadline.is_none_or(|t| now < t) {
             return;
         }
+        #[cfg(feature = "fast-recovery")]
         self.on_reorder_timer(arena, now);
         // Each outstanding packet has its own deadline: those past it are
         // presumed lost and resent oldest first as the congestion window
@@ -108,7 +119,10 @@ impl LinkState {
         let mut seq = self.snd_una;
         while seq != self.snd_nxt {
             let meta = self.send_meta(arena, seq);
-            for d in [self.resend_deadline(seq, &meta), self.reorder_deadline(&meta)].into_iter().flatten() {
+            let deadline = self.resend_deadline(seq, &meta);
+            #[cfg(feature = "fast-recovery")]
+            let deadline = [deadline, self.reorder_deadline(&meta)].into_iter().flatten().min();
+            if let Some(d) = deadline {
                 earliest = Some(earliest.map_or(d, |e| e.min(d)));
             }
             seq = seq.next();
@@ -161,17 +175,25 @@ impl LinkState {
         if self.failed.is_some() {
             return Ok(None);
         }
+        #[cfg(feature = "coalescing")]
         if self.holds_for_coalescing(arena, now, needed) {
             return Ok(None);
         }
-        let Some(mut n) = self.transmit_packet(arena, now, buf)? else {
+        #[cfg_attr(not(feature = "coalescing"), allow(unused_mut))]
+        let Some(mut n) = self.transmit_packet(arena, now, buf)?
+        else {
             return Ok(None);
         };
-        self.held_since = NOT_HELD;
-        if self.config.coalesce {
-            // data already queued rides along, up to the longest datagram
-            while let Some(more) = self.transmit_queued_data(arena, now, buf.get_mut(n..needed).unwrap_or(&mut []))? {
-                n += more;
+        #[cfg(feature = "coalescing")]
+        {
+            self.held_since = NOT_HELD;
+            if self.config.coalesce {
+                // data already queued rides along, up to the longest datagram (6.8)
+                while let Some(more) =
+                    self.transmit_queued_data(arena, now, buf.get_mut(n..needed).unwrap_or(&mut []))?
+                {
+                    n += more;
+                }
             }
         }
         Ok(Some(n))
@@ -180,6 +202,7 @@ impl LinkState {
     /// Whether new data waits to share a datagram (`coalesce_wait_ms`, 6.8):
     /// only new data is ready, it does not fill a datagram of `limit` bytes,
     /// and it has waited less than the bound since it was first held.
+    #[cfg(feature = "coalescing")]
     fn holds_for_coalescing(&mut self, arena: &mut [u8], now: u64, limit: usize) -> bool {
         let wait = u64::from(self.config.coalesce_wait_ms);
         #[cfg(feature = "fast-recovery")]
@@ -203,6 +226,7 @@ impl LinkState {
     }
 
     /// The bytes the new packets that may be sent now take on the wire, counted up to `limit`.
+    #[cfg(feature = "coalescing")]
     fn ready_new_bytes(&self, arena: &mut [u8], limit: usize) -> usize {
         let in_flight = self.snd_nxt.offset_from(self.snd_una);
         let cwnd = if self.config.congestion_control.is_on() { u32::from(self.cc.window()) } else { u32::MAX };
@@ -261,6 +285,7 @@ impl LinkState {
 
     /// Writes the next data packet to send (reliable, then unreliable) into
     /// `room` when it fits there whole; None when none is queued or it does not fit.
+    #[cfg(feature = "coalescing")]
     fn transmit_queued_data(&mut self, arena: &mut [u8], now: u64, room: &mut [u8]) -> Result<Option<usize>, Error> {
         let ack = (self.ack_now || self.ack_deadline.is_some()).then(|| self.build_ack(arena));
         if let Some(seq) = self.next_resend(arena).or_else(|| self.next_new()) {
@@ -286,6 +311,7 @@ impl LinkState {
 
     /// The wire length of a data packet with `len` bytes of data: a plain
     /// packet when nothing extends it, else an extended DATA packet.
+    #[cfg(feature = "coalescing")]
     fn data_packet_len(&self, len: usize, ack: Option<&AckRepr>, fragment: bool, unreliable: bool) -> usize {
         let extended = ack.is_some() || fragment || unreliable;
         let ext = if extended {

@@ -21,6 +21,7 @@ impl Unlimited {
 
     pub(super) fn on_ack(&mut self, _acked: u16, _cumulative: Seq, _rtt: Option<u32>) {}
 
+    #[cfg(feature = "fast-recovery")]
     pub(super) fn on_loss(&mut self, _lost: Seq, _next_seq: Seq) {}
 
     pub(super) fn on_timeout(&mut self, _next_seq: Seq) {}

@@ -2,7 +2,8 @@
 //! no SACK, NACK or fast retransmit, no fragmentation, ...) exchanges
 //! messages both ways with a full-featured server under loss: every message
 //! it sends comes back echoed, in order, exactly once, and the losses are
-//! repaired by its retransmission timer alone.
+//! repaired by its retransmission timer alone. Neither side offers or
+//! agrees to coalesced datagrams, and each datagram is one packet.
 //!
 //! The server is `full_peer` (tests/src/bin/full_peer.rs in the main
 //! workspace, built with every default feature), driven over pipes on the
@@ -10,7 +11,9 @@
 
 use seqlink_core::wire::ack::AckRepr;
 use seqlink_core::wire::data::DataRepr;
-use seqlink_core::{Connection, ConnectionConfig, Event, LinkConfig, PacketType, SendError, State};
+use seqlink_core::wire::handshake::FLAG_COALESCE;
+use seqlink_core::wire::{Codec, PacketRepr};
+use seqlink_core::{Connection, ConnectionConfig, Event, FailReason, LinkConfig, PacketType, SendError, State};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -26,6 +29,9 @@ const MESSAGES: usize = 60;
 const NACK: u8 = 21;
 const ACK: u8 = 20;
 const DATA: u8 = 24;
+const SYN: u8 = 25;
+const SYN_ACK: u8 = 26;
+const HANDSHAKE_ACK: u8 = 27;
 /// The packet type of the test's messages.
 const APP_TYPE: u8 = 100;
 const HEADER_LEN: usize = 9;
@@ -51,7 +57,9 @@ impl FullPeer {
         FullPeer { child, input, output, timeout: u64::MAX }
     }
 
-    /// Hands it a datagram (or, with `None`, runs its timers) at `now`; returns what it sends.
+    /// Hands it a datagram (or, with `None`, runs its timers) at `now`;
+    /// returns what it sends, each checked to be one packet without the
+    /// coalescing flag.
     fn request(&mut self, now: u64, datagram: Option<&[u8]>) -> Vec<Vec<u8>> {
         let (kind, bytes) = match datagram {
             Some(d) => (0u8, d),
@@ -77,6 +85,8 @@ impl FullPeer {
             self.output.read_exact(&mut len).expect("full_peer answers");
             let mut datagram = vec![0u8; usize::from(u16::from_le_bytes(len))];
             self.output.read_exact(&mut datagram).expect("full_peer answers");
+            assert_no_coalescing_flag(&datagram, "the full peer");
+            assert_one_packet(&datagram);
             sent.push(datagram);
         }
     }
@@ -165,6 +175,25 @@ fn assert_cumulative_only(datagram: &[u8]) {
     }
 }
 
+/// What neither side may send in a handshake with the minimal client (built
+/// without `coalescing`): the flag offering or agreeing to coalesced
+/// datagrams (the flags byte is the second of the handshake payload).
+fn assert_no_coalescing_flag(datagram: &[u8], sender: &str) {
+    let (Some(&ptype), Some(&flags)) = (datagram.get(4), datagram.get(HEADER_LEN + 1)) else { return };
+    if matches!(ptype, SYN | SYN_ACK | HANDSHAKE_ACK) {
+        assert_eq!(flags & FLAG_COALESCE, 0, "{sender} sent the coalescing flag in packet type {ptype}");
+    }
+}
+
+/// A datagram for the minimal client must be exactly one packet (no
+/// coalescing was agreed): its 9-byte header and `len` bytes (the Internet
+/// checksum has no trailer).
+fn assert_one_packet(datagram: &[u8]) {
+    let Some(&[l0, l1]) = datagram.get(5..7).and_then(|l| l.first_chunk::<2>()) else { return };
+    let len = usize::from(u16::from_be_bytes([l0, l1]));
+    assert_eq!(datagram.len(), HEADER_LEN + len, "the full peer sent the minimal client a coalesced datagram");
+}
+
 /// The sequence number of a data packet (the test's type, or DATA).
 fn data_seq(datagram: &[u8]) -> Option<u32> {
     let (&[s0, s1, s2, s3, ptype], true) = (datagram.first_chunk::<5>()?, datagram.len() >= HEADER_LEN) else {
@@ -244,6 +273,7 @@ fn exchange(loss_percent: u64, seed: u64) -> Outcome {
         }
         while let Some(n) = client.poll_transmit(now, &mut datagram).expect("buffer holds a datagram") {
             assert_cumulative_only(&datagram[..n]);
+            assert_no_coalescing_flag(&datagram[..n], "the minimal client");
             if let Some(seq) = data_seq(&datagram[..n]) {
                 retransmissions += usize::from(!data_sent.insert(seq));
             }
@@ -275,4 +305,29 @@ fn a_minimal_client_and_a_full_server_exchange_every_message_under_loss() {
         assert!(outcome.echoed == expected, "the echoes differ from what was sent (seed {seed})");
         assert!(outcome.closed, "the client did not close (seed {seed})");
     }
+}
+
+#[test]
+fn a_minimal_client_fails_on_an_agreement_to_coalesce_it_did_not_offer() {
+    let config = ConnectionConfig::new().with_link(LinkConfig::new().with_window(4).with_max_payload(128));
+    let mut client = Connection::connect(config, vec![0u8; config.storage_len()], 0, 7).expect("valid config");
+    let mut server = FullPeer::start();
+    let mut datagram = vec![0u8; config.max_datagram_len()];
+    let n = client.poll_transmit(0, &mut datagram).expect("buffer holds a datagram").expect("a SYN");
+    let answers = server.request(0, Some(&datagram[..n]));
+    let syn_ack = answers.first().expect("the full peer answers the SYN");
+    // the same SYN_ACK, but saying both sides send coalesced datagrams
+    let unbound = Codec::new().with_max_payload(1024);
+    let packet = PacketRepr::decode(syn_ack, &unbound).expect("a well-formed SYN_ACK");
+    assert_eq!(packet.ptype.0, SYN_ACK);
+    let mut payload = packet.payload.to_vec();
+    payload[1] |= FLAG_COALESCE;
+    let mut forged = vec![0u8; syn_ack.len()];
+    let len = PacketRepr { payload: &payload, ..packet }.emit(&mut forged, &unbound).expect("room for it");
+    client.handle_datagram(DELAY_MS, &forged[..len]);
+    let events: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
+    assert!(
+        events.contains(&Event::Failed(FailReason::ProtocolViolation)),
+        "the client took an agreement it did not offer: {events:?}"
+    );
 }
