@@ -10,8 +10,7 @@
 //! * **Loss-tolerant** (the default): NewReno's growth, but a loss halves the
 //!   window only when it comes with queue growth, that is when the last two
 //!   round-trip samples are above the smallest one ever seen by more than
-//!   `max(min_rtt / 8, 2 ms, 2 x jitter)`, the jitter being the mean
-//!   difference between consecutive samples (smoothed, gain 1/16). A bottleneck queue that overflows delays every
+//!   `max(min_rtt / 8, 2 ms)`. A bottleneck queue that overflows delays every
 //!   packet through it before it drops one, so congestion losses are still
 //!   answered as NewReno answers them; random losses on an uncongested path
 //!   are not. A timeout drops the window to one packet as in NewReno, but
@@ -73,10 +72,6 @@ pub struct Congestion {
     latest_two_min: u16,
     /// The latest round-trip sample, ms.
     latest: u16,
-    /// Round-trip jitter, in 1/16 ms: the mean difference between
-    /// consecutive samples, smoothed with gain 1/16 (RFC 3550's
-    /// interarrival jitter, applied to round trips).
-    jitter_16: u32,
     /// The window the next acknowledgement restores after a timeout that
     /// was not congestion (0: none).
     restore: u16,
@@ -92,9 +87,6 @@ pub const INITIAL_WINDOW: u16 = 4;
 
 /// Queue delay below which a loss is taken for random loss, in ms, at the least.
 pub const QUEUE_FLOOR_MS: u16 = 2;
-
-/// The queue threshold is at least this many times the round-trip jitter.
-const JITTER_FACTOR: u32 = 2;
 
 impl Congestion {
     /// A NewReno window that may grow to `max` packets (the send window).
@@ -121,7 +113,6 @@ impl Congestion {
             batch_len: 0,
             latest_two_min: u16::MAX,
             latest: u16::MAX,
-            jitter_16: 0,
             restore: 0,
         }
     }
@@ -170,10 +161,6 @@ impl Congestion {
     fn on_rtt(&mut self, rtt: u32) {
         let rtt = u16::try_from(rtt).unwrap_or(u16::MAX - 1);
         self.min_rtt = self.min_rtt.min(rtt);
-        if self.latest != u16::MAX {
-            let step = u32::from(self.latest.abs_diff(rtt));
-            self.jitter_16 = self.jitter_16 - self.jitter_16 / 16 + step;
-        }
         self.latest_two_min = self.latest.min(rtt);
         self.latest = rtt;
         self.batch_min = self.batch_min.min(rtt);
@@ -196,12 +183,8 @@ impl Congestion {
 
     /// Whether `rtt` shows a queue: always in NewReno mode; in loss-tolerant
     /// mode when it exceeds the smallest sample seen by more than
-    /// `max(min_rtt / 8, QUEUE_FLOOR_MS, 2 x jitter)`, the jitter being the
-    /// smoothed difference between consecutive samples (never before the
-    /// first sample: then the window is still small, and a loss says
-    /// nothing yet). Jitter (a scheduler, a radio) throws single samples
-    /// several ms up; a queue that fills moves consecutive samples little
-    /// and raises them all.
+    /// `max(min_rtt / 8, QUEUE_FLOOR_MS)` (never before the first sample:
+    /// then the window is still small, and a loss says nothing yet).
     const fn queued(&self, rtt: u16) -> bool {
         if !self.tolerant {
             return true;
@@ -209,10 +192,8 @@ impl Congestion {
         if self.min_rtt == u16::MAX {
             return false;
         }
-        let floor = if self.min_rtt / 8 > QUEUE_FLOOR_MS { self.min_rtt / 8 } else { QUEUE_FLOOR_MS };
-        let jitter_margin = JITTER_FACTOR * self.jitter_16 / 16;
-        let margin = if jitter_margin > floor as u32 { jitter_margin } else { floor as u32 };
-        rtt as u32 > self.min_rtt as u32 + margin
+        let threshold = if self.min_rtt / 8 > QUEUE_FLOOR_MS { self.min_rtt / 8 } else { QUEUE_FLOOR_MS };
+        rtt as u32 > self.min_rtt as u32 + threshold as u32
     }
 
     /// Whether a loss found now counts as congestion: the latest two samples
@@ -348,37 +329,6 @@ mod tests {
         assert_eq!((cc.window(), cc.ssthresh()), (16, 16));
         cc.on_timeout(Seq(50));
         assert_eq!(cc.window(), 1);
-    }
-
-    /// Samples that swing between 50 and 58 ms (about 5 ms of mean
-    /// difference between consecutive samples) on a 50 ms path.
-    fn jittery(cc: &mut Congestion, samples: u32) {
-        for i in 0..samples {
-            cc.on_ack(0, Seq(28), Some(50 + (i % 3) * 4));
-        }
-    }
-
-    #[test]
-    fn jitter_alone_is_not_a_queue() {
-        let mut cc = tolerant_at_32();
-        jittery(&mut cc, 64);
-        cc.on_ack(0, Seq(28), Some(58)); // two samples 8 and 7 ms up: above min_rtt / 8, within 2 x jitter
-        cc.on_ack(0, Seq(28), Some(57));
-        assert!(!cc.loss_is_congestion());
-        cc.on_loss(Seq(29), Seq(40));
-        assert_eq!(cc.window(), 32);
-    }
-
-    #[test]
-    fn a_queue_above_the_jitter_still_halves() {
-        let mut cc = tolerant_at_32();
-        jittery(&mut cc, 64);
-        for _ in 0..4 {
-            cc.on_ack(0, Seq(28), Some(70)); // a queue of 20 ms, the RTT moving little
-        }
-        assert!(cc.loss_is_congestion());
-        cc.on_loss(Seq(29), Seq(40));
-        assert_eq!((cc.window(), cc.ssthresh()), (16, 16));
     }
 
     #[test]
