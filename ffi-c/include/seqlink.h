@@ -397,6 +397,14 @@ typedef struct SeqlinkLinkConfig {
   bool retransmit;
   // `SEQLINK_INTEGRITY_*` (a connection negotiates its own; used by links alone).
   uint8_t integrity;
+  // Several packets per datagram (docs/PROTOCOL.md 4.1, 6.8). Used by
+  // links alone: a connection offers it over datagrams and takes what
+  // its handshake agrees, whatever this field says.
+  bool coalesce;
+  // With coalescing, how long new data may wait to share a datagram, ms
+  // (0, the default: only what is queued when a datagram goes out is
+  // packed). This side's choice; nothing of it is on the wire.
+  uint16_t coalesce_wait_ms;
 } SeqlinkLinkConfig;
 
 // A connection's settings (`seqlink_core::ConnectionConfig`).

@@ -67,6 +67,14 @@ pub struct SeqlinkLinkConfig {
     pub retransmit: bool,
     /// `SEQLINK_INTEGRITY_*` (a connection negotiates its own; used by links alone).
     pub integrity: u8,
+    /// Several packets per datagram (docs/PROTOCOL.md 4.1, 6.8). Used by
+    /// links alone: a connection offers it over datagrams and takes what
+    /// its handshake agrees, whatever this field says.
+    pub coalesce: bool,
+    /// With coalescing, how long new data may wait to share a datagram, ms
+    /// (0, the default: only what is queued when a datagram goes out is
+    /// packed). This side's choice; nothing of it is on the wire.
+    pub coalesce_wait_ms: u16,
 }
 
 /// A connection's settings (`seqlink_core::ConnectionConfig`).
@@ -172,6 +180,8 @@ impl SeqlinkLinkConfig {
             congestion_control: congestion_code(c.congestion_control),
             retransmit: c.retransmit,
             integrity: c.integrity as u8,
+            coalesce: c.coalesce,
+            coalesce_wait_ms: c.coalesce_wait_ms,
         }
     }
 
@@ -187,6 +197,8 @@ impl SeqlinkLinkConfig {
         c.congestion_control = congestion(self.congestion_control)?;
         c.retransmit = self.retransmit;
         c.integrity = Integrity::from_u8(self.integrity).ok_or(Status::INVALID)?;
+        c.coalesce = self.coalesce;
+        c.coalesce_wait_ms = self.coalesce_wait_ms;
         c.validate()?;
         Ok(c)
     }
@@ -293,6 +305,18 @@ mod tests {
         assert_eq!(seqlink_connection_config_default().to_core(), Ok(ConnectionConfig::new()));
         let endpoint = seqlink_endpoint_config_default().to_core();
         assert_eq!(endpoint, Ok(EndpointConfig::new(ConnectionConfig::new())));
+    }
+
+    #[test]
+    fn every_link_setting_reaches_the_core_and_comes_back() {
+        let mut c = seqlink_connection_config_default();
+        c.link.coalesce = true;
+        c.link.coalesce_wait_ms = 3;
+        c.link.send_window = 9;
+        let core = c.to_core().unwrap();
+        assert!(core.link.coalesce);
+        assert_eq!((core.link.coalesce_wait_ms, core.link.send_window), (3, 9));
+        assert_eq!(SeqlinkConnectionConfig::from_core(&core), c);
     }
 
     #[test]
