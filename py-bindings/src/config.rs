@@ -58,6 +58,10 @@ pub struct ConnectionConfig {
     #[pyo3(get)]
     pub congestion: String,
     pub extension: Vec<u8>,
+    /// How long new data may wait to share a datagram with more
+    /// (coalescing, docs/PROTOCOL.md 6.8), milliseconds (0: never waits).
+    #[pyo3(get)]
+    pub coalesce_wait_ms: u16,
 }
 
 const TIMINGS: [&str; 2] = ["low_latency", "standard"];
@@ -81,6 +85,7 @@ impl ConnectionConfig {
             timing: "low_latency".into(),
             congestion: "loss_tolerant".into(),
             extension: Vec::new(),
+            coalesce_wait_ms: link.coalesce_wait_ms,
         }
     }
 
@@ -100,6 +105,7 @@ impl ConnectionConfig {
             }
         };
         link.unreliable_slots = self.unreliable_slots;
+        link.coalesce_wait_ms = self.coalesce_wait_ms;
         let link = link.with_window(self.window).with_max_payload(self.max_payload);
         link.validate().or_raise(py)?;
         let mut config = CoreConnectionConfig::new().with_link(link).with_extension(&self.extension).or_raise(py)?;
@@ -132,9 +138,10 @@ impl ConnectionConfig {
         timing = "low_latency".to_string(),
         congestion = "loss_tolerant".to_string(),
         extension = None,
+        coalesce_wait_ms = None,
     ), text_signature = "(*, max_payload=1200, window=256, heartbeat_ms=1000, idle_timeout_ms=10000, \
         connect_timeout_ms=10000, close_timeout_ms=30000, linger_ms=2000, prefer_crc=False, stream=False, \
-        unreliable_slots=8, timing='low_latency', congestion='loss_tolerant', extension=b'')")]
+        unreliable_slots=8, timing='low_latency', congestion='loss_tolerant', extension=b'', coalesce_wait_ms=0)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -151,6 +158,7 @@ impl ConnectionConfig {
         timing: String,
         congestion: String,
         extension: Option<&Bound<'_, PyAny>>,
+        coalesce_wait_ms: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<ConnectionConfig> {
         let defaults = ConnectionConfig::core_defaults();
         let config = ConnectionConfig {
@@ -172,6 +180,7 @@ impl ConnectionConfig {
             timing,
             congestion,
             extension: extension.map(bytes_arg).transpose()?.unwrap_or_default(),
+            coalesce_wait_ms: or_default(coalesce_wait_ms, "coalesce_wait_ms", u16_arg, defaults.coalesce_wait_ms)?,
         };
         config.to_core(py)?;
         Ok(config)
@@ -232,6 +241,12 @@ impl ConnectionConfig {
     }
 
     #[setter]
+    fn set_coalesce_wait_ms(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.coalesce_wait_ms = u16_arg(value, "coalesce_wait_ms")?;
+        Ok(())
+    }
+
+    #[setter]
     fn set_unreliable_slots(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         self.unreliable_slots = u8_arg(value, "unreliable_slots")?;
         Ok(())
@@ -265,7 +280,7 @@ impl ConnectionConfig {
         format!(
             "ConnectionConfig(max_payload={}, window={}, heartbeat_ms={}, idle_timeout_ms={}, connect_timeout_ms={}, \
              close_timeout_ms={}, linger_ms={}, prefer_crc={}, stream={}, unreliable_slots={}, timing={:?}, \
-             congestion={:?}, extension={:?})",
+             congestion={:?}, extension={:?}, coalesce_wait_ms={})",
             self.max_payload,
             self.window,
             self.heartbeat_ms,
@@ -279,6 +294,7 @@ impl ConnectionConfig {
             self.timing,
             self.congestion,
             self.extension,
+            self.coalesce_wait_ms,
         )
     }
 }

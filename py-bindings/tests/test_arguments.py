@@ -22,6 +22,7 @@ CONNECTION_INTS = {
     "close_timeout_ms": 0xFFFF_FFFF,
     "linger_ms": 0xFFFF_FFFF,
     "unreliable_slots": 0xFF,
+    "coalesce_wait_ms": 0xFFFF,
 }
 ENDPOINT_INTS = {"max_connections": 0xFFFF, "cookie_lifetime_ms": 0xFFFF_FFFF, "resets_per_second": 0xFFFF}
 PEER = ("127.0.0.1", 9000)

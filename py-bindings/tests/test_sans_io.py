@@ -99,6 +99,29 @@ def test_messages_arrive_in_order_and_whole():
     assert got == [b"%d" % i for i in range(20)] + [big]
 
 
+def test_a_coalescing_wait_holds_small_messages_to_share_one_datagram():
+    for wait in (0, 20):
+        server = seqlink.Endpoint(entropy=7)
+        client = seqlink.Connection(0, seqlink.ConnectionConfig(coalesce_wait_ms=wait), entropy=8)
+        assert seqlink.ConnectionConfig(coalesce_wait_ms=wait).coalesce_wait_ms == wait
+        net = Net(server, client)
+        net.run(100)
+        assert client.state == State.ESTABLISHED
+        (connected,) = events(server)
+        for i in range(3):
+            client.send(100, b"m%d" % i)
+        sent = client.transmit(net.now)
+        if wait:
+            assert sent == [], "new small messages wait for company"
+            sent = client.transmit(net.now + wait)
+        assert len(sent) == 1, "the three messages share one datagram"
+        server.handle_datagram(net.now + wait, ("127.0.0.1", 40001), sent[0])
+        got = []
+        while (m := server.recv(connected.handle)) is not None:
+            got.append(m.payload)
+        assert got == [b"m0", b"m1", b"m2"]
+
+
 def test_an_application_refuses_a_peer_and_the_client_fails_with_its_code():
     server = seqlink.Endpoint(seqlink.EndpointConfig(auto_accept=False), entropy=5)
     client = seqlink.Connection(0, entropy=6)

@@ -109,6 +109,7 @@ class ConnectionConfig:
     timing: str
     congestion: str
     extension: bytes
+    coalesce_wait_ms: int
     def __init__(
         self,
         *,
@@ -125,6 +126,7 @@ class ConnectionConfig:
         timing: str = "low_latency",
         congestion: str = "loss_tolerant",
         extension: bytes = b"",
+        coalesce_wait_ms: int = 0,
     ) -> None: ...
     def __eq__(self, other: object) -> bool: ...
     @property
