@@ -181,3 +181,45 @@ impl Node for ServerNode {
         self.accepted.retain(|&h| endpoint.connection(h).is_some());
     }
 }
+
+/// A client or the server in one simulated network (the simulator holds
+/// nodes of one type).
+pub enum Peer {
+    /// A client connection.
+    Client(Box<ClientNode>),
+    /// The server endpoint.
+    Server(Box<ServerNode>),
+}
+
+impl Node for Peer {
+    fn handle(&mut self, now: u64, from: u32, datagram: &[u8]) {
+        match self {
+            Peer::Client(c) => c.handle(now, from, datagram),
+            Peer::Server(s) => s.handle(now, from, datagram),
+        }
+    }
+    fn transmit(&mut self, now: u64, buf: &mut [u8]) -> Option<(u32, usize)> {
+        match self {
+            Peer::Client(c) => c.transmit(now, buf),
+            Peer::Server(s) => s.transmit(now, buf),
+        }
+    }
+    fn timeout(&self) -> Option<u64> {
+        match self {
+            Peer::Client(c) => c.timeout(),
+            Peer::Server(s) => s.timeout(),
+        }
+    }
+    fn on_timeout(&mut self, now: u64) {
+        match self {
+            Peer::Client(c) => c.on_timeout(now),
+            Peer::Server(s) => s.on_timeout(now),
+        }
+    }
+    fn poll_app(&mut self, now: u64) {
+        match self {
+            Peer::Client(c) => c.poll_app(now),
+            Peer::Server(s) => s.poll_app(now),
+        }
+    }
+}

@@ -7,7 +7,7 @@ use seqlink_core::connection::ConnectionConfig;
 use seqlink_core::endpoint::EndpointConfig;
 use seqlink_core::link::{Delivery, Link, LinkConfig};
 use seqlink_core::wire::{Codec, PacketRepr, PacketType};
-use seqlink_tests::conn_node::{ClientNode, ServerNode};
+use seqlink_tests::conn_node::{ClientNode, Peer, ServerNode};
 use seqlink_tests::link_node::Message;
 use seqlink_tests::sim::{Fate, Impairment, Node, Sim};
 
@@ -114,45 +114,6 @@ fn the_ack_and_queued_data_share_a_datagram() {
     a.handle_datagram(3, &out[0]);
     assert!(a.is_idle(), "ping acknowledged");
     assert_eq!(received(&mut a), messages(3, 50));
-}
-
-/// A client or the server, in one simulated network.
-enum Peer {
-    Client(Box<ClientNode>),
-    Server(Box<ServerNode>),
-}
-
-impl Node for Peer {
-    fn handle(&mut self, now: u64, from: u32, datagram: &[u8]) {
-        match self {
-            Peer::Client(c) => c.handle(now, from, datagram),
-            Peer::Server(s) => s.handle(now, from, datagram),
-        }
-    }
-    fn transmit(&mut self, now: u64, buf: &mut [u8]) -> Option<(u32, usize)> {
-        match self {
-            Peer::Client(c) => c.transmit(now, buf),
-            Peer::Server(s) => s.transmit(now, buf),
-        }
-    }
-    fn timeout(&self) -> Option<u64> {
-        match self {
-            Peer::Client(c) => c.timeout(),
-            Peer::Server(s) => s.timeout(),
-        }
-    }
-    fn on_timeout(&mut self, now: u64) {
-        match self {
-            Peer::Client(c) => c.on_timeout(now),
-            Peer::Server(s) => s.on_timeout(now),
-        }
-    }
-    fn poll_app(&mut self, now: u64) {
-        match self {
-            Peer::Client(c) => c.poll_app(now),
-            Peer::Server(s) => s.poll_app(now),
-        }
-    }
 }
 
 #[test]

@@ -8,51 +8,12 @@ use seqlink_core::link::{Delivery, LinkConfig};
 use seqlink_core::wire::handshake::{Params, SynRepr, PROTOCOL_VERSION};
 use seqlink_core::wire::{Codec, PacketRepr, PacketType};
 use seqlink_core::{Event, Seq};
-use seqlink_tests::conn_node::{ClientNode, ServerNode};
+use seqlink_tests::conn_node::{ClientNode, Peer, ServerNode};
 use seqlink_tests::link_node::Message;
-use seqlink_tests::sim::{Impairment, Node, Rng, Sim};
+use seqlink_tests::sim::{Impairment, Rng, Sim};
 use std::collections::HashMap;
 
 const SERVER: u32 = 1;
-
-/// Clients and a server in one network.
-enum Peer {
-    Client(Box<ClientNode>),
-    Server(Box<ServerNode>),
-}
-
-impl Node for Peer {
-    fn handle(&mut self, now: u64, from: u32, datagram: &[u8]) {
-        match self {
-            Peer::Client(c) => c.handle(now, from, datagram),
-            Peer::Server(s) => s.handle(now, from, datagram),
-        }
-    }
-    fn transmit(&mut self, now: u64, buf: &mut [u8]) -> Option<(u32, usize)> {
-        match self {
-            Peer::Client(c) => c.transmit(now, buf),
-            Peer::Server(s) => s.transmit(now, buf),
-        }
-    }
-    fn timeout(&self) -> Option<u64> {
-        match self {
-            Peer::Client(c) => c.timeout(),
-            Peer::Server(s) => s.timeout(),
-        }
-    }
-    fn on_timeout(&mut self, now: u64) {
-        match self {
-            Peer::Client(c) => c.on_timeout(now),
-            Peer::Server(s) => s.on_timeout(now),
-        }
-    }
-    fn poll_app(&mut self, now: u64) {
-        match self {
-            Peer::Client(c) => c.poll_app(now),
-            Peer::Server(s) => s.poll_app(now),
-        }
-    }
-}
 
 fn config() -> ConnectionConfig {
     let mut c = ConnectionConfig::new().with_link(LinkConfig::new().with_window(8).with_max_payload(512));
