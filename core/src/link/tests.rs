@@ -721,6 +721,44 @@ fn acknowledgements_of_later_packets_do_not_postpone_an_older_packets_deadline()
     }
 }
 
+/// A peer that acknowledges cumulatively only (a client built without
+/// `fast-recovery` never sends SACK bits) cannot acknowledge packets past a
+/// hole. A packet a timeout left waiting for the congestion window must not
+/// wait behind a later one that times out and fills that window again: the
+/// oldest goes at the next timeout (RFC 6298 5.4), or it would never go and
+/// the later one would be resent until the link fails (issue 8/12: the
+/// firmware host's "dead peer").
+#[cfg(feature = "congestion")]
+#[test]
+fn a_packet_left_waiting_by_a_timeout_goes_before_a_later_one_against_a_cumulative_only_peer() {
+    let c = config();
+    let (rto, slack) = (u64::from(c.timing.initial_rto), u64::from(c.timing.ack_delay));
+    let mut a = link(c);
+    for m in [b"0", b"1", b"2"] {
+        a.send(PacketType(60), m, Delivery::Reliable).unwrap();
+    }
+    assert_eq!(data_seqs(&drain(&mut a, 0)), [0, 1, 2]); // all lost
+    a.send(PacketType(60), b"3", Delivery::Reliable).unwrap();
+    assert_eq!(data_seqs(&drain(&mut a, 10)), [3]); // arrives, past the holes
+                                                    // the timeout of 0, 1 and 2: the window is 1 packet, 0 goes, 1 and 2 wait for room
+    let t0 = rto + slack;
+    assert_eq!(data_seqs(&drain(&mut a, t0)), [0]);
+    // 0 arrives and is acknowledged just as packet 3's own deadline comes
+    let t1 = t0 + 10;
+    assert_eq!(a.poll_timeout(), Some(t0 + rto + slack), "held after the timeout");
+    a.handle_datagram(t1, &forged_ack(Seq(0), &[]));
+    assert_eq!(a.poll_timeout(), Some(10 + rto + slack));
+    assert_eq!(10 + rto + slack, t1);
+    // that timeout resends the oldest packet presumed lost, 1, not 3
+    assert_eq!(data_seqs(&drain(&mut a, t1)), [1], "the packet left waiting goes first");
+    // the peer acknowledges up to 1; the window reopens for 2 and 3
+    a.handle_datagram(t1 + 10, &forged_ack(Seq(1), &[]));
+    assert_eq!(data_seqs(&drain(&mut a, t1 + 10)), [2, 3]);
+    a.handle_datagram(t1 + 20, &forged_ack(Seq(3), &[]));
+    assert!(a.is_idle());
+    assert!(a.failure().is_none());
+}
+
 #[test]
 fn a_packet_is_fast_retransmitted_again_when_its_resend_is_lost() {
     let mut c = config();

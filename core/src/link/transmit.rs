@@ -55,9 +55,15 @@ impl LinkState {
         // presumed lost and resent oldest first as the congestion window
         // allows; the others keep waiting for theirs.
         let mut expired = false;
+        // The oldest packet an earlier timeout left waiting for the
+        // congestion window, if older than every packet expiring now.
+        let mut waiting = None;
         let mut seq = self.snd_una;
         while seq != self.snd_nxt {
             let mut meta = self.send_meta(arena, seq);
+            if !expired && waiting.is_none() && meta.flags & F_LOST != 0 {
+                waiting = Some((seq, meta));
+            }
             if self.resend_deadline(seq, &meta).is_some_and(|d| now >= d) {
                 if meta.retries >= self.config.timing.max_retries {
                     self.failed = Some(FailReason::DeadPeer { seq });
@@ -69,7 +75,7 @@ impl LinkState {
                 meta.state = SENT;
                 // RFC 6298 5.4: the earliest expired packet goes at once; the
                 // others follow as the congestion window allows.
-                if expired {
+                if expired || waiting.is_some() {
                     meta.flags |= F_LOST;
                     self.lost_pending += 1;
                 } else {
@@ -82,6 +88,17 @@ impl LinkState {
             seq = seq.next();
         }
         if expired {
+            // RFC 6298 5.4: the earliest packet not acknowledged goes at
+            // once, also one an earlier timeout left waiting for the
+            // congestion window. The later packets filling that window are
+            // acknowledged only past it (always, by a peer that does not
+            // SACK): left waiting behind them, it would never be resent.
+            if let Some((oldest, mut meta)) = waiting {
+                meta.flags = (meta.flags & !F_LOST) | F_RESEND;
+                self.lost_pending = self.lost_pending.saturating_sub(1);
+                self.resend_pending += 1;
+                self.set_send_meta(arena, oldest, &meta);
+            }
             let wait = u64::from(self.current_rto()) + u64::from(self.config.timing.ack_delay);
             self.timeout_hold = (now < u64::MAX).then(|| now.saturating_add(wait));
             self.stats.timeouts += 1;
