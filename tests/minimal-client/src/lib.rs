@@ -1,4 +1,5 @@
-//! Nothing but the dependency: the test (`tests/interop.rs`) drives a
-//! seqlink-core client built with no optional feature against the
-//! full-featured `full_peer` server of the main workspace.
+//! Nothing but the dependency: the tests (`tests/interop.rs`,
+//! `tests/firmware_echo.rs`) drive a seqlink-core client built with no
+//! optional feature against the full-featured `full_peer` server of the
+//! main workspace.
 #![no_std]

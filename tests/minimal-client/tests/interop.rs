@@ -15,10 +15,9 @@ use seqlink_core::wire::handshake::FLAG_COALESCE;
 use seqlink_core::wire::{Codec, PacketRepr};
 use seqlink_core::{Connection, ConnectionConfig, Event, FailReason, LinkConfig, PacketType, SendError, State};
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::Path;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::OnceLock;
+
+mod common;
+use common::{FullPeer, Rng};
 
 /// One-way delay of the simulated path, ms.
 const DELAY_MS: u64 = 10;
@@ -35,100 +34,6 @@ const HANDSHAKE_ACK: u8 = 27;
 /// The packet type of the test's messages.
 const APP_TYPE: u8 = 100;
 const HEADER_LEN: usize = 9;
-
-/// The full-featured server in its own process.
-struct FullPeer {
-    child: Child,
-    input: ChildStdin,
-    output: BufReader<ChildStdout>,
-    /// Its next timer.
-    timeout: u64,
-}
-
-impl FullPeer {
-    /// Starts `full_peer` (built once, in the main workspace, with its default features).
-    fn start() -> FullPeer {
-        static EXECUTABLE: OnceLock<String> = OnceLock::new();
-        let executable = EXECUTABLE.get_or_init(build_full_peer);
-        let mut child =
-            Command::new(executable).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("full_peer starts");
-        let input = child.stdin.take().expect("piped");
-        let output = BufReader::new(child.stdout.take().expect("piped"));
-        FullPeer { child, input, output, timeout: u64::MAX }
-    }
-
-    /// Hands it a datagram (or, with `None`, runs its timers) at `now`;
-    /// returns what it sends, each checked to be one packet without the
-    /// coalescing flag.
-    fn request(&mut self, now: u64, datagram: Option<&[u8]>) -> Vec<Vec<u8>> {
-        let (kind, bytes) = match datagram {
-            Some(d) => (0u8, d),
-            None => (1u8, &[][..]),
-        };
-        let mut request = vec![kind];
-        request.extend_from_slice(&now.to_le_bytes());
-        request.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
-        request.extend_from_slice(bytes);
-        self.input.write_all(&request).expect("full_peer reads");
-        self.input.flush().expect("full_peer reads");
-        let mut sent = Vec::new();
-        loop {
-            let mut kind = [0u8];
-            self.output.read_exact(&mut kind).expect("full_peer answers");
-            if kind[0] == 0 {
-                let mut next = [0u8; 8];
-                self.output.read_exact(&mut next).expect("full_peer answers");
-                self.timeout = u64::from_le_bytes(next);
-                return sent;
-            }
-            let mut len = [0u8; 2];
-            self.output.read_exact(&mut len).expect("full_peer answers");
-            let mut datagram = vec![0u8; usize::from(u16::from_le_bytes(len))];
-            self.output.read_exact(&mut datagram).expect("full_peer answers");
-            assert_no_coalescing_flag(&datagram, "the full peer");
-            assert_one_packet(&datagram);
-            sent.push(datagram);
-        }
-    }
-}
-
-impl Drop for FullPeer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = self.output.fill_buf();
-    }
-}
-
-/// Builds `full_peer` in the main workspace and returns its path.
-fn build_full_peer() -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let build = Command::new(cargo)
-        .current_dir(&root)
-        .args(["build", "--locked", "-p", "seqlink-tests", "--bin", "full_peer", "--message-format=json"])
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("cargo runs");
-    assert!(build.status.success(), "full_peer builds");
-    String::from_utf8_lossy(&build.stdout)
-        .lines()
-        .filter(|l| l.contains("\"compiler-artifact\"") && l.contains("\"full_peer\""))
-        .find_map(|l| l.split("\"executable\":\"").nth(1)?.split('"').next().map(str::to_owned))
-        .expect("cargo names the full_peer executable")
-}
-
-/// xorshift64*: reproducible losses.
-struct Rng(u64);
-
-impl Rng {
-    fn chance(&mut self, percent: u64) -> bool {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % 100 < percent
-    }
-}
 
 /// A datagram on the simulated path.
 struct InFlight {
@@ -194,6 +99,13 @@ fn assert_one_packet(datagram: &[u8]) {
     assert_eq!(datagram.len(), HEADER_LEN + len, "the full peer sent the minimal client a coalesced datagram");
 }
 
+/// What the full peer sends the minimal client: one packet per datagram,
+/// never the coalescing flag.
+fn assert_from_full_peer(datagram: &[u8]) {
+    assert_no_coalescing_flag(datagram, "the full peer");
+    assert_one_packet(datagram);
+}
+
 /// The sequence number of a data packet (the test's type, or DATA).
 fn data_seq(datagram: &[u8]) -> Option<u32> {
     let (&[s0, s1, s2, s3, ptype], true) = (datagram.first_chunk::<5>()?, datagram.len() >= HEADER_LEN) else {
@@ -234,6 +146,7 @@ fn exchange(loss_percent: u64, seed: u64) -> Outcome {
             let Some(d) = path.queue.pop_front() else { break };
             if d.to_server {
                 for answer in server.request(now, Some(&d.bytes)) {
+                    assert_from_full_peer(&answer);
                     path.send(now, false, answer);
                 }
             } else {
@@ -246,6 +159,7 @@ fn exchange(loss_percent: u64, seed: u64) -> Outcome {
         }
         if server.timeout <= now {
             for answer in server.request(now, None) {
+                assert_from_full_peer(&answer);
                 path.send(now, false, answer);
             }
         }
@@ -315,6 +229,9 @@ fn a_minimal_client_fails_on_an_agreement_to_coalesce_it_did_not_offer() {
     let mut datagram = vec![0u8; config.max_datagram_len()];
     let n = client.poll_transmit(0, &mut datagram).expect("buffer holds a datagram").expect("a SYN");
     let answers = server.request(0, Some(&datagram[..n]));
+    for answer in &answers {
+        assert_from_full_peer(answer);
+    }
     let syn_ack = answers.first().expect("the full peer answers the SYN");
     // the same SYN_ACK, but saying both sides send coalesced datagrams
     let unbound = Codec::new().with_max_payload(1024);

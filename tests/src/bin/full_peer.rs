@@ -4,7 +4,7 @@
 //!
 //! Each request on stdin is `kind u8, now u64, len u16, bytes` (little
 //! endian): kind 0 hands the bytes over as a datagram from the client,
-//! kind 1 runs the timers due by `now`. The answer on stdout is every
+//! kind 1 hands nothing; then the timers due by `now` run. The answer on stdout is every
 //! datagram the server sends then, each as `1u8, len u16, bytes`, and
 //! `0u8, next timer u64` (`u64::MAX`: none).
 
@@ -34,10 +34,12 @@ fn main() -> io::Result<()> {
         let now = u64::from_le_bytes([t0, t1, t2, t3, t4, t5, t6, t7]);
         let datagram = &mut buf[..usize::from(u16::from_le_bytes([l0, l1]))];
         input.read_exact(datagram)?;
-        match kind {
-            0 => server.handle(now, CLIENT, datagram),
-            _ if server.timeout().is_some_and(|t| t <= now) => server.on_timeout(now),
-            _ => {}
+        if kind == 0 {
+            server.handle(now, CLIENT, datagram);
+        }
+        // then, as the std drivers' loop does, the timers due by now, then what is ready
+        if server.timeout().is_some_and(|t| t <= now) {
+            server.on_timeout(now);
         }
         server.poll_app(now);
         while let Some((_, n)) = server.transmit(now, &mut buf) {
