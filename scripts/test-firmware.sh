@@ -64,7 +64,10 @@ install_tools() {
         DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
             qemu-system-arm >/dev/null
     fi
-    if ! "$TOOLS/bin/defmt-print" --version 2>/dev/null | grep -q "$DEFMT_PRINT_VERSION"; then
+    # (read whole first: with pipefail, `grep -q` closing the pipe early fails the check at random)
+    local version
+    version=$("$TOOLS/bin/defmt-print" --version 2>/dev/null || true)
+    if ! grep -q "$DEFMT_PRINT_VERSION" <<<"$version"; then
         echo "test-firmware: installing defmt-print $DEFMT_PRINT_VERSION into $TOOLS"
         cargo install --quiet --locked defmt-print --version "$DEFMT_PRINT_VERSION" --root "$TOOLS"
     fi
