@@ -8,7 +8,8 @@
 //!    server and every connection are dropped and a fresh server starts on
 //!    the same port or line);
 //! 3. the device notices the failure and reconnects: `short` echoes, then
-//!    [`STOP`]: the device closes and stops.
+//!    [`STOP`]: the device closes and stops; the host keeps answering while
+//!    the device lingers ([`FINAL_LINGER`]).
 //!
 //! The server is a seqlink-std `UdpServer` ([`UdpHost`]) or a serial line of
 //! COBS frames over a TCP stream from QEMU's UART ([`SerialHost`]), both
@@ -47,7 +48,17 @@ pub trait Host {
     fn describe(&mut self, handle: ConnectionHandle) -> String;
     /// Forgets every connection and starts afresh, as a restarted host would.
     fn crash(&mut self) -> Result<(), String>;
+    /// Keeps serving for `duration`: closed connections still answer the
+    /// device's late packets while they linger.
+    fn linger(&mut self, duration: Duration) -> Result<(), String>;
 }
+
+/// How long the host keeps serving after the device's last close: as long
+/// as the device lingers (2 s). The host's last packet acknowledges the
+/// device's FIN; when it is lost the device sends its FIN again, and a host
+/// that had already exited would leave the device to fail its close
+/// (`CloseTimeout`) instead of stopping.
+pub const FINAL_LINGER: Duration = Duration::from_secs(2);
 
 /// What the host peer does.
 #[derive(Debug, Clone, Copy)]
@@ -115,6 +126,7 @@ pub fn run(host: &mut impl Host, plan: &Plan, mut log: impl FnMut(&str)) -> Resu
         "host peer: done: {} echoes checked over {} connections, {} retransmissions by the host",
         summary.echoes, summary.connections, summary.retransmissions
     ));
+    host.linger(FINAL_LINGER)?;
     Ok(summary)
 }
 

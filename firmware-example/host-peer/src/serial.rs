@@ -19,6 +19,8 @@ type SerialEndpoint = Endpoint<SocketAddr, Vec<u8>, Vec<Slot<SocketAddr, Vec<u8>
 
 /// How long one turn waits for bytes from the line.
 const TURN: Duration = Duration::from_millis(1);
+/// The error of a turn on a line the far end closed.
+const LINE_CLOSED: &str = "the serial line closed";
 
 /// A seqlink server on the far end of a serial line.
 pub struct SerialHost {
@@ -84,7 +86,7 @@ impl SerialHost {
     fn turn(&mut self) -> Result<(), String> {
         let mut bytes = [0u8; 512];
         let read = match self.stream.read(&mut bytes) {
-            Ok(0) => return Err("the serial line closed".to_string()),
+            Ok(0) => return Err(LINE_CLOSED.to_string()),
             Ok(n) => n,
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => 0,
             Err(e) => return Err(format!("serial line: {e}")),
@@ -198,6 +200,14 @@ impl Host for SerialHost {
 
     fn describe(&mut self, _: ConnectionHandle) -> String {
         format!("the serial line ({})", self.peer)
+    }
+
+    fn linger(&mut self, duration: Duration) -> Result<(), String> {
+        match self.turn_until(Instant::now() + duration, |_| false) {
+            // the device stopped and its emulation ended: nothing is left to answer
+            Err(e) if e == LINE_CLOSED => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 
     fn crash(&mut self) -> Result<(), String> {

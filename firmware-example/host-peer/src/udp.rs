@@ -66,6 +66,11 @@ impl Host for UdpHost {
         self.server.endpoint().peer(handle).map_or_else(|| "?".to_string(), |peer| peer.to_string())
     }
 
+    fn linger(&mut self, duration: Duration) -> Result<(), String> {
+        self.server.drive(Some(Instant::now() + duration), |_| false).map_err(|e| format!("lingering: {e}"))?;
+        Ok(())
+    }
+
     fn crash(&mut self) -> Result<(), String> {
         self.generation += 1;
         // the old socket must be gone before the new one binds the same port

@@ -5,7 +5,10 @@
 
 use embedded_nal::UdpClientStack;
 use seqlink_core::framing::max_serial_frame_len;
-use seqlink_core::FailReason;
+use seqlink_core::wire::ack::AckRepr;
+use seqlink_core::wire::data::DataRepr;
+use seqlink_core::wire::HEADER_LEN;
+use seqlink_core::{FailReason, PacketType};
 use seqlink_fw_app::{device_config, Buffers, ByteLine, EchoDevice, Phase, Report, SerialStack};
 use seqlink_fw_host_peer::{run, Plan, SerialHost, Summary, UdpHost};
 use std::io::{ErrorKind, Read, Write};
@@ -164,4 +167,105 @@ fn device_aborts_a_connection_whose_message_it_cannot_hold_and_reconnects() {
     host.join().expect("host thread").expect("the device reconnects");
     assert!(reports.contains(&Report::Dropped { ptype: 0, len: 200 }), "reports: {reports:?}");
     assert!(reports.contains(&Report::Connecting { attempt: 2 }), "reports: {reports:?}");
+}
+
+/// The std UDP stack, losing on each connection every packet of the host
+/// that acknowledges the device's FIN until the device has acknowledged
+/// the host's FIN, and the first one after: the last packet the host sends
+/// on the connection.
+#[derive(Default)]
+struct LastAckLost {
+    /// The device's first FIN on this connection, once sent.
+    fin: Option<u32>,
+    /// The host's FIN, once it arrived.
+    host_fin: Option<u32>,
+    host_fin_acked: bool,
+    /// This connection's last acknowledgement was lost.
+    done: bool,
+    /// Connections whose last acknowledgement was lost.
+    lost: usize,
+}
+
+/// A seqlink packet's sequence number, type (a DATA packet's application
+/// type), and the acknowledgement it carries.
+fn packet_fields(datagram: &[u8]) -> Option<(u32, PacketType, Option<AckRepr>)> {
+    let [s0, s1, s2, s3, ptype] = *datagram.first_chunk::<5>()?;
+    let payload = datagram.get(HEADER_LEN..)?;
+    let (ptype, ack) = match PacketType(ptype) {
+        PacketType::ACK => (PacketType::ACK, AckRepr::parse(payload).ok()),
+        PacketType::DATA => DataRepr::parse(payload).ok().map(|data| (data.app_type, data.ack))?,
+        other => (other, None),
+    };
+    Some((u32::from_be_bytes([s0, s1, s2, s3]), ptype, ack))
+}
+
+/// Whether `ack` acknowledges `seq` (sequence numbers wrap).
+fn acknowledges(ack: &Option<AckRepr>, seq: Option<u32>) -> bool {
+    matches!((ack, seq), (Some(ack), Some(seq)) if ack.cumulative.0.wrapping_sub(seq) < 1 << 31)
+}
+
+impl UdpClientStack for LastAckLost {
+    type UdpSocket = <std_embedded_nal::Stack as UdpClientStack>::UdpSocket;
+    type Error = <std_embedded_nal::Stack as UdpClientStack>::Error;
+
+    fn socket(&mut self) -> Result<Self::UdpSocket, Self::Error> {
+        std_embedded_nal::Stack.socket()
+    }
+
+    fn connect(&mut self, socket: &mut Self::UdpSocket, remote: SocketAddr) -> Result<(), Self::Error> {
+        std_embedded_nal::Stack.connect(socket, remote)
+    }
+
+    fn send(&mut self, socket: &mut Self::UdpSocket, buffer: &[u8]) -> embedded_nal::nb::Result<(), Self::Error> {
+        if let Some((seq, ptype, ack)) = packet_fields(buffer) {
+            match ptype {
+                PacketType::SYN => *self = LastAckLost { lost: self.lost, ..LastAckLost::default() },
+                PacketType::FIN if self.fin.is_none() => self.fin = Some(seq),
+                _ => self.host_fin_acked |= acknowledges(&ack, self.host_fin),
+            }
+        }
+        std_embedded_nal::Stack.send(socket, buffer)
+    }
+
+    fn receive(
+        &mut self,
+        socket: &mut Self::UdpSocket,
+        buffer: &mut [u8],
+    ) -> embedded_nal::nb::Result<(usize, SocketAddr), Self::Error> {
+        loop {
+            let (len, from) = std_embedded_nal::Stack.receive(socket, buffer)?;
+            let Some((seq, ptype, ack)) = packet_fields(buffer.get(..len).unwrap_or_default()) else {
+                return Ok((len, from));
+            };
+            if ptype == PacketType::FIN {
+                self.host_fin = Some(seq);
+            }
+            if self.done || !acknowledges(&ack, self.fin) {
+                return Ok((len, from));
+            }
+            // lost; once the host has its FIN acknowledged, this was its last packet
+            if self.host_fin_acked {
+                self.done = true;
+                self.lost += 1;
+            }
+        }
+    }
+
+    fn close(&mut self, socket: Self::UdpSocket) -> Result<(), Self::Error> {
+        std_embedded_nal::Stack.close(socket)
+    }
+}
+
+#[test]
+fn device_stops_even_when_the_hosts_last_acknowledgement_is_lost() {
+    let addr = free_loopback_addr();
+    let plan = Plan { messages: 10, short: 3, loss: 0.0, step_timeout: Duration::from_secs(10), ..Plan::new(addr) };
+    let host = thread::spawn(move || UdpHost::bind(&plan).and_then(|mut host| run(&mut host, &plan, log)));
+    let mut stack = LastAckLost::default();
+    let (phase, reports) = run_device_on(&mut stack, addr, Duration::from_secs(30), || host.is_finished());
+    host.join().expect("host peer thread").expect("host peer checks every echo");
+    // the first close (CLOSE) and the last (STOP)
+    assert_eq!(stack.lost, 2, "the host's last packets lost; reports: {reports:?}");
+    assert_eq!(phase, Phase::Stopped, "reports: {reports:?}");
+    assert!(reports.contains(&Report::Closed { echoed: 3 }), "reports: {reports:?}");
 }
