@@ -56,12 +56,14 @@ impl LinkState {
         // allows; the others keep waiting for theirs.
         let mut expired = false;
         // The oldest packet an earlier timeout left waiting for the
-        // congestion window, if older than every packet expiring now.
+        // congestion window, if older than every packet expiring now (none
+        // waits without congestion control: all go at once).
         let mut waiting = None;
+        let windowed = self.config.congestion_control.is_on();
         let mut seq = self.snd_una;
         while seq != self.snd_nxt {
             let mut meta = self.send_meta(arena, seq);
-            if !expired && waiting.is_none() && meta.flags & F_LOST != 0 {
+            if windowed && !expired && waiting.is_none() && meta.flags & F_LOST != 0 {
                 waiting = Some((seq, meta));
             }
             if self.resend_deadline(seq, &meta).is_some_and(|d| now >= d) {
