@@ -26,7 +26,9 @@ if command -v rustup >/dev/null 2>&1; then
     done
     # Miri (nightly) runs the core's byte-level unit tests on a big-endian and
     # a 32-bit target. The nightly is pinned to one known to ship Miri.
-    if ! rustup component list --toolchain "$MIRI_TOOLCHAIN" --installed 2>/dev/null | grep -q '^miri'; then
+    # read the list whole before grep -q (with pipefail an early close could fail the test)
+    miri_components=$(rustup component list --toolchain "$MIRI_TOOLCHAIN" --installed 2>/dev/null || true)
+    if ! grep -q '^miri' <<<"$miri_components"; then
         rustup toolchain install "$MIRI_TOOLCHAIN" --profile minimal --component miri,rust-src
     fi
 fi
