@@ -10,6 +10,11 @@ use crate::congestion::CongestionControl;
 /// First transmissions every millisecond may carry, whatever the window and SRTT.
 pub const PACE_MIN_PER_MS: u16 = 2;
 
+/// Paths with a shorter SRTT are not paced: a millisecond slot is then a
+/// large part of the round trip, and spreading a window over several of
+/// them reorders its packets against the path's own jitter.
+pub const PACE_MIN_SRTT_MS: u32 = 8;
+
 /// First transmissions in one millisecond: which one, and how many so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -52,8 +57,9 @@ impl LinkState {
 
     /// Whether the millisecond `now` has carried all the new packets pacing
     /// allows: `sent x SRTT >= 2 x cwnd` and at least [`PACE_MIN_PER_MS`]
-    /// (never before an RTT sample, nor with another controller, nor when the
-    /// clock reads `u64::MAX`: that millisecond never ends).
+    /// (only from an SRTT of [`PACE_MIN_SRTT_MS`] on, with the loss-tolerant
+    /// controller, and never when the clock reads `u64::MAX`: that
+    /// millisecond never ends).
     pub(super) fn paced_out(&self, now: u64) -> bool {
         if self.config.congestion_control != CongestionControl::LossTolerant || !self.config.congestion_control.is_on()
         {
@@ -64,7 +70,7 @@ impl LinkState {
         // compared by multiplication: no division on targets without one
         self.pace.ms == now
             && now < u64::MAX
-            && srtt > 0
+            && srtt >= PACE_MIN_SRTT_MS
             && sent >= PACE_MIN_PER_MS
             && u64::from(sent) * u64::from(srtt) >= 2 * u64::from(self.cc.window())
     }

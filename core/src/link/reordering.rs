@@ -40,12 +40,6 @@ impl ReorderingSeen {
         // Only a packet sent once tells which transmission arrived (a
         // resend's ACK may come from its original).
         if meta.retries > 0 {
-            // Unless it comes sooner after the resend than half a round
-            // trip: then the original arrived, late (a spurious resend).
-            let elapsed = u32::try_from(now.saturating_sub(meta.sent_at)).unwrap_or(u32::MAX);
-            if meta.retries == 1 && meta.quick == 1 && elapsed.saturating_mul(2) < self.srtt {
-                self.late = self.late.max(self.srtt / 2 + 1);
-            }
             return;
         }
         if self.newest_tx.is_none_or(|n| sent_after(meta.tx, n)) {
