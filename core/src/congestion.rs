@@ -15,7 +15,11 @@
 //!   answered as NewReno answers them; random losses on an uncongested path
 //!   are not. A timeout drops the window to one packet as in NewReno, but
 //!   unless all of the last 8 to 16 samples show a queue, the next
-//!   acknowledgement restores the window the timeout found.
+//!   acknowledgement restores the window the timeout found. The link paces
+//!   new data under this controller (at most `max(2, 2 x cwnd / SRTT)`
+//!   first transmissions per millisecond from an SRTT of 8 ms on), so that
+//!   a window opened at once does not queue behind itself and read as
+//!   congestion.
 //! * **Off**: the send window and the peer's window alone limit the flight.
 //!
 //! Deterministic and clock-free: round-trip samples come from the link.
@@ -32,7 +36,7 @@ pub enum CongestionControl {
     /// NewReno: every loss event halves the window, a timeout resets it to 1.
     NewReno,
     /// NewReno's growth; losses reduce the window only when the round-trip
-    /// time shows a queue building up (the default).
+    /// time shows a queue building up; new data is paced (the default).
     #[default]
     LossTolerant,
 }

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 pub const SOCKET_BUFFER: usize = 256 * 1024;
 /// Datagram size of the fast profile and of KCP's MTU.
 pub const DATAGRAM: usize = 1400;
+/// How long the fast profile lets a small message wait to share a datagram, ms.
+pub const FAST_COALESCE_WAIT_MS: u16 = 2;
 /// seqlink's header before the payload.
 const HEADER: usize = 9;
 
@@ -23,7 +25,8 @@ const HEADER: usize = 9;
 pub enum Profile {
     /// `ConnectionConfig::new()`.
     Default,
-    /// Low-latency timing, window 256, 1400-byte datagrams, congestion control off.
+    /// Low-latency timing, window 256, 1400-byte datagrams, congestion
+    /// control off, a coalescing wait of [`FAST_COALESCE_WAIT_MS`].
     Fast,
 }
 
@@ -34,6 +37,7 @@ pub fn config(profile: Profile) -> ConnectionConfig {
         Profile::Fast => {
             let mut link = LinkConfig::low_latency().with_window(256).with_max_payload((DATAGRAM - HEADER) as u16);
             link.congestion_control = seqlink_core::congestion::CongestionControl::Off;
+            link.coalesce_wait_ms = FAST_COALESCE_WAIT_MS;
             ConnectionConfig::new().with_link(link)
         }
     }

@@ -57,7 +57,7 @@ pub struct LinkConfig {
     pub trace_slots: u16,
     /// Retransmission and acknowledgement timing.
     pub timing: Timing,
-    /// The congestion controller: loss-tolerant by default, NewReno, or off
+    /// The congestion controller: loss-tolerant (with pacing) by default, NewReno, or off
     /// (fixed-rate links, like KCP's `nc`). Taken as off without the
     /// `congestion` feature.
     pub congestion_control: CongestionControl,

@@ -41,6 +41,8 @@
 
 mod acked;
 mod config;
+#[cfg(feature = "congestion")]
+mod pacing;
 mod receive;
 #[cfg(feature = "fast-recovery")]
 mod reordering;
@@ -432,6 +434,9 @@ struct LinkState {
     /// Reliable data packets (re)transmitted so far, wrapping: orders transmissions.
     #[cfg(feature = "fast-recovery")]
     tx_count: u32,
+    /// First transmissions in the latest millisecond that had any (pacing).
+    #[cfg(feature = "congestion")]
+    pace: pacing::PaceSlot,
     /// The latest transmission (by `tx_count`, from 1) acknowledged so far; 0: none.
     #[cfg(feature = "fast-recovery")]
     delivered_tx: u32,
@@ -559,6 +564,8 @@ impl LinkState {
             nack_high: config.initial_recv_seq,
             #[cfg(feature = "fast-recovery")]
             tx_count: 0,
+            #[cfg(feature = "congestion")]
+            pace: pacing::PaceSlot::new(),
             #[cfg(feature = "fast-recovery")]
             delivered_tx: 0,
             #[cfg(feature = "fast-recovery")]

@@ -971,3 +971,30 @@ fn once_reordering_is_seen_a_late_packet_is_awaited_and_a_lost_one_resent_when_t
     assert_eq!(data_seqs(&drain(&mut a, due)), [6]);
     assert_eq!((a.stats().fast_retransmissions, a.stats().timeouts), (1, 0));
 }
+
+/// The loss-tolerant controller paces new data: with an SRTT of 20 ms and
+/// the initial window of 4, two packets leave per millisecond
+/// (`max(2, 2 x cwnd / SRTT)`), and the link asks to be woken for the next
+/// millisecond; NewReno sends its whole window at once.
+#[cfg(feature = "congestion")]
+#[test]
+fn loss_tolerant_sender_paces_a_window_over_milliseconds() {
+    let mut paced = LinkConfig::new();
+    paced.coalesce = false;
+    let mut sender = link(paced);
+    sender.on_rtt_sample(20);
+    for i in 0..8u8 {
+        sender.send(PacketType(100), &[i; 100], Delivery::Reliable).unwrap();
+    }
+    assert_eq!(drain(&mut sender, 1000).len(), 2, "two new packets in the first millisecond");
+    assert_eq!(sender.poll_timeout(), Some(1001), "woken for the next millisecond");
+    assert_eq!(drain(&mut sender, 1001).len(), 2, "two more: the window of 4 is full");
+    assert!(sender.poll_timeout().is_some_and(|t| t > 1030), "then only the resend deadlines");
+
+    let mut newreno = link(LinkConfig { congestion_control: crate::congestion::CongestionControl::NewReno, ..paced });
+    newreno.on_rtt_sample(20);
+    for i in 0..8u8 {
+        newreno.send(PacketType(100), &[i; 100], Delivery::Reliable).unwrap();
+    }
+    assert_eq!(drain(&mut newreno, 1000).len(), 4, "NewReno: the whole window at once");
+}

@@ -25,6 +25,8 @@ impl LinkState {
             return None;
         }
         let resend = if self.snd_una != self.snd_nxt { self.rto_deadline } else { None };
+        #[cfg(feature = "congestion")]
+        let resend = [resend, self.pace_deadline()].into_iter().flatten().min();
         #[cfg(feature = "coalescing")]
         {
             let held = (self.held_since != NOT_HELD)
@@ -46,6 +48,8 @@ impl LinkState {
             self.ack_now = true;
             self.ack_deadline = None;
         }
+        #[cfg(feature = "congestion")]
+        self.on_pace_timer(now);
         if self.rto_deadline.is_none_or(|t| now < t) {
             return;
         }
@@ -201,6 +205,8 @@ impl LinkState {
         #[cfg_attr(not(feature = "coalescing"), allow(unused_mut))]
         let Some(mut n) = self.transmit_packet(arena, now, buf)?
         else {
+            #[cfg(feature = "congestion")]
+            self.note_idle(now);
             return Ok(None);
         };
         #[cfg(feature = "coalescing")]
@@ -233,7 +239,7 @@ impl LinkState {
             && self.resend_pending == 0
             && self.lost_pending == 0
             && !self.unreliable_queued()
-            && self.next_new().is_some();
+            && self.next_new(now).is_some();
         if !self.config.coalesce || wait == 0 || !only_new || self.ready_new_bytes(arena, limit) >= limit {
             self.held_since = NOT_HELD;
             return false;
@@ -276,7 +282,7 @@ impl LinkState {
         // The acknowledgement to send or piggyback, built once.
         let ack = (self.ack_now || self.ack_deadline.is_some()).then(|| self.build_ack(arena));
         // Reliable data first (retransmissions, then new), then unreliable.
-        let candidate = self.next_resend(arena).or_else(|| self.next_new());
+        let candidate = self.next_resend(arena).or_else(|| self.next_new(now));
         if let Some(seq) = candidate {
             let meta = self.send_meta(arena, seq);
             let riding = ack.as_ref().filter(|a| self.ack_fits(a, usize::from(meta.len), meta.flags & F_FRAGMENT != 0));
@@ -307,7 +313,7 @@ impl LinkState {
     #[cfg(feature = "coalescing")]
     fn transmit_queued_data(&mut self, arena: &mut [u8], now: u64, room: &mut [u8]) -> Result<Option<usize>, Error> {
         let ack = (self.ack_now || self.ack_deadline.is_some()).then(|| self.build_ack(arena));
-        if let Some(seq) = self.next_resend(arena).or_else(|| self.next_new()) {
+        if let Some(seq) = self.next_resend(arena).or_else(|| self.next_new(now)) {
             let meta = self.send_meta(arena, seq);
             let fragment = meta.flags & F_FRAGMENT != 0;
             let riding = ack.as_ref().filter(|a| self.ack_fits(a, usize::from(meta.len), fragment));
@@ -383,7 +389,20 @@ impl LinkState {
         None
     }
 
-    pub(super) fn next_new(&self) -> Option<Seq> {
+    /// The next new packet to send at `now`: as the windows allow, and
+    /// (loss-tolerant controller) pacing.
+    pub(super) fn next_new(&self, now: u64) -> Option<Seq> {
+        #[cfg(feature = "congestion")]
+        if self.paced_out(now) {
+            return None;
+        }
+        #[cfg(not(feature = "congestion"))]
+        let _ = now;
+        self.next_new_unpaced()
+    }
+
+    /// The next new packet the send window, the congestion window and the peer's window allow.
+    pub(super) fn next_new_unpaced(&self) -> Option<Seq> {
         if self.snd_nxt == self.snd_end {
             return None;
         }
@@ -499,6 +518,8 @@ impl LinkState {
             self.acked(ack.window);
         }
         let kind = if meta.state == QUEUED {
+            #[cfg(feature = "congestion")]
+            self.note_first_transmission(now);
             self.snd_nxt = seq.next();
             meta.state = SENT;
             meta.retries = 0;
