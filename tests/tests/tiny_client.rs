@@ -267,12 +267,13 @@ fn the_server_closing_first_closes_the_client_too() {
 
 #[test]
 fn a_server_that_dies_fails_the_client_with_dead_peer() {
-    // no idle timeout (it would come first): the resends find the dead peer
+    // neither an idle timeout nor heartbeats (unanswered pings would come first): the resends find the dead peer
     let mut sim = Sim::new(5, Impairment::delay(10));
     let mut config = ConnectionConfig::new();
     config.idle_timeout_ms = 0;
+    config.heartbeat_ms = 0;
     sim.add(SERVER, Peer::Server(Box::new(ServerNode::new(EndpointConfig::new(config), 1, [2; 16], 8))));
-    let tiny_config = TinyConfig { idle_timeout_ms: 0, ..TinyConfig::new() };
+    let tiny_config = TinyConfig { idle_timeout_ms: 0, heartbeat_ms: 0, ..TinyConfig::new() };
     sim.add(CLIENT, Peer::Tiny(Box::new(TinyNode::new(tiny_config, 0, 6))));
     sim.run_until(60_000, |s| tiny(s).events.contains(&Event::Connected));
     // the server vanishes; the client has a message in flight
@@ -327,4 +328,24 @@ fn an_unanswered_handshake_times_out() {
     let syns: Vec<u64> =
         sim.log.iter().filter(|e| e.from == CLIENT && matches!(e.fate, Fate::Sent)).map(|e| e.time).collect();
     assert_eq!(syns[..5], [0, 200, 600, 1_400, 3_000]);
+}
+
+#[test]
+fn a_server_that_dies_while_all_is_quiet_is_found_by_unanswered_pings() {
+    let mut sim = Sim::new(6, Impairment::delay(10));
+    let mut config = ConnectionConfig::new();
+    config.idle_timeout_ms = 0;
+    sim.add(SERVER, Peer::Server(Box::new(ServerNode::new(EndpointConfig::new(config), 1, [2; 16], 8))));
+    let tiny_config = TinyConfig { idle_timeout_ms: 0, ..TinyConfig::new() };
+    sim.add(CLIENT, Peer::Tiny(Box::new(TinyNode::new(tiny_config, 0, 6))));
+    sim.run_until(60_000, |s| tiny(s).events.contains(&Event::Connected));
+    let died_at = sim.now;
+    sim.impair(CLIENT, SERVER, Impairment { loss: 1.0, ..Impairment::delay(10) });
+    sim.impair(SERVER, CLIENT, Impairment { loss: 1.0, ..Impairment::delay(10) });
+    sim.run_until(600_000, |s| tiny(s).client.is_closed());
+    let node = tiny(&mut sim);
+    // twenty pings a second apart (max_retries), none answered; nothing was sent, so it names the next number
+    let next = Seq(node.client.agreement().unwrap().client_isn);
+    assert_eq!(node.client.failure(), Some(FailReason::DeadPeer { seq: next }));
+    assert!((21_000..22_000).contains(&(sim.now - died_at)), "after {} ms", sim.now - died_at);
 }
