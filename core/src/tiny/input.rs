@@ -15,6 +15,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     /// agrees to coalesced datagrams). A packet is checked first as bound
     /// to the connection (its id as pseudo-header), then as unbound.
     pub fn handle_datagram(&mut self, now: u64, datagram: &[u8]) {
+        let now = self.tick(now);
         if self.is_closed() {
             // after an abort the connection's packets get the RESET again while the linger lasts
             if let Some(code) = self.aborted {
@@ -47,7 +48,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         Codec::new().with_max_payload(if P > HANDSHAKE_ROOM { P } else { HANDSHAKE_ROOM } as u16)
     }
 
-    fn on_bound(&mut self, now: u64, packet: &PacketRepr<'_>) {
+    fn on_bound(&mut self, now: Time, packet: &PacketRepr<'_>) {
         let payload = packet.payload;
         if matches!(packet.ptype, PacketType::ERR_MSG | PacketType::RESET)
             && !packet.seq.in_window(self.rcv_nxt, u32::from(self.agreement.params.window) + 1)
@@ -63,7 +64,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
             // the server has the connection: the handshake is complete
             self.state = State::Established;
             self.pending &= !pending::HANDSHAKE_ACK;
-            self.deadline = NEVER;
+            self.armed &= !armed::DEADLINE;
             self.events.connected = true;
         }
         match packet.ptype {
@@ -108,7 +109,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     /// A reliable packet: a message, a FIN or a fragment (dropped: no reassembly).
     fn on_reliable(
         &mut self,
-        now: u64,
+        now: Time,
         seq: Seq,
         ptype: PacketType,
         body: &[u8],
@@ -156,8 +157,9 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         self.unacked = self.unacked.saturating_add(1);
         if advanced > 1 || self.unacked >= 2 || self.holds_beyond_gap() {
             self.pending |= pending::ACK; // it filled a gap, every second packet, or more is held beyond a gap
-        } else if self.ack_at == NEVER {
-            self.ack_at = now.saturating_add(u64::from(self.config.timing.ack_delay));
+        } else if self.armed & armed::ACK == 0 {
+            self.ack_at = after(now, self.config.timing.ack_delay);
+            self.armed |= armed::ACK;
         }
     }
 
@@ -183,7 +185,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     }
 
     /// An acknowledgement: cumulative only (SACK bits are ignored, 6.9).
-    fn on_ack(&mut self, now: u64, ack: &AckRepr) {
+    fn on_ack(&mut self, now: Time, ack: &AckRepr) {
         let next = ack.cumulative.next();
         let advance = next.offset_from(self.snd_una);
         let in_flight = self.snd_nxt.offset_from(self.snd_una);
@@ -210,9 +212,9 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
             }
         }
         if advance > 0 {
-            self.resend_floor = 0;
+            self.armed &= !armed::FLOOR;
             if sampled {
-                self.rtt.on_sample(u32::try_from(now.saturating_sub(newest)).unwrap_or(u32::MAX), &self.config.timing);
+                self.rtt.on_sample(clock::elapsed(now, newest), &self.config.timing);
             }
             if self.blocked {
                 self.blocked = false;
@@ -222,25 +224,25 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     }
 
     /// A pong: an RTT sample only if it echoes the ping still outstanding (7.5).
-    fn on_pong(&mut self, now: u64, stamp: u32) {
+    fn on_pong(&mut self, now: Time, stamp: u32) {
         if self.ping_outstanding && stamp == self.ping_stamp {
             self.ping_outstanding = false;
-            self.rtt.on_sample((now as u32).wrapping_sub(stamp), &self.config.timing);
+            self.rtt.on_sample(clock::elapsed(now, stamp), &self.config.timing);
         }
     }
 
     /// While lingering, each packet of the peer (it is still resending:
     /// our last acknowledgement was lost) makes the linger last until well
     /// after its next retransmission (7.6).
-    fn stretch_linger(&mut self, now: u64) {
-        let cap = (2 * u64::from(self.config.timing.max_rto)).max(1);
-        let gap = now.saturating_sub(self.linger_mark).min(cap);
-        let stay = (3 * gap).max(u64::from(self.config.linger_ms)).min(cap);
-        self.retry_at = self.retry_at.max(now.saturating_add(stay));
+    fn stretch_linger(&mut self, now: Time) {
+        let cap = self.config.timing.max_rto.saturating_mul(2).max(1);
+        let gap = clock::elapsed(now, self.linger_mark).min(cap);
+        let stay = gap.saturating_mul(3).max(self.config.linger_ms).min(cap);
+        self.retry_at = clock::later(self.retry_at, after(now, stay));
         self.linger_mark = now;
     }
 
-    fn on_unbound(&mut self, now: u64, packet: &PacketRepr<'_>) {
+    fn on_unbound(&mut self, now: Time, packet: &PacketRepr<'_>) {
         match (packet.ptype, self.state) {
             (PacketType::SYN_ACK, State::SynSent) => {
                 let Ok(syn_ack) = SynAckRepr::parse(packet.payload) else { return };
@@ -294,7 +296,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     }
 
     /// Takes the agreement: both sequence spaces start, the HANDSHAKE_ACK is due.
-    fn establish(&mut self, now: u64, a: &Agreement) {
+    fn establish(&mut self, now: Time, a: &Agreement) {
         self.agreement = *a;
         self.bound = true;
         self.state = State::Confirming;
@@ -310,7 +312,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
 
     /// What follows from any input: the passive close, the FIN once it
     /// fits, and the end of the close (7.6).
-    pub(super) fn after_input(&mut self, now: u64) {
+    pub(super) fn after_input(&mut self, now: Time) {
         if !matches!(self.state, State::Established | State::Closing) {
             return;
         }
@@ -321,7 +323,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         if self.state == State::Closing && self.fin_queued && self.is_idle() && self.peer_finished {
             // Closed for the application; the linger still acknowledges the peer's resent FIN
             self.state = State::Linger;
-            self.retry_at = now.saturating_add(u64::from(self.config.linger_ms));
+            self.retry_at = after(now, self.config.linger_ms);
             self.linger_mark = now;
             self.pending |= pending::ACK;
             self.events.finished = true;

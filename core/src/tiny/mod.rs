@@ -73,6 +73,7 @@
 //! assert_eq!(events, [Event::Connected, Event::Closed]);
 //! ```
 
+mod clock;
 mod config;
 mod events;
 mod input;
@@ -95,16 +96,9 @@ use crate::rtt::RttEstimator;
 use crate::seq::Seq;
 use crate::wire::handshake::{Agreement, ErrorCode, Params, PROTOCOL_VERSION};
 use crate::wire::{PacketType, HEADER_LEN};
+use clock::{after, due, time, Time};
 use events::Events;
 use window::{ring, Held};
-
-/// A timer that is off, or a deadline that saturated beyond the clock's range.
-const NEVER: u64 = u64::MAX;
-
-/// Whether `deadline` has come at `now`.
-fn due(now: u64, deadline: u64) -> bool {
-    deadline != NEVER && now >= deadline
-}
 
 /// Packets waiting to be sent besides data (bit flags of `TinyClient::pending`).
 mod pending {
@@ -115,6 +109,16 @@ mod pending {
     pub const PONG: u8 = 0x10;
     /// A close was asked for; the FIN waits for a free send slot.
     pub const FIN: u8 = 0x20;
+}
+
+/// Timers that can be off (bit flags of `TinyClient::armed`).
+mod armed {
+    /// `deadline`: the connect timeout, or the close timeout while closing.
+    pub const DEADLINE: u8 = 0x01;
+    /// `ack_at`: a delayed acknowledgement.
+    pub const ACK: u8 = 0x02;
+    /// `resend_floor`: no resend deadline before it (after a timeout).
+    pub const FLOOR: u8 = 0x04;
 }
 
 /// A small seqlink client over a caller's [`TinyWindow`] of `W` packets of
@@ -167,18 +171,22 @@ pub struct TinyClient<'w, const W: usize, const P: usize> {
     /// In-order packets not acknowledged yet.
     unacked: u8,
     peer_finished: bool,
-    // ---- timers (ms; NEVER when off) ----
+    // ---- timers ([`clock`] times; those in `armed` only while their flag is set) ----
+    /// The latest time the caller passed (to give deadlines back on its clock).
+    clock: u64,
+    /// [`armed`] flags.
+    armed: u8,
     /// Connect timeout (handshake) or close timeout (closing).
-    deadline: u64,
+    deadline: Time,
     /// Handshake retransmission (handshake) or the end of the linger (after the close).
-    retry_at: u64,
-    ack_at: u64,
+    retry_at: Time,
+    ack_at: Time,
     /// No resend deadline falls before this (after a timeout, until new data is acknowledged).
-    resend_floor: u64,
-    last_recv: u64,
-    last_send: u64,
+    resend_floor: Time,
+    last_recv: Time,
+    last_send: Time,
     /// When the peer last made the linger longer.
-    linger_mark: u64,
+    linger_mark: Time,
 }
 
 impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
@@ -193,7 +201,8 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     /// Starts a client: the first [`TinyClient::poll_transmit`] sends the
     /// SYN. `entropy` seeds the connection id half and the initial sequence
     /// number (use a real random source: ids must be unpredictable).
-    pub fn connect(config: TinyConfig, window: &'w mut TinyWindow<W, P>, now: u64, entropy: u64) -> Self {
+    pub fn connect(config: TinyConfig, window: &'w mut TinyWindow<W, P>, clock: u64, entropy: u64) -> Self {
+        let now = time(clock);
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         let mut mix = entropy;
@@ -245,10 +254,12 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
             advertised: 0,
             unacked: 0,
             peer_finished: false,
-            deadline: now.saturating_add(u64::from(config.connect_timeout_ms)),
+            clock,
+            armed: armed::DEADLINE,
+            deadline: after(now, config.connect_timeout_ms),
             retry_at: now,
-            ack_at: NEVER,
-            resend_floor: 0,
+            ack_at: now,
+            resend_floor: now,
             last_recv: now,
             last_send: now,
             linger_mark: now,
@@ -392,6 +403,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     /// handshake completed the client closes at once. A close that does not
     /// complete within `close_timeout_ms` fails with `CloseTimeout`.
     pub fn close(&mut self, now: u64) {
+        let now = self.tick(now);
         match self.state {
             State::Established => self.start_close(now),
             State::SynSent | State::Confirming => self.finish(State::Closed, None),
@@ -399,9 +411,10 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         }
     }
 
-    fn start_close(&mut self, now: u64) {
+    fn start_close(&mut self, now: Time) {
         self.state = State::Closing;
-        self.deadline = now.saturating_add(u64::from(self.config.close_timeout_ms));
+        self.deadline = after(now, self.config.close_timeout_ms);
+        self.armed |= armed::DEADLINE;
         self.pending |= pending::FIN;
         self.queue_fin();
     }
@@ -420,14 +433,21 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     /// after `now` every packet of the connection that still arrives is
     /// answered with the RESET again.
     pub fn abort(&mut self, now: u64, code: ErrorCode) {
+        let now = self.tick(now);
         if !self.is_closed() {
             if self.bound {
                 self.reset = Some(code);
                 self.aborted = Some(code);
-                self.retry_at = now.saturating_add(u64::from(self.config.linger_ms));
+                self.retry_at = after(now, self.config.linger_ms);
             }
             self.finish(State::Closed, None);
         }
+    }
+
+    /// Takes the caller's clock: the latest time is kept for [`TinyClient::poll_timeout`].
+    fn tick(&mut self, now: u64) -> Time {
+        self.clock = self.clock.max(now);
+        time(now)
     }
 
     fn fail(&mut self, reason: FailReason) {

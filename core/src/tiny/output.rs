@@ -16,6 +16,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         if buf.len() < Self::MAX_DATAGRAM_LEN {
             return Err(Error::BufferTooSmall { needed: Self::MAX_DATAGRAM_LEN, available: buf.len() });
         }
+        let now = self.tick(now);
         let sent = self.transmit(now, buf);
         if sent.is_some() {
             self.last_send = now;
@@ -25,7 +26,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
 
     /// The next packet, written into `buf` (long enough for any: the
     /// emitters' length errors cannot happen).
-    fn transmit(&mut self, now: u64, buf: &mut [u8]) -> Option<usize> {
+    fn transmit(&mut self, now: Time, buf: &mut [u8]) -> Option<usize> {
         if let Some(code) = self.reset.take() {
             return self.control(buf, PacketType::RESET, &ResetRepr { code, token: 0 }.to_bytes());
         }
@@ -69,7 +70,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
                     return Some(n);
                 }
                 if self.take(pending::PING) {
-                    self.ping_stamp = now as u32;
+                    self.ping_stamp = now;
                     self.ping_outstanding = true;
                     self.unanswered_pings = self.unanswered_pings.saturating_add(1);
                     let ping = HeartbeatRepr { pong: false, stamp: self.ping_stamp };
@@ -89,16 +90,16 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     }
 
     /// The next handshake retransmission: the initial RTO, doubled per attempt (7.3).
-    fn schedule_retry(&mut self, now: u64) {
+    fn schedule_retry(&mut self, now: Time) {
         let timing = &self.config.timing;
-        let backoff = u64::from(timing.initial_rto) << self.attempts.min(6);
-        self.retry_at = now.saturating_add(backoff.min(u64::from(timing.max_rto)));
+        let backoff = timing.initial_rto.saturating_mul(1 << self.attempts.min(6));
+        self.retry_at = after(now, backoff.min(timing.max_rto));
         self.attempts = self.attempts.saturating_add(1);
     }
 
     /// A cumulative ACK with the free window and no SACK bits (6.3, 6.9).
     fn acknowledge(&mut self, buf: &mut [u8]) -> Option<usize> {
-        self.ack_at = NEVER;
+        self.armed &= !armed::ACK;
         self.unacked = 0;
         self.advertised = self.free_window();
         let ack = AckRepr { cumulative: self.rcv_nxt.retreat(1), window: Some(self.advertised), sack: Sack::new() };
@@ -108,7 +109,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
 
     /// A packet presumed lost (lowest first), else a new one the peer's
     /// window allows (one probe when nothing is in flight, 6.3).
-    fn transmit_data(&mut self, now: u64, buf: &mut [u8]) -> Option<usize> {
+    fn transmit_data(&mut self, now: Time, buf: &mut [u8]) -> Option<usize> {
         let in_flight = self.snd_nxt.offset_from(self.snd_una);
         let codec = self.bound_codec();
         let mut offset = 0;

@@ -5,7 +5,7 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) struct SendSlot<const P: usize> {
     /// When it was last transmitted (ms).
-    pub last_sent: u64,
+    pub last_sent: super::Time,
     /// Payload bytes in `data`.
     pub len: u16,
     /// Its packet type (an application type, or FIN).
