@@ -199,15 +199,15 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     pub const MAX_DATAGRAM_LEN: usize = HEADER_LEN + P;
 
     /// Starts a client: the first [`TinyClient::poll_transmit`] sends the
-    /// SYN. `entropy` seeds the connection id half and the initial sequence
-    /// number (use a real random source: ids must be unpredictable).
+    /// SYN. `entropy` is 64 random bits (from a real random source: ids must
+    /// be unpredictable): the low 32 become this client's connection id
+    /// half, the high 32 its initial sequence number.
     pub fn connect(config: TinyConfig, window: &'w mut TinyWindow<W, P>, clock: u64, entropy: u64) -> Self {
         let now = time(clock);
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
-        let mut mix = entropy;
-        let client_id = crate::entropy::splitmix(&mut mix) as u32;
-        let isn = Seq(crate::entropy::splitmix(&mut mix) as u32);
+        let client_id = entropy as u32;
+        let isn = Seq((entropy >> 32) as u32);
         TinyClient {
             window,
             config,
