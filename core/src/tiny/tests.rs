@@ -436,3 +436,65 @@ fn an_abort_sends_a_bound_reset_and_repeats_it_while_lingering() {
     client.handle_datagram(3_000, &server.data(0, b"later"));
     assert!(drain(&mut client, 3_000).is_empty(), "after the linger");
 }
+
+#[test]
+fn new_packets_stay_within_the_peers_advertised_window() {
+    let mut window = TinyWindow::<4, 128>::new();
+    let (mut client, server) = connected(&mut window);
+    let isn = Seq(server.agreement.client_isn);
+    client.handle_datagram(1, &server.ack(isn.retreat(1), 1));
+    for i in 0..3u8 {
+        client.send(PacketType(100), &[i]).unwrap();
+    }
+    assert_eq!(drain(&mut client, 2).len(), 1, "a window of one packet");
+    client.handle_datagram(3, &server.ack(isn, 2));
+    assert_eq!(drain(&mut client, 4).len(), 2, "two more");
+}
+
+#[test]
+fn a_packet_beyond_the_receive_window_is_dropped_not_held() {
+    let mut window = TinyWindow::<4, 128>::new();
+    let (mut client, server) = connected(&mut window);
+    client.handle_datagram(1, &server.data(4, b"beyond"));
+    for (i, m) in [&b"zero"[..], b"one", b"two", b"three"].iter().enumerate() {
+        client.handle_datagram(2, &server.data(i as u32, m));
+    }
+    let mut buf = [0u8; 128];
+    let mut read = Vec::new();
+    while let Some(r) = client.recv(&mut buf).unwrap() {
+        read.push(buf[..r.len].to_vec());
+    }
+    assert_eq!(read, [&b"zero"[..], b"one", b"two", b"three"]);
+}
+
+#[test]
+fn after_a_timeout_no_other_deadline_falls_before_one_rto() {
+    let mut window = TinyWindow::<4, 128>::new();
+    let (mut client, _server) = connected(&mut window);
+    client.send(PacketType(100), b"a").unwrap();
+    drain(&mut client, 0);
+    client.send(PacketType(100), b"b").unwrap();
+    drain(&mut client, 100);
+    // a's deadline: 0 + 200 + 5; b's would be 305, but the timeout at 205 holds it to 205 + 200 + 5
+    assert_eq!(client.poll_timeout(), Some(205));
+    client.handle_timeout(205);
+    assert_eq!(drain(&mut client, 205).len(), 1, "only the oldest");
+    assert_eq!(client.poll_timeout(), Some(410));
+}
+
+#[test]
+fn a_late_fin_while_lingering_makes_the_linger_last_longer() {
+    let mut window = TinyWindow::<4, 128>::new();
+    let (mut client, server) = connected(&mut window);
+    let isn = Seq(server.agreement.client_isn);
+    client.close(1);
+    drain(&mut client, 1);
+    client.handle_datagram(2, &server.ack(isn, 4));
+    client.handle_datagram(3, &server.packet(SERVER_ISN, PacketType::FIN, &[]));
+    assert_eq!(client.poll_timeout(), Some(2_003), "linger_ms after the close");
+    // the server did not get our ACK and resends its FIN at 1,900
+    client.handle_datagram(1_900, &server.packet(SERVER_ISN, PacketType::FIN, &[]));
+    assert_eq!(drain(&mut client, 1_900).len(), 1, "acknowledged again");
+    // now + min(max(3 * gap, linger_ms), 2 * max_rto), gap = 1,897 ms since the linger began
+    assert_eq!(client.poll_timeout(), Some(1_900 + 3 * 1_897));
+}
