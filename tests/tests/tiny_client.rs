@@ -22,8 +22,8 @@ const PAYLOAD: usize = 128;
 /// A tiny client whose application sends its outbox once connected, reads
 /// everything, and closes once everything it expects has arrived and
 /// everything it sent is acknowledged (when `close_when_done`).
-struct TinyNode {
-    client: TinyClient<'static, WINDOW, PAYLOAD>,
+struct TinyNode<const W: usize = WINDOW, const P: usize = PAYLOAD> {
+    client: TinyClient<'static, W, P>,
     outbox: VecDeque<Message>,
     inbox: Vec<Message>,
     events: Vec<Event>,
@@ -31,8 +31,8 @@ struct TinyNode {
     close_after: Option<usize>,
 }
 
-impl TinyNode {
-    fn new(config: TinyConfig, now: u64, entropy: u64) -> TinyNode {
+impl<const W: usize, const P: usize> TinyNode<W, P> {
+    fn new(config: TinyConfig, now: u64, entropy: u64) -> TinyNode<W, P> {
         let window = Box::leak(Box::new(TinyWindow::new()));
         TinyNode {
             client: TinyClient::connect(config, window, now, entropy),
@@ -44,7 +44,7 @@ impl TinyNode {
     }
 }
 
-impl Node for TinyNode {
+impl<const W: usize, const P: usize> Node for TinyNode<W, P> {
     fn handle(&mut self, now: u64, _from: Addr, datagram: &[u8]) {
         self.client.handle_datagram(now, datagram);
     }
@@ -76,7 +76,7 @@ impl Node for TinyNode {
                 }
             }
         }
-        let mut buf = [0u8; PAYLOAD];
+        let mut buf = [0u8; P];
         while let Some(r) = self.client.recv(&mut buf).expect("buffer holds any message") {
             assert!(self.events.contains(&Event::Connected), "a message arrived before Connected");
             self.inbox.push(Message { ptype: r.ptype, data: buf[..r.len].to_vec(), delivery: r.delivery });
@@ -92,12 +92,12 @@ impl Node for TinyNode {
 }
 
 /// The tiny client or the full server in one simulated network.
-enum Peer {
-    Tiny(Box<TinyNode>),
+enum Peer<const W: usize = WINDOW, const P: usize = PAYLOAD> {
+    Tiny(Box<TinyNode<W, P>>),
     Server(Box<ServerNode>),
 }
 
-impl Node for Peer {
+impl<const W: usize, const P: usize> Node for Peer<W, P> {
     fn handle(&mut self, now: u64, from: Addr, datagram: &[u8]) {
         match self {
             Peer::Tiny(c) => c.handle(now, from, datagram),
@@ -130,14 +130,14 @@ impl Node for Peer {
     }
 }
 
-fn tiny(sim: &mut Sim<Peer>) -> &mut TinyNode {
+fn tiny<const W: usize, const P: usize>(sim: &mut Sim<Peer<W, P>>) -> &mut TinyNode<W, P> {
     match sim.node(CLIENT) {
         Peer::Tiny(c) => c,
         Peer::Server(_) => unreachable!(),
     }
 }
 
-fn server(sim: &mut Sim<Peer>) -> &mut ServerNode {
+fn server<const W: usize, const P: usize>(sim: &mut Sim<Peer<W, P>>) -> &mut ServerNode {
     match sim.node(SERVER) {
         Peer::Server(s) => s,
         Peer::Tiny(_) => unreachable!(),
@@ -160,11 +160,13 @@ fn message(i: u32, len: usize) -> Message {
 }
 
 /// A network of the echoing server and one tiny client with `count` messages to send.
-fn echo_network(seed: u64, impairment: Impairment, count: u32) -> Sim<Peer> {
+fn echo_network<const W: usize, const P: usize>(seed: u64, impairment: Impairment, count: u32) -> Sim<Peer<W, P>> {
     let mut sim = Sim::new(seed, impairment);
     sim.add(SERVER, Peer::Server(Box::new(server_node(true))));
-    let mut client = TinyNode::new(TinyConfig::new(), 0, seed.wrapping_mul(0x9e37_79b9) ^ 1);
-    client.outbox = (0..count).map(|i| message(i, 4 + (i as usize * 37) % (PAYLOAD - 3))).collect();
+    // the client's sequence numbers wrap past 2^32 - 1 after a few packets
+    let entropy = (0xffff_fff0u64 << 32) | seed.wrapping_mul(0x9e37_79b9) ^ 1;
+    let mut client = TinyNode::<W, P>::new(TinyConfig::new(), 0, entropy);
+    client.outbox = (0..count).map(|i| message(i, 4 + (i as usize * 37) % (P - 3))).collect();
     client.close_after = Some(count as usize);
     sim.add(CLIENT, Peer::Tiny(Box::new(client)));
     sim
@@ -172,8 +174,8 @@ fn echo_network(seed: u64, impairment: Impairment, count: u32) -> Sim<Peer> {
 
 /// Runs an echo network until both sides closed; checks that every message
 /// arrived exactly once and in order both ways and that both sides closed.
-fn echo_and_close(seed: u64, impairment: Impairment, count: u32) {
-    let mut sim = echo_network(seed, impairment, count);
+fn echo_and_close<const W: usize, const P: usize>(seed: u64, impairment: Impairment, count: u32) {
+    let mut sim = echo_network::<W, P>(seed, impairment, count);
     let sent: Vec<Message> = tiny(&mut sim).outbox.iter().cloned().collect();
     let closed = sim.run_until(3_600_000, |s| {
         let client_closed = tiny(s).events.last() == Some(&Event::Closed);
@@ -210,7 +212,7 @@ fn lossy() -> Impairment {
 #[test]
 fn every_message_arrives_once_in_order_both_ways_under_loss_duplication_and_reordering() {
     for seed in 0..24 {
-        echo_and_close(seed, lossy(), 60);
+        echo_and_close::<WINDOW, PAYLOAD>(seed, lossy(), 60);
     }
 }
 
@@ -218,17 +220,17 @@ fn every_message_arrives_once_in_order_both_ways_under_loss_duplication_and_reor
 fn a_thousand_messages_at_twenty_percent_loss() {
     let impairment =
         Impairment { loss: 0.2, duplicate: 0.02, reorder: 0.05, reorder_delay_ms: 15, ..Impairment::delay(5) };
-    echo_and_close(1_000, impairment, 1_000);
+    echo_and_close::<WINDOW, PAYLOAD>(1_000, impairment, 1_000);
 }
 
 #[test]
 fn a_clean_path_delivers_and_closes() {
-    echo_and_close(7, Impairment::delay(20), 200);
+    echo_and_close::<WINDOW, PAYLOAD>(7, Impairment::delay(20), 200);
 }
 
 #[test]
 fn heartbeats_keep_an_idle_connection_up() {
-    let mut sim = echo_network(3, Impairment::delay(15), 0);
+    let mut sim = echo_network::<WINDOW, PAYLOAD>(3, Impairment::delay(15), 0);
     tiny(&mut sim).close_after = None;
     sim.logging = true;
     sim.run_until(120_000, |_| false); // two minutes of silence, twelve idle timeouts' worth
@@ -247,7 +249,7 @@ fn heartbeats_keep_an_idle_connection_up() {
 
 #[test]
 fn the_server_closing_first_closes_the_client_too() {
-    let mut sim = echo_network(11, lossy(), 0);
+    let mut sim = echo_network::<WINDOW, PAYLOAD>(11, lossy(), 0);
     tiny(&mut sim).close_after = None;
     sim.run_until(60_000, |s| tiny(s).events.contains(&Event::Connected));
     let now = sim.now;
@@ -268,7 +270,7 @@ fn the_server_closing_first_closes_the_client_too() {
 #[test]
 fn a_server_that_dies_fails_the_client_with_dead_peer() {
     // neither an idle timeout nor heartbeats (unanswered pings would come first): the resends find the dead peer
-    let mut sim = Sim::new(5, Impairment::delay(10));
+    let mut sim: Sim<Peer> = Sim::new(5, Impairment::delay(10));
     let mut config = ConnectionConfig::new();
     config.idle_timeout_ms = 0;
     config.heartbeat_ms = 0;
@@ -293,7 +295,7 @@ fn a_server_that_dies_fails_the_client_with_dead_peer() {
 
 #[test]
 fn a_refused_handshake_is_reported() {
-    let mut sim = Sim::new(9, Impairment::delay(10));
+    let mut sim: Sim<Peer> = Sim::new(9, Impairment::delay(10));
     let mut config = EndpointConfig::new(ConnectionConfig::new());
     config.auto_accept = false;
     sim.add(SERVER, Peer::Server(Box::new(ServerNode::new(config, 2, [1; 16], 3))));
@@ -315,7 +317,7 @@ fn a_refused_handshake_is_reported() {
 
 #[test]
 fn an_unanswered_handshake_times_out() {
-    let mut sim = Sim::new(4, Impairment { loss: 1.0, ..Impairment::delay(10) });
+    let mut sim: Sim<Peer> = Sim::new(4, Impairment { loss: 1.0, ..Impairment::delay(10) });
     sim.add(SERVER, Peer::Server(Box::new(server_node(false))));
     sim.add(CLIENT, Peer::Tiny(Box::new(TinyNode::new(TinyConfig::new(), 0, 5))));
     sim.logging = true;
@@ -332,7 +334,7 @@ fn an_unanswered_handshake_times_out() {
 
 #[test]
 fn a_server_that_dies_while_all_is_quiet_is_found_by_unanswered_pings() {
-    let mut sim = Sim::new(6, Impairment::delay(10));
+    let mut sim: Sim<Peer> = Sim::new(6, Impairment::delay(10));
     let mut config = ConnectionConfig::new();
     config.idle_timeout_ms = 0;
     sim.add(SERVER, Peer::Server(Box::new(ServerNode::new(EndpointConfig::new(config), 1, [2; 16], 8))));
@@ -348,4 +350,13 @@ fn a_server_that_dies_while_all_is_quiet_is_found_by_unanswered_pings() {
     let next = Seq(node.client.agreement().unwrap().client_isn);
     assert_eq!(node.client.failure(), Some(FailReason::DeadPeer { seq: next }));
     assert!((21_000..22_000).contains(&(sim.now - died_at)), "after {} ms", sim.now - died_at);
+}
+
+#[test]
+fn odd_windows_and_the_smallest_payload_deliver_in_order_under_loss() {
+    for seed in 0..8 {
+        echo_and_close::<3, 64>(seed, lossy(), 50);
+        echo_and_close::<1, 64>(seed, lossy(), 20);
+        echo_and_close::<7, 100>(seed, lossy(), 50);
+    }
 }
