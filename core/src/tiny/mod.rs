@@ -123,6 +123,15 @@ mod armed {
 
 /// A small seqlink client over a caller's [`TinyWindow`] of `W` packets of
 /// up to `P` payload bytes each way (see the [module docs](self)).
+///
+/// The window is 1 to 256 packets and the payload 64 to 65 535 bytes, checked
+/// when the program is built:
+///
+/// ```compile_fail
+/// use seqlink_core::{TinyClient, TinyConfig, TinyWindow};
+/// let mut window = TinyWindow::<4, 32>::new(); // below the 64-byte floor
+/// let _client = TinyClient::connect(TinyConfig::new(), &mut window, 0, 1);
+/// ```
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct TinyClient<'w, const W: usize, const P: usize> {
     window: &'w mut TinyWindow<W, P>,
@@ -195,7 +204,8 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     const VALID: () = assert!(W >= 1 && W <= 256 && P >= MIN_PAYLOAD as usize && P <= u16::MAX as usize);
 
     /// Bytes a buffer given to [`TinyClient::poll_transmit`] must hold:
-    /// the longest packet this client sends.
+    /// the longest packet this client sends (and the longest a server
+    /// without a handshake extension sends it).
     pub const MAX_DATAGRAM_LEN: usize = HEADER_LEN + P;
 
     /// Starts a client: the first [`TinyClient::poll_transmit`] sends the
