@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Footprint of a minimal seqlink client firmware on Cortex-M (issue 8).
 #
-# Builds the size probe (bench/footprint: one client connection, window 4,
-# payload 128, opt-level "z", fat LTO, one codegen unit, panics halt) and an
-# empty baseline for thumbv6m-none-eabi and thumbv7em-none-eabihf, then
-# prints the flash and RAM the client adds, size_of of the connection state,
-# a static stack estimate and the panic/core::fmt symbols linked. Fails when
-# the flash or the panic symbol count exceeds bench/footprint/budget.txt.
+# Builds the size probes (bench/footprint: one client, window 4, payload 128,
+# opt-level "z", fat LTO, one codegen unit, panics halt; `probe` drives a full
+# `Connection`, `tiny` the tiny client engine `TinyClient`) and an empty
+# baseline for thumbv6m-none-eabi and thumbv7em-none-eabihf, then prints for
+# each probe the flash and RAM the client adds, size_of of its state, a
+# static stack estimate and the panic/core::fmt symbols linked. Fails when
+# the flash or the panic symbol count of either exceeds
+# bench/footprint/budget.txt (the `probe` lines and the `tiny/...` lines).
 #
 #   scripts/footprint.sh               measure and check the budget
 #   scripts/footprint.sh --set-budget  write the measured figures as the budget
@@ -48,12 +50,21 @@ report() {
 
 case "$mode" in
 check)
-    # shellcheck disable=SC2046
-    report $(build "" "$PROBE/target")
+    specs=$(build "" "$PROBE/target")
+    status=0
+    # shellcheck disable=SC2086
+    report $specs || status=1
+    echo
+    # shellcheck disable=SC2086
+    report --image tiny $specs || status=1
+    exit $status
     ;;
 --set-budget)
-    # shellcheck disable=SC2046
-    report --set-budget $(build "" "$PROBE/target")
+    specs=$(build "" "$PROBE/target")
+    # shellcheck disable=SC2086
+    report --set-budget $specs
+    # shellcheck disable=SC2086
+    report --image tiny --set-budget $specs
     ;;
 --features)
     echo "| core features | $(printf '%s flash | ' "${TARGETS[@]}")$(printf '%s RAM | ' "${TARGETS[@]}")" | sed 's/ $//'
@@ -78,8 +89,11 @@ check)
         grep -qx "$target" <<<"$installed" || rustup target add --toolchain "$toolchain" "$target"
     done
     export RUSTFLAGS="-Z emit-stack-sizes"
-    # shellcheck disable=SC2046
-    report --no-budget $(build "" "$PROBE/target/stack-sizes")
+    specs=$(build "" "$PROBE/target/stack-sizes")
+    # shellcheck disable=SC2086
+    report --no-budget $specs
+    # shellcheck disable=SC2086
+    report --image tiny --no-budget $specs
     ;;
 *)
     echo "usage: $0 [--set-budget | --features | --verify-stack]" >&2

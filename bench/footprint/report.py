@@ -6,8 +6,11 @@ the section sizes), the connection state's size (the `CONNECTION` symbol),
 the panic and formatting symbols linked, and a static stack estimate (the
 deepest call path from the reset handler, frames read from the prologues).
 
-Usage: report.py --tools DIR --budget FILE [--set-budget | --no-budget | --brief] TARGET:DIR [TARGET:DIR ...]
-where DIR holds the `probe` and `baseline` ELF files of TARGET.
+Usage: report.py --tools DIR --budget FILE [--image NAME] [--set-budget | --no-budget | --brief] TARGET:DIR [TARGET:DIR ...]
+where DIR holds the `baseline` ELF file of TARGET and the image measured
+against it: `probe` (a full `Connection`, the default) or `tiny` (the tiny
+client engine, `--image tiny`). The budget of `probe` on TARGET is the line
+`TARGET` of the budget file; that of another image, the line `IMAGE/TARGET`.
 """
 
 import argparse
@@ -61,7 +64,7 @@ def short(name):
     return name
 
 
-def module_of(name):
+def module_of(name, image="probe"):
     """The group a code symbol's bytes are counted under."""
     name = short(name)
     if name.startswith("seqlink_core::"):
@@ -73,8 +76,8 @@ def module_of(name):
                 break
             path.append(part)
         return "::".join(path)
-    if name.startswith("probe::"):
-        return "probe (its loop, with the core's code inlined into it)"
+    if name.startswith(image + "::"):
+        return image + " (its loop, with the core's code inlined into it)"
     if name.startswith(("compiler_builtins::", "__aeabi", "__")) or "compiler_builtins" in name:
         return "compiler builtins (memcpy, 64-bit division, ...)"
     if name.startswith("core::"):
@@ -84,11 +87,11 @@ def module_of(name):
     return "runtime (reset, handlers)"
 
 
-def code_by_module(syms):
+def code_by_module(syms, image):
     groups = {}
     for name, size, kind, _ in syms:
         if kind.lower() == "t":
-            group = module_of(name)
+            group = module_of(name, image)
             groups[group] = groups.get(group, 0) + size
     return sorted(((size, group) for group, size in groups.items()), reverse=True)
 
@@ -143,7 +146,7 @@ def parse_disassembly(text):
     return funcs
 
 
-def analyse_stack(disassembly, root):
+def analyse_stack(disassembly, root, image="probe"):
     funcs = parse_disassembly(disassembly)
     starts = sorted(f["start"] for f in funcs)
     by_start = {f["start"]: f for f in funcs}
@@ -256,7 +259,7 @@ def analyse_stack(disassembly, root):
     chain = [("Reset" if s == root else short(by_start[s]["name"]), by_start[s]["frame"]) for s in path]
     # the probe's phases (start, main loop) and the deepest calls below each
     phases = []
-    for phase in ("probe::open", "probe::serve"):
+    for phase in (image + "::open", image + "::serve"):
         for f in funcs:
             if short(f["name"]) == phase:
                 below = sorted(((depth(c, {c})[0], short(by_start[c]["name"])) for c in f["callees"] - {f["start"]}),
@@ -343,6 +346,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tools", required=True, help="directory with llvm-size, llvm-nm, llvm-objdump")
     ap.add_argument("--budget", required=True)
+    ap.add_argument("--image", default="probe", help="the image measured against `baseline`: probe or tiny")
     ap.add_argument("--set-budget", action="store_true", help="write the measured figures as the budget")
     ap.add_argument("--no-budget", action="store_true", help="report without checking the budget")
     ap.add_argument("--brief", action="store_true", help="print only TARGET FLASH RAM per target; no budget check")
@@ -356,7 +360,8 @@ def main():
     failures = []
     for spec in args.builds:
         target, directory = spec.split(":", 1)
-        probe = os.path.join(directory, "probe")
+        key = target if args.image == "probe" else f"{args.image}/{target}"
+        probe = os.path.join(directory, args.image)
         baseline = os.path.join(directory, "baseline")
         flash, ram = section_sizes(args.tools, probe)
         base_flash, base_ram = section_sizes(args.tools, baseline)
@@ -368,7 +373,7 @@ def main():
         panics = sorted({(short(n), s) for n, s, t, _ in syms if t.lower() == "t" and PANIC_PATTERN.search(n)})
         reset = [a for n, _, t, a in syms if n == "Reset" and t == "T"]
         dis = run(os.path.join(args.tools, "llvm-objdump"), "-d", "--no-show-raw-insn", "-C", probe)
-        stack = analyse_stack(dis, reset[0] & ~1 if reset else -1)
+        stack = analyse_stack(dis, reset[0] & ~1 if reset else -1, args.image)
         panic_names = {n for n, _ in panics}
         panic_callers = sorted({short(f["name"]) for f in analyse_stack.funcs
                                 if short(f["name"]) not in panic_names
@@ -382,23 +387,24 @@ def main():
             if differ:
                 failures.append(f"{target}: {len(differ)} frames differ from LLVM's .stack_sizes: {differ}")
         added_flash = flash - base_flash
-        measured[target] = (added_flash, len(panics))
-        rows.append((target, flash, base_flash, added_flash, ram - base_ram, state, stack, panics))
-        breakdown[target] = code_by_module(syms)
+        measured[key] = (added_flash, len(panics))
+        rows.append((key, flash, base_flash, added_flash, ram - base_ram, state, stack, panics))
+        breakdown[key] = code_by_module(syms, args.image)
         if args.no_budget or args.set_budget:
             pass
-        elif target in budget:
-            max_flash, max_panics = budget[target]
+        elif key in budget:
+            max_flash, max_panics = budget[key]
             if added_flash > max_flash:
-                failures.append(f"{target}: flash {added_flash} B over the budget of {max_flash} B")
+                failures.append(f"{key}: flash {added_flash} B over the budget of {max_flash} B")
             if len(panics) > max_panics:
-                failures.append(f"{target}: {len(panics)} panic/fmt symbols, budget {max_panics}")
+                failures.append(f"{key}: {len(panics)} panic/fmt symbols, budget {max_panics}")
         else:
-            failures.append(f"{target}: no budget in {args.budget}")
+            failures.append(f"{key}: no budget in {args.budget}")
 
     if args.brief:
         return 0
-    print("| target | flash added | flash budget | RAM added | `Connection` state | window storage | stack (est.) | panic/fmt symbols |")
+    state_label = "`Connection` state" if args.image == "probe" else f"`{args.image}` client state"
+    print(f"| target | flash added | flash budget | RAM added | {state_label} | window storage | stack (est.) | panic/fmt symbols |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for target, flash, base_flash, added, ram, state, stack, panics in rows:
         max_flash, max_panics = budget.get(target, ("-", "-"))
@@ -407,7 +413,7 @@ def main():
             f"| {state.get('LINK_STORAGE', '?')} B | {stack['total']} B | {len(panics)} (budget {max_panics}) |"
         )
     for target, flash, base_flash, added, ram, state, stack, panics in rows:
-        print(f"\n{target}: probe {flash} B of flash, empty baseline {base_flash} B")
+        print(f"\n{target}: {args.image} {flash} B of flash, empty baseline {base_flash} B")
         print("  deepest call path (frame bytes): " + " -> ".join(f"{n} {b}" for n, b in stack["chain"]))
         for phase, total, frame, below in stack["phases"]:
             print(f"  {phase}: {total} B ({frame} B own frame; deepest calls: "

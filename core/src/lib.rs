@@ -100,6 +100,7 @@ pub mod integrity;
 pub mod link;
 pub mod rtt;
 pub mod seq;
+pub mod tiny;
 pub mod wire;
 
 // One face: everything an application or a binding needs, from the root.
@@ -118,5 +119,6 @@ pub use integrity::Integrity;
 pub use link::{ConfigError, Delivery, Link, LinkConfig, Received, SendError, Stats};
 pub use rtt::Timing;
 pub use seq::Seq;
+pub use tiny::{TinyClient, TinyConfig, TinyWindow};
 pub use wire::handshake::{Agreement, ErrorCode, Params};
 pub use wire::{CoalescedPackets, Codec, Packet, PacketRepr, PacketType};
