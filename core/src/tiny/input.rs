@@ -3,9 +3,9 @@
 //! and data.
 
 use super::*;
-use crate::wire::ack::AckRepr;
+use crate::wire::ack::CumulativeAck;
 use crate::wire::control::{ErrRepr, HeartbeatRepr, ResetRepr};
-use crate::wire::data::DataRepr;
+use crate::wire::data::{Fragment, EXTENDED_MIN_LEN, FLAG_ACK, FLAG_FRAGMENT, FLAG_UNRELIABLE, FRAGMENT_HEADER_LEN};
 use crate::wire::handshake::{SynAckRepr, FLAG_COALESCE, FLAG_CRC};
 use crate::wire::pseudo::{pseudo_sum, same_sum};
 use crate::wire::{Codec, PacketRepr};
@@ -69,7 +69,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         }
         match packet.ptype {
             PacketType::ACK => {
-                if let Ok(ack) = AckRepr::parse(payload) {
+                if let Ok(ack) = CumulativeAck::parse(payload) {
                     self.on_ack(now, &ack);
                 }
             }
@@ -90,7 +90,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
                 self.fail(FailReason::Reset { code });
             }
             PacketType::DATA => {
-                if let Ok(data) = DataRepr::parse(payload) {
+                if let Ok(data) = DataHeader::parse(payload) {
                     if let Some(ack) = data.ack {
                         self.on_ack(now, &ack);
                     }
@@ -107,14 +107,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     }
 
     /// A reliable packet: a message, a FIN or a fragment (dropped: no reassembly).
-    fn on_reliable(
-        &mut self,
-        now: Time,
-        seq: Seq,
-        ptype: PacketType,
-        body: &[u8],
-        fragment: Option<crate::wire::data::Fragment>,
-    ) {
+    fn on_reliable(&mut self, now: Time, seq: Seq, ptype: PacketType, body: &[u8], fragment: Option<Fragment>) {
         let held = match (ptype, fragment) {
             (_, Some(_)) => Held::Dropped,
             (PacketType::FIN, None) => Held::Fin,
@@ -185,7 +178,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     }
 
     /// An acknowledgement: cumulative only (SACK bits are ignored, 6.9).
-    fn on_ack(&mut self, now: Time, ack: &AckRepr) {
+    fn on_ack(&mut self, now: Time, ack: &CumulativeAck) {
         let next = ack.cumulative.next();
         let advance = next.offset_from(self.snd_una);
         let in_flight = self.snd_nxt.offset_from(self.snd_una);
@@ -328,5 +321,44 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
             self.pending |= pending::ACK;
             self.events.finished = true;
         }
+    }
+}
+
+/// An extended DATA packet (type 24) read as [`crate::wire::data::DataRepr::parse`]
+/// reads it, its piggybacked acknowledgement cumulative only (6.9).
+struct DataHeader<'a> {
+    app_type: PacketType,
+    ack: Option<CumulativeAck>,
+    fragment: Option<Fragment>,
+    unreliable: bool,
+    data: &'a [u8],
+}
+
+impl<'a> DataHeader<'a> {
+    fn parse(payload: &'a [u8]) -> Result<DataHeader<'a>, Error> {
+        let Some((&[flags, app_type], mut rest)) = payload.split_first_chunk::<EXTENDED_MIN_LEN>() else {
+            return Err(Error::Truncated { needed: EXTENDED_MIN_LEN, available: payload.len() });
+        };
+        if flags & !(FLAG_ACK | FLAG_FRAGMENT | FLAG_UNRELIABLE) != 0 {
+            return Err(Error::Malformed);
+        }
+        let mut ack = None;
+        if flags & FLAG_ACK != 0 {
+            let (parsed, used) = CumulativeAck::parse_block(rest)?;
+            ack = Some(parsed);
+            rest = rest.get(used..).unwrap_or(&[]);
+        }
+        let mut fragment = None;
+        if flags & FLAG_FRAGMENT != 0 {
+            fragment = Some(Fragment::parse(rest)?);
+            rest = rest.get(FRAGMENT_HEADER_LEN..).unwrap_or(&[]);
+        }
+        Ok(DataHeader {
+            app_type: PacketType(app_type),
+            ack,
+            fragment,
+            unreliable: flags & FLAG_UNRELIABLE != 0,
+            data: rest,
+        })
     }
 }

@@ -2,7 +2,7 @@
 //! packets, one per datagram.
 
 use super::*;
-use crate::wire::ack::{AckRepr, Sack};
+use crate::wire::ack::CumulativeAck;
 use crate::wire::control::{HeartbeatRepr, ResetRepr};
 use crate::wire::handshake::{HandshakeAckRepr, SynRepr, SYN_ACK_FIXED_LEN, SYN_FIXED_LEN};
 use crate::wire::seal;
@@ -102,8 +102,8 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         self.armed &= !armed::ACK;
         self.unacked = 0;
         self.advertised = self.free_window();
-        let ack = AckRepr { cumulative: self.rcv_nxt.retreat(1), window: Some(self.advertised), sack: Sack::new() };
-        let n = ack.emit(payload_room(buf)).ok()?;
+        let ack = CumulativeAck { cumulative: self.rcv_nxt.retreat(1), window: Some(self.advertised) };
+        let n = ack.emit_block(payload_room(buf)).ok()?;
         seal(buf, &self.bound_codec(), self.snd_nxt, PacketType::ACK, n).ok()
     }
 
