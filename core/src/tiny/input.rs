@@ -6,7 +6,7 @@ use super::*;
 use crate::wire::ack::CumulativeAck;
 use crate::wire::control::{ErrRepr, HeartbeatRepr, ResetRepr};
 use crate::wire::data::{Fragment, EXTENDED_MIN_LEN, FLAG_ACK, FLAG_FRAGMENT, FLAG_UNRELIABLE, FRAGMENT_HEADER_LEN};
-use crate::wire::handshake::{SynAckRepr, FLAG_COALESCE, FLAG_CRC};
+use crate::wire::handshake::{FLAG_COALESCE, FLAG_CRC};
 use crate::wire::pseudo::{pseudo_sum, same_sum};
 use crate::wire::{Codec, PacketRepr};
 
@@ -238,12 +238,10 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     fn on_unbound(&mut self, now: Time, packet: &PacketRepr<'_>) {
         match (packet.ptype, self.state) {
             (PacketType::SYN_ACK, State::SynSent) => {
-                let Ok(syn_ack) = SynAckRepr::parse(packet.payload) else { return };
-                let mut agreement = syn_ack.agreement;
+                let Some(agreement) = self.read_syn_ack(packet.payload) else { return };
                 if agreement.client_id != self.agreement.client_id {
                     return; // it answers another SYN
                 }
-                agreement.client_isn = self.agreement.client_isn;
                 if self.acceptable(&agreement) {
                     self.establish(now, &agreement);
                 } else {
@@ -252,8 +250,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
             }
             // a repeated SYN_ACK: our HANDSHAKE_ACK was lost, send it again
             (PacketType::SYN_ACK, State::Confirming | State::Established)
-                if SynAckRepr::parse(packet.payload)
-                    .is_ok_and(|s| s.agreement.server_id == self.agreement.server_id) =>
+                if self.read_syn_ack(packet.payload).is_some_and(|a| a.server_id == self.agreement.server_id) =>
             {
                 self.pending |= pending::HANDSHAKE_ACK;
             }
@@ -275,6 +272,13 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
             }
             _ => {} // anything else unbound is not for this client
         }
+    }
+
+    /// A SYN_ACK's agreement, with this client's ISN (which it does not carry).
+    fn read_syn_ack(&self, payload: &[u8]) -> Option<Agreement> {
+        let mut agreement = self.agreement;
+        handshake::read(payload, handshake::SYN_ACK, &mut agreement).ok()?;
+        Some(agreement)
     }
 
     /// Whether the server's agreement stays within the proposal (7.3): this

@@ -76,6 +76,7 @@
 mod clock;
 mod config;
 mod events;
+mod handshake;
 mod input;
 mod output;
 mod timers;

@@ -4,7 +4,6 @@
 use super::*;
 use crate::wire::ack::CumulativeAck;
 use crate::wire::control::{HeartbeatRepr, ResetRepr};
-use crate::wire::handshake::{HandshakeAckRepr, SynRepr, SYN_ACK_FIXED_LEN, SYN_FIXED_LEN};
 use crate::wire::seal;
 
 impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
@@ -37,24 +36,16 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         match state {
             State::SynSent if self.take(pending::SYN) => {
                 self.schedule_retry(now);
-                let syn = SynRepr {
-                    version: PROTOCOL_VERSION,
-                    flags: 0,
-                    client_id: self.agreement.client_id,
-                    isn: self.agreement.client_isn,
-                    params: self.agreement.params,
-                    extension: &[],
-                    // the server answers with at most as many bytes as the SYN has (7.3)
-                    padding: SYN_ACK_FIXED_LEN - SYN_FIXED_LEN,
-                };
-                let n = syn.emit(payload_room(buf)).ok()?;
+                // the proposal (the agreement's fields so far), padded: the server
+                // answers with at most as many bytes as the SYN has (7.3)
+                let n = handshake::write(payload_room(buf), handshake::SYN, &self.agreement)?;
                 seal(buf, &self.unbound_codec(), Seq(0), PacketType::SYN, n).ok()
             }
             State::Confirming | State::Established if self.take(pending::HANDSHAKE_ACK) => {
                 if state == State::Confirming {
                     self.schedule_retry(now);
                 }
-                let n = HandshakeAckRepr { agreement: self.agreement, extension: &[] }.emit(payload_room(buf)).ok()?;
+                let n = handshake::write(payload_room(buf), handshake::HANDSHAKE_ACK, &self.agreement)?;
                 seal(buf, &self.unbound_codec(), Seq(0), PacketType::HANDSHAKE_ACK, n).ok()
             }
             State::Established | State::Closing | State::Linger => {
