@@ -1,149 +1,143 @@
 //! The three handshake payloads (`docs/PROTOCOL.md` 7.3) as lists of
-//! fields, written and read by one routine each: the SYN and the
-//! HANDSHAKE_ACK this client sends, the SYN_ACK it reads. The same bytes as
-//! [`crate::wire::handshake`]'s `SynRepr`, `HandshakeAckRepr` and
-//! `SynAckRepr`, without an extension (this client sends none and skips the
-//! server's) and without a generic writer per packet.
+//! field indices into one array of values, written and read by one routine
+//! each: the SYN and the HANDSHAKE_ACK this client sends, the SYN_ACK it
+//! reads. The same bytes as [`crate::wire::handshake`]'s `SynRepr`,
+//! `HandshakeAckRepr` and `SynAckRepr`, without an extension (this client
+//! sends none and skips the server's) and without a generic writer per
+//! packet.
 
 use crate::error::Error;
-use crate::wire::handshake::{Agreement, MAX_EXTENSION};
+use crate::wire::handshake::{Agreement, Params, MAX_EXTENSION};
 
-/// One big-endian field of a handshake payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Field {
-    Version,
-    Flags,
-    ClientId,
-    ClientIsn,
-    ServerId,
-    ServerIsn,
-    MaxPayload,
-    Window,
-    HeartbeatMs,
-    IdleTimeoutMs,
-    CookieTime,
-    /// The 64-bit cookie's high half.
-    CookieHigh,
-    /// The 64-bit cookie's low half.
-    CookieLow,
-    /// The extension's length (16 bits); 0 when written.
-    ExtensionLen,
-    /// Four zero bytes of padding (read as anything).
-    Zero,
-}
+/// One big-endian field of a handshake payload: its index in [`Fields`].
+pub(super) type Field = u8;
 
-use Field::*;
+const VERSION: Field = 0;
+const FLAGS: Field = 1;
+const CLIENT_ID: Field = 2;
+const CLIENT_ISN: Field = 3;
+const SERVER_ID: Field = 4;
+const SERVER_ISN: Field = 5;
+const MAX_PAYLOAD: Field = 6;
+const WINDOW: Field = 7;
+const HEARTBEAT_MS: Field = 8;
+const IDLE_TIMEOUT_MS: Field = 9;
+const COOKIE_TIME: Field = 10;
+/// The 64-bit cookie's high half.
+const COOKIE_HIGH: Field = 11;
+/// The 64-bit cookie's low half.
+const COOKIE_LOW: Field = 12;
+/// The extension's length; 0 when written.
+const EXTENSION_LEN: Field = 13;
+/// Four zero bytes (padding).
+const ZERO: Field = 14;
+
+/// Every field's value, by index.
+type Fields = [u32; 15];
+
+/// Bytes on the wire of each field, by index.
+const WIDTH: [u8; 15] = [1, 1, 4, 4, 4, 4, 2, 2, 4, 4, 4, 4, 4, 2, 4];
 
 /// The SYN: version, flags, id, ISN, parameters, no extension, then padding
 /// to the SYN_ACK's fixed size (16 bytes), which bounds the answer (7.3).
 pub(super) const SYN: &[Field] = &[
-    Version,
-    Flags,
-    ClientId,
-    ClientIsn,
-    MaxPayload,
-    Window,
-    HeartbeatMs,
-    IdleTimeoutMs,
-    ExtensionLen,
-    Zero,
-    Zero,
-    Zero,
-    Zero,
+    VERSION,
+    FLAGS,
+    CLIENT_ID,
+    CLIENT_ISN,
+    MAX_PAYLOAD,
+    WINDOW,
+    HEARTBEAT_MS,
+    IDLE_TIMEOUT_MS,
+    EXTENSION_LEN,
+    ZERO,
+    ZERO,
+    ZERO,
+    ZERO,
 ];
 
 /// The SYN_ACK: the agreement without the client's ISN; its extension follows.
 pub(super) const SYN_ACK: &[Field] = &[
-    Version,
-    Flags,
-    ClientId,
-    ServerId,
-    ServerIsn,
-    MaxPayload,
-    Window,
-    HeartbeatMs,
-    IdleTimeoutMs,
-    CookieTime,
-    CookieHigh,
-    CookieLow,
-    ExtensionLen,
+    VERSION,
+    FLAGS,
+    CLIENT_ID,
+    SERVER_ID,
+    SERVER_ISN,
+    MAX_PAYLOAD,
+    WINDOW,
+    HEARTBEAT_MS,
+    IDLE_TIMEOUT_MS,
+    COOKIE_TIME,
+    COOKIE_HIGH,
+    COOKIE_LOW,
+    EXTENSION_LEN,
 ];
 
 /// The HANDSHAKE_ACK: the whole agreement, no extension.
 pub(super) const HANDSHAKE_ACK: &[Field] = &[
-    Version,
-    Flags,
-    ClientId,
-    ClientIsn,
-    ServerId,
-    ServerIsn,
-    MaxPayload,
-    Window,
-    HeartbeatMs,
-    IdleTimeoutMs,
-    CookieTime,
-    CookieHigh,
-    CookieLow,
-    ExtensionLen,
+    VERSION,
+    FLAGS,
+    CLIENT_ID,
+    CLIENT_ISN,
+    SERVER_ID,
+    SERVER_ISN,
+    MAX_PAYLOAD,
+    WINDOW,
+    HEARTBEAT_MS,
+    IDLE_TIMEOUT_MS,
+    COOKIE_TIME,
+    COOKIE_HIGH,
+    COOKIE_LOW,
+    EXTENSION_LEN,
 ];
 
-impl Field {
-    /// Bytes on the wire.
-    const fn width(self) -> usize {
-        match self {
-            Version | Flags => 1,
-            MaxPayload | Window | ExtensionLen => 2,
-            _ => 4,
-        }
-    }
+/// The agreement's fields by index (the extension's length and the padding 0).
+fn fields_of(a: &Agreement) -> Fields {
+    let p = &a.params;
+    [
+        a.version.into(),
+        a.flags.into(),
+        a.client_id,
+        a.client_isn,
+        a.server_id,
+        a.server_isn,
+        p.max_payload.into(),
+        p.window.into(),
+        p.heartbeat_ms,
+        p.idle_timeout_ms,
+        a.cookie_time,
+        (a.cookie >> 32) as u32,
+        a.cookie as u32,
+        0,
+        0,
+    ]
+}
 
-    fn get(self, a: &Agreement) -> u32 {
-        match self {
-            Version => a.version.into(),
-            Flags => a.flags.into(),
-            ClientId => a.client_id,
-            ClientIsn => a.client_isn,
-            ServerId => a.server_id,
-            ServerIsn => a.server_isn,
-            MaxPayload => a.params.max_payload.into(),
-            Window => a.params.window.into(),
-            HeartbeatMs => a.params.heartbeat_ms,
-            IdleTimeoutMs => a.params.idle_timeout_ms,
-            CookieTime => a.cookie_time,
-            CookieHigh => (a.cookie >> 32) as u32,
-            CookieLow => a.cookie as u32,
-            ExtensionLen | Zero => 0,
-        }
-    }
-
-    /// Stores `v` (read as wide as the field) into `a`.
-    fn set(self, a: &mut Agreement, v: u32) {
-        match self {
-            Version => a.version = v as u8,
-            Flags => a.flags = v as u8,
-            ClientId => a.client_id = v,
-            ClientIsn => a.client_isn = v,
-            ServerId => a.server_id = v,
-            ServerIsn => a.server_isn = v,
-            MaxPayload => a.params.max_payload = v as u16,
-            Window => a.params.window = v as u16,
-            HeartbeatMs => a.params.heartbeat_ms = v,
-            IdleTimeoutMs => a.params.idle_timeout_ms = v,
-            CookieTime => a.cookie_time = v,
-            CookieHigh => a.cookie = (a.cookie & 0xffff_ffff) | u64::from(v) << 32,
-            CookieLow => a.cookie = (a.cookie & !0xffff_ffff) | u64::from(v),
-            ExtensionLen | Zero => {}
-        }
+/// The agreement the fields give (each read as wide as it is on the wire).
+fn agreement_of(f: &Fields) -> Agreement {
+    let [version, flags, client_id, client_isn, server_id, server_isn, max_payload, window, heartbeat_ms, idle_timeout_ms, cookie_time, cookie_high, cookie_low, _, _] =
+        *f;
+    Agreement {
+        version: version as u8,
+        flags: flags as u8,
+        client_id,
+        client_isn,
+        server_id,
+        server_isn,
+        params: Params { max_payload: max_payload as u16, window: window as u16, heartbeat_ms, idle_timeout_ms },
+        cookie_time,
+        cookie: u64::from(cookie_high) << 32 | u64::from(cookie_low),
     }
 }
 
 /// Writes `fields` of `a` at the start of `out`; their length, or `None`
 /// when `out` is too short.
 pub(super) fn write(out: &mut [u8], fields: &[Field], a: &Agreement) -> Option<usize> {
+    let values = fields_of(a);
     let mut at = 0;
     for &field in fields {
-        let value = field.get(a);
-        let mut shift = field.width() * 8;
+        let value = *values.get(usize::from(field))?;
+        let mut shift = u32::from(*WIDTH.get(usize::from(field))?) * 8;
         while shift > 0 {
             shift -= 8;
             *out.get_mut(at)? = (value >> shift) as u8;
@@ -153,24 +147,28 @@ pub(super) fn write(out: &mut [u8], fields: &[Field], a: &Agreement) -> Option<u
     Some(at)
 }
 
-/// Reads `fields` from the start of `payload` into `a` (fields not listed
+/// Reads `fields` from the start of `payload` over `a` (fields not listed
 /// keep their value), then skips the extension whose length the last field
 /// gave, with the checks of [`crate::wire::handshake`]'s parsers: a payload
 /// shorter than the fields and the extension is [`Error::Truncated`], an
 /// extension longer than [`MAX_EXTENSION`] [`Error::Malformed`]; bytes
 /// after the extension are ignored.
-pub(super) fn read(payload: &[u8], fields: &[Field], a: &mut Agreement) -> Result<(), Error> {
+pub(super) fn read(payload: &[u8], fields: &[Field], a: &Agreement) -> Result<Agreement, Error> {
+    let mut values = fields_of(a);
     let mut at = 0;
     let mut value = 0;
     for &field in fields {
-        let Some(bytes) = payload.get(at..at + field.width()) else {
-            return Err(Error::Truncated { needed: field.width(), available: payload.len().saturating_sub(at) });
+        let width = usize::from(WIDTH.get(usize::from(field)).copied().unwrap_or(0));
+        let Some(bytes) = payload.get(at..at + width) else {
+            return Err(Error::Truncated { needed: width, available: payload.len().saturating_sub(at) });
         };
         value = bytes.iter().fold(0, |v, &byte| v << 8 | u32::from(byte));
-        field.set(a, value);
-        at += field.width();
+        if let Some(slot) = values.get_mut(usize::from(field)) {
+            *slot = value;
+        }
+        at += width;
     }
-    let extension = value as usize; // the last field is `ExtensionLen`
+    let extension = value as usize; // the last field is the extension's length
     if extension > MAX_EXTENSION {
         return Err(Error::Malformed);
     }
@@ -178,7 +176,7 @@ pub(super) fn read(payload: &[u8], fields: &[Field], a: &mut Agreement) -> Resul
     if extension > available {
         return Err(Error::Truncated { needed: extension, available });
     }
-    Ok(())
+    Ok(agreement_of(&values))
 }
 
 #[cfg(test)]
@@ -249,14 +247,11 @@ mod tests {
             let (buf, len) = syn_ack(ext, trailing);
             for cut in 0..=len {
                 let payload = &buf[..cut];
-                let mut read_back = Agreement { client_isn: 0x1234, ..AGREEMENT };
-                read_back.cookie = 0;
-                read_back.server_id = 0;
-                let result = read(payload, SYN_ACK, &mut read_back);
+                let before = Agreement { client_isn: 0x1234, server_id: 0, cookie: 0, ..AGREEMENT };
+                let result = read(payload, SYN_ACK, &before);
                 match SynAckRepr::parse(payload) {
                     Ok(parsed) => {
-                        assert_eq!(result, Ok(()), "{cut} of {len}");
-                        assert_eq!(read_back, Agreement { client_isn: 0x1234, ..parsed.agreement });
+                        assert_eq!(result, Ok(Agreement { client_isn: 0x1234, ..parsed.agreement }), "{cut} of {len}");
                         assert_eq!(parsed.agreement, Agreement { client_isn: 0, ..AGREEMENT });
                     }
                     // the same kind of error (the cookie is read in halves: its `needed` may differ)
@@ -274,8 +269,7 @@ mod tests {
     fn a_syn_ack_announcing_an_extension_over_512_bytes_is_malformed() {
         let (mut buf, len) = syn_ack(&[], 0);
         buf[len - 2..len].copy_from_slice(&(MAX_EXTENSION as u16 + 1).to_be_bytes());
-        let mut a = AGREEMENT;
-        assert_eq!(read(&buf[..len], SYN_ACK, &mut a), Err(Error::Malformed));
+        assert_eq!(read(&buf[..len], SYN_ACK, &AGREEMENT), Err(Error::Malformed));
         assert!(SynAckRepr::parse(&buf[..len]).is_err());
     }
 }

@@ -276,9 +276,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
 
     /// A SYN_ACK's agreement, with this client's ISN (which it does not carry).
     fn read_syn_ack(&self, payload: &[u8]) -> Option<Agreement> {
-        let mut agreement = self.agreement;
-        handshake::read(payload, handshake::SYN_ACK, &mut agreement).ok()?;
-        Some(agreement)
+        handshake::read(payload, handshake::SYN_ACK, &self.agreement).ok()
     }
 
     /// Whether the server's agreement stays within the proposal (7.3): this
