@@ -7,8 +7,13 @@ use crate::wire::ack::CumulativeAck;
 use crate::wire::control::{ErrRepr, HeartbeatRepr, ResetRepr};
 use crate::wire::data::{Fragment, EXTENDED_MIN_LEN, FLAG_ACK, FLAG_FRAGMENT, FLAG_UNRELIABLE, FRAGMENT_HEADER_LEN};
 use crate::wire::handshake::{FLAG_COALESCE, FLAG_CRC};
-use crate::wire::pseudo::{pseudo_sum, same_sum};
-use crate::wire::{Codec, PacketRepr};
+use crate::wire::pseudo::same_sum;
+use crate::wire::PacketRepr;
+
+/// Room for the payload of handshake packets and unbound ERR_MSG and RESET
+/// (pseudo-header 0): the largest handshake payload a connection sends
+/// (`docs/PROTOCOL.md` 1).
+const UNBOUND_ROOM: u16 = crate::wire::handshake::MAX_HANDSHAKE_PAYLOAD as u16;
 
 impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     /// Feeds one received datagram (exactly one packet: this client never
@@ -19,33 +24,27 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         if self.is_closed() {
             // after an abort the connection's packets get the RESET again while the linger lasts
             if let Some(code) = self.aborted {
-                if !due(now, self.retry_at) && PacketRepr::decode(datagram, &self.bound_codec()).is_ok() {
+                if !due(now, self.retry_at) && self.open_bound(datagram).is_some() {
                     self.reset = Some(code);
                 }
             }
             return;
         }
         if self.bound {
-            if let Ok(packet) = PacketRepr::decode(datagram, &self.bound_codec()) {
+            if let Some(packet) = self.open_bound(datagram) {
                 self.on_bound(now, &packet);
                 return;
             }
         }
-        if let Ok(packet) = PacketRepr::decode(datagram, &self.unbound_codec()) {
+        if let Some(packet) = packet::open(datagram, UNBOUND_ROOM, 0) {
             self.on_unbound(now, &packet);
         }
     }
 
-    /// The codec of the connection's packets: the agreed payload, the connection id as pseudo-header.
-    pub(super) fn bound_codec(&self) -> Codec {
-        Codec::new().with_max_payload(self.agreement.params.max_payload).with_pseudo_header(self.connection_id())
-    }
-
-    /// The codec of handshake packets and unbound ERR_MSG and RESET: pseudo-header 0,
-    /// room for a 104-byte handshake payload (`docs/PROTOCOL.md` 1).
-    pub(super) fn unbound_codec(&self) -> Codec {
-        const HANDSHAKE_ROOM: usize = crate::wire::handshake::MAX_HANDSHAKE_PAYLOAD;
-        Codec::new().with_max_payload(if P > HANDSHAKE_ROOM { P } else { HANDSHAKE_ROOM } as u16)
+    /// The connection's packet in `datagram`: at most the agreed payload, the
+    /// connection id as pseudo-header.
+    fn open_bound<'d>(&self, datagram: &'d [u8]) -> Option<PacketRepr<'d>> {
+        packet::open(datagram, self.agreement.params.max_payload, self.connection_id())
     }
 
     fn on_bound(&mut self, now: Time, packet: &PacketRepr<'_>) {
@@ -263,7 +262,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
                 // and a sequence number we sent and still wait on (7.7)
                 let in_flight = self.snd_nxt.offset_from(self.snd_una);
                 if let Ok(reset) = ResetRepr::parse(packet.payload) {
-                    if same_sum(reset.token, pseudo_sum(self.connection_id()))
+                    if same_sum(reset.token, packet::pseudo_sum(self.connection_id()))
                         && packet.seq.in_window(self.snd_una, in_flight + 1)
                     {
                         self.fail(FailReason::Reset { code: reset.code });

@@ -79,6 +79,7 @@ mod events;
 mod handshake;
 mod input;
 mod output;
+mod packet;
 mod timers;
 mod window;
 
