@@ -24,6 +24,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
 
     /// The next packet, written into `buf` (long enough for any: the
     /// emitters' length errors cannot happen).
+    #[inline(never)] // out of the caller's loop: inlined, it made the loop larger (measured)
     fn transmit(&mut self, now: Time, buf: &mut [u8]) -> Option<usize> {
         if let Some(code) = self.reset.take() {
             return self.control(buf, PacketType::RESET, &ResetRepr { code, token: 0 }.to_bytes());
