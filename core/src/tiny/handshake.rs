@@ -14,9 +14,9 @@ pub(super) type Field = u8;
 
 const VERSION: Field = 0;
 const FLAGS: Field = 1;
-const CLIENT_ID: Field = 2;
+pub(super) const CLIENT_ID: Field = 2;
 const CLIENT_ISN: Field = 3;
-const SERVER_ID: Field = 4;
+pub(super) const SERVER_ID: Field = 4;
 const SERVER_ISN: Field = 5;
 const MAX_PAYLOAD: Field = 6;
 const WINDOW: Field = 7;
@@ -33,7 +33,7 @@ const EXTENSION_LEN: Field = 13;
 const ZERO: Field = 14;
 
 /// Every field's value, by index.
-type Fields = [u32; 15];
+pub(super) type Fields = [u32; 15];
 
 /// Bytes on the wire of each field, by index.
 const WIDTH: [u8; 15] = [1, 1, 4, 4, 4, 4, 2, 2, 4, 4, 4, 4, 4, 2, 4];
@@ -92,7 +92,7 @@ pub(super) const HANDSHAKE_ACK: &[Field] = &[
 ];
 
 /// The agreement's fields by index (the extension's length and the padding 0).
-fn fields_of(a: &Agreement) -> Fields {
+pub(super) fn fields_of(a: &Agreement) -> Fields {
     let p = &a.params;
     [
         a.version.into(),
@@ -114,7 +114,7 @@ fn fields_of(a: &Agreement) -> Fields {
 }
 
 /// The agreement the fields give (each read as wide as it is on the wire).
-fn agreement_of(f: &Fields) -> Agreement {
+pub(super) fn agreement_of(f: &Fields) -> Agreement {
     let [version, flags, client_id, client_isn, server_id, server_isn, max_payload, window, heartbeat_ms, idle_timeout_ms, cookie_time, cookie_high, cookie_low, _, _] =
         *f;
     Agreement {
@@ -147,14 +147,18 @@ pub(super) fn write(out: &mut [u8], fields: &[Field], a: &Agreement) -> Option<u
     Some(at)
 }
 
-/// Reads `fields` from the start of `payload` over `a` (fields not listed
-/// keep their value), then skips the extension whose length the last field
+/// The value of `field` in `values`.
+pub(super) fn value(values: &Fields, field: Field) -> u32 {
+    values.get(usize::from(field)).copied().unwrap_or(0)
+}
+
+/// Reads `fields` from the start of `payload` over `values` (those not
+/// listed keep their value; see [`agreement_of`]), then skips the extension whose length the last field
 /// gave, with the checks of [`crate::wire::handshake`]'s parsers: a payload
 /// shorter than the fields and the extension is [`Error::Truncated`], an
 /// extension longer than [`MAX_EXTENSION`] [`Error::Malformed`]; bytes
 /// after the extension are ignored.
-pub(super) fn read(payload: &[u8], fields: &[Field], a: &Agreement) -> Result<Agreement, Error> {
-    let mut values = fields_of(a);
+pub(super) fn read(payload: &[u8], fields: &[Field], values: &mut Fields) -> Result<(), Error> {
     let mut at = 0;
     let mut value = 0;
     for &field in fields {
@@ -176,7 +180,7 @@ pub(super) fn read(payload: &[u8], fields: &[Field], a: &Agreement) -> Result<Ag
     if extension > available {
         return Err(Error::Truncated { needed: extension, available });
     }
-    Ok(agreement_of(&values))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -248,10 +252,16 @@ mod tests {
             for cut in 0..=len {
                 let payload = &buf[..cut];
                 let before = Agreement { client_isn: 0x1234, server_id: 0, cookie: 0, ..AGREEMENT };
-                let result = read(payload, SYN_ACK, &before);
+                let mut values = fields_of(&before);
+                let result = read(payload, SYN_ACK, &mut values).map(|()| values);
                 match SynAckRepr::parse(payload) {
                     Ok(parsed) => {
-                        assert_eq!(result, Ok(Agreement { client_isn: 0x1234, ..parsed.agreement }), "{cut} of {len}");
+                        let read_back = result.map(|values| agreement_of(&values));
+                        assert_eq!(
+                            read_back,
+                            Ok(Agreement { client_isn: 0x1234, ..parsed.agreement }),
+                            "{cut} of {len}"
+                        );
                         assert_eq!(parsed.agreement, Agreement { client_isn: 0, ..AGREEMENT });
                     }
                     // the same kind of error (the cookie is read in halves: its `needed` may differ)
@@ -269,7 +279,7 @@ mod tests {
     fn a_syn_ack_announcing_an_extension_over_512_bytes_is_malformed() {
         let (mut buf, len) = syn_ack(&[], 0);
         buf[len - 2..len].copy_from_slice(&(MAX_EXTENSION as u16 + 1).to_be_bytes());
-        assert_eq!(read(&buf[..len], SYN_ACK, &AGREEMENT), Err(Error::Malformed));
+        assert_eq!(read(&buf[..len], SYN_ACK, &mut fields_of(&AGREEMENT)), Err(Error::Malformed));
         assert!(SynAckRepr::parse(&buf[..len]).is_err());
     }
 }

@@ -237,22 +237,8 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
 
     fn on_unbound(&mut self, now: Time, packet: &PacketRepr<'_>) {
         match (packet.ptype, self.state) {
-            (PacketType::SYN_ACK, State::SynSent) => {
-                let Some(agreement) = self.read_syn_ack(packet.payload) else { return };
-                if agreement.client_id != self.agreement.client_id {
-                    return; // it answers another SYN
-                }
-                if self.acceptable(&agreement) {
-                    self.establish(now, &agreement);
-                } else {
-                    self.fail(FailReason::ProtocolViolation);
-                }
-            }
-            // a repeated SYN_ACK: our HANDSHAKE_ACK was lost, send it again
-            (PacketType::SYN_ACK, State::Confirming | State::Established)
-                if self.read_syn_ack(packet.payload).is_some_and(|a| a.server_id == self.agreement.server_id) =>
-            {
-                self.pending |= pending::HANDSHAKE_ACK;
+            (PacketType::SYN_ACK, State::SynSent | State::Confirming | State::Established) => {
+                self.on_syn_ack(now, packet.payload);
             }
             (PacketType::ERR_MSG, State::SynSent | State::Confirming) => {
                 let code = ErrRepr::parse(packet.payload).map_or(ErrorCode::Other, |err| err.code);
@@ -274,14 +260,36 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         }
     }
 
-    /// A SYN_ACK's agreement, with this client's ISN (which it does not carry).
-    fn read_syn_ack(&self, payload: &[u8]) -> Option<Agreement> {
-        handshake::read(payload, handshake::SYN_ACK, &self.agreement).ok()
+    /// A SYN_ACK: the answer to our SYN, or a repeated one (our HANDSHAKE_ACK
+    /// was lost: it is sent again).
+    fn on_syn_ack(&mut self, now: Time, payload: &[u8]) {
+        // read over our fields: it does not carry our ISN
+        let mut answer = handshake::fields_of(&self.agreement);
+        if handshake::read(payload, handshake::SYN_ACK, &mut answer).is_err() {
+            return;
+        }
+        if self.state != State::SynSent {
+            if handshake::value(&answer, handshake::SERVER_ID) == self.agreement.server_id {
+                self.pending |= pending::HANDSHAKE_ACK;
+            }
+            return;
+        }
+        if handshake::value(&answer, handshake::CLIENT_ID) != self.agreement.client_id {
+            return; // it answers another SYN
+        }
+        // taken at once: unless acceptable the connection fails, and `agreement()` shows none
+        self.agreement = handshake::agreement_of(&answer);
+        if self.acceptable() {
+            self.establish(now);
+        } else {
+            self.fail(FailReason::ProtocolViolation);
+        }
     }
 
     /// Whether the server's agreement stays within the proposal (7.3): this
     /// client offered neither CRC-32C nor coalesced datagrams.
-    fn acceptable(&self, a: &Agreement) -> bool {
+    fn acceptable(&self) -> bool {
+        let a = &self.agreement;
         a.version == PROTOCOL_VERSION
             && a.params.max_payload >= MIN_PAYLOAD
             && usize::from(a.params.max_payload) <= P
@@ -291,18 +299,18 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     }
 
     /// Takes the agreement: both sequence spaces start, the HANDSHAKE_ACK is due.
-    fn establish(&mut self, now: Time, a: &Agreement) {
-        self.agreement = *a;
+    fn establish(&mut self, now: Time) {
+        let (window, server_isn) = (self.agreement.params.window, self.agreement.server_isn);
         self.bound = true;
         self.state = State::Confirming;
         self.pending = (self.pending & !pending::SYN) | pending::HANDSHAKE_ACK;
         self.attempts = 0;
         self.retry_at = now;
         self.last_recv = now;
-        self.peer_right = self.snd_una.advance(u32::from(a.params.window));
-        self.rcv_base = Seq(a.server_isn);
-        self.rcv_nxt = Seq(a.server_isn);
-        self.advertised = a.params.window;
+        self.peer_right = self.snd_una.advance(u32::from(window));
+        self.rcv_base = Seq(server_isn);
+        self.rcv_nxt = Seq(server_isn);
+        self.advertised = window;
     }
 
     /// What follows from any input: the passive close, the FIN once it
