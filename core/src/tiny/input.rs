@@ -106,8 +106,10 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         self.after_input(now);
     }
 
-    /// A reliable packet: a message, a FIN or a fragment (dropped: no reassembly).
-    fn on_reliable(&mut self, now: Time, seq: Seq, ptype: PacketType, body: &[u8], fragment: Option<Fragment>) {
+    /// A reliable packet: a message, a FIN or a fragment (dropped: no
+    /// reassembly; `fragment` is the message's fragment count for its first
+    /// fragment, else 0).
+    fn on_reliable(&mut self, now: Time, seq: Seq, ptype: PacketType, body: &[u8], fragment: Option<u16>) {
         let held = match (ptype, fragment) {
             (_, Some(_)) => Held::Dropped,
             (PacketType::FIN, None) => Held::Fin,
@@ -128,8 +130,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         slot.held = held;
         slot.ptype = ptype.0;
         slot.len = match fragment {
-            Some(f) if f.index == 0 => f.count,
-            Some(_) => 0,
+            Some(count) => count,
             None => copy_prefix(&mut slot.data, body) as u16,
         };
         if seq != self.rcv_nxt {
@@ -339,7 +340,8 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
 struct DataHeader<'a> {
     app_type: PacketType,
     ack: Option<CumulativeAck>,
-    fragment: Option<Fragment>,
+    /// A fragment: the message's fragment count if it is the first, else 0.
+    fragment: Option<u16>,
     unreliable: bool,
     data: &'a [u8],
 }
@@ -360,7 +362,8 @@ impl<'a> DataHeader<'a> {
         }
         let mut fragment = None;
         if flags & FLAG_FRAGMENT != 0 {
-            fragment = Some(Fragment::parse(rest)?);
+            let Fragment { index, count } = Fragment::parse(rest)?;
+            fragment = Some(if index == 0 { count } else { 0 });
             rest = rest.get(FRAGMENT_HEADER_LEN..).unwrap_or(&[]);
         }
         Ok(DataHeader {
