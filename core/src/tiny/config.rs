@@ -9,7 +9,7 @@ use crate::rtt::Timing;
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TinyConfig {
     /// Retransmission timers and the retry limit (`docs/PROTOCOL.md` 6.6);
-    /// `fast_resend` and `nack_interval` are not used.
+    /// `fast_resend` and `nack_interval` are not used (the client keeps them as 0).
     pub timing: Timing,
     /// Heartbeat interval when idle, milliseconds, proposed (0: no preference).
     pub heartbeat_ms: u32,

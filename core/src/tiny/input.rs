@@ -3,12 +3,17 @@
 //! and data.
 
 use super::*;
-use crate::wire::ack::AckRepr;
+use crate::wire::ack::CumulativeAck;
 use crate::wire::control::{ErrRepr, HeartbeatRepr, ResetRepr};
-use crate::wire::data::DataRepr;
-use crate::wire::handshake::{SynAckRepr, FLAG_COALESCE, FLAG_CRC};
-use crate::wire::pseudo::{pseudo_sum, same_sum};
-use crate::wire::{Codec, PacketRepr};
+use crate::wire::data::{Fragment, EXTENDED_MIN_LEN, FLAG_ACK, FLAG_FRAGMENT, FLAG_UNRELIABLE, FRAGMENT_HEADER_LEN};
+use crate::wire::handshake::{FLAG_COALESCE, FLAG_CRC};
+use crate::wire::pseudo::same_sum;
+use crate::wire::PacketRepr;
+
+/// Room for the payload of handshake packets and unbound ERR_MSG and RESET
+/// (pseudo-header 0): the largest handshake payload a connection sends
+/// (`docs/PROTOCOL.md` 1).
+const UNBOUND_ROOM: u16 = crate::wire::handshake::MAX_HANDSHAKE_PAYLOAD as u16;
 
 impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     /// Feeds one received datagram (exactly one packet: this client never
@@ -19,35 +24,30 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         if self.is_closed() {
             // after an abort the connection's packets get the RESET again while the linger lasts
             if let Some(code) = self.aborted {
-                if !due(now, self.retry_at) && PacketRepr::decode(datagram, &self.bound_codec()).is_ok() {
+                if !due(now, self.retry_at) && self.open_bound(datagram).is_some() {
                     self.reset = Some(code);
                 }
             }
             return;
         }
         if self.bound {
-            if let Ok(packet) = PacketRepr::decode(datagram, &self.bound_codec()) {
+            if let Some(packet) = self.open_bound(datagram) {
                 self.on_bound(now, &packet);
                 return;
             }
         }
-        if let Ok(packet) = PacketRepr::decode(datagram, &self.unbound_codec()) {
+        if let Some(packet) = packet::open(datagram, UNBOUND_ROOM, 0) {
             self.on_unbound(now, &packet);
         }
     }
 
-    /// The codec of the connection's packets: the agreed payload, the connection id as pseudo-header.
-    pub(super) fn bound_codec(&self) -> Codec {
-        Codec::new().with_max_payload(self.agreement.params.max_payload).with_pseudo_header(self.connection_id())
+    /// The connection's packet in `datagram`: at most the agreed payload, the
+    /// connection id as pseudo-header.
+    fn open_bound<'d>(&self, datagram: &'d [u8]) -> Option<PacketRepr<'d>> {
+        packet::open(datagram, self.agreement.params.max_payload, self.connection_id())
     }
 
-    /// The codec of handshake packets and unbound ERR_MSG and RESET: pseudo-header 0,
-    /// room for a 104-byte handshake payload (`docs/PROTOCOL.md` 1).
-    pub(super) fn unbound_codec(&self) -> Codec {
-        const HANDSHAKE_ROOM: usize = crate::wire::handshake::MAX_HANDSHAKE_PAYLOAD;
-        Codec::new().with_max_payload(if P > HANDSHAKE_ROOM { P } else { HANDSHAKE_ROOM } as u16)
-    }
-
+    #[inline(never)] // out of the caller's loop: inlined, it made the loop larger (measured)
     fn on_bound(&mut self, now: Time, packet: &PacketRepr<'_>) {
         let payload = packet.payload;
         if matches!(packet.ptype, PacketType::ERR_MSG | PacketType::RESET)
@@ -69,7 +69,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         }
         match packet.ptype {
             PacketType::ACK => {
-                if let Ok(ack) = AckRepr::parse(payload) {
+                if let Ok(ack) = CumulativeAck::parse(payload) {
                     self.on_ack(now, &ack);
                 }
             }
@@ -90,7 +90,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
                 self.fail(FailReason::Reset { code });
             }
             PacketType::DATA => {
-                if let Ok(data) = DataRepr::parse(payload) {
+                if let Ok(data) = DataHeader::parse(payload) {
                     if let Some(ack) = data.ack {
                         self.on_ack(now, &ack);
                     }
@@ -106,15 +106,10 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         self.after_input(now);
     }
 
-    /// A reliable packet: a message, a FIN or a fragment (dropped: no reassembly).
-    fn on_reliable(
-        &mut self,
-        now: Time,
-        seq: Seq,
-        ptype: PacketType,
-        body: &[u8],
-        fragment: Option<crate::wire::data::Fragment>,
-    ) {
+    /// A reliable packet: a message, a FIN or a fragment (dropped: no
+    /// reassembly; `fragment` is the message's fragment count for its first
+    /// fragment, else 0).
+    fn on_reliable(&mut self, now: Time, seq: Seq, ptype: PacketType, body: &[u8], fragment: Option<u16>) {
         let held = match (ptype, fragment) {
             (_, Some(_)) => Held::Dropped,
             (PacketType::FIN, None) => Held::Fin,
@@ -135,8 +130,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         slot.held = held;
         slot.ptype = ptype.0;
         slot.len = match fragment {
-            Some(f) if f.index == 0 => f.count,
-            Some(_) => 0,
+            Some(count) => count,
             None => copy_prefix(&mut slot.data, body) as u16,
         };
         if seq != self.rcv_nxt {
@@ -185,7 +179,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     }
 
     /// An acknowledgement: cumulative only (SACK bits are ignored, 6.9).
-    fn on_ack(&mut self, now: Time, ack: &AckRepr) {
+    fn on_ack(&mut self, now: Time, ack: &CumulativeAck) {
         let next = ack.cumulative.next();
         let advance = next.offset_from(self.snd_una);
         let in_flight = self.snd_nxt.offset_from(self.snd_una);
@@ -244,25 +238,8 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
 
     fn on_unbound(&mut self, now: Time, packet: &PacketRepr<'_>) {
         match (packet.ptype, self.state) {
-            (PacketType::SYN_ACK, State::SynSent) => {
-                let Ok(syn_ack) = SynAckRepr::parse(packet.payload) else { return };
-                let mut agreement = syn_ack.agreement;
-                if agreement.client_id != self.agreement.client_id {
-                    return; // it answers another SYN
-                }
-                agreement.client_isn = self.agreement.client_isn;
-                if self.acceptable(&agreement) {
-                    self.establish(now, &agreement);
-                } else {
-                    self.fail(FailReason::ProtocolViolation);
-                }
-            }
-            // a repeated SYN_ACK: our HANDSHAKE_ACK was lost, send it again
-            (PacketType::SYN_ACK, State::Confirming | State::Established)
-                if SynAckRepr::parse(packet.payload)
-                    .is_ok_and(|s| s.agreement.server_id == self.agreement.server_id) =>
-            {
-                self.pending |= pending::HANDSHAKE_ACK;
+            (PacketType::SYN_ACK, State::SynSent | State::Confirming | State::Established) => {
+                self.on_syn_ack(now, packet.payload);
             }
             (PacketType::ERR_MSG, State::SynSent | State::Confirming) => {
                 let code = ErrRepr::parse(packet.payload).map_or(ErrorCode::Other, |err| err.code);
@@ -273,7 +250,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
                 // and a sequence number we sent and still wait on (7.7)
                 let in_flight = self.snd_nxt.offset_from(self.snd_una);
                 if let Ok(reset) = ResetRepr::parse(packet.payload) {
-                    if same_sum(reset.token, pseudo_sum(self.connection_id()))
+                    if same_sum(reset.token, packet::pseudo_sum(self.connection_id()))
                         && packet.seq.in_window(self.snd_una, in_flight + 1)
                     {
                         self.fail(FailReason::Reset { code: reset.code });
@@ -284,9 +261,36 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         }
     }
 
+    /// A SYN_ACK: the answer to our SYN, or a repeated one (our HANDSHAKE_ACK
+    /// was lost: it is sent again).
+    fn on_syn_ack(&mut self, now: Time, payload: &[u8]) {
+        // read over our fields: it does not carry our ISN
+        let mut answer = handshake::fields_of(&self.agreement);
+        if handshake::read(payload, handshake::SYN_ACK, &mut answer).is_err() {
+            return;
+        }
+        if self.state != State::SynSent {
+            if handshake::value(&answer, handshake::SERVER_ID) == self.agreement.server_id {
+                self.pending |= pending::HANDSHAKE_ACK;
+            }
+            return;
+        }
+        if handshake::value(&answer, handshake::CLIENT_ID) != self.agreement.client_id {
+            return; // it answers another SYN
+        }
+        // taken at once: unless acceptable the connection fails, and `agreement()` shows none
+        self.agreement = handshake::agreement_of(&answer);
+        if self.acceptable() {
+            self.establish(now);
+        } else {
+            self.fail(FailReason::ProtocolViolation);
+        }
+    }
+
     /// Whether the server's agreement stays within the proposal (7.3): this
     /// client offered neither CRC-32C nor coalesced datagrams.
-    fn acceptable(&self, a: &Agreement) -> bool {
+    fn acceptable(&self) -> bool {
+        let a = &self.agreement;
         a.version == PROTOCOL_VERSION
             && a.params.max_payload >= MIN_PAYLOAD
             && usize::from(a.params.max_payload) <= P
@@ -296,18 +300,18 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     }
 
     /// Takes the agreement: both sequence spaces start, the HANDSHAKE_ACK is due.
-    fn establish(&mut self, now: Time, a: &Agreement) {
-        self.agreement = *a;
+    fn establish(&mut self, now: Time) {
+        let (window, server_isn) = (self.agreement.params.window, self.agreement.server_isn);
         self.bound = true;
         self.state = State::Confirming;
         self.pending = (self.pending & !pending::SYN) | pending::HANDSHAKE_ACK;
         self.attempts = 0;
         self.retry_at = now;
         self.last_recv = now;
-        self.peer_right = self.snd_una.advance(u32::from(a.params.window));
-        self.rcv_base = Seq(a.server_isn);
-        self.rcv_nxt = Seq(a.server_isn);
-        self.advertised = a.params.window;
+        self.peer_right = self.snd_una.advance(u32::from(window));
+        self.rcv_base = Seq(server_isn);
+        self.rcv_nxt = Seq(server_isn);
+        self.advertised = window;
     }
 
     /// What follows from any input: the passive close, the FIN once it
@@ -328,5 +332,46 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
             self.pending |= pending::ACK;
             self.events.finished = true;
         }
+    }
+}
+
+/// An extended DATA packet (type 24) read as [`crate::wire::data::DataRepr::parse`]
+/// reads it, its piggybacked acknowledgement cumulative only (6.9).
+struct DataHeader<'a> {
+    app_type: PacketType,
+    ack: Option<CumulativeAck>,
+    /// A fragment: the message's fragment count if it is the first, else 0.
+    fragment: Option<u16>,
+    unreliable: bool,
+    data: &'a [u8],
+}
+
+impl<'a> DataHeader<'a> {
+    fn parse(payload: &'a [u8]) -> Result<DataHeader<'a>, Error> {
+        let Some((&[flags, app_type], mut rest)) = payload.split_first_chunk::<EXTENDED_MIN_LEN>() else {
+            return Err(Error::Truncated { needed: EXTENDED_MIN_LEN, available: payload.len() });
+        };
+        if flags & !(FLAG_ACK | FLAG_FRAGMENT | FLAG_UNRELIABLE) != 0 {
+            return Err(Error::Malformed);
+        }
+        let mut ack = None;
+        if flags & FLAG_ACK != 0 {
+            let (parsed, used) = CumulativeAck::parse_block(rest)?;
+            ack = Some(parsed);
+            rest = rest.get(used..).unwrap_or(&[]);
+        }
+        let mut fragment = None;
+        if flags & FLAG_FRAGMENT != 0 {
+            let Fragment { index, count } = Fragment::parse(rest)?;
+            fragment = Some(if index == 0 { count } else { 0 });
+            rest = rest.get(FRAGMENT_HEADER_LEN..).unwrap_or(&[]);
+        }
+        Ok(DataHeader {
+            app_type: PacketType(app_type),
+            ack,
+            fragment,
+            unreliable: flags & FLAG_UNRELIABLE != 0,
+            data: rest,
+        })
     }
 }

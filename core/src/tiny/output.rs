@@ -2,10 +2,8 @@
 //! packets, one per datagram.
 
 use super::*;
-use crate::wire::ack::{AckRepr, Sack};
+use crate::wire::ack::CumulativeAck;
 use crate::wire::control::{HeartbeatRepr, ResetRepr};
-use crate::wire::handshake::{HandshakeAckRepr, SynRepr, SYN_ACK_FIXED_LEN, SYN_FIXED_LEN};
-use crate::wire::seal;
 
 impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     /// Writes the next datagram to send into `buf`, which must hold
@@ -26,6 +24,7 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
 
     /// The next packet, written into `buf` (long enough for any: the
     /// emitters' length errors cannot happen).
+    #[inline(never)] // out of the caller's loop: inlined, it made the loop larger (measured)
     fn transmit(&mut self, now: Time, buf: &mut [u8]) -> Option<usize> {
         if let Some(code) = self.reset.take() {
             return self.control(buf, PacketType::RESET, &ResetRepr { code, token: 0 }.to_bytes());
@@ -37,25 +36,17 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         match state {
             State::SynSent if self.take(pending::SYN) => {
                 self.schedule_retry(now);
-                let syn = SynRepr {
-                    version: PROTOCOL_VERSION,
-                    flags: 0,
-                    client_id: self.agreement.client_id,
-                    isn: self.agreement.client_isn,
-                    params: self.agreement.params,
-                    extension: &[],
-                    // the server answers with at most as many bytes as the SYN has (7.3)
-                    padding: SYN_ACK_FIXED_LEN - SYN_FIXED_LEN,
-                };
-                let n = syn.emit(payload_room(buf)).ok()?;
-                seal(buf, &self.unbound_codec(), Seq(0), PacketType::SYN, n).ok()
+                // the proposal (the agreement's fields so far), padded: the server
+                // answers with at most as many bytes as the SYN has (7.3)
+                let n = handshake::write(payload_room(buf), handshake::SYN, &self.agreement)?;
+                packet::seal(buf, 0, Seq(0), PacketType::SYN, n)
             }
             State::Confirming | State::Established if self.take(pending::HANDSHAKE_ACK) => {
                 if state == State::Confirming {
                     self.schedule_retry(now);
                 }
-                let n = HandshakeAckRepr { agreement: self.agreement, extension: &[] }.emit(payload_room(buf)).ok()?;
-                seal(buf, &self.unbound_codec(), Seq(0), PacketType::HANDSHAKE_ACK, n).ok()
+                let n = handshake::write(payload_room(buf), handshake::HANDSHAKE_ACK, &self.agreement)?;
+                packet::seal(buf, 0, Seq(0), PacketType::HANDSHAKE_ACK, n)
             }
             State::Established | State::Closing | State::Linger => {
                 if self.take(pending::PONG) {
@@ -102,16 +93,15 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         self.armed &= !armed::ACK;
         self.unacked = 0;
         self.advertised = self.free_window();
-        let ack = AckRepr { cumulative: self.rcv_nxt.retreat(1), window: Some(self.advertised), sack: Sack::new() };
-        let n = ack.emit(payload_room(buf)).ok()?;
-        seal(buf, &self.bound_codec(), self.snd_nxt, PacketType::ACK, n).ok()
+        let ack = CumulativeAck { cumulative: self.rcv_nxt.retreat(1), window: Some(self.advertised) };
+        let n = ack.emit_block(payload_room(buf)).ok()?;
+        packet::seal(buf, self.connection_id(), self.snd_nxt, PacketType::ACK, n)
     }
 
     /// A packet presumed lost (lowest first), else a new one the peer's
     /// window allows (one probe when nothing is in flight, 6.3).
     fn transmit_data(&mut self, now: Time, buf: &mut [u8]) -> Option<usize> {
         let in_flight = self.snd_nxt.offset_from(self.snd_una);
-        let codec = self.bound_codec();
         let mut offset = 0;
         while offset < in_flight {
             if let Some(slot) = self.window.send.get_mut(ring::<W>(self.snd_head, offset)) {
@@ -130,17 +120,18 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
             }
             self.snd_nxt = self.snd_nxt.next();
         }
+        let (id, seq) = (self.connection_id(), self.snd_una.advance(offset));
         let slot = self.window.send.get_mut(ring::<W>(self.snd_head, offset))?;
         slot.last_sent = now;
         let n = copy_prefix(payload_room(buf), slot.payload());
-        seal(buf, &codec, self.snd_una.advance(offset), PacketType(slot.ptype), n).ok()
+        packet::seal(buf, id, seq, PacketType(slot.ptype), n)
     }
 
     /// A bound control packet: the connection id in its check, our next
     /// sequence number as its `seq` (7.1).
     fn control(&self, buf: &mut [u8], ptype: PacketType, payload: &[u8]) -> Option<usize> {
         let n = copy_prefix(payload_room(buf), payload);
-        seal(buf, &self.bound_codec(), self.snd_nxt, ptype, n).ok()
+        packet::seal(buf, self.connection_id(), self.snd_nxt, ptype, n)
     }
 }
 

@@ -8,29 +8,34 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     /// The next deadline at which [`TinyClient::handle_timeout`] has work,
     /// on the caller's clock.
     pub fn poll_timeout(&self) -> Option<u64> {
-        let at = match self.state {
+        self.next_deadline().map(|at| on_clock(self.clock, at))
+    }
+
+    /// The next deadline, on the client's 32-bit clock.
+    #[inline(never)] // out of the caller's loop: inlined, it made the loop larger (measured)
+    fn next_deadline(&self) -> Option<Time> {
+        match self.state {
             State::SynSent | State::Confirming => Some(earlier(self.retry_at, self.deadline)),
             State::Established | State::Closing => {
                 let mut at = self.earliest_resend();
-                for (flag, deadline) in [(armed::DEADLINE, self.deadline), (armed::ACK, self.ack_at)] {
-                    if self.armed & flag != 0 {
-                        at = Some(at.map_or(deadline, |at| earlier(at, deadline)));
-                    }
-                }
-                for deadline in [self.idle_deadline(), self.heartbeat_deadline()].into_iter().flatten() {
-                    at = Some(at.map_or(deadline, |at| earlier(at, deadline)));
-                }
-                at
+                at = sooner(at, (self.armed & armed::DEADLINE != 0).then_some(self.deadline));
+                at = sooner(at, (self.armed & armed::ACK != 0).then_some(self.ack_at));
+                at = sooner(at, self.idle_deadline());
+                sooner(at, self.heartbeat_deadline())
             }
             State::Linger => Some(self.retry_at),
             State::Closed | State::Failed => None,
-        };
-        at.map(|at| on_clock(self.clock, at))
+        }
     }
 
     /// Runs the timers that expired by `now`.
     pub fn handle_timeout(&mut self, now: u64) {
         let now = self.tick(now);
+        self.run_timers(now);
+    }
+
+    #[inline(never)] // out of the caller's loop: inlined, it made the loop larger (measured)
+    fn run_timers(&mut self, now: Time) {
         match self.state {
             State::SynSent | State::Confirming => {
                 if due(now, self.deadline) {
@@ -104,7 +109,11 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
 
     fn earliest_resend(&self) -> Option<Time> {
         let in_flight = self.snd_nxt.offset_from(self.snd_una);
-        (0..in_flight).filter_map(|offset| self.resend_deadline(offset)).reduce(earlier)
+        let mut at = None;
+        for offset in 0..in_flight {
+            at = sooner(at, self.resend_deadline(offset));
+        }
+        at
     }
 
     /// Marks every packet whose deadline passed for an immediate resend, or
@@ -131,5 +140,14 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
             self.armed |= armed::FLOOR;
         }
         false
+    }
+}
+
+/// The earlier of two optional deadlines (one copy of it for its five uses).
+#[inline(never)]
+fn sooner(a: Option<Time>, b: Option<Time>) -> Option<Time> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(earlier(a, b)),
+        _ => a.or(b),
     }
 }

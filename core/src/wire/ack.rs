@@ -208,6 +208,68 @@ impl AckRepr {
     }
 }
 
+/// An acknowledgement read or written without its SACK bitmap: what a peer
+/// that ignores SACK bits (`docs/PROTOCOL.md` 6.9) needs. It accepts and
+/// refuses exactly the payloads [`AckRepr`] does (a bitmap is checked for
+/// its length and skipped), and writes a block with `sack_len` 0, so it
+/// never builds or clears a 32-byte bitmap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct CumulativeAck {
+    /// Every packet up to and including this one has arrived.
+    pub cumulative: Seq,
+    /// Packets the receiver can still take after `cumulative` (`None` for a
+    /// seed 000 plain ACK).
+    pub window: Option<u16>,
+}
+
+impl CumulativeAck {
+    /// Parses an ACK payload as [`AckRepr::parse`] does, skipping the bitmap.
+    pub fn parse(payload: &[u8]) -> Result<CumulativeAck, Error> {
+        if payload.len() == PLAIN_LEN {
+            let cumulative = read_seq(payload, 0..PLAIN_LEN)
+                .ok_or(Error::Truncated { needed: PLAIN_LEN, available: payload.len() })?;
+            return Ok(CumulativeAck { cumulative, window: None });
+        }
+        let (ack, used) = CumulativeAck::parse_block(payload)?;
+        if used != payload.len() {
+            return Err(Error::LengthMismatch { declared: used, actual: payload.len() });
+        }
+        Ok(ack)
+    }
+
+    /// Parses an extended ack block at the start of `bytes` as
+    /// [`AckRepr::parse_block`] does, skipping the bitmap; returns it and
+    /// the block's length.
+    pub(crate) fn parse_block(bytes: &[u8]) -> Result<(CumulativeAck, usize), Error> {
+        let (Some(cumulative), Some(&[w0, w1]), Some(&sack_len)) =
+            (read_seq(bytes, field::CUMULATIVE), bytes.get(field::WINDOW), bytes.get(field::SACK_LEN))
+        else {
+            return Err(Error::Truncated { needed: ACK_BLOCK_MIN_LEN, available: bytes.len() });
+        };
+        let sack_len = usize::from(sack_len);
+        if sack_len > MAX_SACK_BYTES {
+            return Err(Error::PayloadTooLarge { len: sack_len, max: MAX_SACK_BYTES });
+        }
+        let used = field::SACK + sack_len;
+        if used > bytes.len() {
+            return Err(Error::Truncated { needed: used, available: bytes.len() });
+        }
+        Ok((CumulativeAck { cumulative, window: Some(u16::from_be_bytes([w0, w1])) }, used))
+    }
+
+    /// Writes the extended block with no bitmap (`sack_len` 0; a missing
+    /// window is written as 0) at the start of `out`, as [`AckRepr::emit`]
+    /// writes one with an empty SACK and a window; returns its length.
+    pub fn emit_block(&self, out: &mut [u8]) -> Result<usize, Error> {
+        emit_exact(out, ACK_BLOCK_MIN_LEN, |dst| {
+            let [a, b, c, d] = self.cumulative.0.to_be_bytes();
+            let [w0, w1] = self.window.unwrap_or(0).to_be_bytes();
+            copy_prefix(dst, &[a, b, c, d, w0, w1, 0]);
+        })
+    }
+}
+
 /// Most sequence numbers one NACK names (64 bytes of payload, which fits
 /// the smallest `max_payload` a link accepts).
 pub const MAX_NACK_SEQS: usize = 16;
@@ -374,6 +436,47 @@ mod tests {
         let (parsed, used) = AckRepr::parse_block(&[0, 0, 0, 1, 0, 0, 3, 4, 0, 0]).unwrap();
         assert_eq!(used, 10);
         assert_eq!(parsed, ack);
+    }
+
+    #[test]
+    fn a_cumulative_reader_takes_and_refuses_what_the_full_parser_does() {
+        let with_sack = AckRepr { cumulative: Seq(0xdead_beef), window: Some(300), sack: sack_of(&[0, 9, 255]) };
+        let mut block = [0u8; ACK_BLOCK_MAX_LEN + 1];
+        let n = with_sack.emit(&mut block).unwrap();
+        let mut oversized = [0u8; ACK_BLOCK_MAX_LEN + 1];
+        oversized[field::SACK_LEN] = MAX_SACK_BYTES as u8 + 1;
+        for payload in [&block[..n + 1], &[0, 0, 0, 9, 0, 4, 0][..], &oversized[..]] {
+            for cut in 0..=payload.len() {
+                let full = AckRepr::parse(&payload[..cut]);
+                let cumulative = CumulativeAck::parse(&payload[..cut]);
+                assert_eq!(cumulative, full.map(|a| CumulativeAck { cumulative: a.cumulative, window: a.window }));
+                let full = AckRepr::parse_block(&payload[..cut]);
+                let cumulative = CumulativeAck::parse_block(&payload[..cut]);
+                assert_eq!(
+                    cumulative,
+                    full.map(|(a, n)| (CumulativeAck { cumulative: a.cumulative, window: a.window }, n))
+                );
+            }
+        }
+        assert_eq!(
+            CumulativeAck::parse(&block[..n]),
+            Ok(CumulativeAck { cumulative: Seq(0xdead_beef), window: Some(300) })
+        );
+    }
+
+    #[test]
+    fn a_cumulative_block_is_an_ack_block_without_sack_bits() {
+        let ack = CumulativeAck { cumulative: Seq(77), window: Some(4) };
+        let mut buf = [0xffu8; ACK_BLOCK_MIN_LEN];
+        assert_eq!(ack.emit_block(&mut buf), Ok(ACK_BLOCK_MIN_LEN));
+        let full = AckRepr { cumulative: Seq(77), window: Some(4), sack: Sack::new() };
+        let mut expected = [0u8; ACK_BLOCK_MIN_LEN];
+        assert_eq!(full.emit(&mut expected), Ok(ACK_BLOCK_MIN_LEN));
+        assert_eq!(buf, expected);
+        assert_eq!(
+            ack.emit_block(&mut buf[..ACK_BLOCK_MIN_LEN - 1]),
+            Err(Error::BufferTooSmall { needed: ACK_BLOCK_MIN_LEN, available: ACK_BLOCK_MIN_LEN - 1 })
+        );
     }
 
     #[test]
