@@ -19,6 +19,7 @@
 //! | [`connection`] | handshake, negotiation, heartbeats, graceful close around a link |
 //! | [`endpoint`] | a server: many peers, stateless cookies, a bounded connection table |
 //! | [`basic`] | the basic profile: seed 000 exactly (no handshake, in-order or discard) |
+//! | [`tiny`] | [`TinyClient`]: a client engine for the smallest parts (about 6 KB of flash), the same protocol without what `docs/PROTOCOL.md` 6.9 lets a peer leave out |
 //!
 //! The wire protocol is specified in `docs/PROTOCOL.md`.
 //!
