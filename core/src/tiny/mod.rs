@@ -225,6 +225,11 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
         let () = Self::VALID;
         let client_id = entropy as u32;
         let isn = Seq((entropy >> 32) as u32);
+        // A window lent again (a reconnect) may still hold packets of the
+        // last connection: they would pass for this one's.
+        for slot in window.recv.iter_mut() {
+            slot.held = Held::Empty;
+        }
         TinyClient {
             window,
             // Field by field, without the two timing fields this client does
@@ -331,6 +336,12 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     /// Whether the connection is over (closed or failed).
     pub fn is_closed(&self) -> bool {
         matches!(self.state, State::Closed | State::Failed)
+    }
+
+    /// Ends this client and gives its window back, to lend to the next
+    /// connection (a reconnect; [`TinyClient::connect`] empties it).
+    pub fn into_window(self) -> &'w mut TinyWindow<W, P> {
+        self.window
     }
 
     /// Whether everything sent is acknowledged and nothing is queued.
