@@ -218,7 +218,8 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     /// Starts a client: the first [`TinyClient::poll_transmit`] sends the
     /// SYN. `entropy` is 64 random bits (from a real random source: ids must
     /// be unpredictable): the low 32 become this client's connection id
-    /// half, the high 32 its initial sequence number.
+    /// half, the high 32 its initial sequence number. `window` may be one
+    /// lent before (see [`TinyClient::into_window`]): nothing it held is kept.
     pub fn connect(config: TinyConfig, window: &'w mut TinyWindow<W, P>, clock: u64, entropy: u64) -> Self {
         let now = time(clock);
         #[allow(clippy::let_unit_value)]
