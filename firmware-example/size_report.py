@@ -7,7 +7,9 @@ board, stack and logs with a plain UDP echo), and their difference, the
 seqlink part: the core, the echo device, its buffers and its state. Flash
 counts .vector_table, .text, .rodata and .data; RAM counts .data, .bss and
 .uninit (statics; the stack is not included). Then the serial variant
-(`serial`: the same device over UART0 with COBS frames, no IP stack) in full.
+(`serial`: the same device over UART0 with COBS frames, no IP stack) in full,
+and the TinyClient variant (`tiny`: the same device and stack on the small
+client engine) with its seqlink part, also against `stack-only`.
 
 Usage: size_report.py TARGET_DIR TARGET [TARGET ...]
 """
@@ -58,6 +60,14 @@ def main():
     for target in targets:
         flash, ram = flash_and_ram(tool, os.path.join(target_dir, target, "release", "serial"))
         print(f"| {target} | {flash:,} B | {ram:,} B |")
+    print()
+    print("| target | tiny firmware flash | tiny firmware RAM | seqlink part flash | seqlink part RAM |")
+    print("|---|---:|---:|---:|---:|")
+    for target in targets:
+        release = os.path.join(target_dir, target, "release")
+        flash, ram = flash_and_ram(tool, os.path.join(release, "tiny"))
+        base_flash, base_ram = flash_and_ram(tool, os.path.join(release, "stack-only"))
+        print(f"| {target} | {flash:,} B | {ram:,} B | {flash - base_flash:,} B | {ram - base_ram:,} B |")
 
 
 if __name__ == "__main__":

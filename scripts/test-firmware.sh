@@ -13,7 +13,7 @@
 # failure; every wait is bounded and QEMU is killed on every exit path.
 #
 #   scripts/test-firmware.sh          everything above
-#   scripts/test-firmware.sh --qemu   only the two QEMU runs
+#   scripts/test-firmware.sh --qemu   only the three QEMU runs
 #   scripts/test-firmware.sh --size   the size report (flash and RAM of the
 #       firmware and of its seqlink part) as a Markdown table
 set -euo pipefail
@@ -32,7 +32,7 @@ PEER_BIND=127.0.0.1:7700
 SERIAL_BIND=127.0.0.1:7701
 MESSAGES=${FW_MESSAGES:-300}
 LOSS=${FW_LOSS:-0.10}
-# Upper bounds: the runs take about 6 and 12 s.
+# Upper bounds: the runs take about 6, 12 and 6 s.
 PEER_TIMEOUT=120
 QEMU_TIMEOUT=150
 export DEFMT_LOG=${DEFMT_LOG:-info}
@@ -136,12 +136,14 @@ qemu_run() {
     echo "test-firmware: $name run passed"
 }
 
-# Both firmwares in QEMU: over Ethernet (smoltcp, UDP through QEMU's user
-# network) and over UART0 (COBS frames, the line as a TCP stream to the host).
+# The three firmwares in QEMU: over Ethernet (smoltcp, UDP through QEMU's
+# user network), over UART0 (COBS frames, the line as a TCP stream to the
+# host), and the TinyClient variant over Ethernet.
 qemu_runs() {
     cargo build --manifest-path "$MANIFEST" --locked --release -p seqlink-fw-host-peer
     qemu_run "Ethernet/UDP" seqlink-fw-firmware "--bind $PEER_BIND" -nic user,model=stellaris -serial null
     qemu_run "serial/COBS" serial "--serial --bind $SERIAL_BIND" -nic none -serial "tcp:$SERIAL_BIND,reconnect=1"
+    qemu_run "TinyClient Ethernet/UDP" tiny "--bind $PEER_BIND" -nic user,model=stellaris -serial null
 }
 
 case "$mode" in

@@ -218,13 +218,19 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     /// Starts a client: the first [`TinyClient::poll_transmit`] sends the
     /// SYN. `entropy` is 64 random bits (from a real random source: ids must
     /// be unpredictable): the low 32 become this client's connection id
-    /// half, the high 32 its initial sequence number.
+    /// half, the high 32 its initial sequence number. `window` may be one
+    /// lent before (see [`TinyClient::into_window`]): nothing it held is kept.
     pub fn connect(config: TinyConfig, window: &'w mut TinyWindow<W, P>, clock: u64, entropy: u64) -> Self {
         let now = time(clock);
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         let client_id = entropy as u32;
         let isn = Seq((entropy >> 32) as u32);
+        // A window lent again (a reconnect) may still hold packets of the
+        // last connection: they would pass for this one's.
+        for slot in window.recv.iter_mut() {
+            slot.held = Held::Empty;
+        }
         TinyClient {
             window,
             // Field by field, without the two timing fields this client does
@@ -331,6 +337,12 @@ impl<'w, const W: usize, const P: usize> TinyClient<'w, W, P> {
     /// Whether the connection is over (closed or failed).
     pub fn is_closed(&self) -> bool {
         matches!(self.state, State::Closed | State::Failed)
+    }
+
+    /// Ends this client and gives its window back, to lend to the next
+    /// connection (a reconnect; [`TinyClient::connect`] empties it).
+    pub fn into_window(self) -> &'w mut TinyWindow<W, P> {
+        self.window
     }
 
     /// Whether everything sent is acknowledged and nothing is queued.

@@ -498,3 +498,35 @@ fn a_late_fin_while_lingering_makes_the_linger_last_longer() {
     // now + min(max(3 * gap, linger_ms), 2 * max_rto), gap = 1,897 ms since the linger began
     assert_eq!(client.poll_timeout(), Some(1_900 + 3 * 1_897));
 }
+
+#[test]
+fn a_window_lent_again_after_an_aborted_connection_holds_nothing_of_it() {
+    let mut window = TinyWindow::<4, 128>::new();
+    {
+        let (mut client, server) = connected(&mut window);
+        // the second message arrives, the first is lost: the second is held out of order
+        client.handle_datagram(0, &server.data(1, b"old second"));
+        client.abort(0, ErrorCode::ProtocolViolation);
+    }
+    // the device connects again over the same window
+    let (mut client, server) = connected(&mut window);
+    client.handle_datagram(10, &server.data(1, b"new second"));
+    client.handle_datagram(10, &server.data(0, b"new first"));
+    let mut buf = [0u8; 128];
+    let mut read = Vec::new();
+    while let Some(r) = client.recv(&mut buf).unwrap() {
+        read.push(buf[..r.len].to_vec());
+    }
+    assert_eq!(read, [b"new first".to_vec(), b"new second".to_vec()]);
+}
+
+#[test]
+fn a_closed_client_gives_its_window_back_for_the_next_connection() {
+    let mut window = TinyWindow::<4, 128>::new();
+    let (mut client, _server) = connected(&mut window);
+    client.abort(0, ErrorCode::ProtocolViolation);
+    let window = client.into_window();
+    let mut again = TinyClient::<4, 128>::connect(TinyConfig::new(), window, 5, 2);
+    assert_eq!(again.state(), State::SynSent);
+    assert_eq!(drain(&mut again, 5).len(), 1, "the SYN");
+}

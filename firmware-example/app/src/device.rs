@@ -1,22 +1,27 @@
-//! The echo device: one seqlink client connection driven over an embedded-nal UDP socket.
+//! The echo device: one seqlink client connection (a full [`Connection`] or
+//! a [`seqlink_core::TinyClient`], see [`Engine`]) driven over an
+//! embedded-nal UDP socket.
 
+use crate::engine::Engine;
 use crate::outbox::{Outbox, Outgoing};
 use crate::{Report, CLOSE, ECHO, MAX_MESSAGE_LEN, STOP};
 use core::net::SocketAddr;
 use embedded_nal::{nb, UdpClientStack};
 use heapless::{Deque, Vec};
-use seqlink_core::{ConfigError, Connection, ConnectionConfig, Delivery, ErrorCode, Event, SendError};
+use seqlink_core::{ConfigError, Connection, ErrorCode, Event, SendError};
 
 /// Reports kept until [`EchoDevice::poll_report`] reads them (the oldest go first when full).
 const REPORT_SLOTS: usize = 8;
 
-/// The buffers a device needs, sized by its [`ConnectionConfig`].
-pub struct Buffers<'a> {
-    /// The connection's window storage: at least `config.storage_len()` bytes.
-    pub storage: &'a mut [u8],
-    /// A datagram to send: at least `config.max_datagram_len()` bytes.
+/// The buffers a device needs, sized by its engine's configuration.
+pub struct Buffers<'a, S = &'a mut [u8]> {
+    /// The connection's window storage ([`Engine::Storage`]): for a
+    /// [`Connection`], at least `config.storage_len()` bytes; for a
+    /// [`seqlink_core::TinyClient`], its `TinyWindow`.
+    pub storage: S,
+    /// A datagram to send: at least [`Engine::max_datagram_len`] bytes.
     pub tx: &'a mut [u8],
-    /// A datagram received: at least `config.max_datagram_len()` bytes.
+    /// A datagram received: at least [`Engine::max_datagram_len`] bytes.
     pub rx: &'a mut [u8],
 }
 
@@ -54,21 +59,22 @@ pub enum Phase {
 /// The connection slot: its storage while idle, the connection while open.
 // No heap on a firmware: the connection lives in place, whichever variant is current.
 #[allow(clippy::large_enum_variant)]
-enum Slot<'a> {
-    Idle(&'a mut [u8]),
-    Open(Connection<&'a mut [u8]>),
+enum Slot<E: Engine> {
+    Idle(E::Storage),
+    Open(E),
     /// Only while moving between the two, or after a configuration error.
     Empty,
 }
 
 /// A seqlink client that echoes messages to its peer, over any
-/// [`UdpClientStack`]. Call [`EchoDevice::poll`] whenever a datagram may
+/// [`UdpClientStack`], with any [`Engine`] (a full [`Connection`] unless
+/// told otherwise). Call [`EchoDevice::poll`] whenever a datagram may
 /// have arrived or [`EchoDevice::next_deadline`] has passed.
-pub struct EchoDevice<'a, N: UdpClientStack> {
-    config: ConnectionConfig,
+pub struct EchoDevice<'a, N: UdpClientStack, E: Engine = Connection<&'a mut [u8]>> {
+    config: E::Config,
     peer: SocketAddr,
     socket: Option<N::UdpSocket>,
-    slot: Slot<'a>,
+    slot: Slot<E>,
     tx: &'a mut [u8],
     /// Length of a datagram in `tx` the stack would not take yet (0: none).
     tx_pending: usize,
@@ -90,24 +96,20 @@ pub struct EchoDevice<'a, N: UdpClientStack> {
     entropy: u64,
 }
 
-impl<'a, N: UdpClientStack> EchoDevice<'a, N> {
+impl<'a, N: UdpClientStack, E: Engine> EchoDevice<'a, N, E> {
     /// A device that will connect to `peer` at its first poll. `seed` feeds
     /// the connection ids and initial sequence numbers: take it from a real
     /// random source where the hardware has one.
     ///
     /// Fails when the configuration is invalid or a buffer is too small.
     pub fn new(
-        config: ConnectionConfig,
+        config: E::Config,
         peer: SocketAddr,
-        buffers: Buffers<'a>,
+        buffers: Buffers<'a, E::Storage>,
         seed: u64,
-    ) -> Result<EchoDevice<'a, N>, ConfigError> {
-        config.link.validate()?;
-        let needed = config.storage_len();
-        if buffers.storage.len() < needed {
-            return Err(ConfigError::Storage { needed, available: buffers.storage.len() });
-        }
-        let datagram = config.max_datagram_len();
+    ) -> Result<EchoDevice<'a, N, E>, ConfigError> {
+        E::validate(&config, &buffers.storage)?;
+        let datagram = E::max_datagram_len(&config);
         let smallest = buffers.tx.len().min(buffers.rx.len());
         if smallest < datagram {
             return Err(ConfigError::Storage { needed: datagram, available: smallest });
@@ -137,7 +139,7 @@ impl<'a, N: UdpClientStack> EchoDevice<'a, N> {
     }
 
     /// The same with another back-off policy.
-    pub fn with_retry(mut self, retry: RetryPolicy) -> EchoDevice<'a, N> {
+    pub fn with_retry(mut self, retry: RetryPolicy) -> EchoDevice<'a, N, E> {
         self.retry = retry;
         self.backoff_ms = retry.initial_ms;
         self
@@ -153,7 +155,7 @@ impl<'a, N: UdpClientStack> EchoDevice<'a, N> {
     }
 
     /// The current connection, if any (its state and statistics).
-    pub fn connection(&self) -> Option<&Connection<&'a mut [u8]>> {
+    pub fn connection(&self) -> Option<&E> {
         match &self.slot {
             Slot::Open(conn) => Some(conn),
             _ => None,
@@ -238,10 +240,10 @@ impl<'a, N: UdpClientStack> EchoDevice<'a, N> {
         self.echoed = 0;
         self.tx_pending = 0;
         self.report(Report::Connecting { attempt: self.attempts });
-        match Connection::connect(self.config, storage, now, next_entropy(&mut self.entropy)) {
-            Ok(conn) => self.slot = Slot::Open(conn),
+        match E::start(self.config, storage, now, next_entropy(&mut self.entropy)) {
+            Some(conn) => self.slot = Slot::Open(conn),
             // `new` checked the configuration and storage: this cannot happen, but if it does the device stops.
-            Err(_) => {
+            None => {
                 self.stopped = true;
                 self.report(Report::Stopped);
             }
@@ -263,8 +265,7 @@ impl<'a, N: UdpClientStack> EchoDevice<'a, N> {
                 // longer than any message of the echo protocol, and it cannot
                 // be skipped: the peer broke the protocol, so the device ends the
                 // connection (and connects again)
-                Err(_) => {
-                    let len = conn.next_message_len().unwrap_or(0);
+                Err(len) => {
                     push_report(&mut self.reports, Report::Dropped { ptype: 0, len });
                     conn.abort(now, ErrorCode::ProtocolViolation);
                     return;
@@ -294,7 +295,7 @@ impl<'a, N: UdpClientStack> EchoDevice<'a, N> {
     fn send_outbox(&mut self) {
         let Slot::Open(conn) = &mut self.slot else { return };
         while let Some(message) = self.outbox.front() {
-            match conn.send(message.ptype, &message.payload, Delivery::Reliable) {
+            match conn.send(message.ptype, &message.payload) {
                 Ok(()) => self.echoed = self.echoed.saturating_add(1),
                 Err(SendError::WouldBlock) => break,
                 // closing or failed: the echo can no longer go out
@@ -377,12 +378,12 @@ impl<'a, N: UdpClientStack> EchoDevice<'a, N> {
 }
 
 /// Feeds every datagram waiting on the socket from `peer` to the connection.
-fn receive<N: UdpClientStack>(
+fn receive<N: UdpClientStack, E: Engine>(
     stack: &mut N,
     socket: &mut N::UdpSocket,
     peer: SocketAddr,
     rx: &mut [u8],
-    conn: &mut Connection<&mut [u8]>,
+    conn: &mut E,
     now: u64,
 ) {
     loop {

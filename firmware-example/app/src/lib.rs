@@ -9,7 +9,8 @@
 //! core's: the device only drives its timers.
 //!
 //! [`SerialStack`] carries the same device over a serial line (COBS frames,
-//! no IP stack).
+//! no IP stack). [`TinyEchoDevice`] is the same device on the small
+//! [`TinyClient`] engine instead of a full `Connection` (see [`Engine`]).
 //!
 //! Everything is caller-owned and sized at build time: the connection's
 //! storage and the datagram and message buffers are slices the caller gives
@@ -24,7 +25,7 @@
 //! let mut tx = [0u8; CONFIG.max_datagram_len()];
 //! let mut rx = [0u8; CONFIG.max_datagram_len()];
 //! let peer = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 0, 2, 2), 7700));
-//! let buffers = Buffers { storage: &mut storage, tx: &mut tx, rx: &mut rx };
+//! let buffers = Buffers { storage: storage.as_mut_slice(), tx: &mut tx, rx: &mut rx };
 //! let device = EchoDevice::<std_embedded_nal::Stack>::new(CONFIG, peer, buffers, 42);
 //! assert!(device.is_ok());
 //! ```
@@ -32,14 +33,16 @@
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod device;
+mod engine;
 mod outbox;
 pub mod serial;
 
 pub use device::{Buffers, EchoDevice, Phase, RetryPolicy};
+pub use engine::Engine;
 pub use outbox::{Outbox, OUTBOX_SLOTS};
 pub use serial::{ByteLine, SerialStack};
 
-use seqlink_core::{ConnectionConfig, FailReason, LinkConfig, PacketType};
+use seqlink_core::{ConnectionConfig, FailReason, LinkConfig, PacketType, TinyClient, TinyConfig, TinyWindow};
 
 /// A message the device sends back unchanged.
 pub const ECHO: PacketType = PacketType(64);
@@ -59,6 +62,33 @@ pub const fn device_config() -> ConnectionConfig {
     link.unreliable_slots = 0;
     link.trace_slots = 0;
     let mut config = ConnectionConfig::new().with_link(link);
+    config.heartbeat_ms = 1_000;
+    config.idle_timeout_ms = 5_000;
+    config.connect_timeout_ms = 3_000;
+    config.close_timeout_ms = 5_000;
+    config
+}
+
+/// The tiny device's window: as [`device_config`]'s, 8 packets each way.
+pub const TINY_WINDOW: usize = 8;
+
+/// The tiny client engine of [`TinyEchoDevice`]: a window of
+/// [`TINY_WINDOW`] packets of up to [`MAX_MESSAGE_LEN`] bytes each way (the
+/// longest echo fits one packet).
+pub type TinyDeviceClient<'a> = TinyClient<'a, TINY_WINDOW, MAX_MESSAGE_LEN>;
+
+/// The window storage a [`TinyEchoDevice`] runs on (a `static` on a firmware).
+pub type TinyDeviceWindow = TinyWindow<TINY_WINDOW, MAX_MESSAGE_LEN>;
+
+/// The echo device on the tiny client engine: built with [`tiny_config`]
+/// and [`Buffers`] whose storage is a `&mut` [`TinyDeviceWindow`], and
+/// datagram buffers of `TinyDeviceClient::MAX_DATAGRAM_LEN` bytes.
+pub type TinyEchoDevice<'a, N> = EchoDevice<'a, N, TinyDeviceClient<'a>>;
+
+/// The tiny device's settings: [`device_config`]'s timers (a 1 s heartbeat,
+/// a 5 s idle timeout, 3 s to connect, 5 s to close, 2 s of linger).
+pub const fn tiny_config() -> TinyConfig {
+    let mut config = TinyConfig::new();
     config.heartbeat_ms = 1_000;
     config.idle_timeout_ms = 5_000;
     config.connect_timeout_ms = 3_000;

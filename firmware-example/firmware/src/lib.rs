@@ -9,6 +9,7 @@
 #![no_std]
 
 pub mod clock;
+pub mod echo_loop;
 pub mod enet;
 pub mod uart;
 

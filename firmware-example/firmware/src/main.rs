@@ -8,8 +8,8 @@
 
 use cortex_m_rt::entry;
 use seqlink_core::ConnectionConfig;
-use seqlink_fw_app::{device_config, Buffers, EchoDevice, Report};
-use seqlink_fw_firmware::{clock, exit, fail, NetworkMemory, Stack, PEER};
+use seqlink_fw_app::{device_config, Buffers, EchoDevice};
+use seqlink_fw_firmware::{clock, fail, NetworkMemory, Stack, PEER};
 
 /// The device's connection settings.
 const CONFIG: ConnectionConfig = device_config();
@@ -34,8 +34,11 @@ fn main() -> ! {
         fail("taken twice")
     };
     let (mut stack, seed) = seqlink_fw_firmware::start(network);
-    let buffers =
-        Buffers { storage: &mut memory.link_storage, tx: &mut memory.datagram_tx, rx: &mut memory.datagram_rx };
+    let buffers = Buffers {
+        storage: memory.link_storage.as_mut_slice(),
+        tx: &mut memory.datagram_tx,
+        rx: &mut memory.datagram_rx,
+    };
     let Ok(device) = EchoDevice::new(CONFIG, PEER, buffers, seed ^ u64::from(clock::millis())) else {
         fail("invalid device configuration")
     };
@@ -47,32 +50,5 @@ fn main() -> ! {
         STORAGE_LEN,
         PEER.port()
     );
-
-    let mut uptime = clock::Uptime::new();
-    loop {
-        let now = uptime.now();
-        let _ = stack.poll();
-        device.poll(&mut stack, now);
-        let _ = stack.poll();
-        while let Some(report) = device.poll_report() {
-            log(&report, device);
-            if report == Report::Stopped {
-                defmt::info!("echo device stopped after {=u32} connections", device.attempts());
-                exit(0);
-            }
-        }
-        // the 1 kHz SysTick wakes the core: frames are picked up within a millisecond
-        cortex_m::asm::wfi();
-    }
-}
-
-fn log(report: &Report, device: &EchoDevice<'_, Stack>) {
-    match report {
-        Report::Failed { .. } | Report::SocketError | Report::Dropped { .. } => defmt::warn!("{}", report),
-        Report::Closed { .. } => {
-            let retransmissions = device.connection().map_or(0, |conn| conn.stats().retransmissions);
-            defmt::info!("{} ({=u64} retransmissions by the device)", report, retransmissions);
-        }
-        _ => defmt::info!("{}", report),
-    }
+    seqlink_fw_firmware::echo_loop::run(device, &mut stack)
 }

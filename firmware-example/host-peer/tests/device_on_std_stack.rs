@@ -9,7 +9,10 @@ use seqlink_core::wire::ack::AckRepr;
 use seqlink_core::wire::data::DataRepr;
 use seqlink_core::wire::HEADER_LEN;
 use seqlink_core::{FailReason, PacketType};
-use seqlink_fw_app::{device_config, Buffers, ByteLine, EchoDevice, Phase, Report, SerialStack};
+use seqlink_fw_app::{
+    device_config, tiny_config, Buffers, ByteLine, EchoDevice, Engine, Phase, Report, SerialStack, TinyDeviceClient,
+    TinyDeviceWindow, TinyEchoDevice,
+};
 use seqlink_fw_host_peer::{run, Plan, SerialHost, Summary, UdpHost};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -44,8 +47,19 @@ fn run_device_on<N: UdpClientStack>(
     let mut storage = vec![0u8; CONFIG.storage_len()];
     let mut tx = vec![0u8; CONFIG.max_datagram_len()];
     let mut rx = vec![0u8; CONFIG.max_datagram_len()];
-    let buffers = Buffers { storage: &mut storage, tx: &mut tx, rx: &mut rx };
+    let buffers = Buffers { storage: storage.as_mut_slice(), tx: &mut tx, rx: &mut rx };
     let mut device = EchoDevice::<N>::new(CONFIG, peer, buffers, 7).expect("valid configuration");
+    drive(&mut device, stack, limit, host_done)
+}
+
+/// Polls `device` on `stack` until it stops, `limit` passes or `host_done`
+/// holds (then for 5 s more); returns every report.
+fn drive<N: UdpClientStack, E: Engine>(
+    device: &mut EchoDevice<'_, N, E>,
+    stack: &mut N,
+    limit: Duration,
+    host_done: impl Fn() -> bool,
+) -> (Phase, Vec<Report>) {
     let start = Instant::now();
     let mut reports = Vec::new();
     let mut limit = limit;
@@ -66,6 +80,22 @@ fn device_echoes_300_messages_under_10_percent_loss_closes_survives_a_host_crash
     let plan = Plan { step_timeout: Duration::from_secs(15), ..Plan::new(addr) };
     let host = thread::spawn(move || UdpHost::bind(&plan).and_then(|mut host| run(&mut host, &plan, log)));
     let (phase, reports) = run_device(addr, Duration::from_secs(60), || host.is_finished());
+    let summary = host.join().expect("host peer thread").expect("host peer checks every echo");
+    assert_full_life(phase, &reports, summary);
+}
+
+#[test]
+fn tiny_client_device_goes_through_the_same_life() {
+    let addr = free_loopback_addr();
+    let plan = Plan { step_timeout: Duration::from_secs(15), ..Plan::new(addr) };
+    let host = thread::spawn(move || UdpHost::bind(&plan).and_then(|mut host| run(&mut host, &plan, log)));
+    let mut window = Box::new(TinyDeviceWindow::new());
+    let mut tx = vec![0u8; TinyDeviceClient::MAX_DATAGRAM_LEN];
+    let mut rx = vec![0u8; TinyDeviceClient::MAX_DATAGRAM_LEN];
+    let buffers = Buffers { storage: &mut *window, tx: &mut tx, rx: &mut rx };
+    let mut device = TinyEchoDevice::new(tiny_config(), addr, buffers, 7).expect("valid configuration");
+    let (phase, reports) =
+        drive(&mut device, &mut std_embedded_nal::Stack, Duration::from_secs(60), || host.is_finished());
     let summary = host.join().expect("host peer thread").expect("host peer checks every echo");
     assert_full_life(phase, &reports, summary);
 }

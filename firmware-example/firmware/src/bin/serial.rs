@@ -46,8 +46,11 @@ fn main() -> ! {
     let Ok(mut line) = SerialStack::new(Uart0::start(), &mut memory.line_rx, &mut memory.line_tx) else {
         fail("line buffers too small")
     };
-    let buffers =
-        Buffers { storage: &mut memory.link_storage, tx: &mut memory.datagram_tx, rx: &mut memory.datagram_rx };
+    let buffers = Buffers {
+        storage: memory.link_storage.as_mut_slice(),
+        tx: &mut memory.datagram_tx,
+        rx: &mut memory.datagram_rx,
+    };
     // QEMU has no random source: a real board would read a hardware RNG or ADC noise here
     let Ok(device) = EchoDevice::<Line>::new(CONFIG, PEER, buffers, 0x5e9d_11e7 ^ u64::from(clock::millis())) else {
         fail("invalid device configuration")
