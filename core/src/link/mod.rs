@@ -443,6 +443,10 @@ struct LinkState {
     /// How much later than SRTT a packet has been seen to arrive (reordering), ms.
     #[cfg(feature = "fast-recovery")]
     reorder_ms: u16,
+    /// The shortest RTT sample so far (`u32::MAX`: none), ms: an ACK sooner
+    /// than that after a resend was sent before the resend arrived.
+    #[cfg(feature = "fast-recovery")]
+    min_rtt: u32,
     /// Since when new data waits to share a datagram (`coalesce_wait_ms`); `NOT_HELD`: it does not.
     #[cfg(feature = "coalescing")]
     held_since: u64,
@@ -570,6 +574,8 @@ impl LinkState {
             delivered_tx: 0,
             #[cfg(feature = "fast-recovery")]
             reorder_ms: 0,
+            #[cfg(feature = "fast-recovery")]
+            min_rtt: u32::MAX,
             #[cfg(feature = "coalescing")]
             held_since: NOT_HELD,
             fin_sent: false,

@@ -17,15 +17,27 @@ pub(super) struct ReorderingSeen {
     delivered_before: Option<u32>,
     /// The latest transmission among them that was a packet's only one.
     newest_tx: Option<u32>,
-    /// The most a packet arrived after one sent after it, beyond SRTT, plus 1 ms.
+    /// The most a packet arrived after one sent after it, beyond SRTT, plus
+    /// 1 ms; or, for a spurious resend, after its resend, plus 1 ms.
     late: u32,
+    /// The shortest RTT sample before this ACK (`u32::MAX`: none).
+    min_rtt: u32,
+    /// Some packet's only resend was spurious (see [`ReorderingSeen::note`]).
+    spurious: bool,
 }
 
 impl ReorderingSeen {
     /// Nothing seen yet by the ACK being processed.
     pub(super) fn start(link: &LinkState) -> ReorderingSeen {
         let delivered = (link.delivered_tx != 0).then_some(link.delivered_tx);
-        ReorderingSeen { srtt: link.rtt.srtt(), delivered_before: delivered, newest_tx: delivered, late: 0 }
+        ReorderingSeen {
+            srtt: link.rtt.srtt(),
+            delivered_before: delivered,
+            newest_tx: delivered,
+            late: 0,
+            min_rtt: link.min_rtt,
+            spurious: false,
+        }
     }
 
     /// Notes one packet newly acknowledged at `now`.
@@ -38,8 +50,18 @@ impl ReorderingSeen {
             self.late = self.late.max(elapsed.saturating_sub(self.srtt).saturating_add(1));
         }
         // Only a packet sent once tells which transmission arrived (a
-        // resend's ACK may come from its original).
+        // resend's ACK may come from its original)...
         if meta.retries > 0 {
+            // ...unless the ACK came too soon after its resend for the resend
+            // to have arrived: then its original did, after packets sent
+            // after it (they had it resent by fast retransmit or a NACK),
+            // and it was still on its way when the resend left.
+            let elapsed = u32::try_from(now.saturating_sub(meta.sent_at)).unwrap_or(u32::MAX);
+            let only_resend_was_quick = meta.retries == 1 && meta.quick == 1 && meta.flags & F_RESEND == 0;
+            if only_resend_was_quick && before_any_round_trip(elapsed, self.min_rtt) {
+                self.spurious = true;
+                self.late = self.late.max(elapsed.saturating_add(1));
+            }
             return;
         }
         if self.newest_tx.is_none_or(|n| sent_after(meta.tx, n)) {
@@ -53,13 +75,25 @@ impl LinkState {
     /// transmission delivered, and a longer reordering allowance when a
     /// packet arrived after one sent after it: twice the lateness seen (a
     /// packet resent too early gives no evidence of its own lateness, so
-    /// the allowance must overshoot). It never shrinks (as Linux keeps a
-    /// connection's reordering degree) and stays below the RTO, after
-    /// which the timer resends anyway.
+    /// the allowance must overshoot). A spurious resend proves the
+    /// allowance too short whatever the lateness seen: it also grows by a
+    /// quarter of the shortest RTT (at least 1 ms, once per ACK, as RACK
+    /// steps its window on each DSACK). The allowance never shrinks (as
+    /// Linux keeps a connection's reordering degree) and stays below the
+    /// RTO, after which the timer resends anyway.
     pub(super) fn learn_reordering(&mut self, seen: &ReorderingSeen) {
         self.delivered_tx = seen.newest_tx.unwrap_or(0);
-        let allowance = u32::from(self.reorder_ms).max(seen.late.saturating_mul(2));
+        let mut allowance = u32::from(self.reorder_ms).max(seen.late.saturating_mul(2));
+        if seen.spurious {
+            let step = (seen.min_rtt / 4).max(1);
+            allowance = allowance.max(u32::from(self.reorder_ms).saturating_add(step));
+        }
         self.reorder_ms = u16::try_from(allowance.min(self.rtt.rto())).unwrap_or(u16::MAX);
+    }
+
+    /// Takes one RTT sample into the shortest seen.
+    pub(super) fn note_min_rtt(&mut self, rtt: u32) {
+        self.min_rtt = self.min_rtt.min(rtt);
     }
 
     /// How long after its last transmission a packet may still arrive, as
@@ -121,6 +155,14 @@ impl LinkState {
         }
         now.saturating_sub(meta.sent_at) < window
     }
+}
+
+/// Whether an ACK `elapsed` ms after a transmission was sent before that
+/// transmission could arrive: sooner than the shortest RTT seen, by more
+/// than the 1 ms that whole-millisecond clocks may err by on each of the two
+/// (the sample's and this one).
+fn before_any_round_trip(elapsed: u32, min_rtt: u32) -> bool {
+    elapsed.saturating_add(1) < min_rtt && min_rtt != u32::MAX
 }
 
 /// Whether transmission count `a` came after `b` (they wrap, compared as

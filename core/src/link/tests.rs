@@ -972,6 +972,77 @@ fn once_reordering_is_seen_a_late_packet_is_awaited_and_a_lost_one_resent_when_t
     assert_eq!((a.stats().fast_retransmissions, a.stats().timeouts), (1, 0));
 }
 
+/// A sender that learns only from SACKs (every packet acknowledged at once),
+/// with an RTT sample of 20 ms (10 ms each way) from packet 0, sent packets
+/// 1, 2 and 3 at 20 ms; 2 and 3 arrived at 30 ms, and their ACKs at 40 ms
+/// had it fast-retransmit 1 (no reordering seen yet). Returns both links,
+/// the original of 1 (not delivered yet) and its resend.
+fn packet_1_fast_retransmitted_at_40_ms() -> (TestLink, TestLink, Vec<u8>, Vec<u8>) {
+    let mut c = config().with_window(16);
+    c.congestion_control = crate::congestion::CongestionControl::Off;
+    c.timing.fast_resend = 2;
+    c.timing.ack_delay = 0;
+    c.timing.nack_interval = 1_000_000;
+    let mut a = link(c);
+    let mut b = link(c);
+    a.send(PacketType(60), &[0], Delivery::Reliable).unwrap();
+    let out = drain(&mut a, 0);
+    let acks = acks_of(&mut b, 10, &[&out[0]]);
+    deliver(&mut a, 20, &acks);
+    for i in 1..4u8 {
+        a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
+    }
+    let out = drain(&mut a, 20);
+    let acks = acks_of(&mut b, 30, &[&out[1], &out[2]]);
+    deliver(&mut a, 40, &acks);
+    let resent = drain(&mut a, 40);
+    assert_eq!(data_seqs(&resent), [1]);
+    (a, b, out[0].clone(), resent[0].clone())
+}
+
+/// Sends packets 4, 5 and 6 at 60 ms; 5 and 6 overtake 4 (their ACKs are in
+/// at 80 ms, 4's at 95 ms); returns what the sender resent at 80 ms.
+fn packet_4_overtaken_at_60_ms(a: &mut TestLink, b: &mut TestLink) -> Vec<u32> {
+    for i in 4..7u8 {
+        a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
+    }
+    let out = drain(a, 60);
+    let acks = acks_of(b, 70, &[&out[1], &out[2]]);
+    deliver(a, 80, &acks);
+    let resent = data_seqs(&drain(a, 80));
+    let acks = acks_of(b, 85, &[&out[0]]);
+    deliver(a, 95, &acks);
+    resent
+}
+
+#[test]
+fn a_resend_acknowledged_sooner_than_any_round_trip_teaches_the_reordering_window() {
+    let (mut a, mut b, original, resend) = packet_1_fast_retransmitted_at_40_ms();
+    // 1 was only late: its original arrives at 42 ms and its ACK at 52 ms,
+    // 12 ms after the resend left, sooner than any round trip (20 ms): the
+    // resend was spurious, and 1 was late by at least those 12 ms
+    let acks = acks_of(&mut b, 42, &[&original]);
+    deliver(&mut a, 52, &acks);
+    b.handle_datagram(50, &resend);
+    assert_eq!(a.stats().retransmissions, 1);
+    // so the next overtaken packet is awaited, not resent
+    assert_eq!(packet_4_overtaken_at_60_ms(&mut a, &mut b), [] as [u32; 0]);
+    assert!(a.is_idle());
+    assert_eq!(a.stats().retransmissions, 1);
+}
+
+#[test]
+fn a_resend_acknowledged_a_round_trip_later_teaches_nothing() {
+    let (mut a, mut b, _lost, resend) = packet_1_fast_retransmitted_at_40_ms();
+    // 1 was lost: its resend arrives at 50 ms and its ACK at 60 ms, a whole
+    // round trip after the resend left, which proves nothing about reordering
+    let acks = acks_of(&mut b, 50, &[&resend]);
+    deliver(&mut a, 60, &acks);
+    // so the next overtaken packet is taken for lost, as before
+    assert_eq!(packet_4_overtaken_at_60_ms(&mut a, &mut b), [4]);
+    assert_eq!(a.stats().fast_retransmissions, 2);
+}
+
 /// The loss-tolerant controller paces new data: with an SRTT of 20 ms and
 /// the initial window of 4, two packets leave per millisecond
 /// (`max(2, 2 x cwnd / SRTT)`), and the link asks to be woken for the next
