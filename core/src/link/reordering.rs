@@ -22,8 +22,6 @@ pub(super) struct ReorderingSeen {
     late: u32,
     /// The shortest RTT sample before this ACK (`u32::MAX`: none).
     min_rtt: u32,
-    /// Some packet's only resend was spurious (see [`ReorderingSeen::note`]).
-    spurious: bool,
 }
 
 impl ReorderingSeen {
@@ -36,7 +34,6 @@ impl ReorderingSeen {
             newest_tx: delivered,
             late: 0,
             min_rtt: link.min_rtt,
-            spurious: false,
         }
     }
 
@@ -59,7 +56,6 @@ impl ReorderingSeen {
             let elapsed = u32::try_from(now.saturating_sub(meta.sent_at)).unwrap_or(u32::MAX);
             let only_resend_was_quick = meta.retries == 1 && meta.quick == 1 && meta.flags & F_RESEND == 0;
             if only_resend_was_quick && before_any_round_trip(elapsed, self.min_rtt) {
-                self.spurious = true;
                 self.late = self.late.max(elapsed.saturating_add(1));
             }
             return;
@@ -75,19 +71,12 @@ impl LinkState {
     /// transmission delivered, and a longer reordering allowance when a
     /// packet arrived after one sent after it: twice the lateness seen (a
     /// packet resent too early gives no evidence of its own lateness, so
-    /// the allowance must overshoot). A spurious resend proves the
-    /// allowance too short whatever the lateness seen: it also grows by a
-    /// quarter of the shortest RTT (at least 1 ms, once per ACK, as RACK
-    /// steps its window on each DSACK). The allowance never shrinks (as
-    /// Linux keeps a connection's reordering degree) and stays below the
-    /// RTO, after which the timer resends anyway.
+    /// the allowance must overshoot), a spurious resend's original
+    /// included. It never shrinks (as Linux keeps a connection's reordering
+    /// degree) and stays below the RTO, after which the timer resends anyway.
     pub(super) fn learn_reordering(&mut self, seen: &ReorderingSeen) {
         self.delivered_tx = seen.newest_tx.unwrap_or(0);
-        let mut allowance = u32::from(self.reorder_ms).max(seen.late.saturating_mul(2));
-        if seen.spurious {
-            let step = (seen.min_rtt / 4).max(1);
-            allowance = allowance.max(u32::from(self.reorder_ms).saturating_add(step));
-        }
+        let allowance = u32::from(self.reorder_ms).max(seen.late.saturating_mul(2));
         self.reorder_ms = u16::try_from(allowance.min(self.rtt.rto())).unwrap_or(u16::MAX);
     }
 
@@ -158,11 +147,12 @@ impl LinkState {
 }
 
 /// Whether an ACK `elapsed` ms after a transmission was sent before that
-/// transmission could arrive: sooner than the shortest RTT seen, by more
-/// than the 1 ms that whole-millisecond clocks may err by on each of the two
-/// (the sample's and this one).
+/// transmission could arrive: sooner than three quarters of the shortest RTT
+/// seen (which a delayed ACK or a queue may have lengthened), by more than
+/// the 1 ms that whole-millisecond clocks may err by on each of the two (the
+/// sample and `elapsed`).
 fn before_any_round_trip(elapsed: u32, min_rtt: u32) -> bool {
-    elapsed.saturating_add(1) < min_rtt && min_rtt != u32::MAX
+    min_rtt != u32::MAX && elapsed.saturating_add(1) < min_rtt - min_rtt / 4
 }
 
 /// Whether transmission count `a` came after `b` (they wrap, compared as
