@@ -443,8 +443,8 @@ struct LinkState {
     /// How much later than SRTT a packet has been seen to arrive (reordering), ms.
     #[cfg(feature = "fast-recovery")]
     reorder_ms: u16,
-    /// The shortest RTT sample so far (`u32::MAX`: none), ms: an ACK sooner
-    /// than that after a resend was sent before the resend arrived.
+    /// The shortest RTT sample so far (`u32::MAX`: none), ms: tells an ACK
+    /// sent before a resend could arrive (a spurious resend, `reordering`).
     #[cfg(feature = "fast-recovery")]
     min_rtt: u32,
     /// Since when new data waits to share a datagram (`coalesce_wait_ms`); `NOT_HELD`: it does not.
