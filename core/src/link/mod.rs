@@ -447,6 +447,10 @@ struct LinkState {
     /// sent before a resend could arrive (a spurious resend, `reordering`).
     #[cfg(feature = "fast-recovery")]
     min_rtt: u32,
+    /// Losses recovered by quick resends since reordering was last seen
+    /// (`reordering`: at `REORDERING_FORGOTTEN_AFTER` it is forgotten).
+    #[cfg(feature = "fast-recovery")]
+    recovered_in_order: u8,
     /// Since when new data waits to share a datagram (`coalesce_wait_ms`); `NOT_HELD`: it does not.
     #[cfg(feature = "coalescing")]
     held_since: u64,
@@ -576,6 +580,8 @@ impl LinkState {
             reorder_ms: 0,
             #[cfg(feature = "fast-recovery")]
             min_rtt: u32::MAX,
+            #[cfg(feature = "fast-recovery")]
+            recovered_in_order: 0,
             #[cfg(feature = "coalescing")]
             held_since: NOT_HELD,
             fin_sent: false,

@@ -8,6 +8,10 @@ use super::slots::{SendMeta, F_LOST, F_RESEND, SENT};
 use super::LinkState;
 use crate::seq::Seq;
 
+/// How many losses in a row, recovered by fast retransmit or a NACK with no
+/// reordering seen meanwhile, make the link forget the reordering it learned.
+pub(super) const REORDERING_FORGOTTEN_AFTER: u8 = 16;
+
 /// What the packets one ACK newly acknowledges say about reordering,
 /// gathered packet by packet.
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +26,9 @@ pub(super) struct ReorderingSeen {
     late: u32,
     /// The shortest RTT sample before this ACK (`u32::MAX`: none).
     min_rtt: u32,
+    /// Packets resent only by fast retransmit or for a NACK whose resend
+    /// this ACK does not prove spurious: losses recovered for real.
+    recovered: u32,
 }
 
 impl ReorderingSeen {
@@ -34,6 +41,7 @@ impl ReorderingSeen {
             newest_tx: delivered,
             late: 0,
             min_rtt: link.min_rtt,
+            recovered: 0,
         }
     }
 
@@ -57,6 +65,9 @@ impl ReorderingSeen {
             let only_resend_was_quick = meta.retries == 1 && meta.quick == 1 && meta.flags & F_RESEND == 0;
             if only_resend_was_quick && before_any_round_trip(elapsed, self.min_rtt) {
                 self.late = self.late.max(elapsed.saturating_add(1));
+            } else if meta.quick == meta.retries && meta.flags & F_RESEND == 0 {
+                // every resend of it was a quick one, and none proved spurious
+                self.recovered = self.recovered.saturating_add(1);
             }
             return;
         }
@@ -72,10 +83,25 @@ impl LinkState {
     /// packet arrived after one sent after it: twice the lateness seen (a
     /// packet resent too early gives no evidence of its own lateness, so
     /// the allowance must overshoot), a spurious resend's original
-    /// included. It never shrinks (as Linux keeps a connection's reordering
-    /// degree) and stays below the RTO, after which the timer resends anyway.
+    /// included. It stays below the RTO, after which the timer resends
+    /// anyway. It is forgotten once `REORDERING_FORGOTTEN_AFTER` losses in a
+    /// row were recovered by quick resends with no reordering seen (a rare
+    /// reordering should not delay every fast retransmit for ever); on a
+    /// path that keeps reordering, spurious resends teach it again.
     pub(super) fn learn_reordering(&mut self, seen: &ReorderingSeen) {
         self.delivered_tx = seen.newest_tx.unwrap_or(0);
+        if seen.late > 0 {
+            self.recovered_in_order = 0;
+        } else if self.reorder_ms > 0 {
+            let recovered = u32::from(self.recovered_in_order).saturating_add(seen.recovered);
+            if recovered >= u32::from(REORDERING_FORGOTTEN_AFTER) {
+                self.reorder_ms = 0;
+                self.recovered_in_order = 0;
+            } else {
+                self.recovered_in_order = u8::try_from(recovered).unwrap_or(u8::MAX);
+            }
+            return;
+        }
         let allowance = u32::from(self.reorder_ms).max(seen.late.saturating_mul(2));
         self.reorder_ms = u16::try_from(allowance.min(self.rtt.rto())).unwrap_or(u16::MAX);
     }

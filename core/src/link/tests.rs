@@ -1003,16 +1003,64 @@ fn packet_1_fast_retransmitted_at_40_ms() -> (TestLink, TestLink, Vec<u8>, Vec<u
 /// Sends packets 4, 5 and 6 at 60 ms; 5 and 6 overtake 4 (their ACKs are in
 /// at 80 ms, 4's at 95 ms); returns what the sender resent at 80 ms.
 fn packet_4_overtaken_at_60_ms(a: &mut TestLink, b: &mut TestLink) -> Vec<u32> {
-    for i in 4..7u8 {
+    first_of_three_overtaken(a, b, 60)
+}
+
+/// Sends three packets at `now`; the second and third overtake the first
+/// (their ACKs are in 20 ms later, the first's 35 ms later); returns what
+/// the sender resent when the two ACKs were in.
+fn first_of_three_overtaken(a: &mut TestLink, b: &mut TestLink, now: u64) -> Vec<u32> {
+    for i in 0..3u8 {
         a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
     }
-    let out = drain(a, 60);
-    let acks = acks_of(b, 70, &[&out[1], &out[2]]);
-    deliver(a, 80, &acks);
-    let resent = data_seqs(&drain(a, 80));
-    let acks = acks_of(b, 85, &[&out[0]]);
-    deliver(a, 95, &acks);
+    let out = drain(a, now);
+    let acks = acks_of(b, now + 10, &[&out[1], &out[2]]);
+    deliver(a, now + 20, &acks);
+    let resent = data_seqs(&drain(a, now + 20));
+    let acks = acks_of(b, now + 25, &[&out[0]]);
+    deliver(a, now + 35, &acks);
+    recv_all(b);
     resent
+}
+
+/// Sends three packets at `now`; the first is lost, the other two arrive
+/// 10 ms later and their ACKs 10 ms after that; the first is fast-
+/// retransmitted (once the reordering window allows), and its resend
+/// arrives and is acknowledged a round trip later, a loss that proved real.
+/// Returns when that ACK is in.
+fn first_of_three_lost_and_fast_retransmitted(a: &mut TestLink, b: &mut TestLink, now: u64) -> u64 {
+    for i in 0..3u8 {
+        a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
+    }
+    let out = drain(a, now);
+    let acks = acks_of(b, now + 10, &[&out[1], &out[2]]);
+    deliver(a, now + 20, &acks);
+    let fast_before = a.stats().fast_retransmissions;
+    let resent_at = a.poll_timeout().unwrap().max(now + 20);
+    let resent = drain(a, resent_at);
+    assert_eq!((resent.len(), a.stats().fast_retransmissions), (1, fast_before + 1));
+    let acks = acks_of(b, resent_at + 10, &[&resent[0]]);
+    deliver(a, resent_at + 20, &acks);
+    recv_all(b);
+    assert!(a.is_idle());
+    resent_at + 20
+}
+
+/// The sender of `packet_1_fast_retransmitted_at_40_ms`, taught a
+/// reordering by that spurious resend, then `losses` losses recovered by
+/// fast retransmit; returns what it resent when a packet was then
+/// overtaken.
+fn overtaken_after_losses_that_proved_real(losses: u8) -> Vec<u32> {
+    let (mut a, mut b, original, resend) = packet_1_fast_retransmitted_at_40_ms();
+    let acks = acks_of(&mut b, 42, &[&original]);
+    deliver(&mut a, 52, &acks);
+    b.handle_datagram(50, &resend);
+    recv_all(&mut b);
+    let mut now = 60;
+    for _ in 0..losses {
+        now = first_of_three_lost_and_fast_retransmitted(&mut a, &mut b, now) + 10;
+    }
+    first_of_three_overtaken(&mut a, &mut b, now)
 }
 
 #[test]
@@ -1029,6 +1077,18 @@ fn a_resend_acknowledged_sooner_than_any_round_trip_teaches_the_reordering_windo
     assert_eq!(packet_4_overtaken_at_60_ms(&mut a, &mut b), [] as [u32; 0]);
     assert!(a.is_idle());
     assert_eq!(a.stats().retransmissions, 1);
+}
+
+#[test]
+fn a_reordering_seen_once_is_forgotten_after_16_losses_in_a_row_proved_real() {
+    // 15 losses recovered for real: the window learned holds, and an
+    // overtaken packet is awaited
+    let forgotten_after = super::reordering::REORDERING_FORGOTTEN_AFTER;
+    assert_eq!(forgotten_after, 16);
+    assert_eq!(overtaken_after_losses_that_proved_real(forgotten_after - 1), [] as [u32; 0]);
+    // one more: the rare reordering is forgotten, and an overtaken packet is
+    // resent as soon as fast retransmit finds it missing
+    assert_eq!(overtaken_after_losses_that_proved_real(forgotten_after).len(), 1);
 }
 
 #[test]
