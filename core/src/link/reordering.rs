@@ -100,7 +100,6 @@ impl LinkState {
             } else {
                 self.recovered_in_order = u8::try_from(recovered).unwrap_or(u8::MAX);
             }
-            return;
         }
         let allowance = u32::from(self.reorder_ms).max(seen.late.saturating_mul(2));
         self.reorder_ms = u16::try_from(allowance.min(self.rtt.rto())).unwrap_or(u16::MAX);
