@@ -94,12 +94,15 @@ fn figures() {
 #[test]
 fn jitter_of_a_few_ms_without_loss_resends_next_to_nothing() {
     // 2 +- 1 ms each way (the CLI demo's `--delay 2+-1`): packets overtake
-    // each other all the time, none is lost
+    // each other all the time, none is lost. A packet resent because it was
+    // overtaken before the reordering window had learned the jitter, and
+    // whose original then arrives, must teach that window all the same
+    // (seeds 4-9 once resent about 7000 packets each)
     let path = Impairment { jitter_ms: 2, ..Impairment::delay(1) };
-    for seed in 1..=3 {
-        let t = transfer(seed, LinkConfig::new(), path, 5000, 1000);
-        assert!(t.retransmissions <= 50, "seed {seed}: {} retransmissions without a loss", t.retransmissions);
-    }
+    let resent: Vec<(u64, u64)> =
+        (1..=9).map(|seed| (seed, transfer(seed, LinkConfig::new(), path, 5000, 1000).retransmissions)).collect();
+    let too_many: Vec<_> = resent.iter().filter(|(_, r)| *r > 50).collect();
+    assert!(too_many.is_empty(), "(seed, retransmissions) without a loss: {too_many:?}");
 }
 
 #[test]

@@ -443,6 +443,14 @@ struct LinkState {
     /// How much later than SRTT a packet has been seen to arrive (reordering), ms.
     #[cfg(feature = "fast-recovery")]
     reorder_ms: u16,
+    /// The shortest RTT sample so far (`u32::MAX`: none), ms: tells an ACK
+    /// sent before a resend could arrive (a spurious resend, `reordering`).
+    #[cfg(feature = "fast-recovery")]
+    min_rtt: u32,
+    /// Losses recovered by quick resends since reordering was last seen
+    /// (`reordering`: at `REORDERING_FORGOTTEN_AFTER` it is forgotten).
+    #[cfg(feature = "fast-recovery")]
+    recovered_in_order: u8,
     /// Since when new data waits to share a datagram (`coalesce_wait_ms`); `NOT_HELD`: it does not.
     #[cfg(feature = "coalescing")]
     held_since: u64,
@@ -570,6 +578,10 @@ impl LinkState {
             delivered_tx: 0,
             #[cfg(feature = "fast-recovery")]
             reorder_ms: 0,
+            #[cfg(feature = "fast-recovery")]
+            min_rtt: u32::MAX,
+            #[cfg(feature = "fast-recovery")]
+            recovered_in_order: 0,
             #[cfg(feature = "coalescing")]
             held_since: NOT_HELD,
             fin_sent: false,

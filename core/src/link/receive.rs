@@ -300,6 +300,8 @@ impl LinkState {
             let rtt = newly.rtt_sample();
             if let Some(rtt) = rtt {
                 self.rtt.on_sample(rtt, &self.config.timing);
+                #[cfg(feature = "fast-recovery")]
+                self.note_min_rtt(rtt);
             }
             self.cc.on_ack(newly.count, ack.cumulative, rtt);
             if self.blocked {
