@@ -98,12 +98,15 @@ impl UdpConnection {
 
     /// Waits up to `timeout` (forever with `None`; not at all in non-blocking
     /// mode) for the next message. `Ok(None)`: nothing yet, or the peer closed.
+    /// A message already waiting is returned without touching the socket.
     pub fn recv(&mut self, timeout: Option<Duration>) -> io::Result<Option<Message>> {
-        if self.nonblocking {
-            self.poll()?;
-        } else {
-            let deadline = timeout.map(|t| Instant::now() + t);
-            self.drive(deadline, |c| c.conn.next_message_len().is_some() || c.conn.is_closed() || c.peer_done())?;
+        if self.conn.next_message_len().is_none() {
+            if self.nonblocking {
+                self.poll()?;
+            } else {
+                let deadline = timeout.map(|t| Instant::now() + t);
+                self.drive(deadline, |c| c.conn.next_message_len().is_some() || c.conn.is_closed() || c.peer_done())?;
+            }
         }
         let received = self.conn.recv(&mut self.message).map_err(core_error)?;
         recv_outcome(&self.conn, received.map(|r| Message::read(r, &self.message)))
@@ -314,14 +317,17 @@ impl UdpServer {
         self.send_ready()
     }
 
-    /// Waits up to `timeout` for a message on any connection.
+    /// Waits up to `timeout` for a message on any connection. A message
+    /// already waiting is returned without touching the socket.
     pub fn recv(&mut self, timeout: Option<Duration>) -> io::Result<Option<(ConnectionHandle, Message)>> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let mut found = None;
-        self.drive(deadline, |s| {
-            found = s.registry.ready(&mut s.endpoint);
-            found.is_some()
-        })?;
+        let mut found = self.registry.ready(&mut self.endpoint);
+        if found.is_none() {
+            let deadline = timeout.map(|t| Instant::now() + t);
+            self.drive(deadline, |s| {
+                found = s.registry.ready(&mut s.endpoint);
+                found.is_some()
+            })?;
+        }
         Registry::take(&mut self.endpoint, found, &mut self.message)
     }
 
@@ -440,5 +446,65 @@ fn drain_traces(tap: &mut Tap, endpoint: &mut ServerEndpoint, open: &[Connection
         if let Some(conn) = endpoint.connection(handle) {
             tap.traces(datagram, || conn.poll_trace());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::thread;
+
+    const T: Duration = Duration::from_secs(10);
+    /// Long enough for datagrams sent on loopback to be waiting in the socket.
+    const SETTLE: Duration = Duration::from_millis(50);
+
+    /// Takes three messages that all arrived before the first call: the
+    /// first call reads the socket, the others only take what the core holds.
+    fn take_three(recv: &mut dyn FnMut() -> Message, reads: &dyn Fn() -> u64) -> (Vec<Vec<u8>>, u64) {
+        let mut got = vec![recv().data];
+        let after_first = reads();
+        got.push(recv().data);
+        got.push(recv().data);
+        (got, reads() - after_first)
+    }
+
+    fn three() -> Vec<Vec<u8>> {
+        (0..3u8).map(|i| vec![i; 10]).collect()
+    }
+
+    #[test]
+    fn messages_already_waiting_are_taken_without_reading_the_socket_again() {
+        let mut server = UdpServer::bind("127.0.0.1:0", EndpointConfig::new(ConnectionConfig::new()), 1).unwrap();
+        let addr = server.local_addr().unwrap();
+        let (sent, all_sent) = mpsc::channel();
+        let (echoed, all_echoed) = mpsc::channel();
+        let client = thread::spawn(move || {
+            let mut client = UdpConnection::connect(addr, ConnectionConfig::new(), T).unwrap();
+            for m in three() {
+                client.send(PacketType(100), &m, Delivery::Reliable).unwrap();
+            }
+            sent.send(()).unwrap();
+            all_echoed.recv().unwrap();
+            thread::sleep(SETTLE);
+            let client = std::cell::RefCell::new(client);
+            take_three(&mut || client.borrow_mut().recv(Some(T)).unwrap().unwrap(), &|| client.borrow().io.reads)
+        });
+        server.accept(Some(T)).unwrap().unwrap();
+        all_sent.recv().unwrap();
+        thread::sleep(SETTLE);
+        let server = std::cell::RefCell::new(server);
+        let (got, extra_reads) = take_three(
+            &mut || {
+                let (handle, m) = server.borrow_mut().recv(Some(T)).unwrap().unwrap();
+                server.borrow_mut().send(handle, m.ptype, &m.data, Delivery::Reliable).unwrap();
+                m
+            },
+            &|| server.borrow().io.reads,
+        );
+        assert_eq!((got, extra_reads), (three(), 0), "the server reads its socket only for the first");
+        echoed.send(()).unwrap();
+        let (got, extra_reads) = client.join().unwrap();
+        assert_eq!((got, extra_reads), (three(), 0), "the client reads its socket only for the first");
     }
 }

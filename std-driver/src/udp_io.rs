@@ -34,6 +34,8 @@ pub(crate) struct UdpIo {
     held: VecDeque<Held>,
     local: SocketAddr,
     pub(crate) tap: Tap,
+    /// `recv_from` calls made, the empty ones (`WouldBlock`) included.
+    pub(crate) reads: u64,
 }
 
 impl UdpIo {
@@ -51,6 +53,7 @@ impl UdpIo {
             held: VecDeque::new(),
             local,
             tap: Tap::default(),
+            reads: 0,
         })
     }
 
@@ -86,6 +89,7 @@ impl UdpIo {
     pub(crate) fn receive_all(&mut self, mut handle: impl FnMut(SocketAddr, &mut [u8], &mut Tap)) -> io::Result<usize> {
         let mut count = 0;
         loop {
+            self.reads += 1;
             match self.socket.recv_from(&mut self.rx) {
                 Ok((n, from)) => {
                     count += 1;
