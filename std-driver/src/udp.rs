@@ -67,6 +67,7 @@ impl UdpConnection {
         let conn = Connection::connect(config, storage, clock.now(), entropy())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let mut io = UdpIo::new(socket, config.max_datagram_len(), impairment)?;
+        io.connect(server)?;
         io.tap = Tap(observer);
         let mut me = UdpConnection {
             io,
@@ -506,5 +507,21 @@ mod tests {
         echoed.send(()).unwrap();
         let (got, extra_reads) = client.join().unwrap();
         assert_eq!((got, extra_reads), (three(), 0), "the client reads its socket only for the first");
+    }
+
+    #[test]
+    fn a_client_socket_is_connected_to_its_server_and_hears_no_one_else() {
+        let mut server = UdpServer::bind("127.0.0.1:0", EndpointConfig::new(ConnectionConfig::new()), 1).unwrap();
+        let addr = server.local_addr().unwrap();
+        let accepting = thread::spawn(move || server.accept(Some(T)).map(|h| (server, h)));
+        let mut client = UdpConnection::connect(addr, ConnectionConfig::new(), T).unwrap();
+        let _server = accepting.join().unwrap().unwrap();
+        assert_eq!(client.io.socket().peer_addr().unwrap(), addr, "the kernel keeps the route to the server");
+        let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
+        stranger.send_to(b"not the server", client.local_addr().unwrap()).unwrap();
+        thread::sleep(SETTLE);
+        let mut heard = 0;
+        client.io.receive_all(|from, _, _| heard += usize::from(from != addr)).unwrap();
+        assert_eq!(heard, 0, "a stranger's datagram is not even read");
     }
 }

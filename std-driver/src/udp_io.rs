@@ -33,6 +33,8 @@ pub(crate) struct UdpIo {
     /// Datagrams held back by the impairment, earliest first.
     held: VecDeque<Held>,
     local: SocketAddr,
+    /// The one peer of a client's socket, connected to it (see [`UdpIo::connect`]).
+    peer: Option<SocketAddr>,
     pub(crate) tap: Tap,
     /// `recv_from` calls made, the empty ones (`WouldBlock`) included.
     pub(crate) reads: u64,
@@ -52,6 +54,7 @@ impl UdpIo {
             impairment,
             held: VecDeque::new(),
             local,
+            peer: None,
             tap: Tap::default(),
             reads: 0,
         })
@@ -64,6 +67,29 @@ impl UdpIo {
 
     pub(crate) fn socket(&self) -> &UdpSocket {
         &self.socket
+    }
+
+    /// Connects the socket to the only peer it talks to: the kernel then
+    /// keeps the route instead of looking it up for every datagram, and
+    /// delivers datagrams from that peer only (the client ignores any other).
+    pub(crate) fn connect(&mut self, peer: SocketAddr) -> io::Result<()> {
+        self.socket.connect(peer)?;
+        self.peer = Some(peer);
+        Ok(())
+    }
+
+    /// Sends one datagram to `to`, without naming the address to a socket connected to it.
+    fn send_datagram(
+        socket: &UdpSocket,
+        peer: Option<SocketAddr>,
+        datagram: &[u8],
+        to: SocketAddr,
+    ) -> io::Result<usize> {
+        if peer == Some(to) {
+            socket.send(datagram)
+        } else {
+            socket.send_to(datagram, to)
+        }
     }
 
     /// Sets the kernel's receive and send buffer sizes (bytes; `None` keeps the default).
@@ -164,7 +190,7 @@ impl UdpIo {
     fn release_due(&mut self) -> io::Result<bool> {
         let now = Instant::now();
         while let Some(first) = self.held.front().filter(|h| h.due <= now) {
-            match self.socket.send_to(&first.datagram, first.to) {
+            match Self::send_datagram(&self.socket, self.peer, &first.datagram, first.to) {
                 Ok(_) => self.tap.datagram(Direction::Out, self.local, first.to, &first.datagram),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionRefused | io::ErrorKind::Interrupted) => {}
@@ -178,7 +204,7 @@ impl UdpIo {
     /// Sends the first `n` bytes of `tx` to `to` now; `false` when the send buffer is full.
     fn send_now(&mut self, to: SocketAddr, n: usize) -> io::Result<bool> {
         let Some(datagram) = self.tx.get(..n) else { return Ok(true) };
-        match self.socket.send_to(datagram, to) {
+        match Self::send_datagram(&self.socket, self.peer, datagram, to) {
             Ok(_) => {
                 self.tap.datagram(Direction::Out, self.local, to, datagram);
                 Ok(true)
