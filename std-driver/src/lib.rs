@@ -56,8 +56,10 @@
 //! ```
 
 mod event_loop;
+mod gso;
 mod impairment;
 mod observe;
+mod outbox;
 mod readiness;
 mod registry;
 mod tcp;

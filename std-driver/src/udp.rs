@@ -202,18 +202,20 @@ impl EventLoop for UdpConnection {
         self.conn.handle_timeout(now);
     }
 
-    /// A full socket buffer keeps the datagram for the next call instead of losing it.
+    /// A full socket buffer keeps the datagrams for the next call instead of
+    /// losing them; those ready together go out in one call per run.
     fn send_ready(&mut self) -> io::Result<()> {
         if !self.io.send_pending()? {
             return Ok(());
         }
-        while let Some(n) = self.conn.poll_transmit(self.clock.now(), &mut self.io.tx).map_err(core_error)? {
+        while let Some(n) = self.conn.poll_transmit(self.clock.now(), self.io.room()).map_err(core_error)? {
             let conn = &mut self.conn;
-            self.io.tap.traces(self.io.tx.get(..n).unwrap_or_default(), || conn.poll_trace());
-            if !self.io.send(self.peer, n)? {
-                break;
+            self.io.tap.traces(self.io.tx.get(self.io.written(n)).unwrap_or_default(), || conn.poll_trace());
+            if !self.io.queue(self.peer, n)? {
+                return Ok(());
             }
         }
+        self.io.flush()?;
         Ok(())
     }
 
@@ -413,18 +415,20 @@ impl EventLoop for UdpServer {
         self.endpoint.handle_timeout(now);
     }
 
-    /// A full socket buffer keeps the datagram for the next call instead of losing it.
+    /// A full socket buffer keeps the datagrams for the next call instead of
+    /// losing them; those ready together go out in one call per run.
     fn send_ready(&mut self) -> io::Result<()> {
         if !self.io.send_pending()? {
             return Ok(());
         }
-        while let Some((to, n)) = self.endpoint.poll_transmit(self.clock.now(), &mut self.io.tx).map_err(core_error)? {
-            let datagram = self.io.tx.get(..n).unwrap_or_default();
+        while let Some((to, n)) = self.endpoint.poll_transmit(self.clock.now(), self.io.room()).map_err(core_error)? {
+            let datagram = self.io.tx.get(self.io.written(n)).unwrap_or_default();
             drain_traces(&mut self.io.tap, &mut self.endpoint, &self.registry.open, datagram);
-            if !self.io.send(to, n)? {
-                break;
+            if !self.io.queue(to, n)? {
+                return Ok(());
             }
         }
+        self.io.flush()?;
         Ok(())
     }
 
