@@ -4,7 +4,7 @@ use super::workload::{Sink, Source};
 use super::{Shared, Started};
 use seqlink_core::connection::ConnectionConfig;
 use seqlink_core::endpoint::EndpointConfig;
-use seqlink_core::link::{Delivery, LinkConfig};
+use seqlink_core::link::{Delivery, LinkConfig, SendError};
 use seqlink_core::PacketType;
 use seqlink_std::{UdpConnection, UdpServer};
 use std::io;
@@ -91,15 +91,21 @@ fn send(
     let start = source.start();
     while !shared.should_stop() {
         let now = Instant::now();
-        if let Some(message) = source.peek(now) {
-            match client.send(PacketType::MSG_INFO, message, Delivery::Reliable) {
+        // Queue what is due as far as the send window takes it, then let the
+        // driver send it all (as the KCP and ENet runners queue, then flush).
+        let mut window_full = false;
+        while let Some(message) = source.peek(now) {
+            match client.connection().send(PacketType::MSG_INFO, message, Delivery::Reliable) {
                 Ok(()) => source.advance(),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    client
-                        .drive(Some(now + Duration::from_millis(10)), |c| c.connection().link().send_capacity() > 0)?;
+                Err(SendError::WouldBlock) => {
+                    window_full = true;
+                    break;
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(io::Error::other(e)),
             }
+        }
+        if window_full {
+            client.drive(Some(now + Duration::from_millis(10)), |c| c.connection().link().send_capacity() > 0)?;
         } else {
             let until = source.next_due().unwrap_or(now + Duration::from_millis(10)).min(shared.deadline);
             client.drive(Some(until), |_| shared.should_stop())?;
