@@ -13,6 +13,16 @@
 //! one peer: output is buffered per peer (bounded; a peer that does not read
 //! is disconnected) and it sleeps in poll(2) until something is ready.
 //!
+//! The UDP drivers spend few system calls per datagram: a client's socket is
+//! connected to its server (the kernel keeps the route), a message already
+//! waiting is handed out without reading the socket again, and the
+//! datagrams the core has ready together (a window's worth of messages
+//! queued with `connection().send(..)` before one [`UdpConnection::poll`],
+//! the acknowledgements of a server's peers) leave in one call per run of
+//! equal-length datagrams to one address on Linux (UDP segmentation
+//! offload, `UDP_SEGMENT`; elsewhere, or where the kernel refuses it, one
+//! call per datagram).
+//!
 //! For demos and tests the UDP drivers inject an [`Impairment`] (loss, bit
 //! flips, duplication, reordering, delay with jitter, from one seed), and an
 //! [`Observer`] sees every datagram, every injected impairment and the

@@ -127,7 +127,9 @@ impl UdpConnection {
     }
 
     /// Non-blocking: processes every datagram waiting on the socket, the
-    /// timers that are due, and sends what is ready.
+    /// timers that are due, and sends what is ready. Messages queued with
+    /// `connection().send(..)` since the last call leave together (on Linux
+    /// in one system call per run of equal-length datagrams).
     pub fn poll(&mut self) -> io::Result<()> {
         self.turn()
     }

@@ -267,11 +267,14 @@ impl UdpIo {
                 self.segment
             };
             if segment != self.segment {
-                if gso::set_segment(&self.socket, segment).is_err() {
-                    self.refuse_gso();
-                    continue;
+                match gso::set_segment(&self.socket, segment) {
+                    Ok(()) => self.segment = segment,
+                    Err(_) if segment != 0 => {
+                        self.refuse_gso();
+                        continue;
+                    }
+                    Err(e) => return Err(e),
                 }
-                self.segment = segment;
             }
             let datagrams = self.tx.get(run.start..run.start + run.len).unwrap_or_default();
             self.sends += 1;
@@ -287,7 +290,7 @@ impl UdpIo {
                 Err(e) if matches!(e.kind(), io::ErrorKind::ConnectionRefused | io::ErrorKind::Interrupted) => {}
                 // with a segment length set the kernel may refuse what it would
                 // send without (no checksum offload, a run above the path MTU)
-                Err(_) if self.segment != 0 => {
+                Err(_) if self.segment != 0 && !self.gso_refused => {
                     self.refuse_gso();
                     continue;
                 }
@@ -394,5 +397,43 @@ mod tests {
         assert!(io.flush().unwrap());
         assert_eq!(received(&peer).len(), 3);
         assert_eq!(io.sends, 3);
+    }
+
+    /// A kernel that refuses to cut a run apart (here: UDP checksums
+    /// switched off, which segmentation needs) gets every datagram on its own.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_run_the_kernel_refuses_is_sent_datagram_by_datagram_from_then_on() {
+        use std::os::fd::AsRawFd;
+        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = peer.local_addr().unwrap();
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let on: libc::c_int = 1;
+        // SAFETY: setsockopt reads one c_int from a pointer valid for the call.
+        let r = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_NO_CHECK,
+                (&on as *const libc::c_int).cast(),
+                4,
+            )
+        };
+        assert_eq!(r, 0);
+        let mut io = UdpIo::new(socket, 1209, None).unwrap();
+        let datagrams: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i; 1000]).collect();
+        for d in &datagrams {
+            queue(&mut io, to, d);
+        }
+        assert!(io.flush().unwrap());
+        assert_eq!(received(&peer), datagrams);
+        assert!(io.gso_refused);
+        assert_eq!(io.sends, 4, "the refused run, then each datagram");
+        for d in &datagrams {
+            queue(&mut io, to, d);
+        }
+        assert!(io.flush().unwrap());
+        assert_eq!(received(&peer), datagrams);
+        assert_eq!(io.sends, 7, "no run is tried again");
     }
 }
