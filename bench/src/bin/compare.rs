@@ -13,9 +13,10 @@
 //!
 //! `cargo run --release -p seqlink-bench --features enet --bin compare -- \
 //!   [--quick] [--mib N] [--csv PATH] [--docs PATH --plots DIR --meta TEXT]
-//!   [--only LIBRARY] [--kind bulk|paced]`
+//!   [--only LIBRARY] [--kind bulk|paced] [--delay MS] [--loss PERCENT]`
 //! (`scripts/compare.sh` installs libenet-dev and passes all of these;
-//! `--only` and `--kind` run a part of the grid).
+//! `--only`, `--kind`, `--delay` and `--loss` run a part of the grid, e.g.
+//! `--only seqlink --kind bulk --delay 10 --loss 0` one cell).
 
 use seqlink_bench::compare::relay::Impairment;
 use seqlink_bench::compare::report::{self, Row};
@@ -38,6 +39,8 @@ struct Args {
     meta: String,
     only: Option<String>,
     kind: Option<String>,
+    delay: Option<u64>,
+    loss: Option<f64>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -54,6 +57,8 @@ fn parse() -> Result<Args, String> {
             "--meta" => args.meta = value()?,
             "--only" => args.only = Some(value()?),
             "--kind" => args.kind = Some(value()?),
+            "--delay" => args.delay = Some(value()?.parse().map_err(|e| format!("--delay: {e}"))?),
+            "--loss" => args.loss = Some(value()?.parse::<f64>().map_err(|e| format!("--loss: {e}"))? / 100.0),
             _ => return Err(format!("unknown argument {a}")),
         }
     }
@@ -130,7 +135,9 @@ fn main() {
     let started = Instant::now();
     let mut rows = Vec::new();
     for (kind, loss, delay_ms, bytes, cell) in grid(&args) {
-        if args.kind.as_deref().is_some_and(|k| k != kind) {
+        let other_delay = args.delay.is_some_and(|d| d != delay_ms);
+        let other_loss = args.loss.is_some_and(|p| (p - loss).abs() > 1e-9);
+        if args.kind.as_deref().is_some_and(|k| k != kind) || other_delay || other_loss {
             continue;
         }
         for &library in &libraries {
