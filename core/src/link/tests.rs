@@ -326,6 +326,66 @@ fn zero_window_probe_and_window_update() {
     assert_eq!(recv_all(&mut b), vec![(60, b"3".to_vec())]);
 }
 
+/// The window an ACK datagram advertises.
+fn advertised_window(datagram: &[u8]) -> Option<u16> {
+    let packet = PacketRepr::decode(datagram, &Codec::new()).unwrap();
+    assert_eq!(packet.ptype, PacketType::ACK);
+    AckRepr::parse(packet.payload).unwrap().window
+}
+
+#[test]
+fn reading_a_burst_sends_a_window_update_the_sender_can_fill() {
+    let mut c = config();
+    c.congestion_control = crate::congestion::CongestionControl::Off;
+    let mut a = link(c);
+    let mut b = link(c);
+    for m in [b"1", b"2", b"3"] {
+        a.send(PacketType(60), m, Delivery::Reliable).unwrap();
+    }
+    deliver(&mut b, 0, &drain(&mut a, 0));
+    // b acknowledges the burst before its application reads it: 5 of 8 free
+    let ack = drain(&mut b, 0);
+    assert_eq!((ack.len(), advertised_window(&ack[0])), (1, Some(5)));
+    deliver(&mut a, 1, &ack);
+    // then reads all three: the window it advertised is 3 packets short
+    assert_eq!(recv_all(&mut b).len(), 3);
+    let update = drain(&mut b, 1);
+    assert_eq!(update.len(), 1, "a window update once everything received is read");
+    assert_eq!(advertised_window(&update[0]), Some(8));
+    deliver(&mut a, 2, &update);
+    for i in 0..8u8 {
+        a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
+    }
+    assert_eq!(drain(&mut a, 2).len(), 8, "the whole window may be in flight");
+}
+
+#[test]
+fn reading_what_one_ack_left_unread_sends_no_window_update() {
+    let mut c = config();
+    c.congestion_control = crate::congestion::CongestionControl::Off;
+    let mut a = link(c);
+    let mut b = link(c);
+    // a trickle: each packet read soon after it arrived
+    a.send(PacketType(60), b"1", Delivery::Reliable).unwrap();
+    deliver(&mut b, 0, &drain(&mut a, 0));
+    assert_eq!(recv_all(&mut b).len(), 1);
+    a.send(PacketType(60), b"2", Delivery::Reliable).unwrap();
+    deliver(&mut b, 1, &drain(&mut a, 1));
+    let ack = drain(&mut b, 1); // every second packet
+    assert_eq!((ack.len(), advertised_window(&ack[0])), (1, Some(7)));
+    assert_eq!(recv_all(&mut b).len(), 1);
+    assert!(drain(&mut b, 1).is_empty(), "one packet more room: no ACK of its own");
+    // a hole: what is read is not all that was received
+    for m in [b"3", b"4", b"5", b"6"] {
+        a.send(PacketType(60), m, Delivery::Reliable).unwrap();
+    }
+    let burst = drain(&mut a, 2);
+    deliver(&mut b, 2, &[burst[0].clone(), burst[1].clone(), burst[3].clone()]);
+    drain(&mut b, 2);
+    assert_eq!(recv_all(&mut b).len(), 2);
+    assert!(drain(&mut b, 2).is_empty(), "packets held beyond a hole: no window update");
+}
+
 #[test]
 fn oversized_incoming_message_is_dropped_with_an_event() {
     let big = config().with_window(16);
