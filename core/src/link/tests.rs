@@ -226,12 +226,12 @@ fn sack_drives_fast_retransmit() {
     c.timing.nack_interval = 1_000_000; // no NACKs after the first: SACK alone must do it
     let mut a = link(c);
     let mut b = link(c);
-    for i in 0..6u8 {
+    for i in 0..4u8 {
         a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
     }
     let out = drain(&mut a, 0);
-    assert_eq!(out.len(), 4); // initial congestion window
-                              // packet 0 lost; 1, 2, 3 arrive, each answered by an ACK with SACK bits
+    assert_eq!(out.len(), 4);
+    // packet 0 lost; 1, 2, 3 arrive, each answered by an ACK with SACK bits
     let mut replies = Vec::new();
     for d in &out[1..] {
         b.handle_datagram(1, d);
@@ -412,10 +412,10 @@ fn traces_record_packet_events() {
     let mut c = config();
     c.trace_slots = 3;
     let mut a = link(c);
-    for i in 0..6u8 {
+    for i in 0..4u8 {
         a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
     }
-    let _ = drain(&mut a, 0); // 4 sent (the initial congestion window) into a ring of 3
+    let _ = drain(&mut a, 0); // 4 sent into a ring of 3
     assert_eq!(a.stats().trace_overflows, 1);
     let first = a.poll_trace().unwrap();
     assert_eq!((first.kind, first.seq, first.ptype, first.len), (TraceKind::Sent, Seq(1), PacketType(60), 10));
@@ -1163,7 +1163,7 @@ fn a_resend_acknowledged_a_round_trip_later_teaches_nothing() {
 }
 
 /// The loss-tolerant controller paces new data: with an SRTT of 20 ms and
-/// the initial window of 4, two packets leave per millisecond
+/// the initial window of 10, two packets leave per millisecond
 /// (`max(2, 2 x cwnd / SRTT)`), and the link asks to be woken for the next
 /// millisecond; NewReno sends its whole window at once.
 #[cfg(feature = "congestion")]
@@ -1178,7 +1178,8 @@ fn loss_tolerant_sender_paces_a_window_over_milliseconds() {
     }
     assert_eq!(drain(&mut sender, 1000).len(), 2, "two new packets in the first millisecond");
     assert_eq!(sender.poll_timeout(), Some(1001), "woken for the next millisecond");
-    assert_eq!(drain(&mut sender, 1001).len(), 2, "two more: the window of 4 is full");
+    assert_eq!(drain(&mut sender, 1001).len(), 2, "two more");
+    assert_eq!(drain(&mut sender, 1002).len() + drain(&mut sender, 1003).len(), 4, "all 8 in 4 ms");
     assert!(sender.poll_timeout().is_some_and(|t| t > 1030), "then only the resend deadlines");
 
     let mut newreno = link(LinkConfig { congestion_control: crate::congestion::CongestionControl::NewReno, ..paced });
@@ -1186,5 +1187,34 @@ fn loss_tolerant_sender_paces_a_window_over_milliseconds() {
     for i in 0..8u8 {
         newreno.send(PacketType(100), &[i; 100], Delivery::Reliable).unwrap();
     }
-    assert_eq!(drain(&mut newreno, 1000).len(), 4, "NewReno: the whole window at once");
+    assert_eq!(drain(&mut newreno, 1000).len(), 8, "NewReno: all at once, within the initial window");
+}
+
+/// A new link's first flight (RFC 6928): 10 packets of the default 1200
+/// bytes, fewer when 10 would carry more than 14,600 bytes (at least 2:
+/// `congestion::tests` has the longer packets).
+#[cfg(feature = "congestion")]
+#[test]
+fn the_initial_window_is_ten_packets_or_fourteen_kilobytes() {
+    let first_flight = |max_payload: u16| {
+        let mut c = LinkConfig::new().with_max_payload(max_payload);
+        c.congestion_control = crate::congestion::CongestionControl::NewReno; // not paced
+        c.coalesce = false;
+        let mut sender = link(c);
+        for i in 0..20u8 {
+            sender.send(PacketType(100), &[i; 10], Delivery::Reliable).unwrap();
+        }
+        drain(&mut sender, 0).len()
+    };
+    assert_eq!(first_flight(1200), 10);
+    assert_eq!(first_flight(1460), 10);
+    assert_eq!(first_flight(1461), 9);
+    assert_eq!(first_flight(1622), 9); // 14,598 bytes
+    let mut small = LinkConfig::new().with_window(5).with_max_payload(65);
+    small.congestion_control = crate::congestion::CongestionControl::NewReno;
+    let mut sender = link(small);
+    for i in 0..5u8 {
+        sender.send(PacketType(100), &[i; 10], Delivery::Reliable).unwrap();
+    }
+    assert_eq!(drain(&mut sender, 0).len(), 5, "never more than the send window");
 }
