@@ -487,12 +487,11 @@ impl LinkState {
     /// grows from 0, by half the window, or by [`WINDOW_UPDATE_MIN`] packets
     /// once everything received is read (PROTOCOL.md 6.5).
     pub(super) fn after_read(&mut self) {
-        let free = self.recv_window_free();
+        let grown = self.recv_window_free().saturating_sub(self.last_adv_window);
         // all read, no hole: the ACK every second packet sent advertised the
         // window before these reads, and the sender may be waiting for it
-        let drained = self.rcv_base == self.rcv_nxt && self.rcv_high == self.rcv_nxt;
-        let grown = |by: u16| free >= self.last_adv_window.saturating_add(by);
-        if self.last_adv_window == 0 || grown(self.config.recv_window / 2) || drained && grown(WINDOW_UPDATE_MIN) {
+        let drained = self.rcv_base == self.rcv_high; // rcv_base <= rcv_nxt <= rcv_high
+        if self.last_adv_window == 0 || grown >= self.config.recv_window / 2 || drained && grown >= WINDOW_UPDATE_MIN {
             self.ack_now = true; // window update
         }
     }

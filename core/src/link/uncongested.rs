@@ -14,10 +14,6 @@ impl Unlimited {
         Unlimited
     }
 
-    pub(super) const fn with_initial_window(self, _packets: u16) -> Unlimited {
-        self
-    }
-
     /// No limit of its own (`Stats::cwnd` reports the send window).
     pub(super) const fn window(&self) -> u16 {
         u16::MAX
