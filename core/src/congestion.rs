@@ -2,8 +2,10 @@
 //!
 //! Three modes ([`CongestionControl`]):
 //!
-//! * **NewReno**: slow start grows the window by one packet per acknowledged
-//!   packet up to `ssthresh`; congestion avoidance by one packet per window.
+//! * **NewReno**: from an initial window of 10 packets (fewer for packets
+//!   over 1460 bytes: [`initial_window`]), slow start grows the window by
+//!   one packet per acknowledged packet up to `ssthresh`; congestion
+//!   avoidance by one packet per window.
 //!   A loss found by fast retransmit or a NACK halves the window once per
 //!   window of data (the recovery point); a retransmission timeout drops it
 //!   to one packet.
@@ -86,8 +88,25 @@ pub struct Congestion {
 /// inflates some samples) does not look like a queue (which inflates all).
 pub const RTT_BATCH: u8 = 8;
 
-/// The initial window, in packets (RFC 3390 allows up to 4 segments of this size).
-pub const INITIAL_WINDOW: u16 = 4;
+/// The initial window, in packets, at most (RFC 6928: 10 segments; see
+/// [`initial_window`] for the byte limit that lowers it for long packets).
+pub const INITIAL_WINDOW: u16 = 10;
+
+/// Bytes of payload the initial window may carry when it is less than
+/// [`INITIAL_WINDOW`] packets (RFC 6928's 14,600 bytes).
+pub const INITIAL_WINDOW_BYTES: u32 = 14_600;
+
+/// The initial window for packets of up to `max_payload` bytes (RFC 6928):
+/// [`INITIAL_WINDOW`] packets while they carry at most
+/// [`INITIAL_WINDOW_BYTES`], else as many as fit in that, at least 2.
+pub const fn initial_window(max_payload: u16) -> u16 {
+    let mut packets = INITIAL_WINDOW;
+    // no division: targets without one would link a routine for it
+    while packets > 2 && packets as u32 * max_payload as u32 > INITIAL_WINDOW_BYTES {
+        packets -= 1;
+    }
+    packets
+}
 
 /// Queue delay below which a loss is taken for random loss, in ms, at the least.
 pub const QUEUE_FLOOR_MS: u16 = 2;
@@ -119,6 +138,19 @@ impl Congestion {
             latest: u16::MAX,
             restore: 0,
         }
+    }
+
+    /// The same state with an initial window of `packets` (at least 1, at
+    /// most the send window) instead of [`INITIAL_WINDOW`].
+    pub const fn with_initial_window(mut self, packets: u16) -> Congestion {
+        self.cwnd = if packets == 0 {
+            1
+        } else if packets < self.max {
+            packets
+        } else {
+            self.max
+        };
+        self
     }
 
     /// Packets that may be in flight.
@@ -263,7 +295,8 @@ mod tests {
 
     #[test]
     fn slow_start_then_avoidance() {
-        let mut cc = Congestion::new(64);
+        assert_eq!(Congestion::new(64).window(), 10);
+        let mut cc = Congestion::new(64).with_initial_window(4);
         assert_eq!(cc.window(), 4);
         cc.on_ack(4, Seq(4), None);
         assert_eq!(cc.window(), 8);
@@ -296,7 +329,7 @@ mod tests {
 
     /// A loss-tolerant window grown to 32 packets over a 50 ms path.
     fn tolerant_at_32() -> Congestion {
-        let mut cc = Congestion::with_mode(64, CongestionControl::LossTolerant);
+        let mut cc = Congestion::with_mode(64, CongestionControl::LossTolerant).with_initial_window(4);
         for i in 0..28 {
             cc.on_ack(1, Seq(i + 1), Some(50));
         }
@@ -343,6 +376,16 @@ mod tests {
         assert_eq!((cc.window(), cc.ssthresh()), (1, 64));
         let mut newreno = Congestion::new(64);
         newreno.on_timeout(Seq(4));
-        assert_eq!((newreno.window(), newreno.ssthresh()), (1, 2));
+        assert_eq!((newreno.window(), newreno.ssthresh()), (1, 5), "half the initial window of 10");
+    }
+
+    #[test]
+    fn the_initial_window_carries_at_most_14600_bytes_in_2_to_10_packets() {
+        assert_eq!(
+            [65, 1200, 1460, 1461, 1622, 4000, 7300, 7301, 65_535].map(initial_window),
+            [10, 10, 10, 9, 9, 3, 2, 2, 2]
+        );
+        assert_eq!(Congestion::new(6).with_initial_window(initial_window(1200)).window(), 6);
+        assert_eq!(Congestion::new(64).with_initial_window(0).window(), 1);
     }
 }

@@ -106,7 +106,7 @@ fn forward(a: &UdpSocket, b: &UdpSocket, server: SocketAddr, imp: Impairment, st
         let wait = queue.peek().map_or(Duration::from_millis(20), |Reverse((due, ..))| {
             due.saturating_duration_since(Instant::now()).min(Duration::from_millis(20))
         });
-        wait_readable(&[a, b], wait);
+        wait_readable_precisely(&[a, b], wait);
         for (towards_server, socket) in [(true, a), (false, b)] {
             while let Ok((n, from)) = socket.recv_from(&mut buf) {
                 if towards_server {
@@ -183,6 +183,23 @@ pub fn wait_readable(sockets: &[&UdpSocket], timeout: Duration) {
     // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs for the whole call.
     unsafe {
         libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms);
+    }
+}
+
+/// Waits until one of `sockets` is readable or `timeout` passes, to the
+/// microsecond (`ppoll`; `poll` would round up to whole milliseconds and
+/// hold every datagram up to 1 ms past its time).
+fn wait_readable_precisely(sockets: &[&UdpSocket], timeout: Duration) {
+    let mut fds: Vec<libc::pollfd> =
+        sockets.iter().map(|s| libc::pollfd { fd: s.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
+    let timeout = libc::timespec {
+        tv_sec: timeout.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs and
+    // `timeout` a valid timespec for the whole call; no signal mask is given.
+    unsafe {
+        libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, &timeout, std::ptr::null());
     }
 }
 

@@ -22,6 +22,11 @@ use crate::wire::ack::{AckRepr, NackRepr};
 use crate::wire::data::{DataRepr, Fragment};
 use crate::wire::{PacketRepr, PacketType};
 
+/// Packets by which reading everything received must have grown the
+/// window beyond the last advertisement for a window update (as an ACK
+/// is due every second packet received).
+pub(super) const WINDOW_UPDATE_MIN: u16 = 2;
+
 impl LinkState {
     // ---- receiving packets -------------------------------------------------
 
@@ -477,9 +482,16 @@ impl LinkState {
         self.config.recv_window.saturating_sub(self.rcv_nxt.offset_from(self.rcv_base) as u16)
     }
 
+    /// After the application read (or the link dropped) packets at the
+    /// front of the receive window: a window update is due when the window
+    /// grows from 0, by half the window, or by [`WINDOW_UPDATE_MIN`] packets
+    /// once everything received is read (PROTOCOL.md 6.5).
     pub(super) fn after_read(&mut self) {
-        let free = self.recv_window_free();
-        if self.last_adv_window == 0 || free >= self.last_adv_window.saturating_add(self.config.recv_window / 2) {
+        let grown = self.recv_window_free().saturating_sub(self.last_adv_window);
+        // all read, no hole: the ACK every second packet sent advertised the
+        // window before these reads, and the sender may be waiting for it
+        let drained = self.rcv_base == self.rcv_high; // rcv_base <= rcv_nxt <= rcv_high
+        if self.last_adv_window == 0 || grown >= self.config.recv_window / 2 || drained && grown >= WINDOW_UPDATE_MIN {
             self.ack_now = true; // window update
         }
     }

@@ -226,12 +226,12 @@ fn sack_drives_fast_retransmit() {
     c.timing.nack_interval = 1_000_000; // no NACKs after the first: SACK alone must do it
     let mut a = link(c);
     let mut b = link(c);
-    for i in 0..6u8 {
+    for i in 0..4u8 {
         a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
     }
     let out = drain(&mut a, 0);
-    assert_eq!(out.len(), 4); // initial congestion window
-                              // packet 0 lost; 1, 2, 3 arrive, each answered by an ACK with SACK bits
+    assert_eq!(out.len(), 4);
+    // packet 0 lost; 1, 2, 3 arrive, each answered by an ACK with SACK bits
     let mut replies = Vec::new();
     for d in &out[1..] {
         b.handle_datagram(1, d);
@@ -326,6 +326,66 @@ fn zero_window_probe_and_window_update() {
     assert_eq!(recv_all(&mut b), vec![(60, b"3".to_vec())]);
 }
 
+/// The window an ACK datagram advertises.
+fn advertised_window(datagram: &[u8]) -> Option<u16> {
+    let packet = PacketRepr::decode(datagram, &Codec::new()).unwrap();
+    assert_eq!(packet.ptype, PacketType::ACK);
+    AckRepr::parse(packet.payload).unwrap().window
+}
+
+#[test]
+fn reading_a_burst_sends_a_window_update_the_sender_can_fill() {
+    let mut c = config();
+    c.congestion_control = crate::congestion::CongestionControl::Off;
+    let mut a = link(c);
+    let mut b = link(c);
+    for m in [b"1", b"2", b"3"] {
+        a.send(PacketType(60), m, Delivery::Reliable).unwrap();
+    }
+    deliver(&mut b, 0, &drain(&mut a, 0));
+    // b acknowledges the burst before its application reads it: 5 of 8 free
+    let ack = drain(&mut b, 0);
+    assert_eq!((ack.len(), advertised_window(&ack[0])), (1, Some(5)));
+    deliver(&mut a, 1, &ack);
+    // then reads all three: the window it advertised is 3 packets short
+    assert_eq!(recv_all(&mut b).len(), 3);
+    let update = drain(&mut b, 1);
+    assert_eq!(update.len(), 1, "a window update once everything received is read");
+    assert_eq!(advertised_window(&update[0]), Some(8));
+    deliver(&mut a, 2, &update);
+    for i in 0..8u8 {
+        a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
+    }
+    assert_eq!(drain(&mut a, 2).len(), 8, "the whole window may be in flight");
+}
+
+#[test]
+fn reading_what_one_ack_left_unread_sends_no_window_update() {
+    let mut c = config();
+    c.congestion_control = crate::congestion::CongestionControl::Off;
+    let mut a = link(c);
+    let mut b = link(c);
+    // a trickle: each packet read soon after it arrived
+    a.send(PacketType(60), b"1", Delivery::Reliable).unwrap();
+    deliver(&mut b, 0, &drain(&mut a, 0));
+    assert_eq!(recv_all(&mut b).len(), 1);
+    a.send(PacketType(60), b"2", Delivery::Reliable).unwrap();
+    deliver(&mut b, 1, &drain(&mut a, 1));
+    let ack = drain(&mut b, 1); // every second packet
+    assert_eq!((ack.len(), advertised_window(&ack[0])), (1, Some(7)));
+    assert_eq!(recv_all(&mut b).len(), 1);
+    assert!(drain(&mut b, 1).is_empty(), "one packet more room: no ACK of its own");
+    // a hole: what is read is not all that was received
+    for m in [b"3", b"4", b"5", b"6"] {
+        a.send(PacketType(60), m, Delivery::Reliable).unwrap();
+    }
+    let burst = drain(&mut a, 2);
+    deliver(&mut b, 2, &[burst[0].clone(), burst[1].clone(), burst[3].clone()]);
+    drain(&mut b, 2);
+    assert_eq!(recv_all(&mut b).len(), 2);
+    assert!(drain(&mut b, 2).is_empty(), "packets held beyond a hole: no window update");
+}
+
 #[test]
 fn oversized_incoming_message_is_dropped_with_an_event() {
     let big = config().with_window(16);
@@ -352,10 +412,10 @@ fn traces_record_packet_events() {
     let mut c = config();
     c.trace_slots = 3;
     let mut a = link(c);
-    for i in 0..6u8 {
+    for i in 0..4u8 {
         a.send(PacketType(60), &[i], Delivery::Reliable).unwrap();
     }
-    let _ = drain(&mut a, 0); // 4 sent (the initial congestion window) into a ring of 3
+    let _ = drain(&mut a, 0); // 4 sent into a ring of 3
     assert_eq!(a.stats().trace_overflows, 1);
     let first = a.poll_trace().unwrap();
     assert_eq!((first.kind, first.seq, first.ptype, first.len), (TraceKind::Sent, Seq(1), PacketType(60), 10));
@@ -1103,7 +1163,7 @@ fn a_resend_acknowledged_a_round_trip_later_teaches_nothing() {
 }
 
 /// The loss-tolerant controller paces new data: with an SRTT of 20 ms and
-/// the initial window of 4, two packets leave per millisecond
+/// the initial window of 10, two packets leave per millisecond
 /// (`max(2, 2 x cwnd / SRTT)`), and the link asks to be woken for the next
 /// millisecond; NewReno sends its whole window at once.
 #[cfg(feature = "congestion")]
@@ -1118,7 +1178,8 @@ fn loss_tolerant_sender_paces_a_window_over_milliseconds() {
     }
     assert_eq!(drain(&mut sender, 1000).len(), 2, "two new packets in the first millisecond");
     assert_eq!(sender.poll_timeout(), Some(1001), "woken for the next millisecond");
-    assert_eq!(drain(&mut sender, 1001).len(), 2, "two more: the window of 4 is full");
+    assert_eq!(drain(&mut sender, 1001).len(), 2, "two more");
+    assert_eq!(drain(&mut sender, 1002).len() + drain(&mut sender, 1003).len(), 4, "all 8 in 4 ms");
     assert!(sender.poll_timeout().is_some_and(|t| t > 1030), "then only the resend deadlines");
 
     let mut newreno = link(LinkConfig { congestion_control: crate::congestion::CongestionControl::NewReno, ..paced });
@@ -1126,5 +1187,34 @@ fn loss_tolerant_sender_paces_a_window_over_milliseconds() {
     for i in 0..8u8 {
         newreno.send(PacketType(100), &[i; 100], Delivery::Reliable).unwrap();
     }
-    assert_eq!(drain(&mut newreno, 1000).len(), 4, "NewReno: the whole window at once");
+    assert_eq!(drain(&mut newreno, 1000).len(), 8, "NewReno: all at once, within the initial window");
+}
+
+/// A new link's first flight (RFC 6928): 10 packets of the default 1200
+/// bytes, fewer when 10 would carry more than 14,600 bytes (at least 2:
+/// `congestion::tests` has the longer packets).
+#[cfg(feature = "congestion")]
+#[test]
+fn the_initial_window_is_ten_packets_or_fourteen_kilobytes() {
+    let first_flight = |max_payload: u16| {
+        let mut c = LinkConfig::new().with_max_payload(max_payload);
+        c.congestion_control = crate::congestion::CongestionControl::NewReno; // not paced
+        c.coalesce = false;
+        let mut sender = link(c);
+        for i in 0..20u8 {
+            sender.send(PacketType(100), &[i; 10], Delivery::Reliable).unwrap();
+        }
+        drain(&mut sender, 0).len()
+    };
+    assert_eq!(first_flight(1200), 10);
+    assert_eq!(first_flight(1460), 10);
+    assert_eq!(first_flight(1461), 9);
+    assert_eq!(first_flight(1622), 9); // 14,598 bytes
+    let mut small = LinkConfig::new().with_window(5).with_max_payload(65);
+    small.congestion_control = crate::congestion::CongestionControl::NewReno;
+    let mut sender = link(small);
+    for i in 0..5u8 {
+        sender.send(PacketType(100), &[i; 10], Delivery::Reliable).unwrap();
+    }
+    assert_eq!(drain(&mut sender, 0).len(), 5, "never more than the send window");
 }
