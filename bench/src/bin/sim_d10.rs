@@ -12,98 +12,22 @@
 //!
 //! `cargo run --release -p seqlink-bench --bin sim_d10 [JITTER_MS [STALL_MS]]`
 //! (JITTER_MS: a uniform extra delay of 0 to JITTER_MS per datagram, which
-//! also reorders; STALL_MS: both ends stop now and then, as a thread that
-//! the scheduler preempts on a busy machine does: on average every 50 ms
-//! for 1 to STALL_MS ms, during which datagrams wait in the socket and are
-//! all handled at the same time when it runs again).
+//! also reorders; STALL_MS: both ends are held up now and then, as a
+//! thread that the scheduler preempts on a busy machine is, on average
+//! every 50 ms for 1 to STALL_MS ms, during which datagrams wait for it and
+//! are then handled all at once: `seqlink_tests::preempted`).
 
 use seqlink_core::link::{Delivery, LinkConfig};
 use seqlink_core::{CongestionControl, PacketType};
 use seqlink_tests::link_node::{LinkNode, Message};
-use seqlink_tests::sim::{Addr, Impairment, Node, Rng, Sim};
+use seqlink_tests::preempted::Preempted;
+use seqlink_tests::sim::{Impairment, Sim};
 
 const MESSAGES: usize = 3500;
 const SIZE: usize = 1200;
 const LOSSES: [f64; 5] = [0.0, 0.01, 0.05, 0.10, 0.20];
-/// Mean time between two stalls of one end, ms.
+/// Mean time between two hold-ups of one end, ms.
 const STALL_EVERY_MS: u64 = 50;
-
-/// A [`LinkNode`] whose thread is preempted now and then: while it stalls
-/// it neither sends nor runs its timers, and datagrams wait for it.
-struct Stalling {
-    inner: LinkNode,
-    rng: Rng,
-    max_ms: u64,
-    /// The current or next stall, `[start, end)`.
-    stall: (u64, u64),
-    waiting: Vec<Vec<u8>>,
-}
-
-impl Stalling {
-    fn new(inner: LinkNode, seed: u64, max_ms: u64) -> Stalling {
-        let mut node = Stalling { inner, rng: Rng::new(seed), max_ms, stall: (0, 0), waiting: Vec::new() };
-        node.next_stall(0);
-        node
-    }
-
-    fn next_stall(&mut self, after: u64) {
-        if self.max_ms == 0 {
-            self.stall = (u64::MAX, u64::MAX);
-            return;
-        }
-        let start = after + 1 + self.rng.below(2 * STALL_EVERY_MS);
-        self.stall = (start, start + 1 + self.rng.below(self.max_ms));
-    }
-
-    /// Whether the node is stopped at `now`; past a stall, it catches up first.
-    fn stalled(&mut self, now: u64) -> bool {
-        if now >= self.stall.1 {
-            for d in std::mem::take(&mut self.waiting) {
-                self.inner.handle(now, 0, &d);
-                self.inner.poll_app(now);
-            }
-            self.next_stall(now);
-        }
-        now >= self.stall.0
-    }
-}
-
-impl Node for Stalling {
-    fn handle(&mut self, now: u64, from: Addr, datagram: &[u8]) {
-        if self.stalled(now) {
-            self.waiting.push(datagram.to_vec());
-        } else {
-            self.inner.handle(now, from, datagram);
-        }
-    }
-
-    fn transmit(&mut self, now: u64, buf: &mut [u8]) -> Option<(Addr, usize)> {
-        if self.stalled(now) {
-            return None;
-        }
-        self.inner.transmit(now, buf)
-    }
-
-    fn timeout(&self) -> Option<u64> {
-        let (start, end) = self.stall;
-        // a timer due within a stall runs when it ends, and so do the datagrams held
-        let own = self.inner.timeout().map(|t| if (start..end).contains(&t) { end } else { t });
-        let held = (!self.waiting.is_empty()).then_some(end);
-        [own, held].into_iter().flatten().min()
-    }
-
-    fn on_timeout(&mut self, now: u64) {
-        if !self.stalled(now) {
-            self.inner.on_timeout(now);
-        }
-    }
-
-    fn poll_app(&mut self, now: u64) {
-        if !self.stalled(now) {
-            self.inner.poll_app(now);
-        }
-    }
-}
 
 /// Goodput (MB/s), timeouts and the time-averaged window of one run.
 fn run(cc: CongestionControl, loss: f64, jitter_ms: u64, stall_ms: u64, seed: u64) -> (f64, u64, u64) {
@@ -117,18 +41,18 @@ fn run(cc: CongestionControl, loss: f64, jitter_ms: u64, stall_ms: u64, seed: u6
         data[..4].copy_from_slice(&(i as u32).to_be_bytes());
         sender.outbox.push_back(Message { ptype: PacketType(100), data, delivery: Delivery::Reliable });
     }
-    sim.add(1, Stalling::new(sender, seed * 2, stall_ms));
-    sim.add(2, Stalling::new(LinkNode::new(config, 1), seed * 2 + 1, stall_ms));
+    sim.add(1, Preempted::new(sender, seed * 2, STALL_EVERY_MS, stall_ms));
+    sim.add(2, Preempted::new(LinkNode::new(config, 1), seed * 2 + 1, STALL_EVERY_MS, stall_ms));
     let (mut last, mut area) = (0u64, 0u64);
     let done = sim.run_until(600_000, |s| {
-        area += u64::from(s.nodes[0].1.inner.link.stats().cwnd) * (s.now - last);
+        area += u64::from(s.nodes[0].1.node.link.stats().cwnd) * (s.now - last);
         last = s.now;
-        s.nodes[1].1.inner.inbox.len() == MESSAGES
+        s.nodes[1].1.node.inbox.len() == MESSAGES
     });
     assert!(done, "{cc:?} loss {loss} seed {seed}: not delivered in 600 s");
     let elapsed = sim.now.max(1);
     let goodput = (MESSAGES * SIZE) as f64 / elapsed as f64 / 1000.0;
-    (goodput, sim.nodes[0].1.inner.link.stats().timeouts, area / elapsed)
+    (goodput, sim.nodes[0].1.node.link.stats().timeouts, area / elapsed)
 }
 
 fn main() {
