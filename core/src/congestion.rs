@@ -76,9 +76,9 @@ pub struct Congestion {
     last_batch_min: u16,
     /// Samples in the batch being collected.
     batch_len: u8,
-    /// What the loss test weighs: the smallest of the round-trip samples
-    /// taken in the latest sample's millisecond and of the last sample taken
-    /// before that millisecond, ms.
+    /// What the loss test weighs: the smallest of the latest round-trip
+    /// samples taken at one clock reading and of the sample just before
+    /// them, ms.
     loss_rtt: u16,
     /// The latest round-trip sample, ms.
     latest: u16,
