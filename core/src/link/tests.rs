@@ -1138,9 +1138,10 @@ fn loss_tolerant_sender_paces_a_window_over_milliseconds() {
 fn window_around_a_loss_reported_by_acks_that_waited(wait: u64, spread_ms: u64) -> (u32, u32) {
     let mut c = LinkConfig::new().with_window(32).with_max_payload(100);
     c.coalesce = false;
+    c.timing.ack_delay = 0;
     let mut a = link(c);
     let mut b = link(c);
-    // 10 ms each way, every ACK answered at once and handled on arrival
+    // 10 ms each way, every packet acknowledged at once, every ACK handled on arrival
     let mut now = 0;
     for round in 0..3u8 {
         for i in 0..8u8 {
