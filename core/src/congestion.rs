@@ -12,8 +12,11 @@
 //! * **Loss-tolerant** (the default): NewReno's growth, but a loss halves the
 //!   window only when it comes with queue growth, that is when the last two
 //!   round-trip samples are above the smallest one ever seen by more than
-//!   `max(min_rtt / 8, 2 ms)`. A bottleneck queue that overflows delays every
-//!   packet through it before it drops one, so congestion losses are still
+//!   `max(min_rtt / 8, 2 ms)` (the samples of one millisecond counting as
+//!   one, their smallest: a sender that was held up handles the
+//!   acknowledgements that waited for it at once, all inflated alike). A
+//!   bottleneck queue that overflows delays every packet through it before
+//!   it drops one, so congestion losses are still
 //!   answered as NewReno answers them; random losses on an uncongested path
 //!   are not. A timeout drops the window to one packet as in NewReno, but
 //!   unless all of the last 8 to 16 samples show a queue, the next
@@ -24,7 +27,8 @@
 //!   congestion.
 //! * **Off**: the send window and the peer's window alone limit the flight.
 //!
-//! Deterministic and clock-free: round-trip samples come from the link.
+//! Deterministic and clock-free: round-trip samples, and the times they
+//! were taken at, come from the link.
 
 use crate::seq::Seq;
 
@@ -74,10 +78,15 @@ pub struct Congestion {
     last_batch_min: u16,
     /// Samples in the batch being collected.
     batch_len: u8,
-    /// The smaller of the latest two round-trip samples, ms.
-    latest_two_min: u16,
+    /// What the loss test weighs: the smallest of the latest round-trip
+    /// samples taken at one clock reading and of the sample just before
+    /// them, ms.
+    loss_rtt: u16,
     /// The latest round-trip sample, ms.
     latest: u16,
+    /// When the latest sample was taken (ms; [`NO_CLOCK`]: not known, as
+    /// for every sample given to [`Congestion::on_ack`]).
+    latest_at: u64,
     /// The window the next acknowledgement restores after a timeout that
     /// was not congestion (0: none).
     restore: u16,
@@ -111,6 +120,10 @@ pub const fn initial_window(max_payload: u16) -> u16 {
 /// Queue delay below which a loss is taken for random loss, in ms, at the least.
 pub const QUEUE_FLOOR_MS: u16 = 2;
 
+/// `Congestion::latest_at` of a sample whose time is not known: every such
+/// sample counts as taken in a millisecond of its own.
+const NO_CLOCK: u64 = u64::MAX;
+
 impl Congestion {
     /// A NewReno window that may grow to `max` packets (the send window).
     pub const fn new(max: u16) -> Congestion {
@@ -134,8 +147,9 @@ impl Congestion {
             batch_min: u16::MAX,
             last_batch_min: u16::MAX,
             batch_len: 0,
-            latest_two_min: u16::MAX,
+            loss_rtt: u16::MAX,
             latest: u16::MAX,
+            latest_at: NO_CLOCK,
             restore: 0,
         }
     }
@@ -168,7 +182,7 @@ impl Congestion {
     /// point); `rtt` is the round-trip sample this acknowledgement gave, if any.
     pub fn on_ack(&mut self, acked: u16, cumulative: Seq, rtt: Option<u32>) {
         if let Some(rtt) = rtt {
-            self.on_rtt(rtt);
+            self.on_rtt(rtt, NO_CLOCK);
         }
         if acked > 0 && self.restore > 0 {
             self.cwnd = self.cwnd.max(self.restore);
@@ -194,11 +208,32 @@ impl Congestion {
         self.cwnd = self.cwnd.min(self.max);
     }
 
-    fn on_rtt(&mut self, rtt: u32) {
+    /// [`Congestion::on_ack`] for an acknowledgement handled at `now` (ms),
+    /// which the loss test ([`Congestion::loss_is_congestion`]) uses: the
+    /// samples taken in one millisecond count as one sample, their
+    /// smallest. A sender that was held up (its thread preempted, or the
+    /// path's relay) handles the acknowledgements that waited for it at
+    /// once, every sample inflated by the same wait; the ones before the
+    /// wait show none. A queue on the path delays acknowledgements that
+    /// arrive over time, in more than one millisecond.
+    pub fn on_ack_at(&mut self, now: u64, acked: u16, cumulative: Seq, rtt: Option<u32>) {
+        if let Some(rtt) = rtt {
+            self.on_rtt(rtt, now);
+        }
+        self.on_ack(acked, cumulative, None);
+    }
+
+    /// Takes a round-trip sample taken at `at` (ms, or [`NO_CLOCK`]).
+    fn on_rtt(&mut self, rtt: u32, at: u64) {
         let rtt = u16::try_from(rtt).unwrap_or(u16::MAX - 1);
         self.min_rtt = self.min_rtt.min(rtt);
-        self.latest_two_min = self.latest.min(rtt);
+        if at == NO_CLOCK || at != self.latest_at {
+            // a new millisecond: the samples before it count by their last one
+            self.loss_rtt = self.latest;
+        }
+        self.loss_rtt = self.loss_rtt.min(rtt);
         self.latest = rtt;
+        self.latest_at = at;
         self.batch_min = self.batch_min.min(rtt);
         self.batch_len += 1;
         if self.batch_len >= RTT_BATCH {
@@ -233,12 +268,14 @@ impl Congestion {
     }
 
     /// Whether a loss found now counts as congestion: the latest two samples
-    /// both show a queue. (They come from packets sent just after the lost
-    /// one, when a drop-tail queue is full; a receiver with a gap acknowledges
-    /// at once, and the smaller of two leaves out a single sample inflated by
-    /// a delayed acknowledgement.)
+    /// both show a queue, where samples taken in one millisecond (known from
+    /// [`Congestion::on_ack_at`]) count as one, their smallest. (They come
+    /// from packets sent just after the lost one, when a drop-tail queue is
+    /// full; a receiver with a gap acknowledges at once, and the smaller of
+    /// two leaves out a single sample inflated by a delayed acknowledgement,
+    /// or a burst of them inflated by one wait of the sender.)
     pub const fn loss_is_congestion(&self) -> bool {
-        self.queued(self.latest_two_min)
+        self.queued(self.loss_rtt)
     }
 
     /// Whether a timeout counts as congestion: every recent sample
@@ -366,6 +403,29 @@ mod tests {
         assert_eq!((cc.window(), cc.ssthresh()), (16, 16));
         cc.on_timeout(Seq(50));
         assert_eq!(cc.window(), 1);
+    }
+
+    #[test]
+    fn samples_inflated_alike_in_one_millisecond_are_not_a_queue() {
+        let mut cc = tolerant_at_32(); // min_rtt 50: a queue is more than 6 ms
+        cc.on_ack_at(1000, 0, Seq(28), Some(51));
+        // the sender was held up for 10 ms: the ACKs that waited all come at 1010
+        cc.on_ack_at(1010, 0, Seq(28), Some(61));
+        cc.on_ack_at(1010, 0, Seq(28), Some(60));
+        cc.on_ack_at(1010, 0, Seq(28), Some(59));
+        assert!(!cc.loss_is_congestion());
+        cc.on_loss(Seq(29), Seq(40));
+        assert_eq!(cc.window(), 32, "a random loss");
+        // a queue delays ACKs that arrive over time: the next millisecond shows it too
+        cc.on_ack_at(1011, 0, Seq(28), Some(60));
+        assert!(cc.loss_is_congestion());
+        cc.on_loss(Seq(30), Seq(40));
+        assert_eq!(cc.window(), 16, "congestion");
+        // without the time, every sample counts as one of its own
+        let mut untimed = tolerant_at_32();
+        untimed.on_ack(0, Seq(28), Some(61));
+        untimed.on_ack(0, Seq(28), Some(60));
+        assert!(untimed.loss_is_congestion());
     }
 
     #[test]

@@ -308,7 +308,7 @@ impl LinkState {
                 #[cfg(feature = "fast-recovery")]
                 self.note_min_rtt(rtt);
             }
-            self.cc.on_ack(newly.count, ack.cumulative, rtt);
+            self.cc.on_ack_at(now, newly.count, ack.cumulative, rtt);
             if self.blocked {
                 self.blocked = false;
                 self.writable_pending = true;

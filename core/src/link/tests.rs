@@ -1218,3 +1218,67 @@ fn the_initial_window_is_ten_packets_or_fourteen_kilobytes() {
     }
     assert_eq!(drain(&mut sender, 0).len(), 5, "never more than the send window");
 }
+
+/// A loss-tolerant sender (RTT samples of 20 ms so far) whose thread was
+/// held up: the ACKs that reported a loss waited for it and are handled in
+/// one millisecond, every RTT sample inflated by the same wait. That is no
+/// queue on the path (the samples before the wait showed none): the loss is
+/// random and the window is kept. Returns the window before and after.
+#[cfg(all(feature = "congestion", feature = "fast-recovery"))]
+fn window_around_a_loss_reported_by_acks_that_waited(wait: u64, spread_ms: u64) -> (u32, u32) {
+    let mut c = LinkConfig::new().with_window(32).with_max_payload(100);
+    c.coalesce = false;
+    c.timing.ack_delay = 0;
+    let mut a = link(c);
+    let mut b = link(c);
+    // 10 ms each way, every packet acknowledged at once, every ACK handled on arrival
+    let mut now = 0;
+    for round in 0..3u8 {
+        for i in 0..8u8 {
+            a.send(PacketType(100), &[round, i], Delivery::Reliable).unwrap();
+        }
+        let mut acks = Vec::new();
+        for ms in 0..8 {
+            let sent = drain(&mut a, now + ms);
+            acks.extend(
+                acks_of(&mut b, now + ms + 10, &sent.iter().collect::<Vec<_>>())
+                    .into_iter()
+                    .map(|d| (now + ms + 20, d)),
+            );
+        }
+        for (at, ack) in acks {
+            a.handle_datagram(at, &ack);
+        }
+        recv_all(&mut b);
+        now += 30;
+    }
+    assert!(a.is_idle());
+    let before = a.stats().cwnd;
+    // the next packets: the fourth is lost, and the ACKs of the others reach
+    // a sender held up for `wait` ms, which handles them within `spread_ms`
+    for i in 0..8u8 {
+        a.send(PacketType(100), &[9, i], Delivery::Reliable).unwrap();
+    }
+    let mut sent = Vec::new();
+    for ms in 0..8 {
+        sent.extend(drain(&mut a, now + ms));
+    }
+    let arrived: Vec<&Vec<u8>> = sent.iter().enumerate().filter(|(i, _)| *i != 3).map(|(_, d)| d).collect();
+    let acks = acks_of(&mut b, now + 10, &arrived);
+    for (k, ack) in acks.iter().enumerate() {
+        let at = now + 20 + wait + (k as u64 * spread_ms) / acks.len() as u64;
+        a.handle_datagram(at, ack);
+    }
+    assert_eq!(a.stats().fast_retransmissions, 1);
+    (before, a.stats().cwnd)
+}
+
+#[cfg(all(feature = "congestion", feature = "fast-recovery"))]
+#[test]
+fn acks_that_waited_for_a_held_up_sender_are_not_taken_for_a_queue() {
+    let (before, after) = window_around_a_loss_reported_by_acks_that_waited(6, 0);
+    assert!(after >= before, "window {before} halved to {after}: a wait of the sender taken for congestion");
+    // the same delays spread over time are a queue on the path: NewReno's answer
+    let (before, after) = window_around_a_loss_reported_by_acks_that_waited(6, 7);
+    assert!(after < before, "window {before} kept at {after}: a queue that delays ACKs over 7 ms is congestion");
+}

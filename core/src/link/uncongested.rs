@@ -19,7 +19,7 @@ impl Unlimited {
         u16::MAX
     }
 
-    pub(super) fn on_ack(&mut self, _acked: u16, _cumulative: Seq, _rtt: Option<u32>) {}
+    pub(super) fn on_ack_at(&mut self, _now: u64, _acked: u16, _cumulative: Seq, _rtt: Option<u32>) {}
 
     #[cfg(feature = "fast-recovery")]
     pub(super) fn on_loss(&mut self, _lost: Seq, _next_seq: Seq) {}
