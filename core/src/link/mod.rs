@@ -434,6 +434,16 @@ struct LinkState {
     /// Reliable data packets (re)transmitted so far, wrapping: orders transmissions.
     #[cfg(feature = "fast-recovery")]
     tx_count: u32,
+    /// The clock at the latest (re)transmission since the send window was
+    /// last empty; `u64::MAX` once it ran backwards meanwhile (`rearm`
+    /// then walks the whole window).
+    #[cfg(feature = "fast-recovery")]
+    latest_tx_at: u64,
+    /// One past the newest packet whose fast retransmit count was raised
+    /// (`rearm`: no packet from here on waits out a reordering window);
+    /// the oldest outstanding packet when behind it.
+    #[cfg(feature = "fast-recovery")]
+    suspects_end: Seq,
     /// First transmissions in the latest millisecond that had any (pacing).
     #[cfg(feature = "congestion")]
     pace: pacing::PaceSlot,
@@ -509,6 +519,7 @@ impl LinkState {
             self.nack_high = config.initial_recv_seq;
             self.nack_pending = None;
             self.last_nack = None;
+            self.suspects_end = config.initial_send_seq;
         }
         self.cc = LinkState::congestion(*config);
         self.last_adv_window = config.recv_window;
@@ -587,6 +598,10 @@ impl LinkState {
             nack_high: config.initial_recv_seq,
             #[cfg(feature = "fast-recovery")]
             tx_count: 0,
+            #[cfg(feature = "fast-recovery")]
+            latest_tx_at: 0,
+            #[cfg(feature = "fast-recovery")]
+            suspects_end: config.initial_send_seq,
             #[cfg(feature = "congestion")]
             pace: pacing::PaceSlot::new(),
             #[cfg(feature = "fast-recovery")]

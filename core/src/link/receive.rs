@@ -390,6 +390,7 @@ impl LinkState {
                         continue;
                     }
                     meta.fastack = meta.fastack.saturating_add(1);
+                    self.note_suspect(seq);
                     let suspect = meta.fastack >= threshold && meta.quick < MAX_FAST_RESENDS;
                     if suspect && !self.may_be_on_its_way(&meta, now, false) {
                         self.fast_retransmit(arena, seq, meta);
@@ -421,6 +422,7 @@ impl LinkState {
             if meta.retries == 0 && meta.state == SENT {
                 // reordering may still bring it: resent once the window has passed
                 meta.fastack = meta.fastack.max(self.config.timing.fast_resend);
+                self.note_suspect(seq);
                 self.set_send_meta(arena, seq, &meta);
             }
             return;

@@ -1282,3 +1282,98 @@ fn acks_that_waited_for_a_held_up_sender_are_not_taken_for_a_queue() {
     let (before, after) = window_around_a_loss_reported_by_acks_that_waited(6, 7);
     assert!(after < before, "window {before} kept at {after}: a queue that delays ACKs over 7 ms is congestion");
 }
+
+/// The retransmission timer's walk, which stops early (`earliest_deadline`).
+#[cfg(feature = "fast-recovery")]
+mod deadline_walk {
+    use super::*;
+
+    /// A small deterministic generator (xorshift64*) for the seeded scenarios below.
+    struct Dice(u64);
+
+    impl Dice {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+        }
+
+        fn chance(&mut self, percent: u64) -> bool {
+            self.below(100) < percent
+        }
+    }
+
+    /// Whether the shortened walk finds the same earliest deadline as a walk of
+    /// every outstanding packet, in `link`'s state as it is.
+    fn walks_agree(link: &mut TestLink) -> bool {
+        let (state, arena) = (&link.state, link.storage.as_mut_slice());
+        state.earliest_deadline(arena) == state.earliest_deadline_walked(arena)
+    }
+
+    /// Two links over a network that loses, duplicates, delays and reorders
+    /// datagrams (seeded), with a clock that now and then runs backwards, each
+    /// side sending and reading at random; after every step the sender's
+    /// earliest deadline, found by the walk that stops early, equals the one a
+    /// walk of the whole window finds.
+    #[test]
+    fn the_shortened_deadline_walk_agrees_with_the_whole_walk_at_every_step() {
+        let mut checks = 0u64;
+        for seed in 1..=200u64 {
+            let mut dice = Dice(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let mut c = LinkConfig::standard().with_window(4 + dice.below(61) as u16).with_max_payload(64);
+            c.timing.min_rto = 5 + dice.below(60) as u32;
+            c.timing.initial_rto = c.timing.min_rto + dice.below(100) as u32;
+            c.timing.max_rto = c.timing.min_rto + dice.below(400) as u32;
+            c.timing.ack_delay = dice.below(30) as u32;
+            c.timing.fast_resend = dice.below(4) as u8;
+            c.timing.backoff_percent = 100 + dice.below(200) as u16;
+            c.timing.max_retries = 250;
+            c.timing.nack_interval = dice.below(40) as u32;
+            c.congestion_control = [
+                crate::congestion::CongestionControl::Off,
+                crate::congestion::CongestionControl::NewReno,
+                crate::congestion::CongestionControl::LossTolerant,
+            ][dice.below(3) as usize];
+            let (loss, duplicate, spread) = (dice.below(40), dice.below(10), 1 + dice.below(80));
+            let mut ends = [link(c), link(c)];
+            // datagrams in flight: (arrival time, to which end, bytes)
+            let mut wire: Vec<(u64, usize, Vec<u8>)> = Vec::new();
+            let mut now = 1_000u64;
+            for _ in 0..600 {
+                now = match dice.below(20) {
+                    0 => now.saturating_sub(dice.below(30)), // the clock runs backwards
+                    1 => now + 100 + dice.below(400),        // a long silence
+                    _ => now + dice.below(8),
+                };
+                for (from, end) in ends.iter_mut().enumerate() {
+                    if dice.chance(40) {
+                        let _ = end.send(PacketType(60), &[from as u8; 40], Delivery::Reliable);
+                    }
+                    for d in drain(end, now) {
+                        for _ in 0..(1 + u64::from(dice.chance(duplicate))) {
+                            if !dice.chance(loss) {
+                                wire.push((now + dice.below(spread), 1 - from, d.clone()));
+                            }
+                        }
+                    }
+                    if dice.chance(70) {
+                        recv_all(end);
+                    }
+                }
+                let (due, later): (Vec<_>, Vec<_>) = wire.drain(..).partition(|(at, _, _)| *at <= now);
+                wire = later;
+                for (_, to, d) in due {
+                    ends[to].handle_datagram(now, &d);
+                    assert!(walks_agree(&mut ends[to]), "seed {seed}: the walks disagree after a datagram at {now} ms");
+                    checks += 1;
+                }
+                for end in ends.iter_mut() {
+                    assert!(walks_agree(end), "seed {seed}: the walks disagree at {now} ms");
+                    checks += 1;
+                }
+            }
+        }
+        assert!(checks > 100_000, "only {checks} states compared");
+    }
+}

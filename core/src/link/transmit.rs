@@ -138,19 +138,114 @@ impl LinkState {
     /// Sets the retransmission timer to the earliest resend deadline
     /// (timeouts, and fast retransmits waiting out the reordering window).
     pub(super) fn rearm(&mut self, arena: &mut [u8]) {
+        #[cfg(feature = "fast-recovery")]
+        {
+            self.suspects_end = self.outstanding_suspects_end();
+        }
+        let earliest = self.earliest_deadline(arena);
+        #[cfg(debug_assertions)]
+        debug_assert_eq!(earliest, self.earliest_deadline_walked(arena), "the walk stopped too soon");
+        self.rto_deadline = earliest;
+    }
+
+    /// The earliest deadline of the packet at `seq`: its resend deadline, or
+    /// the end of the reordering window it waits out as a suspect.
+    fn packet_deadline(&self, seq: Seq, meta: &SendMeta) -> Option<u64> {
+        let deadline = self.resend_deadline(seq, meta);
+        #[cfg(feature = "fast-recovery")]
+        let deadline = [deadline, self.reorder_deadline(meta)].into_iter().flatten().min();
+        deadline
+    }
+
+    /// The earliest deadline of the outstanding packets, walking them from
+    /// the oldest only as far as a later one could still be due earlier
+    /// (`none_due_before`; builds without `fast-recovery` walk them all).
+    pub(super) fn earliest_deadline(&self, arena: &mut [u8]) -> Option<u64> {
         let mut earliest: Option<u64> = None;
         let mut seq = self.snd_una;
         while seq != self.snd_nxt {
             let meta = self.send_meta(arena, seq);
-            let deadline = self.resend_deadline(seq, &meta);
+            if let Some(d) = self.packet_deadline(seq, &meta) {
+                earliest = Some(earliest.map_or(d, |e| e.min(d)));
+            }
             #[cfg(feature = "fast-recovery")]
-            let deadline = [deadline, self.reorder_deadline(&meta)].into_iter().flatten().min();
-            if let Some(d) = deadline {
+            if earliest.is_some_and(|e| self.none_due_before(e, seq, &meta)) {
+                break;
+            }
+            seq = seq.next();
+        }
+        earliest
+    }
+
+    /// The earliest deadline of the outstanding packets, every one of them
+    /// looked at: the oracle `earliest_deadline` is checked against.
+    #[cfg(any(test, debug_assertions))]
+    pub(super) fn earliest_deadline_walked(&self, arena: &mut [u8]) -> Option<u64> {
+        let mut earliest: Option<u64> = None;
+        let mut seq = self.snd_una;
+        while seq != self.snd_nxt {
+            let meta = self.send_meta(arena, seq);
+            if let Some(d) = self.packet_deadline(seq, &meta) {
                 earliest = Some(earliest.map_or(d, |e| e.min(d)));
             }
             seq = seq.next();
         }
-        self.rto_deadline = earliest;
+        earliest
+    }
+
+    /// Whether no packet sent after the one at `seq` can be due before
+    /// `earliest`. True when that packet was sent only once (`retries` 0;
+    /// or reset to 0 as the only packet in flight) and the clock has not run
+    /// backwards since the window was last empty: every later packet was
+    /// then first sent, and resent, no earlier than it (`sent_at` at least
+    /// its own). Its resend deadline is at least that plus the shortest wait
+    /// (the RTO never backs off below itself or `max_rto`, resends included)
+    /// and not before `timeout_hold`; and a suspect's reordering deadline is
+    /// at least that plus the reordering window, while any suspect may come
+    /// later (`suspects_end`).
+    #[cfg(feature = "fast-recovery")]
+    fn none_due_before(&self, earliest: u64, seq: Seq, meta: &SendMeta) -> bool {
+        if meta.retries != 0 || self.latest_tx_at == u64::MAX {
+            return false;
+        }
+        let timing = &self.config.timing;
+        let shortest_wait = u64::from(self.rtt.rto().min(timing.max_rto)) + u64::from(timing.ack_delay);
+        let own = meta.sent_at.saturating_add(shortest_wait);
+        let resend_floor = self.timeout_hold.map_or(own, |hold| own.max(hold));
+        let later = seq.next().offset_from(self.snd_una);
+        let suspects_later = self.outstanding_suspects_end().offset_from(self.snd_una) > later;
+        let reorder_floor = if suspects_later { meta.sent_at.saturating_add(self.reorder_window()) } else { u64::MAX };
+        earliest <= resend_floor.min(reorder_floor)
+    }
+
+    /// Notes a (re)transmission at `now` for `none_due_before`: the clock
+    /// restarts with an empty window, and turns `u64::MAX` if it runs backwards.
+    #[cfg(feature = "fast-recovery")]
+    fn note_tx_clock(&mut self, now: u64) {
+        let in_order = self.snd_una == self.snd_nxt || self.latest_tx_at != u64::MAX && now >= self.latest_tx_at;
+        self.latest_tx_at = if in_order { now } else { u64::MAX };
+    }
+
+    /// Notes that the fast retransmit count of the packet at `seq` (in
+    /// flight) was raised: it may wait out a reordering window.
+    #[cfg(feature = "fast-recovery")]
+    pub(super) fn note_suspect(&mut self, seq: Seq) {
+        let end = seq.next();
+        if end.offset_from(self.snd_una) > self.outstanding_suspects_end().offset_from(self.snd_una) {
+            self.suspects_end = end;
+        }
+    }
+
+    /// `suspects_end` within the packets in flight (the oldest of them when
+    /// every packet noted has been acknowledged since).
+    #[cfg(feature = "fast-recovery")]
+    fn outstanding_suspects_end(&self) -> Seq {
+        let in_flight = self.snd_nxt.offset_from(self.snd_una);
+        if self.suspects_end.in_window(self.snd_una, in_flight + 1) {
+            self.suspects_end
+        } else {
+            self.snd_una
+        }
     }
 
     /// The RTO without backoff (each packet backs its own off).
@@ -517,6 +612,8 @@ impl LinkState {
         if let Some(ack) = ack {
             self.acked(ack.window);
         }
+        #[cfg(feature = "fast-recovery")]
+        self.note_tx_clock(now);
         let kind = if meta.state == QUEUED {
             #[cfg(feature = "congestion")]
             self.note_first_transmission(now);
