@@ -439,9 +439,9 @@ struct LinkState {
     /// then walks the whole window).
     #[cfg(feature = "fast-recovery")]
     latest_tx_at: u64,
-    /// One past the newest packet whose fast retransmit count was raised
-    /// (`rearm`: no packet from here on waits out a reordering window);
-    /// the oldest outstanding packet when behind it.
+    /// One past the newest packet noted as a suspect held back by
+    /// reordering (`rearm`: no packet from here on waits out a reordering
+    /// window); the oldest outstanding packet when behind it.
     #[cfg(feature = "fast-recovery")]
     suspects_end: Seq,
     /// First transmissions in the latest millisecond that had any (pacing).

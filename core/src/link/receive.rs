@@ -390,13 +390,15 @@ impl LinkState {
                         continue;
                     }
                     meta.fastack = meta.fastack.saturating_add(1);
-                    self.note_suspect(seq);
                     let suspect = meta.fastack >= threshold && meta.quick < MAX_FAST_RESENDS;
                     if suspect && !self.may_be_on_its_way(&meta, now, false) {
                         self.fast_retransmit(arena, seq, meta);
                     } else {
                         // a suspect held back by reordering gets its own deadline (rearm below)
                         suspected |= suspect;
+                        if suspect {
+                            self.note_suspect(seq);
+                        }
                         self.set_send_meta(arena, seq, &meta);
                     }
                 }

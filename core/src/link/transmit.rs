@@ -226,8 +226,9 @@ impl LinkState {
         self.latest_tx_at = if in_order { now } else { u64::MAX };
     }
 
-    /// Notes that the fast retransmit count of the packet at `seq` (in
-    /// flight) was raised: it may wait out a reordering window.
+    /// Notes that the packet at `seq` (in flight) became a suspect that
+    /// waits out a reordering window (its count reached `fast_resend` while
+    /// reordering may still bring it, or a NACK named it meanwhile).
     #[cfg(feature = "fast-recovery")]
     pub(super) fn note_suspect(&mut self, seq: Seq) {
         let end = seq.next();
