@@ -46,11 +46,15 @@ pub(crate) trait EventLoop {
     }
 
     /// Runs turns until `done` holds or `deadline` passes; returns whether `done` held.
+    /// The socket is read only when its readiness says there is something
+    /// (a wait returns at once then), not on the way in: an empty read per
+    /// call is what a caller looping on short drives would pay most. A call
+    /// whose deadline has already passed still takes whatever is waiting.
     fn run(&mut self, deadline: Option<Instant>, mut done: impl FnMut(&mut Self) -> bool) -> io::Result<bool>
     where
         Self: Sized,
     {
-        let mut readable = true; // first, whatever is already waiting
+        let mut readable = deadline.is_some_and(|d| Instant::now() >= d);
         loop {
             if readable {
                 self.receive()?;

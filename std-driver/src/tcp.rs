@@ -116,7 +116,10 @@ impl TcpConnection {
             match self.conn.send(ptype, data, delivery) {
                 Ok(()) => return self.send_ready(),
                 Err(SendError::WouldBlock) => {
-                    self.drive(None, |c| c.conn.link().send_capacity() > 0 || !c.conn.is_established())?;
+                    // room for a message of several fragments may free up one
+                    // acknowledgement at a time: wait for more than there is
+                    let room = self.conn.link().send_capacity();
+                    self.drive(None, |c| c.conn.link().send_capacity() > room || !c.conn.is_established())?;
                 }
                 Err(e) => return Err(send_error(e, self.conn.failure())),
             }

@@ -90,7 +90,10 @@ impl UdpConnection {
             match self.conn.send(ptype, data, delivery) {
                 Ok(()) => return self.send_ready(),
                 Err(SendError::WouldBlock) if !self.nonblocking => {
-                    self.drive(None, |c| c.conn.link().send_capacity() > 0 || !c.conn.is_established())?;
+                    // room for a message of several fragments may free up one
+                    // acknowledgement at a time: wait for more than there is
+                    let room = self.conn.link().send_capacity();
+                    self.drive(None, |c| c.conn.link().send_capacity() > room || !c.conn.is_established())?;
                 }
                 Err(e) => return Err(send_error(e, self.conn.failure())),
             }
@@ -348,10 +351,13 @@ impl UdpServer {
             match self.endpoint.send(handle, ptype, data, delivery) {
                 Ok(()) => return self.send_ready(),
                 Err(SendError::WouldBlock) => {
+                    // room for a message of several fragments may free up one
+                    // acknowledgement at a time: wait for more than there is
+                    let room = self.endpoint.connection(handle).map_or(0, |c| c.link().send_capacity());
                     self.drive(None, |s| {
                         s.endpoint
                             .connection(handle)
-                            .is_none_or(|c| c.link().send_capacity() > 0 || !c.is_established())
+                            .is_none_or(|c| c.link().send_capacity() > room || !c.is_established())
                     })?;
                 }
                 Err(e) => {
@@ -513,6 +519,84 @@ mod tests {
         echoed.send(()).unwrap();
         let (got, extra_reads) = client.join().unwrap();
         assert_eq!((got, extra_reads), (three(), 0), "the client reads its socket only for the first");
+    }
+
+    #[test]
+    fn a_blocking_recv_reads_the_socket_once_a_datagram_is_there_and_once_to_see_it_drained() {
+        let mut server = UdpServer::bind("127.0.0.1:0", EndpointConfig::new(ConnectionConfig::new()), 1).unwrap();
+        let addr = server.local_addr().unwrap();
+        let (go, send_now) = mpsc::channel();
+        let (got, done) = mpsc::channel::<()>();
+        let client = thread::spawn(move || {
+            let mut client = UdpConnection::connect(addr, ConnectionConfig::new(), T).unwrap();
+            send_now.recv().unwrap();
+            // the server is waiting by now
+            thread::sleep(SETTLE);
+            client.send(PacketType(100), b"one", Delivery::Reliable).unwrap();
+            done.recv().unwrap();
+        });
+        server.accept(Some(T)).unwrap().unwrap();
+        // whatever the handshake left behind is taken before counting
+        server.drive(Some(Instant::now() + SETTLE), |_| false).unwrap();
+        let before = server.io.reads;
+        go.send(()).unwrap();
+        let (_, message) = server.recv(Some(T)).unwrap().unwrap();
+        assert_eq!(message.data, b"one");
+        assert_eq!(server.io.reads - before, 2, "no empty read before the wait");
+        got.send(()).unwrap();
+        client.join().unwrap();
+    }
+
+    #[test]
+    fn a_recv_that_may_not_wait_still_takes_a_datagram_already_there() {
+        let mut server = UdpServer::bind("127.0.0.1:0", EndpointConfig::new(ConnectionConfig::new()), 1).unwrap();
+        let addr = server.local_addr().unwrap();
+        let (sent, is_sent) = mpsc::channel();
+        let (got, done) = mpsc::channel::<()>();
+        let client = thread::spawn(move || {
+            let mut client = UdpConnection::connect(addr, ConnectionConfig::new(), T).unwrap();
+            client.send(PacketType(100), b"one", Delivery::Reliable).unwrap();
+            sent.send(()).unwrap();
+            done.recv().unwrap();
+        });
+        server.accept(Some(T)).unwrap().unwrap();
+        is_sent.recv().unwrap();
+        thread::sleep(SETTLE);
+        let (_, message) = server.recv(Some(Duration::ZERO)).unwrap().expect("the waiting message");
+        assert_eq!(message.data, b"one");
+        got.send(()).unwrap();
+        client.join().unwrap();
+    }
+
+    /// The send window has room for one packet, the message needs three,
+    /// and the server acknowledges nothing for a while.
+    #[test]
+    fn a_blocking_send_waiting_for_room_for_all_its_fragments_sleeps_meanwhile() {
+        let link = seqlink_core::LinkConfig::new().with_window(4).with_max_payload(100);
+        let config = ConnectionConfig::new().with_link(link);
+        let mut server = UdpServer::bind("127.0.0.1:0", EndpointConfig::new(config), 1).unwrap();
+        let addr = server.local_addr().unwrap();
+        let (window_used, is_used) = mpsc::channel();
+        let serving = thread::spawn(move || {
+            server.accept(Some(T)).unwrap().unwrap();
+            is_used.recv().unwrap();
+            thread::sleep(Duration::from_millis(300));
+            let mut got = 0;
+            while got < 4 {
+                got += usize::from(server.recv(Some(T)).unwrap().is_some());
+            }
+        });
+        let mut client = UdpConnection::connect(addr, config, T).unwrap();
+        for i in 0..3u8 {
+            client.send(PacketType(100), &[i; 10], Delivery::Reliable).unwrap();
+        }
+        assert_eq!(client.conn.link().send_capacity(), 1);
+        window_used.send(()).unwrap();
+        let reads_before = client.io.reads;
+        client.send(PacketType(100), &[7; 250], Delivery::Reliable).unwrap();
+        let reads = client.io.reads - reads_before;
+        serving.join().unwrap();
+        assert!(reads < 50, "{reads} reads of the socket while waiting 0.3 s for acknowledgements");
     }
 
     #[test]

@@ -39,6 +39,12 @@ impl Row {
         let mb = self.outcome.delivered as f64 / 1e6;
         (mb > 0.0).then(|| self.outcome.cpu.as_secs_f64() * 1e3 / mb)
     }
+
+    /// CPU milliseconds per 1,000 delivered messages (paced runs).
+    fn cpu_ms_per_thousand_messages(&self) -> Option<f64> {
+        let messages = self.outcome.latencies_ms.len() as f64;
+        (messages > 0.0).then(|| self.outcome.cpu.as_secs_f64() * 1e6 / messages)
+    }
 }
 
 /// The `q` quantile (0..=1) of `values`, nearest rank.
@@ -194,6 +200,22 @@ pub fn markdown(rows: &[Row], meta: &str, plots: &[(String, String)]) -> String 
                         _ => goodput_cell(r),
                     },
                     None => "-".into(),
+                })
+                .collect();
+            let _ = writeln!(out, "| {d} ms, {}% | {} |", p * 100.0, vals.join(" | "));
+        }
+        out.push('\n');
+        out.push_str(
+            "**CPU per 1,000 delivered small messages, ms** (the same runs; sender and receiver threads, the relay not counted)\n\n",
+        );
+        header("D, loss", &mut out);
+        for &(d, p) in &paced {
+            let vals: Vec<String> = libs
+                .iter()
+                .map(|&l| {
+                    find(rows, l, "paced", p, d)
+                        .and_then(Row::cpu_ms_per_thousand_messages)
+                        .map_or("-".into(), |v| format!("{v:.0}"))
                 })
                 .collect();
             let _ = writeln!(out, "| {d} ms, {}% | {} |", p * 100.0, vals.join(" | "));
@@ -377,6 +399,30 @@ mod tests {
         let again = splice(&doc, &format!("{BEGIN}\nnew\n{END}"));
         assert!(again.contains("new") && !again.contains("old"));
         assert!(again.starts_with("# Benchmarks") && again.contains("## After"));
+    }
+
+    #[test]
+    fn the_paced_cells_show_cpu_per_thousand_delivered_messages() {
+        let outcome = Outcome {
+            status: Status::Ok,
+            delivered: 100_000,
+            elapsed: std::time::Duration::from_secs(10),
+            cpu: std::time::Duration::from_millis(360),
+            latencies_ms: vec![0.5; 1000],
+        };
+        let row = Row {
+            library: Library::KcpTurbo,
+            kind: "paced",
+            loss: 0.05,
+            delay_ms: 10,
+            bytes: 100_000,
+            duplicate: 0.0,
+            reorder: 0.0,
+            outcome,
+        };
+        let md = markdown(&[row], "", &[]);
+        let table = md.split("**CPU per 1,000 delivered small messages, ms**").nth(1).expect("a paced CPU table");
+        assert!(table.contains("| 10 ms, 5% | 360 |"), "{table}");
     }
 
     #[test]

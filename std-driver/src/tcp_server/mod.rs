@@ -317,10 +317,13 @@ impl TcpServer {
             match self.endpoint.send(handle, ptype, data, delivery) {
                 Ok(()) => return self.flush(),
                 Err(SendError::WouldBlock) if wait => {
+                    // room for a message of several fragments may free up one
+                    // acknowledgement at a time: wait for more than there is
+                    let room = self.endpoint.connection(handle).map_or(0, |c| c.link().send_capacity());
                     self.drive(None, |s| {
                         s.endpoint
                             .connection(handle)
-                            .is_none_or(|c| c.link().send_capacity() > 0 || !c.is_established())
+                            .is_none_or(|c| c.link().send_capacity() > room || !c.is_established())
                     })?;
                 }
                 Err(e) => {
