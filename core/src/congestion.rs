@@ -181,8 +181,20 @@ impl Congestion {
     /// cumulative acknowledgement (ends recovery once it passes the recovery
     /// point); `rtt` is the round-trip sample this acknowledgement gave, if any.
     pub fn on_ack(&mut self, acked: u16, cumulative: Seq, rtt: Option<u32>) {
+        self.on_ack_at(NO_CLOCK, acked, cumulative, rtt);
+    }
+
+    /// [`Congestion::on_ack`] for an acknowledgement handled at `now` (ms),
+    /// which the loss test ([`Congestion::loss_is_congestion`]) uses: the
+    /// samples taken in one millisecond count as one sample, their
+    /// smallest. A sender that was held up (its thread preempted, or the
+    /// path's relay) handles the acknowledgements that waited for it at
+    /// once, every sample inflated by the same wait; the ones before the
+    /// wait show none. A queue on the path delays acknowledgements that
+    /// arrive over time, in more than one millisecond.
+    pub fn on_ack_at(&mut self, now: u64, acked: u16, cumulative: Seq, rtt: Option<u32>) {
         if let Some(rtt) = rtt {
-            self.on_rtt(rtt, NO_CLOCK);
+            self.on_rtt(rtt, now);
         }
         if acked > 0 && self.restore > 0 {
             self.cwnd = self.cwnd.max(self.restore);
@@ -206,21 +218,6 @@ impl Congestion {
             }
         }
         self.cwnd = self.cwnd.min(self.max);
-    }
-
-    /// [`Congestion::on_ack`] for an acknowledgement handled at `now` (ms),
-    /// which the loss test ([`Congestion::loss_is_congestion`]) uses: the
-    /// samples taken in one millisecond count as one sample, their
-    /// smallest. A sender that was held up (its thread preempted, or the
-    /// path's relay) handles the acknowledgements that waited for it at
-    /// once, every sample inflated by the same wait; the ones before the
-    /// wait show none. A queue on the path delays acknowledgements that
-    /// arrive over time, in more than one millisecond.
-    pub fn on_ack_at(&mut self, now: u64, acked: u16, cumulative: Seq, rtt: Option<u32>) {
-        if let Some(rtt) = rtt {
-            self.on_rtt(rtt, now);
-        }
-        self.on_ack(acked, cumulative, None);
     }
 
     /// Takes a round-trip sample taken at `at` (ms, or [`NO_CLOCK`]).
