@@ -161,6 +161,19 @@ impl LinkState {
     /// the oldest only as far as a later one could still be due earlier
     /// (`none_due_before`; builds without `fast-recovery` walk them all).
     pub(super) fn earliest_deadline(&self, arena: &mut [u8]) -> Option<u64> {
+        self.walk_deadlines(arena, true)
+    }
+
+    /// The earliest deadline of the outstanding packets, every one of them
+    /// looked at: the oracle `earliest_deadline` is checked against.
+    #[cfg(any(test, debug_assertions))]
+    pub(super) fn earliest_deadline_walked(&self, arena: &mut [u8]) -> Option<u64> {
+        self.walk_deadlines(arena, false)
+    }
+
+    /// The earliest deadline of the outstanding packets from the oldest on,
+    /// stopping early (when `may_stop`) once no later one can be due sooner.
+    fn walk_deadlines(&self, arena: &mut [u8], may_stop: bool) -> Option<u64> {
         let mut earliest: Option<u64> = None;
         let mut seq = self.snd_una;
         while seq != self.snd_nxt {
@@ -169,27 +182,13 @@ impl LinkState {
                 earliest = Some(earliest.map_or(d, |e| e.min(d)));
             }
             #[cfg(feature = "fast-recovery")]
-            if earliest.is_some_and(|e| self.none_due_before(e, seq, &meta)) {
+            if may_stop && earliest.is_some_and(|e| self.none_due_before(e, seq, &meta)) {
                 break;
             }
             seq = seq.next();
         }
-        earliest
-    }
-
-    /// The earliest deadline of the outstanding packets, every one of them
-    /// looked at: the oracle `earliest_deadline` is checked against.
-    #[cfg(any(test, debug_assertions))]
-    pub(super) fn earliest_deadline_walked(&self, arena: &mut [u8]) -> Option<u64> {
-        let mut earliest: Option<u64> = None;
-        let mut seq = self.snd_una;
-        while seq != self.snd_nxt {
-            let meta = self.send_meta(arena, seq);
-            if let Some(d) = self.packet_deadline(seq, &meta) {
-                earliest = Some(earliest.map_or(d, |e| e.min(d)));
-            }
-            seq = seq.next();
-        }
+        #[cfg(not(feature = "fast-recovery"))]
+        let _ = may_stop;
         earliest
     }
 
