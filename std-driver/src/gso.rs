@@ -19,20 +19,24 @@ pub(crate) const AVAILABLE: bool = cfg!(target_os = "linux");
 /// 0: no cutting). A single datagram no longer than it is sent as it is.
 #[cfg(target_os = "linux")]
 pub(crate) fn set_segment(socket: &UdpSocket, len: usize) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
     let value = libc::c_int::try_from(len).map_err(io::Error::other)?;
+    set_int_option(socket, libc::SOL_UDP, libc::UDP_SEGMENT, value)
+}
+
+/// Sets the integer socket option `name` of `level` on `socket`.
+#[cfg(target_os = "linux")]
+pub(crate) fn set_int_option(
+    socket: &UdpSocket,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
     let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: setsockopt reads `size` bytes (one c_int) from a pointer valid
     // for the whole call, on a descriptor `socket` keeps open.
-    let result = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_UDP,
-            libc::UDP_SEGMENT,
-            (&value as *const libc::c_int).cast(),
-            size,
-        )
-    };
+    let result =
+        unsafe { libc::setsockopt(socket.as_raw_fd(), level, name, (&value as *const libc::c_int).cast(), size) };
     if result == 0 {
         Ok(())
     } else {

@@ -404,22 +404,10 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_run_the_kernel_refuses_is_sent_datagram_by_datagram_from_then_on() {
-        use std::os::fd::AsRawFd;
         let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
         let to = peer.local_addr().unwrap();
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let on: libc::c_int = 1;
-        // SAFETY: setsockopt reads one c_int from a pointer valid for the call.
-        let r = unsafe {
-            libc::setsockopt(
-                socket.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_NO_CHECK,
-                (&on as *const libc::c_int).cast(),
-                4,
-            )
-        };
-        assert_eq!(r, 0);
+        gso::set_int_option(&socket, libc::SOL_SOCKET, libc::SO_NO_CHECK, 1).unwrap();
         let mut io = UdpIo::new(socket, 1209, None).unwrap();
         let datagrams: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i; 1000]).collect();
         for d in &datagrams {
