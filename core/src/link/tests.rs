@@ -19,6 +19,11 @@ fn config() -> LinkConfig {
     LinkConfig::standard().with_window(8).with_max_payload(100)
 }
 
+/// [`config`] with congestion control off.
+fn uncongested() -> LinkConfig {
+    LinkConfig { congestion_control: crate::congestion::CongestionControl::Off, ..config() }
+}
+
 /// Everything `from` wants to send now.
 /// What a driver does at `now`: runs the timers that are due, then sends everything.
 fn drain(from: &mut TestLink, now: u64) -> Vec<Vec<u8>> {
@@ -89,8 +94,7 @@ fn in_order_delivery_with_delayed_ack() {
 
 #[test]
 fn fragments_are_reassembled() {
-    let mut c = config();
-    c.congestion_control = crate::congestion::CongestionControl::Off;
+    let c = uncongested();
     let mut a = link(c);
     let mut b = link(c);
     let message: Vec<u8> = (0..500u32).map(|i| i as u8).collect();
@@ -335,8 +339,7 @@ fn advertised_window(datagram: &[u8]) -> Option<u16> {
 
 #[test]
 fn reading_a_burst_sends_a_window_update_the_sender_can_fill() {
-    let mut c = config();
-    c.congestion_control = crate::congestion::CongestionControl::Off;
+    let c = uncongested();
     let mut a = link(c);
     let mut b = link(c);
     for m in [b"1", b"2", b"3"] {
@@ -361,8 +364,7 @@ fn reading_a_burst_sends_a_window_update_the_sender_can_fill() {
 
 #[test]
 fn reading_what_one_ack_left_unread_sends_no_window_update() {
-    let mut c = config();
-    c.congestion_control = crate::congestion::CongestionControl::Off;
+    let c = uncongested();
     let mut a = link(c);
     let mut b = link(c);
     // a trickle: each packet read soon after it arrived
@@ -821,8 +823,7 @@ fn a_packet_left_waiting_by_a_timeout_goes_before_a_later_one_against_a_cumulati
 
 #[test]
 fn a_packet_is_fast_retransmitted_again_when_its_resend_is_lost() {
-    let mut c = config();
-    c.congestion_control = crate::congestion::CongestionControl::Off;
+    let mut c = uncongested();
     c.timing.fast_resend = 2;
     c.timing.nack_interval = 1_000_000; // SACK alone
     let mut a = link(c);
@@ -857,8 +858,7 @@ fn a_packet_is_fast_retransmitted_again_when_its_resend_is_lost() {
 
 #[test]
 fn acknowledgements_of_packets_sent_before_a_resend_do_not_repeat_it() {
-    let mut c = config();
-    c.congestion_control = crate::congestion::CongestionControl::Off;
+    let mut c = uncongested();
     c.timing.fast_resend = 2;
     c.timing.nack_interval = 1_000_000;
     let mut a = link(c);
