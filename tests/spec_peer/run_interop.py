@@ -270,11 +270,19 @@ def wait_listening(proc, what):
     check(what in line, f"server started: {line!r}")
 
 
-def run_client(sock, addr, hs, until, limit_s, what="time limit"):
-    """Drives a ClientHandshake until `until()` or the time limit."""
+def run_client(sock, addr, hs, until, limit_s, what="time limit", proc=None):
+    """Drives a ClientHandshake until `until()` or the time limit; a failure
+    names the state of the seqlink process `proc` too, when given."""
     deadline = time.monotonic() + limit_s
     while not until():
-        check(time.monotonic() < deadline, f"{what}: state {hs.state}")
+        if time.monotonic() >= deadline:
+            peer = ""
+            if proc is not None:
+                rc = proc.poll()
+                peer = "; seqlink " + ("still running" if rc is None else f"exited {rc}: {proc.stderr.read().decode()}")
+            conn = hs.conn
+            detail = f", {conn.stats}, our FIN {conn.fin_seq} in flight {conn.fin_seq in conn.flight}, queued {len(conn.queue)}, peer FIN {conn.peer_fin}" if conn else ""
+            check(False, f"{what}: state {hs.state}{detail}{peer}")
         for d in hs.poll(now_ms()):
             sock.sendto(d, addr)
         data, src = sock.recv(0.005)
@@ -545,8 +553,11 @@ def python_client_to_rust_recv(loss, impair, seed, size):
         run_client(sock, addr, hs, lambda: any(t == 102 for t, _ in conn.messages), 60)
         check(conn.messages[-1] == (102, b"\0"), f"the receiver's verdict is whole: {conn.messages}")
         conn.close()
-        run_client(sock, addr, hs, lambda: conn.state in ("linger", "closed"), 30)
-        rc = proc.wait(timeout=20)
+        run_client(sock, addr, hs, lambda: conn.state in ("linger", "closed"), 30, proc=proc)
+        # linger as a peer does (7.6): our last ACK may be lost, and the
+        # receiver exits only once its FIN is acknowledged (or its close times out)
+        run_client(sock, addr, hs, lambda: proc.poll() is not None, 20, "recv still running", proc=proc)
+        rc = proc.wait()
         check(rc == 0, f"recv exit {rc}: {proc.stderr.read().decode()}")
         with open(out, "rb") as f:
             check(f.read() == data, "the file arrived byte-exact")
