@@ -6,8 +6,10 @@
 //! product (40 kB), no random loss. Each pairing is measured from 5 s to
 //! 60 s of simulated time: each flow's goodput, Jain's fairness index, the
 //! share of datagrams the full queue dropped, and the flows' goodput together
-//! as a fraction of the bottleneck's rate. A last table adds 1 % random loss
-//! to the first path (where the controllers differ by design).
+//! as a fraction of the bottleneck's rate. A table adds 1 % random loss
+//! to the first path (where the controllers differ by design); the last
+//! ones show the loss-tolerant controller's limit: a short round trip with a
+//! queue of a few milliseconds, whose drops it takes for random loss.
 //!
 //! `cargo run --release -p seqlink-bench --bin sim_fairness`
 
@@ -47,6 +49,17 @@ fn main() {
     println!("with 1% random loss in every direction as well:");
     println!();
     table(&lossy, &pairings[1..3]);
+    // The limit of the loss-tolerant test: a queue that holds only a few
+    // milliseconds of data delays the packets through it too little to show
+    // (`max(min_rtt / 8, 2 ms)`), so its drops are taken for random loss.
+    println!("the limit: a 10 ms RTT with queues of 3, 5 and 10 ms:");
+    println!();
+    for queue_bytes in [3_000, 5_000, 10_000] {
+        let mut short = deep;
+        short.one_way_ms = 5;
+        short.bottleneck.queue_bytes = queue_bytes;
+        table(&short, &pairings[..3]);
+    }
 }
 
 fn table(path: &Path, pairings: &[(&str, Vec<LinkConfig>)]) {
