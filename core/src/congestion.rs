@@ -18,7 +18,9 @@
 //!   bottleneck queue that overflows delays every packet through it before
 //!   it drops one, so congestion losses are still
 //!   answered as NewReno answers them; random losses on an uncongested path
-//!   are not. A timeout drops the window to one packet as in NewReno, but
+//!   are not. A queue that holds less delay than that threshold when full
+//!   is not seen (choose NewReno for such paths: docs/BENCHMARKS.md,
+//!   "Sharing a bottleneck", measures the limit). A timeout drops the window to one packet as in NewReno, but
 //!   unless all of the last 8 to 16 samples show a queue, the next
 //!   acknowledgement restores the window the timeout found. The link paces
 //!   new data under this controller (at most `max(2, 2 x cwnd / SRTT)`
