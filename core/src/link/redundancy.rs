@@ -1,0 +1,138 @@
+//! Redundant bundling (`docs/PROTOCOL.md` 6.8.1): room left in a datagram
+//! of a thin stream carries copies of the packets sent just before it, so
+//! that a lost datagram is repaired by the next one instead of by a resend
+//! a round trip later; and the receiver's side of it, a duplicate that came
+//! with new data forcing no acknowledgement of its own (6.5). Only with
+//! `coalescing`.
+
+use super::slots::{SendMeta, F_FRAGMENT, F_LOST, F_RESEND, SENT};
+use super::LinkState;
+use crate::error::Error;
+use crate::event::TraceKind;
+use crate::seq::Seq;
+use crate::wire::{Codec, Packet, PacketType};
+
+/// What the reliable packets of the coalesced datagram being taken were.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub(super) struct DatagramArrival {
+    /// A coalesced datagram is being taken: a duplicate's ACK waits for its end.
+    open: bool,
+    /// A reliable packet in it was a duplicate.
+    duplicate: bool,
+    /// A reliable packet in it was taken into the receive window.
+    new_data: bool,
+}
+
+impl LinkState {
+    /// Adds copies of earlier packets to the datagram of `len` bytes at the
+    /// start of `buf` (as long as the longest datagram) when it carries new
+    /// reliable data from `first_new` on and nothing new is left queued:
+    /// of the `redundancy` packets numbered just before `first_new`, those
+    /// sent once, not acknowledged and not marked for a resend, from the
+    /// newest back until one does not fit. They go in ascending order after
+    /// a leading ACK or NACK, before everything else. Returns the datagram's
+    /// new length.
+    pub(super) fn bundle_copies(
+        &mut self,
+        arena: &mut [u8],
+        now: u64,
+        buf: &mut [u8],
+        len: usize,
+        first_new: Seq,
+    ) -> Result<usize, Error> {
+        let thin = first_new != self.snd_nxt && self.snd_nxt == self.snd_end && !self.unreliable_queued();
+        if self.config.redundancy == 0 || !thin {
+            return Ok(len);
+        }
+        let (oldest, copies_len) = self.copies_that_fit(arena, first_new, buf.len().saturating_sub(len));
+        let at = leading_control_len(buf, &self.config.codec()).min(len);
+        let Some(moved) = buf.get_mut(at..len + copies_len).filter(|_| copies_len > 0) else {
+            return Ok(len);
+        };
+        moved.rotate_right(copies_len);
+        let mut pos = at;
+        let mut seq = oldest;
+        while seq != first_new {
+            let meta = self.send_meta(arena, seq);
+            if is_copyable(&meta) {
+                let room = buf.get_mut(pos..at + copies_len).unwrap_or(&mut []);
+                let (n, ptype) = self.emit_reliable(arena, room, seq, &meta, None)?;
+                pos += n;
+                // a copy is sent again, but no retransmission (nothing of its recovery changes)
+                self.sent(arena, now, TraceKind::Retransmitted, seq, ptype, n);
+            }
+            seq = seq.next();
+        }
+        debug_assert_eq!(pos, at + copies_len, "copies written differ from copies measured");
+        Ok(len + copies_len)
+    }
+
+    /// The oldest packet to copy before `first_new` and the bytes of the
+    /// copies that fit in `room` (`bundle_copies`).
+    fn copies_that_fit(&self, arena: &mut [u8], first_new: Seq, room: usize) -> (Seq, usize) {
+        let span = u32::from(self.config.redundancy).min(first_new.offset_from(self.snd_una));
+        let (mut oldest, mut bytes) = (first_new, 0);
+        for back in 1..=span {
+            let seq = first_new.retreat(back);
+            let meta = self.send_meta(arena, seq);
+            if !is_copyable(&meta) {
+                continue;
+            }
+            let n = self.data_packet_len(usize::from(meta.len), None, meta.flags & F_FRAGMENT != 0, false);
+            if bytes + n > room {
+                break;
+            }
+            bytes += n;
+            oldest = seq;
+        }
+        (oldest, bytes)
+    }
+
+    /// Starts taking the packets of one coalesced datagram.
+    pub(super) fn open_datagram(&mut self) {
+        self.arrival = DatagramArrival { open: true, ..DatagramArrival::default() };
+    }
+
+    /// Ends the coalesced datagram: a duplicate in it is acknowledged at
+    /// once only when no new data came with it (6.5).
+    pub(super) fn close_datagram(&mut self) {
+        if self.arrival.duplicate && !self.arrival.new_data {
+            self.ack_now = true;
+        }
+        self.arrival = DatagramArrival::default();
+    }
+
+    /// A duplicate arrived: acknowledged at once, or at the end of its
+    /// coalesced datagram unless new data came with it.
+    pub(super) fn ack_duplicate(&mut self) {
+        if self.arrival.open {
+            self.arrival.duplicate = true;
+        } else {
+            self.ack_now = true;
+        }
+    }
+
+    /// A reliable packet was taken into the receive window.
+    pub(super) fn note_new_data(&mut self) {
+        self.arrival.new_data = true;
+    }
+}
+
+/// Whether a packet in flight may be copied: sent once, not acknowledged,
+/// not marked for a resend (its recovery is the retransmissions' business).
+fn is_copyable(meta: &SendMeta) -> bool {
+    meta.state == SENT && meta.retries == 0 && meta.flags & (F_RESEND | F_LOST) == 0
+}
+
+/// The length of the ACK or NACK packet a datagram starts with (0 when it
+/// starts with another packet): those go first (6.8).
+fn leading_control_len(datagram: &[u8], codec: &Codec) -> usize {
+    let first = Packet::new_unchecked(datagram);
+    match first.packet_type() {
+        PacketType::ACK | PacketType::NACK => codec.packet_len(usize::from(first.payload_len())),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests;
