@@ -5,11 +5,13 @@
 //! with new data forcing no acknowledgement of its own (6.5). Only with
 //! `coalescing`.
 
+use super::config::SEND_META_LEN;
 use super::slots::{SendMeta, F_FRAGMENT, F_LOST, F_RESEND, SENT};
 use super::LinkState;
 use crate::error::Error;
 use crate::event::TraceKind;
 use crate::seq::Seq;
+use crate::wire::data::{DataRepr, Fragment, EXTENDED_MIN_LEN, FRAGMENT_HEADER_LEN};
 use crate::wire::{Codec, Packet, PacketType};
 
 /// What the reliable packets of the coalesced datagram being taken were.
@@ -56,7 +58,7 @@ impl LinkState {
             let meta = self.send_meta(arena, seq);
             if is_copyable(&meta) {
                 let room = buf.get_mut(pos..at + copies_len).unwrap_or(&mut []);
-                let (n, ptype) = self.emit_reliable(arena, room, seq, &meta, None)?;
+                let (n, ptype) = self.emit_copy(arena, room, seq, &meta)?;
                 pos += n;
                 // a copy is sent again, but no retransmission (nothing of its recovery changes)
                 self.sent(arena, now, TraceKind::Retransmitted, seq, ptype, n);
@@ -86,6 +88,32 @@ impl LinkState {
             oldest = seq;
         }
         (oldest, bytes)
+    }
+
+    /// Writes the copy of the packet at `seq` into `buf`: as `transmit_data`
+    /// writes it with no ACK riding in it (a plain packet, or a DATA packet
+    /// for a fragment). Returns its length and type. (Kept apart from
+    /// `transmit_data`, whose code the minimal build keeps as it was.)
+    fn emit_copy(
+        &self,
+        arena: &mut [u8],
+        buf: &mut [u8],
+        seq: Seq,
+        meta: &SendMeta,
+    ) -> Result<(usize, PacketType), Error> {
+        let mut header = [0u8; EXTENDED_MIN_LEN + FRAGMENT_HEADER_LEN];
+        let (ptype, ext_len) = if meta.flags & F_FRAGMENT == 0 {
+            (PacketType(meta.app_type), 0)
+        } else {
+            let fragment = Some(Fragment { index: meta.frag_index, count: meta.frag_count });
+            let repr =
+                DataRepr { app_type: PacketType(meta.app_type), ack: None, fragment, unreliable: false, data: &[] };
+            (PacketType::DATA, repr.emit_header(&mut header)?)
+        };
+        let slot = self.send_slot(arena, seq);
+        let data = slot.get(SEND_META_LEN..SEND_META_LEN + usize::from(meta.len)).unwrap_or(&[]);
+        let n = self.emit(buf, ptype, seq, header.get(..ext_len).unwrap_or(&[]), data)?;
+        Ok((n, ptype))
     }
 
     /// Starts taking the packets of one coalesced datagram.

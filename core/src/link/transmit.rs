@@ -592,7 +592,27 @@ impl LinkState {
         mut meta: SendMeta,
         ack: Option<&AckRepr>,
     ) -> Result<usize, Error> {
-        let (n, ptype) = self.emit_reliable(arena, buf, seq, &meta, ack)?;
+        let fragment =
+            (meta.flags & F_FRAGMENT != 0).then_some(Fragment { index: meta.frag_index, count: meta.frag_count });
+        let len = usize::from(meta.len);
+        let mut header = [0u8; crate::wire::ack::ACK_BLOCK_MAX_LEN + 8];
+        let (ptype, ext_len) = if fragment.is_none() && ack.is_none() {
+            (PacketType(meta.app_type), 0)
+        } else {
+            let repr = DataRepr {
+                app_type: PacketType(meta.app_type),
+                ack: ack.copied(),
+                fragment,
+                unreliable: false,
+                data: &[],
+            };
+            (PacketType::DATA, repr.emit_header(&mut header)?)
+        };
+        let n = {
+            let slot = self.send_slot(arena, seq);
+            let data = slot.get(SEND_META_LEN..SEND_META_LEN + len).unwrap_or(&[]);
+            self.emit(buf, ptype, seq, header.get(..ext_len).unwrap_or(&[]), data)?
+        };
         if let Some(ack) = ack {
             self.acked(ack.window);
         }
@@ -626,39 +646,6 @@ impl LinkState {
         self.set_send_meta(arena, seq, &meta);
         self.sent(arena, now, kind, seq, ptype, n);
         Ok(n)
-    }
-
-    /// Writes the reliable packet at `seq` (bookkeeping `meta`) into `buf`,
-    /// with `ack` riding in it: a plain packet when nothing extends it, else
-    /// an extended DATA packet. Returns its length and type.
-    pub(super) fn emit_reliable(
-        &self,
-        arena: &mut [u8],
-        buf: &mut [u8],
-        seq: Seq,
-        meta: &SendMeta,
-        ack: Option<&AckRepr>,
-    ) -> Result<(usize, PacketType), Error> {
-        let fragment =
-            (meta.flags & F_FRAGMENT != 0).then_some(Fragment { index: meta.frag_index, count: meta.frag_count });
-        let len = usize::from(meta.len);
-        let mut header = [0u8; crate::wire::ack::ACK_BLOCK_MAX_LEN + 8];
-        let (ptype, ext_len) = if fragment.is_none() && ack.is_none() {
-            (PacketType(meta.app_type), 0)
-        } else {
-            let repr = DataRepr {
-                app_type: PacketType(meta.app_type),
-                ack: ack.copied(),
-                fragment,
-                unreliable: false,
-                data: &[],
-            };
-            (PacketType::DATA, repr.emit_header(&mut header)?)
-        };
-        let slot = self.send_slot(arena, seq);
-        let data = slot.get(SEND_META_LEN..SEND_META_LEN + len).unwrap_or(&[]);
-        let n = self.emit(buf, ptype, seq, header.get(..ext_len).unwrap_or(&[]), data)?;
-        Ok((n, ptype))
     }
 
     #[cfg(feature = "unreliable")]

@@ -111,3 +111,17 @@ fn a_duplicate_that_comes_with_new_data_forces_no_ack_but_a_datagram_of_duplicat
     assert_eq!(drain(&mut b, 32).len(), 1, "a datagram of duplicates only is acknowledged at once");
     assert_eq!(b.stats().duplicates, 3);
 }
+
+#[test]
+fn a_lost_last_fragment_is_repaired_by_its_copy_with_its_fragment_header() {
+    let (mut a, mut b) = (link(thin(1)), link(thin(1)));
+    let long: Vec<u8> = (0..150).map(|i| i as u8).collect(); // two fragments: 94 and 56 bytes
+    a.send(PacketType(60), &long, Delivery::Reliable).unwrap();
+    let fragments = drain(&mut a, 0);
+    assert_eq!(fragments.len(), 2, "a fragment and the last one do not share 109 bytes");
+    let next = send_one(&mut a, 1, b"m1"); // the last fragment again, then m1
+    assert_eq!(packets(&next), [(1, PacketType::DATA), (2, PacketType(60))]);
+    assert_eq!(next[..fragments[1].len()], fragments[1][..], "the copy is the fragment as it was sent");
+    deliver(&mut b, 11, &[fragments[0].clone(), next]); // the last fragment's own datagram was lost
+    assert_eq!(recv_all(&mut b), [(60, long), (60, b"m1".to_vec())]);
+}
