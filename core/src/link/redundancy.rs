@@ -31,49 +31,23 @@ impl LinkState {
     /// reliable data from `first_new` on and nothing new is left queued:
     /// of the `redundancy` packets numbered just before `first_new`, those
     /// sent once, not acknowledged and not marked for a resend, from the
-    /// newest back until one does not fit. They go in ascending order after
-    /// a leading ACK or NACK, before everything else. Returns the datagram's
-    /// new length.
+    /// newest back until one does not fit. Each goes in front of the one
+    /// taken before it, after a leading ACK or NACK: in ascending order,
+    /// before everything else. Returns the datagram's new length.
     pub(super) fn bundle_copies(
         &mut self,
         arena: &mut [u8],
         now: u64,
         buf: &mut [u8],
-        len: usize,
+        mut len: usize,
         first_new: Seq,
     ) -> Result<usize, Error> {
         let thin = first_new != self.snd_nxt && self.snd_nxt == self.snd_end && !self.unreliable_queued();
         if self.config.redundancy == 0 || !thin {
             return Ok(len);
         }
-        let (oldest, copies_len) = self.copies_that_fit(arena, first_new, buf.len().saturating_sub(len));
         let at = leading_control_len(buf, &self.config.codec()).min(len);
-        let Some(moved) = buf.get_mut(at..len + copies_len).filter(|_| copies_len > 0) else {
-            return Ok(len);
-        };
-        moved.rotate_right(copies_len);
-        let mut pos = at;
-        let mut seq = oldest;
-        while seq != first_new {
-            let meta = self.send_meta(arena, seq);
-            if is_copyable(&meta) {
-                let room = buf.get_mut(pos..at + copies_len).unwrap_or(&mut []);
-                let (n, ptype) = self.emit_copy(arena, room, seq, &meta)?;
-                pos += n;
-                // a copy is sent again, but no retransmission (nothing of its recovery changes)
-                self.sent(arena, now, TraceKind::Retransmitted, seq, ptype, n);
-            }
-            seq = seq.next();
-        }
-        debug_assert_eq!(pos, at + copies_len, "copies written differ from copies measured");
-        Ok(len + copies_len)
-    }
-
-    /// The oldest packet to copy before `first_new` and the bytes of the
-    /// copies that fit in `room` (`bundle_copies`).
-    fn copies_that_fit(&self, arena: &mut [u8], first_new: Seq, room: usize) -> (Seq, usize) {
         let span = u32::from(self.config.redundancy).min(first_new.offset_from(self.snd_una));
-        let (mut oldest, mut bytes) = (first_new, 0);
         for back in 1..=span {
             let seq = first_new.retreat(back);
             let meta = self.send_meta(arena, seq);
@@ -81,13 +55,17 @@ impl LinkState {
                 continue;
             }
             let n = self.data_packet_len(usize::from(meta.len), None, meta.flags & F_FRAGMENT != 0, false);
-            if bytes + n > room {
-                break;
-            }
-            bytes += n;
-            oldest = seq;
+            let Some(grown) = buf.get_mut(at..len + n) else {
+                break; // it does not fit
+            };
+            shift_right(grown, n);
+            let (written, ptype) = self.emit_copy(arena, grown, seq, &meta)?;
+            debug_assert_eq!(written, n, "a copy's length differs from the one measured");
+            len += n;
+            // a copy is sent again, but no retransmission (nothing of its recovery changes)
+            self.sent(arena, now, TraceKind::Retransmitted, seq, ptype, written);
         }
-        (oldest, bytes)
+        Ok(len)
     }
 
     /// Writes the copy of the packet at `seq` into `buf`: as `transmit_data`
@@ -143,6 +121,18 @@ impl LinkState {
     /// A reliable packet was taken into the receive window.
     pub(super) fn note_new_data(&mut self) {
         self.arrival.new_data = true;
+    }
+}
+
+/// Moves the first `len - by` bytes of `bytes` `by` bytes on, last first
+/// (a loop: `rotate_right` or `copy_within` would link far more code).
+fn shift_right(bytes: &mut [u8], by: usize) {
+    for to in (by..bytes.len()).rev() {
+        if let Some(&b) = bytes.get(to - by) {
+            if let Some(d) = bytes.get_mut(to) {
+                *d = b;
+            }
+        }
     }
 }
 
