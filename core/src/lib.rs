@@ -78,7 +78,8 @@
 //! * `coalescing`: coalesced datagrams (`docs/PROTOCOL.md` 4.1, 6.8);
 //!   without it a connection never offers or agrees to them (handshake flag
 //!   0x04), so each datagram carries one packet both ways, and
-//!   [`LinkConfig::coalesce`] and `coalesce_wait_ms` are taken as off and 0.
+//!   [`LinkConfig::coalesce`], `coalesce_wait_ms` and `redundancy` are
+//!   taken as off, 0 and 0.
 //! * `defmt`: `defmt::Format` for the public types.
 #![no_std]
 #![cfg_attr(

@@ -489,7 +489,8 @@ typedef struct SeqlinkTrace {
 
 // A link's statistics (`seqlink_core::Stats`).
 typedef struct SeqlinkStats {
-  // Packets sent (first transmissions, retransmissions and control packets).
+  // Packets sent (first transmissions, retransmissions, redundant copies
+  // (`docs/PROTOCOL.md` 6.8.1) and control packets).
   uint64_t packets_sent;
   // Valid packets received.
   uint64_t packets_received;
@@ -497,7 +498,8 @@ typedef struct SeqlinkStats {
   uint64_t bytes_sent;
   // Bytes of valid packets received.
   uint64_t bytes_received;
-  // Data packets sent again (timeouts, fast retransmits and NACKs).
+  // Data packets sent again (timeouts, fast retransmits and NACKs;
+  // redundant copies are not counted, though traced as retransmitted).
   uint64_t retransmissions;
   // Of those, sent again before their timeout (fast retransmit or NACK).
   uint64_t fast_retransmissions;
@@ -507,7 +509,7 @@ typedef struct SeqlinkStats {
   uint64_t corrupt_packets;
   // Packets with a valid check but a malformed payload.
   uint64_t malformed_packets;
-  // Data packets received again.
+  // Data packets received again (redundant copies of packets already held included).
   uint64_t duplicates;
   // Data packets received ahead of a gap.
   uint64_t out_of_order;

@@ -68,7 +68,8 @@ impl SeqlinkEvent {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SeqlinkStats {
-    /// Packets sent (first transmissions, retransmissions and control packets).
+    /// Packets sent (first transmissions, retransmissions, redundant copies
+    /// (`docs/PROTOCOL.md` 6.8.1) and control packets).
     pub packets_sent: u64,
     /// Valid packets received.
     pub packets_received: u64,
@@ -76,7 +77,8 @@ pub struct SeqlinkStats {
     pub bytes_sent: u64,
     /// Bytes of valid packets received.
     pub bytes_received: u64,
-    /// Data packets sent again (timeouts, fast retransmits and NACKs).
+    /// Data packets sent again (timeouts, fast retransmits and NACKs;
+    /// redundant copies are not counted, though traced as retransmitted).
     pub retransmissions: u64,
     /// Of those, sent again before their timeout (fast retransmit or NACK).
     pub fast_retransmissions: u64,
@@ -86,7 +88,7 @@ pub struct SeqlinkStats {
     pub corrupt_packets: u64,
     /// Packets with a valid check but a malformed payload.
     pub malformed_packets: u64,
-    /// Data packets received again.
+    /// Data packets received again (redundant copies of packets already held included).
     pub duplicates: u64,
     /// Data packets received ahead of a gap.
     pub out_of_order: u64,

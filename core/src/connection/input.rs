@@ -37,6 +37,7 @@ impl<S: AsMut<[u8]>> Connection<S> {
     #[cfg(feature = "coalescing")]
     pub(super) fn on_coalesced(&mut self, now: u64, datagram: &[u8], bound: &Codec) -> bool {
         let mut left = datagram.len();
+        self.link.open_datagram();
         for (index, packet) in PacketRepr::decode_all(datagram, bound).enumerate() {
             match packet {
                 Ok(packet) => {
@@ -44,10 +45,14 @@ impl<S: AsMut<[u8]>> Connection<S> {
                     left = left.saturating_sub(wire_len);
                     self.on_bound(now, &packet, wire_len);
                 }
-                Err(_) if index == 0 => return false,
+                Err(_) if index == 0 => {
+                    self.link.close_datagram();
+                    return false;
+                }
                 Err(_) => self.link.note_corrupt(now, left),
             }
         }
+        self.link.close_datagram();
         true
     }
 

@@ -851,3 +851,34 @@ fn a_send_on_a_released_handle_is_an_unknown_handle() {
     server.release(handle);
     assert_eq!(server.send(handle, PacketType(100), b"to nobody", Delivery::Reliable), Err(SendError::UnknownHandle));
 }
+
+#[test]
+#[cfg(feature = "coalescing")]
+fn a_copy_that_comes_with_new_data_forces_no_ack_through_a_connection() {
+    // the defaults: coalesced datagrams agreed, each datagram of a thin
+    // stream carries the packet before it again (PROTOCOL.md 6.8.1)
+    let (mut client, mut server, _, net) = connected();
+    let mut buf = vec![0u8; 2048];
+    let mut now = net.now;
+    let mut sent = |client: &mut Client, now: u64, message: &[u8]| {
+        client.send(PacketType(100), message, Delivery::Reliable).unwrap();
+        let n = client.poll_transmit(now, &mut buf).unwrap().unwrap();
+        assert_eq!(client.poll_transmit(now, &mut buf).unwrap(), None);
+        buf[..n].to_vec()
+    };
+    let first = sent(&mut client, now, b"m0");
+    server.handle_datagram(now, CLIENT_ADDR, &first);
+    let mut out = vec![0u8; 2048];
+    assert_eq!(server.poll_transmit(now, &mut out).unwrap(), None, "m0's ACK is delayed");
+    now = server.poll_timeout().unwrap();
+    server.handle_timeout(now);
+    assert!(server.poll_transmit(now, &mut out).unwrap().is_some(), "m0's delayed ACK (lost)");
+
+    now += 1;
+    let second = sent(&mut client, now, b"m1"); // a copy of m0, then m1
+    assert_eq!(PacketRepr::decode_all(&second, &client.link.config().codec()).count(), 2);
+    server.handle_datagram(now, CLIENT_ADDR, &second);
+    assert_eq!(server.poll_transmit(now, &mut out).unwrap(), None, "m1's ACK is delayed, the copy forces none");
+    server.handle_datagram(now, CLIENT_ADDR, &second); // both duplicates now
+    assert!(server.poll_transmit(now, &mut out).unwrap().is_some(), "a datagram of duplicates is answered at once");
+}

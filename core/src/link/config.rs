@@ -13,6 +13,9 @@ pub const MAX_WINDOW: u16 = 256;
 /// The windows of [`LinkConfig::new`], in packets: 256 x 1200 B is about
 /// 300 kB in flight, 15 MB/s at 20 ms RTT or 6 MB/s at 50 ms.
 pub const DEFAULT_WINDOW: u16 = 256;
+/// [`LinkConfig::redundancy`] of [`LinkConfig::new`]: each datagram of a
+/// thin stream carries the packet before it again (`docs/BENCHMARKS.md`).
+pub(crate) const DEFAULT_REDUNDANCY: u8 = 1;
 /// The smallest maximum payload a link accepts: room for the extended data
 /// header, a fragment header and a useful amount of data.
 pub const MIN_PAYLOAD: u16 = 64;
@@ -78,6 +81,13 @@ pub struct LinkConfig {
     /// packed). This side's choice; nothing of it is on the wire. Taken as
     /// 0 without the `coalescing` feature.
     pub coalesce_wait_ms: u16,
+    /// With `coalesce`, how many earlier packets a datagram that carries
+    /// new reliable data may carry again as copies when it has room left
+    /// (redundant bundling, `docs/PROTOCOL.md` 6.8.1): a lost datagram of a
+    /// thin stream is then repaired by the next one instead of a resend
+    /// one RTT later. 0 turns it off. This side's choice; a receiver takes
+    /// the copies as duplicates. Taken as 0 without the `coalescing` feature.
+    pub redundancy: u8,
     /// Integrity check of every packet.
     pub integrity: Integrity,
     /// Value folded into every check but never sent (the connection id).
@@ -155,7 +165,8 @@ impl LinkConfig {
     /// Defaults for UDP on a LAN or the Internet: 1200-byte payloads,
     /// 256-packet windows, the low-latency timing ([`Timing::low_latency`]:
     /// 30 ms minimum RTO, 5 ms ACK delay), loss-tolerant congestion control,
-    /// 8 unreliable slots. Real congestion still slows the sender (the
+    /// 8 unreliable slots, a redundancy of 1 (used once coalescing is
+    /// agreed). Real congestion still slows the sender (the
     /// controller reacts to queues, `docs/PROTOCOL.md` 6.7); for the
     /// conservative RFC 6298-style timers use [`LinkConfig::standard`].
     pub const fn new() -> LinkConfig {
@@ -171,6 +182,7 @@ impl LinkConfig {
             retransmit: true,
             coalesce: false,
             coalesce_wait_ms: 0,
+            redundancy: DEFAULT_REDUNDANCY,
             integrity: Integrity::InternetChecksum,
             pseudo_header: 0,
             initial_send_seq: Seq(0),

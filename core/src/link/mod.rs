@@ -44,6 +44,8 @@ mod config;
 #[cfg(feature = "congestion")]
 mod pacing;
 mod receive;
+#[cfg(feature = "coalescing")]
+mod redundancy;
 #[cfg(feature = "fast-recovery")]
 mod reordering;
 mod slots;
@@ -226,6 +228,20 @@ impl<S: AsMut<[u8]>> Link<S> {
     /// demultiplexes packet types itself).
     pub(crate) fn handle_packet(&mut self, now: u64, packet: &PacketRepr<'_>, wire_len: usize) -> Handled {
         self.state.handle_packet(self.storage.as_mut(), now, packet, wire_len)
+    }
+
+    /// Starts taking the packets of one coalesced datagram (from a caller
+    /// that decodes itself): until [`Link::close_datagram`], a duplicate
+    /// forces no ACK if new data comes with it (`docs/PROTOCOL.md` 6.5).
+    #[cfg(feature = "coalescing")]
+    pub(crate) fn open_datagram(&mut self) {
+        self.state.open_datagram();
+    }
+
+    /// Ends the coalesced datagram [`Link::open_datagram`] started.
+    #[cfg(feature = "coalescing")]
+    pub(crate) fn close_datagram(&mut self) {
+        self.state.close_datagram();
     }
 
     /// Counts a datagram that failed decoding (from a caller that decodes itself).
@@ -464,6 +480,9 @@ struct LinkState {
     /// Since when new data waits to share a datagram (`coalesce_wait_ms`); `NOT_HELD`: it does not.
     #[cfg(feature = "coalescing")]
     held_since: u64,
+    /// What the coalesced datagram being taken brought (6.5's duplicate rule).
+    #[cfg(feature = "coalescing")]
+    arrival: redundancy::DatagramArrival,
     /// This side queued its FIN.
     fin_sent: bool,
     /// Sequence number of the peer's FIN, once received.
@@ -614,6 +633,8 @@ impl LinkState {
             recovered_in_order: 0,
             #[cfg(feature = "coalescing")]
             held_since: NOT_HELD,
+            #[cfg(feature = "coalescing")]
+            arrival: redundancy::DatagramArrival::default(),
             fin_sent: false,
             fin_recv: None,
             failed: None,

@@ -35,6 +35,7 @@ impl LinkState {
         #[cfg(feature = "coalescing")]
         if self.config.coalesce {
             let mut left = datagram.len();
+            self.open_datagram();
             for packet in PacketRepr::decode_all(datagram, &codec) {
                 match packet {
                     Ok(packet) => {
@@ -45,6 +46,7 @@ impl LinkState {
                     Err(_) => self.on_corrupt(arena, now, left),
                 }
             }
+            self.close_datagram();
             return;
         }
         match PacketRepr::decode(datagram, &codec) {
@@ -138,7 +140,12 @@ impl LinkState {
         if seq.is_before(self.rcv_nxt) || self.recv_meta(arena, seq).filled && self.in_recv_window(seq) {
             self.stats.duplicates += 1;
             self.trace(arena, now, TraceKind::Duplicate, seq, ptype, wire_len);
-            self.ack_now = true;
+            #[cfg(feature = "coalescing")]
+            self.ack_duplicate();
+            #[cfg(not(feature = "coalescing"))]
+            {
+                self.ack_now = true;
+            }
             return;
         }
         if !self.in_recv_window(seq) || data.len() > usize::from(self.config.max_payload) {
@@ -148,6 +155,8 @@ impl LinkState {
             return;
         }
         self.trace(arena, now, TraceKind::Received, seq, ptype, wire_len);
+        #[cfg(feature = "coalescing")]
+        self.note_new_data();
         let meta = RecvMeta {
             filled: true,
             app_type: app_type.0,

@@ -11,7 +11,8 @@
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(C)]
 pub struct Stats {
-    /// Packets sent (first transmissions, retransmissions and control packets).
+    /// Packets sent (first transmissions, retransmissions, redundant copies
+    /// (`docs/PROTOCOL.md` 6.8.1) and control packets).
     pub packets_sent: u64,
     /// Valid packets received.
     pub packets_received: u64,
@@ -19,7 +20,8 @@ pub struct Stats {
     pub bytes_sent: u64,
     /// Bytes of valid packets received.
     pub bytes_received: u64,
-    /// Data packets sent again (timeouts, fast retransmits and NACKs).
+    /// Data packets sent again (timeouts, fast retransmits and NACKs;
+    /// redundant copies are not counted, though traced as retransmitted).
     pub retransmissions: u64,
     /// Of those, sent again before their timeout (fast retransmit or NACK).
     pub fast_retransmissions: u64,
@@ -29,7 +31,7 @@ pub struct Stats {
     pub corrupt_packets: u64,
     /// Packets with a valid check but a malformed payload.
     pub malformed_packets: u64,
-    /// Data packets received again.
+    /// Data packets received again (redundant copies of packets already held included).
     pub duplicates: u64,
     /// Data packets received ahead of a gap.
     pub out_of_order: u64,

@@ -9,9 +9,9 @@ use crate::integrity::Integrity;
 use crate::wire::ack::{AckRepr, NackRepr};
 use crate::wire::{Codec, Packet, HEADER_LEN};
 
-type TestLink = Link<Vec<u8>>;
+pub(super) type TestLink = Link<Vec<u8>>;
 
-fn link(config: LinkConfig) -> TestLink {
+pub(super) fn link(config: LinkConfig) -> TestLink {
     Link::new(config, vec![0u8; config.storage_len()]).unwrap()
 }
 
@@ -26,7 +26,7 @@ fn uncongested() -> LinkConfig {
 
 /// Everything `from` wants to send now.
 /// What a driver does at `now`: runs the timers that are due, then sends everything.
-fn drain(from: &mut TestLink, now: u64) -> Vec<Vec<u8>> {
+pub(super) fn drain(from: &mut TestLink, now: u64) -> Vec<Vec<u8>> {
     if from.poll_timeout().is_some_and(|t| t <= now) {
         from.handle_timeout(now);
     }
@@ -39,13 +39,13 @@ fn drain(from: &mut TestLink, now: u64) -> Vec<Vec<u8>> {
     out
 }
 
-fn deliver(to: &mut TestLink, now: u64, datagrams: &[Vec<u8>]) {
+pub(super) fn deliver(to: &mut TestLink, now: u64, datagrams: &[Vec<u8>]) {
     for d in datagrams {
         to.handle_datagram(now, d);
     }
 }
 
-fn recv_all(link: &mut TestLink) -> Vec<(u8, Vec<u8>)> {
+pub(super) fn recv_all(link: &mut TestLink) -> Vec<(u8, Vec<u8>)> {
     let mut out = Vec::new();
     let mut buf = [0u8; 1 << 16];
     while let Some(r) = link.recv(&mut buf).unwrap() {
@@ -54,7 +54,7 @@ fn recv_all(link: &mut TestLink) -> Vec<(u8, Vec<u8>)> {
     out
 }
 
-fn ptype(d: &[u8]) -> PacketType {
+pub(super) fn ptype(d: &[u8]) -> PacketType {
     PacketType(d[4])
 }
 
@@ -488,7 +488,7 @@ fn without_retransmission_nothing_is_resent() {
 /// An ACK datagram (extended block) acknowledging up to `cumulative` and
 /// selectively the packets in `sacked`, as a forger or a corrupted ACK
 /// whose checksum still matched would deliver it.
-fn forged_ack(cumulative: Seq, sacked: &[Seq]) -> Vec<u8> {
+pub(super) fn forged_ack(cumulative: Seq, sacked: &[Seq]) -> Vec<u8> {
     let mut sack = crate::wire::ack::Sack::new();
     for seq in sacked {
         sack.set(seq.offset_from(cumulative.advance(2)) as usize);
@@ -502,7 +502,7 @@ fn forged_ack(cumulative: Seq, sacked: &[Seq]) -> Vec<u8> {
     out
 }
 
-fn seq_of(d: &[u8]) -> Seq {
+pub(super) fn seq_of(d: &[u8]) -> Seq {
     Packet::new_unchecked(d).seq()
 }
 

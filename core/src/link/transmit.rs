@@ -297,6 +297,8 @@ impl LinkState {
         if self.holds_for_coalescing(arena, now, needed) {
             return Ok(None);
         }
+        #[cfg(feature = "coalescing")]
+        let first_new = self.snd_nxt;
         #[cfg_attr(not(feature = "coalescing"), allow(unused_mut))]
         let Some(mut n) = self.transmit_packet(arena, now, buf)?
         else {
@@ -314,6 +316,8 @@ impl LinkState {
                 {
                     n += more;
                 }
+                // room left in a thin stream's datagram carries earlier packets again (6.8.1)
+                n = self.bundle_copies(arena, now, buf.get_mut(..needed).unwrap_or(&mut []), n, first_new)?;
             }
         }
         Ok(Some(n))
@@ -432,7 +436,7 @@ impl LinkState {
     /// The wire length of a data packet with `len` bytes of data: a plain
     /// packet when nothing extends it, else an extended DATA packet.
     #[cfg(feature = "coalescing")]
-    fn data_packet_len(&self, len: usize, ack: Option<&AckRepr>, fragment: bool, unreliable: bool) -> usize {
+    pub(super) fn data_packet_len(&self, len: usize, ack: Option<&AckRepr>, fragment: bool, unreliable: bool) -> usize {
         let extended = ack.is_some() || fragment || unreliable;
         let ext = if extended {
             let fragment = fragment.then_some(Fragment { index: 0, count: 1 });
