@@ -20,6 +20,9 @@ cargo clippy -p seqlink-core --all-targets --no-default-features --locked -- -D 
 
 step "cargo test"
 cargo test --workspace --locked
+# the core's own tests in its smallest build (every optional feature off;
+# tests that need a feature are compiled out with it)
+cargo test -p seqlink-core --no-default-features --lib --tests --locked
 
 step "Python package: pip install ./py-bindings in a venv, then its pytest suite"
 ./scripts/test-py.sh

@@ -6,7 +6,9 @@ use std::vec::Vec;
 
 use super::*;
 use crate::integrity::Integrity;
-use crate::wire::ack::{AckRepr, NackRepr};
+use crate::wire::ack::AckRepr;
+#[cfg(feature = "fast-recovery")]
+use crate::wire::ack::NackRepr;
 use crate::wire::{Codec, Packet, HEADER_LEN};
 
 pub(super) type TestLink = Link<Vec<u8>>;
@@ -92,6 +94,7 @@ fn in_order_delivery_with_delayed_ack() {
     assert_eq!(a.stats().srtt_ms, u32::try_from(deadline).unwrap());
 }
 
+#[cfg(all(feature = "fragmentation", feature = "full-stats"))]
 #[test]
 fn fragments_are_reassembled() {
     let c = uncongested();
@@ -111,6 +114,7 @@ fn fragments_are_reassembled() {
     assert_eq!(b.stats().out_of_order, out.len() as u64 - 1);
 }
 
+#[cfg(feature = "fragmentation")]
 #[test]
 fn recv_with_small_buffer_consumes_nothing() {
     let mut a = link(config());
@@ -147,6 +151,7 @@ fn reserved_types_are_refused() {
     assert_eq!(a.send(PacketType(30), b"", Delivery::Reliable), Err(SendError::ReservedType));
 }
 
+#[cfg(all(feature = "stats", feature = "congestion"))]
 #[test]
 fn lost_packet_is_retransmitted_after_rto_with_backoff() {
     let c = config();
@@ -183,6 +188,7 @@ fn dead_peer_fails_the_link() {
     assert!(a.poll_timeout().is_none());
 }
 
+#[cfg(feature = "full-stats")]
 #[test]
 fn duplicate_is_answered_with_the_cumulative_ack() {
     let mut a = link(config());
@@ -201,6 +207,7 @@ fn duplicate_is_answered_with_the_cumulative_ack() {
     assert_eq!(b.stats().duplicates, 1);
 }
 
+#[cfg(all(feature = "fast-recovery", feature = "full-stats"))]
 #[test]
 fn gap_triggers_nack_and_immediate_retransmission() {
     let mut a = link(config());
@@ -224,6 +231,7 @@ fn gap_triggers_nack_and_immediate_retransmission() {
     assert_eq!(b.stats().nacks_sent, 1);
 }
 
+#[cfg(all(feature = "fast-recovery", feature = "full-stats"))]
 #[test]
 fn sack_drives_fast_retransmit() {
     let mut c = config();
@@ -261,6 +269,7 @@ fn plain_seed_acks_are_understood() {
     assert!(a.is_idle());
 }
 
+#[cfg(all(feature = "unreliable", feature = "full-stats"))]
 #[test]
 fn unreliable_messages_drop_late_and_duplicate_packets() {
     let mut a = link(config());
@@ -297,6 +306,7 @@ fn acks_ride_on_data_when_they_fit() {
     assert_eq!(recv_all(&mut a), vec![(61, b"pong".to_vec())]);
 }
 
+#[cfg(feature = "full-stats")]
 #[test]
 fn zero_window_probe_and_window_update() {
     let c = config().with_window(2);
@@ -388,6 +398,7 @@ fn reading_what_one_ack_left_unread_sends_no_window_update() {
     assert!(drain(&mut b, 2).is_empty(), "packets held beyond a hole: no window update");
 }
 
+#[cfg(feature = "fragmentation")]
 #[test]
 fn oversized_incoming_message_is_dropped_with_an_event() {
     let big = config().with_window(16);
@@ -409,6 +420,7 @@ fn oversized_incoming_message_is_dropped_with_an_event() {
     assert!(a.is_idle());
 }
 
+#[cfg(all(feature = "trace", feature = "full-stats"))]
 #[test]
 fn traces_record_packet_events() {
     let mut c = config();
@@ -528,6 +540,7 @@ fn falsely_sacked_packet_1(a: &mut TestLink, b: &mut TestLink) -> Vec<Vec<u8>> {
     drain(b, 5)
 }
 
+#[cfg(feature = "fast-recovery")]
 #[test]
 fn falsely_sacked_packet_is_resent_on_timeout() {
     let mut a = link(config());
@@ -548,6 +561,7 @@ fn falsely_sacked_packet_is_resent_on_timeout() {
     assert_eq!(a.failure(), None);
 }
 
+#[cfg(feature = "fast-recovery")]
 #[test]
 fn nack_of_a_falsely_sacked_packet_is_honoured() {
     let mut a = link(config());
@@ -609,8 +623,14 @@ fn timers_at_the_end_of_the_clock() {
     assert!(a.is_idle());
 }
 
-/// Builds without optional features (`cargo test -p seqlink-core --no-default-features minimal_build`).
-#[cfg(not(all(feature = "fragmentation", feature = "unreliable", feature = "trace", feature = "full-stats")))]
+/// Builds without optional features (`cargo test -p seqlink-core --no-default-features --lib`, which
+/// `scripts/test.sh` runs; the tests that need a feature are compiled out without it).
+#[cfg(any(
+    not(feature = "fragmentation"),
+    not(feature = "unreliable"),
+    not(feature = "trace"),
+    all(feature = "stats", not(feature = "full-stats"))
+))]
 mod minimal_build {
     use super::*;
 
@@ -685,7 +705,7 @@ mod minimal_build {
         assert_eq!(a.poll_trace(), None);
     }
 
-    #[cfg(not(feature = "full-stats"))]
+    #[cfg(all(feature = "stats", not(feature = "full-stats")))]
     #[test]
     fn without_full_stats_a_few_counters_are_kept() {
         let mut a = link(config());
@@ -707,6 +727,7 @@ fn data_seqs(datagrams: &[Vec<u8>]) -> Vec<u32> {
     datagrams.iter().filter(|d| is_data(d)).map(|d| seq_of(d).0).collect()
 }
 
+#[cfg(feature = "fast-recovery")]
 fn nacked(datagrams: &[Vec<u8>]) -> Vec<Vec<u32>> {
     let nacks = datagrams.iter().filter(|d| ptype(d) == PacketType::NACK);
     nacks.map(|d| NackRepr::parse(&d[HEADER_LEN..]).unwrap().seqs().map(|s| s.0).collect()).collect()
@@ -735,6 +756,7 @@ fn each_packet_has_its_own_resend_deadline() {
     assert_eq!(a.poll_timeout(), Some((t0 + 2 * rto + slack).max(t1 + rto + slack)));
 }
 
+#[cfg(feature = "fast-recovery")]
 #[test]
 fn once_the_peer_acknowledges_again_each_packet_keeps_its_own_deadline() {
     let c = config();
@@ -821,6 +843,7 @@ fn a_packet_left_waiting_by_a_timeout_goes_before_a_later_one_against_a_cumulati
     assert!(a.failure().is_none());
 }
 
+#[cfg(all(feature = "fast-recovery", feature = "full-stats"))]
 #[test]
 fn a_packet_is_fast_retransmitted_again_when_its_resend_is_lost() {
     let mut c = uncongested();
@@ -856,6 +879,7 @@ fn a_packet_is_fast_retransmitted_again_when_its_resend_is_lost() {
     assert_eq!(data_seqs(&drain(&mut a, 40)), [0]);
 }
 
+#[cfg(all(feature = "fast-recovery", feature = "full-stats"))]
 #[test]
 fn acknowledgements_of_packets_sent_before_a_resend_do_not_repeat_it() {
     let mut c = uncongested();
@@ -881,6 +905,7 @@ fn acknowledgements_of_packets_sent_before_a_resend_do_not_repeat_it() {
     assert!(data_seqs(&drain(&mut a, 21)).is_empty());
 }
 
+#[cfg(feature = "fast-recovery")]
 #[test]
 fn a_nack_names_several_holes_in_order() {
     let mut c = config().with_window(16);
@@ -900,6 +925,7 @@ fn a_nack_names_several_holes_in_order() {
     assert_eq!(data_seqs(&drain(&mut a, 10))[..2], [1, 3]);
 }
 
+#[cfg(feature = "fast-recovery")]
 #[test]
 fn a_hole_opened_after_a_nack_is_named_at_once() {
     let mut c = config().with_window(16);
@@ -969,6 +995,7 @@ fn an_ack_rides_on_data_exactly_when_the_extended_header_and_data_fit() {
     }
 }
 
+#[cfg(all(feature = "fast-recovery", feature = "full-stats"))]
 /// B's acknowledgements of `datagrams` (arriving in this order at `now`).
 fn acks_of(b: &mut TestLink, now: u64, datagrams: &[&Vec<u8>]) -> Vec<Vec<u8>> {
     let mut acks = Vec::new();
@@ -979,6 +1006,7 @@ fn acks_of(b: &mut TestLink, now: u64, datagrams: &[&Vec<u8>]) -> Vec<Vec<u8>> {
     acks
 }
 
+#[cfg(all(feature = "fast-recovery", feature = "full-stats"))]
 #[test]
 fn once_reordering_is_seen_a_late_packet_is_awaited_and_a_lost_one_resent_when_the_window_passes() {
     let mut c = config().with_window(16);
@@ -1032,6 +1060,7 @@ fn once_reordering_is_seen_a_late_packet_is_awaited_and_a_lost_one_resent_when_t
     assert_eq!((a.stats().fast_retransmissions, a.stats().timeouts), (1, 0));
 }
 
+#[cfg(all(feature = "fast-recovery", feature = "full-stats"))]
 /// A sender that learns only from SACKs (every packet acknowledged at once),
 /// with an RTT sample of 20 ms (10 ms each way) from packet 0, sent packets
 /// 1, 2 and 3 at 20 ms; 2 and 3 arrived at 30 ms, and their ACKs at 40 ms
@@ -1060,12 +1089,14 @@ fn packet_1_fast_retransmitted_at_40_ms() -> (TestLink, TestLink, Vec<u8>, Vec<u
     (a, b, out[0].clone(), resent[0].clone())
 }
 
+#[cfg(all(feature = "fast-recovery", feature = "full-stats"))]
 /// Sends packets 4, 5 and 6 at 60 ms; 5 and 6 overtake 4 (their ACKs are in
 /// at 80 ms, 4's at 95 ms); returns what the sender resent at 80 ms.
 fn packet_4_overtaken_at_60_ms(a: &mut TestLink, b: &mut TestLink) -> Vec<u32> {
     first_of_three_overtaken(a, b, 60)
 }
 
+#[cfg(all(feature = "fast-recovery", feature = "full-stats"))]
 /// Sends three packets at `now`; the second and third overtake the first
 /// (their ACKs are in 20 ms later, the first's 35 ms later); returns what
 /// the sender resent when the two ACKs were in.
@@ -1083,6 +1114,7 @@ fn first_of_three_overtaken(a: &mut TestLink, b: &mut TestLink, now: u64) -> Vec
     resent
 }
 
+#[cfg(all(feature = "fast-recovery", feature = "full-stats"))]
 /// Sends three packets at `now`; the first is lost, the other two arrive
 /// 10 ms later and their ACKs 10 ms after that; the first is fast-
 /// retransmitted (once the reordering window allows), and its resend
@@ -1106,6 +1138,7 @@ fn first_of_three_lost_and_fast_retransmitted(a: &mut TestLink, b: &mut TestLink
     resent_at + 20
 }
 
+#[cfg(all(feature = "fast-recovery", feature = "full-stats"))]
 /// The sender of `packet_1_fast_retransmitted_at_40_ms`, taught a
 /// reordering by that spurious resend, then `losses` losses recovered by
 /// fast retransmit; returns what it resent when a packet was then
@@ -1123,6 +1156,7 @@ fn overtaken_after_losses_that_proved_real(losses: u8) -> Vec<u32> {
     first_of_three_overtaken(&mut a, &mut b, now)
 }
 
+#[cfg(all(feature = "fast-recovery", feature = "full-stats"))]
 #[test]
 fn a_resend_acknowledged_sooner_than_any_round_trip_teaches_the_reordering_window() {
     let (mut a, mut b, original, resend) = packet_1_fast_retransmitted_at_40_ms();
@@ -1139,6 +1173,7 @@ fn a_resend_acknowledged_sooner_than_any_round_trip_teaches_the_reordering_windo
     assert_eq!(a.stats().retransmissions, 1);
 }
 
+#[cfg(all(feature = "fast-recovery", feature = "full-stats"))]
 #[test]
 fn a_reordering_seen_once_is_forgotten_after_16_losses_in_a_row_proved_real() {
     // 15 losses recovered for real: the window learned holds, and an
@@ -1150,6 +1185,7 @@ fn a_reordering_seen_once_is_forgotten_after_16_losses_in_a_row_proved_real() {
     assert_eq!(overtaken_after_losses_that_proved_real(forgotten_after).len(), 1);
 }
 
+#[cfg(all(feature = "fast-recovery", feature = "full-stats"))]
 #[test]
 fn a_resend_acknowledged_a_round_trip_later_teaches_nothing() {
     let (mut a, mut b, _lost, resend) = packet_1_fast_retransmitted_at_40_ms();

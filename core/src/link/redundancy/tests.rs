@@ -1,4 +1,10 @@
 #![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::panic)]
+// builds without `stats`, `fast-recovery` or `fragmentation` leave out the
+// tests that need them, and with them some of these imports
+#![cfg_attr(
+    not(all(feature = "full-stats", feature = "fast-recovery", feature = "fragmentation")),
+    allow(unused_imports)
+)]
 
 extern crate std;
 use std::vec;
@@ -34,6 +40,7 @@ fn send_one(a: &mut TestLink, now: u64, message: &[u8]) -> Vec<u8> {
     out.pop().unwrap()
 }
 
+#[cfg(feature = "stats")]
 #[test]
 fn a_lost_datagram_is_repaired_by_the_copy_in_the_next_one_without_a_retransmission() {
     let (mut a, mut b) = (link(thin(1)), link(thin(1)));
@@ -70,6 +77,7 @@ fn copies_stop_at_the_longest_datagram() {
     assert!(sent.iter().all(|d| d.len() <= longest));
 }
 
+#[cfg(feature = "fast-recovery")]
 #[test]
 fn only_packets_still_unacknowledged_are_copied() {
     let mut a = link(thin(3));
@@ -97,6 +105,7 @@ fn nothing_is_copied_while_new_data_waits_or_without_redundancy() {
     assert_eq!(out.iter().map(|d| packets(d).iter().map(|p| p.0).collect()).collect::<Vec<Vec<u32>>>(), [[1, 2]]);
 }
 
+#[cfg(feature = "full-stats")]
 #[test]
 fn a_duplicate_that_comes_with_new_data_forces_no_ack_but_a_datagram_of_duplicates_does() {
     let (mut a, mut b) = (link(thin(1)), link(thin(1)));
@@ -112,6 +121,7 @@ fn a_duplicate_that_comes_with_new_data_forces_no_ack_but_a_datagram_of_duplicat
     assert_eq!(b.stats().duplicates, 3);
 }
 
+#[cfg(feature = "fragmentation")]
 #[test]
 fn a_lost_last_fragment_is_repaired_by_its_copy_with_its_fragment_header() {
     let (mut a, mut b) = (link(thin(1)), link(thin(1)));
