@@ -158,7 +158,7 @@ fn main() {
                 }
             );
             let (duplicate, reorder) = (cell.impairment.duplicate, cell.impairment.reorder);
-            rows.push(Row { library, kind, loss, delay_ms, bytes, duplicate, reorder, outcome });
+            rows.push(Row { library, kind, loss, delay_ms, run: 1, bytes, duplicate, reorder, outcome });
             // let the last run's sockets and threads go before the next one
             std::thread::sleep(Duration::from_millis(50));
         }

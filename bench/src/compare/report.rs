@@ -19,6 +19,8 @@ pub struct Row {
     pub loss: f64,
     /// One-way delay, milliseconds.
     pub delay_ms: u64,
+    /// Which repetition of its cell this is, from 1.
+    pub run: u32,
     /// Bytes the run sends.
     pub bytes: usize,
     /// Probability that the relay duplicates a datagram.
@@ -409,12 +411,14 @@ mod tests {
             elapsed: std::time::Duration::from_secs(10),
             cpu: std::time::Duration::from_millis(360),
             latencies_ms: vec![0.5; 1000],
+            relay: Default::default(),
         };
         let row = Row {
             library: Library::KcpTurbo,
             kind: "paced",
             loss: 0.05,
             delay_ms: 10,
+            run: 1,
             bytes: 100_000,
             duplicate: 0.0,
             reorder: 0.0,
