@@ -6,13 +6,14 @@
 //! receiver checks length and hash. A run that has not finished after
 //! 60 s x (MiB / 16) is stopped and reported as T. Small messages: 100 B
 //! every 1 ms for 10 s at p in {0, 5, 10}%, D in {0, 10} ms, one-way latency
-//! p50/p99. `--repeat N` runs every bulk cell N times per library, the
+//! p50/p99. Every run also reports the bytes on the wire per delivered
+//! byte. `--repeat N` runs every bulk cell N times per library, the
 //! libraries taking turns (A, B, C, D, then again), run r with its own loss
-//! seed (run 1 the cell's usual one); the paced cells run once (10 s each).
-//! The tables show the medians. `--quick`: one small bulk cell (256 KiB at 5 % loss, 2 %
-//! duplication, 5 % reordered by up to 3 ms, D = 0) and one short paced
-//! cell per library (the smoke test); exits non-zero when a run errs or
-//! fails its hash check.
+//! seed (run 1 the cell's usual one), and the tables show the medians; the
+//! paced cells run once (10 s each). `--quick`: one small bulk cell
+//! (256 KiB at 5 % loss, 2 % duplication, 5 % reordered by up to 3 ms,
+//! D = 0) and one short paced cell per library (the smoke test); exits
+//! non-zero when a run errs or fails its hash check.
 //!
 //! `cargo run --release -p seqlink-bench --features enet --bin compare -- \
 //!   [--quick] [--mib N] [--repeat N] [--csv PATH] [--docs PATH --plots DIR --meta TEXT]
@@ -84,7 +85,7 @@ fn run_seed(cell_seed: u64, run: u32) -> u64 {
     cell_seed.wrapping_add(u64::from(run.saturating_sub(1)) << 32)
 }
 
-/// (kind, loss, delay, bytes, cell) of every run of the grid.
+/// (kind, loss, delay, bytes, cell) of every cell of the grid (each run `--repeat` times if bulk).
 fn grid(args: &Args) -> Vec<(&'static str, f64, u64, usize, Cell)> {
     let mut cells = Vec::new();
     if args.quick {

@@ -206,6 +206,10 @@ pub fn run(library: Library, cell: &Cell) -> Outcome {
     let cpu = sender_cpu + receiver_cpu;
     let (start, (sink, last)) = match (sent, received) {
         (Ok(start), Ok(got)) => (start, got),
+        // still connecting when the time limit passed: it did not finish (T), it did not fail
+        (Err(_), Ok((sink, _))) if sink.received() == 0 && Instant::now() >= shared.deadline => {
+            (Instant::now(), (sink, None))
+        }
         (Err(e), _) | (_, Err(e)) => return Outcome { cpu, relay: relay_stats, ..failed(e) },
     };
     let end = last.unwrap_or_else(Instant::now);
@@ -276,4 +280,23 @@ pub fn spawn_pair(
         })
     });
     (addr, (to_sender, sender), (to_receiver, receiver))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sender_that_cannot_connect_within_the_time_limit_did_not_finish() {
+        let cell = Cell {
+            workload: Workload::Bulk { bytes: 10_000, seed: 1 },
+            impairment: Impairment::loss_delay(1.0, 0, 1),
+            limit: Duration::from_secs(1),
+        };
+        let started = Instant::now();
+        let outcome = run(Library::Seqlink, &cell);
+        assert_eq!(outcome.status, Status::Timeout);
+        // the handshake gets what is left of the run's limit, not a fixed 5 s
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    }
 }
