@@ -150,15 +150,19 @@ impl<'a> Runs<'a> {
         if self.0.len() == 1 {
             return goodput_cell(median);
         }
-        let mut text = format!("{} ({}-{}", goodput_cell(median), goodput_cell(low), goodput_cell(high));
+        let mut notes = Vec::new();
+        let (lowest, highest) = (goodput_cell(low), goodput_cell(high));
+        // a range is worth showing unless every run ended the same unfinished way (`T-T`)
+        if lowest != highest || unfinished_label(&high.outcome.status).is_none() {
+            notes.push(format!("{lowest}-{highest}"));
+        }
         for label in ["BAD", "E", "T"] {
             let n = self.0.iter().filter(|r| unfinished_label(&r.outcome.status) == Some(label)).count();
             if n > 0 {
-                let _ = write!(text, ", {n} of {} {label}", self.0.len());
+                notes.push(format!("{n} of {} {label}", self.0.len()));
             }
         }
-        text.push(')');
-        text
+        format!("{} ({})", goodput_cell(median), notes.join(", "))
     }
 
     /// Wire bytes per delivered byte, and in brackets with the IP and UDP headers (medians).
@@ -420,10 +424,12 @@ pub fn goodput_svg(rows: &[Row], delay_ms: u64) -> String {
             };
             let x = x_of(i);
             if runs.0.len() > 1 {
+                // side by side, so that the libraries' bars do not cover each other
+                let bar_x = x + 3.0 * (li as f64 - (libs.len() as f64 - 1.0) / 2.0);
                 let (y_low, y_high) = (y_of(mb(low)), y_of(mb(high)));
                 let _ = writeln!(
                     out,
-                    "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{y_low:.1}\" y2=\"{y_high:.1}\" stroke=\"{c}\" stroke-opacity=\"0.5\"/>"
+                    "<line x1=\"{bar_x:.1}\" x2=\"{bar_x:.1}\" y1=\"{y_low:.1}\" y2=\"{y_high:.1}\" stroke=\"{c}\" stroke-width=\"1.5\" stroke-opacity=\"0.6\"/>"
                 );
             }
             points.push((x, y_of(mb(median))));
@@ -607,6 +613,10 @@ mod tests {
         ];
         let md = markdown(&two_slow, "", &[]);
         assert!(table(&md, "**Goodput, MB/s**").contains("| 10 ms, 5% | T (T-5.69, 2 of 3 T) |"), "{md}");
+
+        let all_slow: Vec<Row> = (1..=3).map(|run| unfinished(bulk_run(Library::Enet, run, 5.0, 5.0))).collect();
+        let md = markdown(&all_slow, "", &[]);
+        assert!(table(&md, "**Goodput, MB/s**").contains("| 10 ms, 5% | T (3 of 3 T) |"), "{md}");
     }
 
     #[test]
