@@ -6,7 +6,7 @@
 #                                (the tables show medians): CSV of every run in
 #                                bench/results/compare.csv, tables and SVG plots
 #                                into docs/BENCHMARKS.md and docs/compare/
-#                                (about 8 minutes on 2 cores)
+#                                (about 7 minutes on 2 cores)
 #   scripts/compare.sh --quick   the smoke test: one small bulk cell and one short
 #                                latency cell per library; fails only when a run
 #                                errs or its data fails the hash check
