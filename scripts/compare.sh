@@ -2,14 +2,17 @@
 # seqlink against KCP (the `kcp` crate) and ENet (libenet) through one
 # seeded impairment relay on loopback UDP; see docs/BENCHMARKS.md.
 #
-#   scripts/compare.sh           the full grid: CSV in bench/results/compare.csv,
-#                                tables and SVG plots into docs/BENCHMARKS.md
-#                                and docs/compare/ (about 5 minutes on 2 cores)
+#   scripts/compare.sh           the full grid, every bulk cell 3 times per library
+#                                (the tables show medians): CSV of every run in
+#                                bench/results/compare.csv, tables and SVG plots
+#                                into docs/BENCHMARKS.md and docs/compare/
+#                                (about 7 minutes on 2 cores)
 #   scripts/compare.sh --quick   the smoke test: one small bulk cell and one short
 #                                latency cell per library; fails only when a run
 #                                errs or its data fails the hash check
 #
-# Extra arguments go to the binary (e.g. --mib 16).
+# Extra arguments go to the binary (e.g. --mib 16, or --repeat 5: the last
+# --repeat given counts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
@@ -44,4 +47,4 @@ meta="Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -sr) $(uname -m), ${c
 (shared with other work, so figures vary from run to run); seqlink ${commit}, kcp ${kcp_version},
 libenet ${enet_version}. CSV: \`bench/results/compare.csv\`."
 
-exec "$bin" --csv bench/results/compare.csv --docs docs/BENCHMARKS.md --plots docs/compare --meta "$meta" "${args[@]}"
+exec "$bin" --repeat 3 --csv bench/results/compare.csv --docs docs/BENCHMARKS.md --plots docs/compare --meta "$meta" "${args[@]}"

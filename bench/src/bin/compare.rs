@@ -5,14 +5,18 @@
 //! by D one way, for p in {0, 1, 5, 10, 20}% and D in {0, 10} ms; the
 //! receiver checks length and hash. A run that has not finished after
 //! 60 s x (MiB / 16) is stopped and reported as T. Small messages: 100 B
-//! every 1 ms for 10 s at p in {0, 5}%, D in {0, 10} ms, one-way latency
-//! p50/p99. `--quick`: one small bulk cell (256 KiB at 5 % loss, 2 %
-//! duplication, 5 % reordered by up to 3 ms, D = 0) and one short paced
-//! cell per library (the smoke test); exits non-zero when a run errs or
-//! fails its hash check.
+//! every 1 ms for 10 s at p in {0, 5, 10}%, D in {0, 10} ms, one-way latency
+//! p50/p99. Every run also reports the bytes on the wire per delivered
+//! byte. `--repeat N` runs every bulk cell N times per library, the
+//! libraries taking turns (A, B, C, D, then again), run r with its own loss
+//! seed (run 1 the cell's usual one), and the tables show the medians; the
+//! paced cells run once (10 s each). `--quick`: one small bulk cell
+//! (256 KiB at 5 % loss, 2 % duplication, 5 % reordered by up to 3 ms,
+//! D = 0) and one short paced cell per library (the smoke test); exits
+//! non-zero when a run errs or fails its hash check.
 //!
 //! `cargo run --release -p seqlink-bench --features enet --bin compare -- \
-//!   [--quick] [--mib N] [--csv PATH] [--docs PATH --plots DIR --meta TEXT]
+//!   [--quick] [--mib N] [--repeat N] [--csv PATH] [--docs PATH --plots DIR --meta TEXT]
 //!   [--only LIBRARY] [--kind bulk|paced] [--loss PERCENT] [--delay MS]`
 //! (`scripts/compare.sh` installs libenet-dev and passes all of these;
 //! `--only`, `--kind`, `--loss` and `--delay` run a part of the grid, down
@@ -21,18 +25,19 @@
 use seqlink_bench::compare::relay::Impairment;
 use seqlink_bench::compare::report::{self, Row};
 use seqlink_bench::compare::workload::Workload;
-use seqlink_bench::compare::{run, Cell, Library, Status};
+use seqlink_bench::compare::{run, Cell, Library, Outcome, Status};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const LOSSES: [f64; 5] = [0.0, 0.01, 0.05, 0.10, 0.20];
 const DELAYS: [u64; 2] = [0, 10];
-const PACED_LOSSES: [f64; 2] = [0.0, 0.05];
+const PACED_LOSSES: [f64; 3] = [0.0, 0.05, 0.10];
 
 #[derive(Debug, Default)]
 struct Args {
     quick: bool,
     mib: Option<usize>,
+    repeat: u32,
     csv: Option<PathBuf>,
     docs: Option<PathBuf>,
     plots: Option<PathBuf>,
@@ -44,13 +49,19 @@ struct Args {
 }
 
 fn parse() -> Result<Args, String> {
-    let mut args = Args::default();
+    let mut args = Args { repeat: 1, ..Args::default() };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = || it.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
             "--quick" => args.quick = true,
             "--mib" => args.mib = Some(value()?.parse().map_err(|e| format!("--mib: {e}"))?),
+            "--repeat" => {
+                args.repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?;
+                if args.repeat == 0 {
+                    return Err("--repeat needs at least 1".into());
+                }
+            }
             "--csv" => args.csv = Some(value()?.into()),
             "--docs" => args.docs = Some(value()?.into()),
             "--plots" => args.plots = Some(value()?.into()),
@@ -69,7 +80,12 @@ fn seed(loss: f64, delay_ms: u64) -> u64 {
     0x5eed_0000 + (loss * 1000.0) as u64 * 100 + delay_ms
 }
 
-/// (kind, loss, delay, bytes, cell) of every run of the grid.
+/// The relay's seed for run `run` (from 1) of a cell: run 1 keeps the cell's own.
+fn run_seed(cell_seed: u64, run: u32) -> u64 {
+    cell_seed.wrapping_add(u64::from(run.saturating_sub(1)) << 32)
+}
+
+/// (kind, loss, delay, bytes, cell) of every cell of the grid (each run `--repeat` times if bulk).
 fn grid(args: &Args) -> Vec<(&'static str, f64, u64, usize, Cell)> {
     let mut cells = Vec::new();
     if args.quick {
@@ -141,26 +157,18 @@ fn main() {
         {
             continue;
         }
-        for &library in &libraries {
-            let outcome = run(library, &cell);
-            println!(
-                "{:<13} {kind:<5} loss {:>4.1}%  D {delay_ms:>2} ms  {:<8} {:>7.2} MB/s  {:>6.2} s  cpu {:>5.2} s{}",
-                library.name(),
-                loss * 100.0,
-                outcome.status.label(),
-                outcome.mb_per_s(),
-                outcome.elapsed.as_secs_f64(),
-                outcome.cpu.as_secs_f64(),
-                match (report::percentile(&outcome.latencies_ms, 0.5), report::percentile(&outcome.latencies_ms, 0.99))
-                {
-                    (Some(a), Some(b)) => format!("  p50 {a:.1} ms  p99 {b:.1} ms"),
-                    _ => String::new(),
-                }
-            );
-            let (duplicate, reorder) = (cell.impairment.duplicate, cell.impairment.reorder);
-            rows.push(Row { library, kind, loss, delay_ms, bytes, duplicate, reorder, outcome });
-            // let the last run's sockets and threads go before the next one
-            std::thread::sleep(Duration::from_millis(50));
+        let runs = if kind == "bulk" { args.repeat } else { 1 };
+        for run_number in 1..=runs {
+            let mut cell = cell.clone();
+            cell.impairment.seed = run_seed(cell.impairment.seed, run_number);
+            for &library in &libraries {
+                let outcome = run(library, &cell);
+                print_run(library, kind, loss, delay_ms, run_number, &outcome);
+                let (duplicate, reorder) = (cell.impairment.duplicate, cell.impairment.reorder);
+                rows.push(Row { library, kind, loss, delay_ms, run: run_number, bytes, duplicate, reorder, outcome });
+                // let the last run's sockets and threads go before the next one
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
     }
     println!("{} runs in {:.0} s", rows.len(), started.elapsed().as_secs_f64());
@@ -179,6 +187,23 @@ fn main() {
     if !failures.is_empty() {
         std::process::exit(1);
     }
+}
+
+fn print_run(library: Library, kind: &str, loss: f64, delay_ms: u64, run_number: u32, outcome: &Outcome) {
+    println!(
+        "{:<13} {kind:<5} loss {:>4.1}%  D {delay_ms:>2} ms  run {run_number}  {:<8} {:>7.2} MB/s  {:>6.2} s  cpu {:>5.2} s  wire {:>5.2} B/B{}",
+        library.name(),
+        loss * 100.0,
+        outcome.status.label(),
+        outcome.mb_per_s(),
+        outcome.elapsed.as_secs_f64(),
+        outcome.cpu.as_secs_f64(),
+        outcome.wire_bytes_per_byte(0).unwrap_or(f64::NAN),
+        match (report::percentile(&outcome.latencies_ms, 0.5), report::percentile(&outcome.latencies_ms, 0.99)) {
+            (Some(a), Some(b)) => format!("  p50 {a:.1} ms  p99 {b:.1} ms"),
+            _ => String::new(),
+        }
+    );
 }
 
 fn write(args: &Args, rows: &[Row]) -> Result<(), String> {

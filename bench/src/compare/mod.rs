@@ -4,8 +4,9 @@
 //! thread of one library, both in this process, through a fresh [`relay`]
 //! on loopback UDP that drops, delays, duplicates and reorders datagrams
 //! with a seeded generator. The receiver checks length and hash of what it
-//! got; the run reports goodput, one-way latencies and the CPU time of the
-//! two library threads (the relay's is not counted).
+//! got; the run reports goodput, one-way latencies, the CPU time of the
+//! two library threads (the relay's is not counted) and the datagrams and
+//! bytes the relay received from each side.
 //!
 //! `cargo run --release -p seqlink-bench --bin compare` (see `scripts/compare.sh`).
 
@@ -18,7 +19,7 @@ pub mod report;
 pub mod seqlink_run;
 pub mod workload;
 
-use relay::{Impairment, Relay};
+use relay::{Impairment, Relay, RelayStats};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -115,7 +116,12 @@ pub struct Outcome {
     pub cpu: Duration,
     /// One-way latency of every paced message, milliseconds, in arrival order.
     pub latencies_ms: Vec<f64>,
+    /// What the relay received from each side (zero when the run did not start).
+    pub relay: RelayStats,
 }
+
+/// Bytes of IPv4 and UDP header around every datagram.
+pub const IP_UDP_HEADER: u64 = 28;
 
 impl Outcome {
     /// Delivered megabytes (10^6 bytes) per second.
@@ -126,6 +132,14 @@ impl Outcome {
         } else {
             0.0
         }
+    }
+
+    /// UDP payload bytes of both directions per delivered application byte,
+    /// counting `header` more bytes for every datagram (0, or [`IP_UDP_HEADER`]).
+    pub fn wire_bytes_per_byte(&self, header: u64) -> Option<f64> {
+        let (to, back) = (self.relay.to_receiver, self.relay.to_sender);
+        let wire = to.bytes + back.bytes + header * (to.datagrams + back.datagrams);
+        (self.delivered > 0).then(|| wire as f64 / self.delivered as f64)
     }
 }
 
@@ -188,11 +202,15 @@ pub fn run(library: Library, cell: &Cell) -> Outcome {
     let _ = receiver.0.send((client_addr, relay.server_side()));
     let (sent, sender_cpu) = sender.1.join().unwrap_or((Err("sender panicked".into()), Duration::ZERO));
     let (received, receiver_cpu) = receiver.1.join().unwrap_or((Err("receiver panicked".into()), Duration::ZERO));
-    relay.stop();
+    let relay_stats = relay.stop();
     let cpu = sender_cpu + receiver_cpu;
     let (start, (sink, last)) = match (sent, received) {
         (Ok(start), Ok(got)) => (start, got),
-        (Err(e), _) | (_, Err(e)) => return Outcome { cpu, ..failed(e) },
+        // still connecting when the time limit passed: it did not finish (T), it did not fail
+        (Err(_), Ok((sink, _))) if sink.received() == 0 && Instant::now() >= shared.deadline => {
+            (Instant::now(), (sink, None))
+        }
+        (Err(e), _) | (_, Err(e)) => return Outcome { cpu, relay: relay_stats, ..failed(e) },
     };
     let end = last.unwrap_or_else(Instant::now);
     let status =
@@ -203,6 +221,7 @@ pub fn run(library: Library, cell: &Cell) -> Outcome {
         elapsed: end.saturating_duration_since(start),
         cpu,
         latencies_ms: sink.latencies_ms().to_vec(),
+        relay: relay_stats,
     }
 }
 
@@ -213,6 +232,7 @@ fn failed(why: String) -> Outcome {
         elapsed: Duration::ZERO,
         cpu: Duration::ZERO,
         latencies_ms: Vec::new(),
+        relay: RelayStats::default(),
     }
 }
 
@@ -260,4 +280,23 @@ pub fn spawn_pair(
         })
     });
     (addr, (to_sender, sender), (to_receiver, receiver))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sender_that_cannot_connect_within_the_time_limit_did_not_finish() {
+        let cell = Cell {
+            workload: Workload::Bulk { bytes: 10_000, seed: 1 },
+            impairment: Impairment::loss_delay(1.0, 0, 1),
+            limit: Duration::from_secs(1),
+        };
+        let started = Instant::now();
+        let outcome = run(Library::Seqlink, &cell);
+        assert_eq!(outcome.status, Status::Timeout);
+        // the handshake gets what is left of the run's limit, not a fixed 5 s
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    }
 }

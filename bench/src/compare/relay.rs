@@ -35,11 +35,31 @@ impl Impairment {
     }
 }
 
+/// UDP datagrams and their payload bytes, as they reached the relay (before its drops).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Datagrams.
+    pub datagrams: u64,
+    /// UDP payload bytes (no IP or UDP header).
+    pub bytes: u64,
+}
+
+impl Traffic {
+    fn count(&mut self, payload_len: usize) {
+        self.datagrams += 1;
+        self.bytes += payload_len as u64;
+    }
+}
+
 /// Datagrams the relay handled.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RelayStats {
     /// Datagrams received from either side.
     pub received: u64,
+    /// What the sender (the client side) sent towards the receiver.
+    pub to_receiver: Traffic,
+    /// What the receiver (the server) sent back.
+    pub to_sender: Traffic,
     /// Dropped on purpose.
     pub dropped: u64,
     /// Forwarded (duplicates counted).
@@ -115,6 +135,11 @@ fn forward(a: &UdpSocket, b: &UdpSocket, server: SocketAddr, imp: Impairment, st
                     continue;
                 }
                 stats.received += 1;
+                if towards_server {
+                    stats.to_receiver.count(n);
+                } else {
+                    stats.to_sender.count(n);
+                }
                 let d = &mut draws[usize::from(towards_server)];
                 if d.chance(imp.loss) {
                     stats.dropped += 1;
@@ -250,6 +275,31 @@ mod tests {
     fn the_relay_forwards_everything_without_impairment() {
         let (got, stats) = relay_roundtrip(Impairment::loss_delay(0.0, 0, 1), 200);
         assert_eq!((got, stats.dropped), (200, 0));
+    }
+
+    #[test]
+    fn the_relay_counts_the_payload_bytes_of_each_direction_before_dropping_any() {
+        let (got, stats) = relay_roundtrip(Impairment::loss_delay(0.5, 0, 3), 100);
+        assert!(got < 100, "some were dropped");
+        // the round trip sends 4 bytes per datagram towards the receiver, none back
+        assert_eq!(stats.to_receiver, Traffic { datagrams: 100, bytes: 400 });
+        assert_eq!(stats.to_sender, Traffic::default());
+
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        server.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        let relay = Relay::start(server.local_addr().unwrap(), Impairment::loss_delay(0.0, 0, 4)).unwrap();
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        client.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        let mut buf = [0u8; 64];
+        for _ in 0..3 {
+            client.send_to(&[1; 10], relay.client_side()).unwrap();
+            let (_, from) = server.recv_from(&mut buf).unwrap();
+            server.send_to(&[2; 5], from).unwrap();
+            client.recv_from(&mut buf).unwrap();
+        }
+        let stats = relay.stop();
+        assert_eq!(stats.to_receiver, Traffic { datagrams: 3, bytes: 30 });
+        assert_eq!(stats.to_sender, Traffic { datagrams: 3, bytes: 15 });
     }
 
     #[test]

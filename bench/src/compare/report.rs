@@ -1,6 +1,6 @@
 //! CSV, Markdown tables and SVG plots of a comparison.
 
-use super::{Library, Outcome, Status};
+use super::{Library, Outcome, Status, IP_UDP_HEADER};
 use std::fmt::Write as _;
 
 /// The first and last line of the generated part of docs/BENCHMARKS.md.
@@ -19,6 +19,8 @@ pub struct Row {
     pub loss: f64,
     /// One-way delay, milliseconds.
     pub delay_ms: u64,
+    /// Which repetition of its cell this is, from 1.
+    pub run: u32,
     /// Bytes the run sends.
     pub bytes: usize,
     /// Probability that the relay duplicates a datagram.
@@ -55,21 +57,23 @@ pub fn percentile(values: &[f64], q: f64) -> Option<f64> {
     v.get(i.min(v.len().saturating_sub(1))).copied()
 }
 
-/// The CSV of every run.
+/// The CSV of every run (each repetition of a cell on its own line, numbered in `run`).
 pub fn csv(rows: &[Row]) -> String {
     let mut out = String::from(
-        "library,workload,loss_pct,delay_ms,duplicate_pct,reorder_pct,bytes,status,delivered,elapsed_s,mb_per_s,cpu_s,cpu_ms_per_mb,p50_ms,p99_ms\n",
+        "library,workload,loss_pct,delay_ms,run,duplicate_pct,reorder_pct,bytes,status,delivered,elapsed_s,mb_per_s,cpu_s,cpu_ms_per_mb,p50_ms,p99_ms,\
+         datagrams_to_receiver,bytes_to_receiver,datagrams_to_sender,bytes_to_sender,wire_bytes_per_byte\n",
     );
     for r in rows {
         let o = &r.outcome;
         let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.3}"));
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{},{},{},{},{},{},{},{}",
             r.library.name(),
             r.kind,
             r.loss * 100.0,
             r.delay_ms,
+            r.run,
             r.duplicate * 100.0,
             r.reorder * 100.0,
             r.bytes,
@@ -81,22 +85,95 @@ pub fn csv(rows: &[Row]) -> String {
             opt(r.cpu_ms_per_mb()),
             opt(r.percentile(0.5)),
             opt(r.percentile(0.99)),
+            o.relay.to_receiver.datagrams,
+            o.relay.to_receiver.bytes,
+            o.relay.to_sender.datagrams,
+            o.relay.to_sender.bytes,
+            opt(o.wire_bytes_per_byte(0)),
         );
     }
     out
 }
 
-fn goodput_cell(r: &Row) -> String {
-    match &r.outcome.status {
-        Status::Ok => format!("{:.2}", r.outcome.mb_per_s()),
-        Status::Timeout => "T".into(),
-        Status::Corrupt(_) => "BAD".into(),
-        Status::Error(_) => "E".into(),
+/// `T`, `BAD` or `E` for a run that did not finish or failed, `None` for a finished one.
+fn unfinished_label(status: &Status) -> Option<&'static str> {
+    match status {
+        Status::Ok => None,
+        Status::Timeout => Some("T"),
+        Status::Corrupt(_) => Some("BAD"),
+        Status::Error(_) => Some("E"),
     }
+}
+
+fn goodput_cell(r: &Row) -> String {
+    unfinished_label(&r.outcome.status).map_or_else(|| format!("{:.2}", r.outcome.mb_per_s()), String::from)
 }
 
 fn find<'a>(rows: &'a [Row], lib: Library, kind: &str, loss: f64, delay: u64) -> Option<&'a Row> {
     rows.iter().find(|r| r.library == lib && r.kind == kind && r.loss == loss && r.delay_ms == delay)
+}
+
+/// The runs of one library in one cell, worst first: failed runs, then
+/// unfinished ones (T), then the finished ones by goodput.
+struct Runs<'a>(Vec<&'a Row>);
+
+impl<'a> Runs<'a> {
+    fn of(rows: &'a [Row], lib: Library, kind: &str, loss: f64, delay: u64) -> Runs<'a> {
+        let mut runs: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.library == lib && r.kind == kind && r.loss == loss && r.delay_ms == delay)
+            .collect();
+        let rank = |r: &Row| match r.outcome.status {
+            Status::Corrupt(_) | Status::Error(_) => 0,
+            Status::Timeout => 1,
+            Status::Ok => 2,
+        };
+        runs.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.outcome.mb_per_s().total_cmp(&b.outcome.mb_per_s())));
+        Runs(runs)
+    }
+
+    /// The median run; of an even number, the lower middle one (as [`percentile`]).
+    fn median(&self) -> Option<&'a Row> {
+        self.0.get(self.0.len().div_ceil(2).saturating_sub(1)).copied()
+    }
+
+    /// The median of `value` over the runs that have one.
+    fn median_of(&self, value: impl Fn(&Row) -> Option<f64>) -> Option<f64> {
+        percentile(&self.0.iter().filter_map(|r| value(r)).collect::<Vec<_>>(), 0.5)
+    }
+
+    /// The median goodput; of several runs also the lowest-highest and how many did not finish.
+    fn goodput(&self) -> String {
+        let (Some(median), Some(low), Some(high)) = (self.median(), self.0.first(), self.0.last()) else {
+            return "-".into();
+        };
+        if self.0.len() == 1 {
+            return goodput_cell(median);
+        }
+        let mut notes = Vec::new();
+        let (lowest, highest) = (goodput_cell(low), goodput_cell(high));
+        // a range is worth showing unless every run ended the same unfinished way (`T-T`)
+        if lowest != highest || unfinished_label(&high.outcome.status).is_none() {
+            notes.push(format!("{lowest}-{highest}"));
+        }
+        for label in ["BAD", "E", "T"] {
+            let n = self.0.iter().filter(|r| unfinished_label(&r.outcome.status) == Some(label)).count();
+            if n > 0 {
+                notes.push(format!("{n} of {} {label}", self.0.len()));
+            }
+        }
+        format!("{} ({})", goodput_cell(median), notes.join(", "))
+    }
+
+    /// Wire bytes per delivered byte, and in brackets with the IP and UDP headers (medians).
+    fn wire_bytes_per_byte(&self) -> String {
+        let bare = self.median_of(|r| r.outcome.wire_bytes_per_byte(0));
+        let framed = self.median_of(|r| r.outcome.wire_bytes_per_byte(IP_UDP_HEADER));
+        match (bare, framed) {
+            (Some(bare), Some(framed)) => format!("{bare:.2} ({framed:.2})"),
+            _ => "-".into(),
+        }
+    }
 }
 
 fn cells(rows: &[Row], kind: &str) -> Vec<(u64, f64)> {
@@ -120,113 +197,136 @@ fn libraries(rows: &[Row]) -> Vec<Library> {
     v
 }
 
-/// The generated Markdown: goodput, ratios, CPU, latency, plots.
+/// How many runs each library has per cell of `kind`: `3`, or `1-3` where
+/// cells differ (`None`: no such cells).
+fn runs_per_cell(rows: &[Row], kind: &str) -> Option<String> {
+    let counts: Vec<usize> = cells(rows, kind)
+        .iter()
+        .flat_map(|&(d, p)| libraries(rows).into_iter().map(move |l| (l, d, p)))
+        .map(|(l, d, p)| Runs::of(rows, l, kind, p, d).0.len())
+        .filter(|&n| n > 0)
+        .collect();
+    let (low, high) = (counts.iter().min()?, counts.iter().max()?);
+    Some(if low == high { format!("{low}") } else { format!("{low}-{high}") })
+}
+
+/// `title`, then a table with a row per cell (D, loss) and the given columns.
+fn cell_table(
+    out: &mut String,
+    title: &str,
+    columns: &[&str],
+    cells: &[(u64, f64)],
+    value: impl Fn(usize, u64, f64) -> String,
+) {
+    let _ = writeln!(out, "{title}\n\n| D, loss | {} |\n|---|{}", columns.join(" | "), "---:|".repeat(columns.len()));
+    for &(d, p) in cells {
+        let values: Vec<String> = (0..columns.len()).map(|c| value(c, d, p)).collect();
+        let _ = writeln!(out, "| {d} ms, {}% | {} |", p * 100.0, values.join(" | "));
+    }
+    out.push('\n');
+}
+
+const WIRE_NOTE: &str = "(UDP payloads of both directions as the relay received them, before its drops, over the \
+     application bytes delivered; in brackets with 28 B of IPv4 and UDP header per datagram)";
+
+/// The generated Markdown: goodput, ratios, CPU, wire bytes, latency, plots.
 pub fn markdown(rows: &[Row], meta: &str, plots: &[(String, String)]) -> String {
-    let libs = libraries(rows);
     let mut out = format!("{BEGIN}\n\n{meta}\n\n");
-    let header = |first: &str, out: &mut String| {
-        let _ = writeln!(out, "| {first} | {} |", libs.iter().map(|l| l.name()).collect::<Vec<_>>().join(" | "));
-        let _ = writeln!(out, "|---|{}", "---:|".repeat(libs.len()));
-    };
-    let bulk = cells(rows, "bulk");
-    if let Some(bytes) = rows.iter().find(|r| r.kind == "bulk").map(|r| r.bytes) {
-        let _ = writeln!(out, "**Goodput, MB/s** ({} MiB per run; T: not finished in the time limit)\n", bytes >> 20);
-        header("D, loss", &mut out);
-        for &(d, p) in &bulk {
-            let vals: Vec<String> =
-                libs.iter().map(|&l| find(rows, l, "bulk", p, d).map_or("-".into(), goodput_cell)).collect();
-            let _ = writeln!(out, "| {d} ms, {}% | {} |", p * 100.0, vals.join(" | "));
-        }
-        out.push('\n');
-        let pairs: Vec<(Library, Library)> = [Library::Seqlink, Library::SeqlinkFast]
-            .iter()
-            .flat_map(|&s| [Library::KcpTurbo, Library::Enet].map(move |o| (s, o)))
-            .filter(|(s, o)| libs.contains(s) && libs.contains(o))
-            .collect();
-        if !pairs.is_empty() {
-            out.push_str("**Goodput ratios** (above 1: seqlink is faster)\n\n");
-            let names: Vec<String> = pairs.iter().map(|(s, o)| format!("{} / {}", s.name(), o.name())).collect();
-            let _ = writeln!(out, "| D, loss | {} |", names.join(" | "));
-            let _ = writeln!(out, "|---|{}", "---:|".repeat(pairs.len()));
-            for &(d, p) in &bulk {
-                let vals: Vec<String> = pairs
-                    .iter()
-                    .map(|&(s, o)| match (find(rows, s, "bulk", p, d), find(rows, o, "bulk", p, d)) {
-                        (Some(a), Some(b)) if a.outcome.status == Status::Ok && b.outcome.status == Status::Ok => {
-                            format!("{:.2}", a.outcome.mb_per_s() / b.outcome.mb_per_s().max(1e-9))
-                        }
-                        (Some(a), Some(b)) => format!("{} vs {}", goodput_cell(a), goodput_cell(b)),
-                        _ => "-".into(),
-                    })
-                    .collect();
-                let _ = writeln!(out, "| {d} ms, {}% | {} |", p * 100.0, vals.join(" | "));
-            }
-            out.push('\n');
-        }
-        out.push_str("**CPU per delivered MB, ms** (sender and receiver threads; the relay not counted)\n\n");
-        header("D, loss", &mut out);
-        for &(d, p) in &bulk {
-            let vals: Vec<String> = libs
-                .iter()
-                .map(|&l| {
-                    find(rows, l, "bulk", p, d).and_then(Row::cpu_ms_per_mb).map_or("-".into(), |v| format!("{v:.0}"))
-                })
-                .collect();
-            let _ = writeln!(out, "| {d} ms, {}% | {} |", p * 100.0, vals.join(" | "));
-        }
-        out.push('\n');
+    let (bulk_runs, paced_runs) = (runs_per_cell(rows, "bulk"), runs_per_cell(rows, "paced"));
+    let counts: Vec<String> = [(&bulk_runs, "bulk transfer"), (&paced_runs, "small messages")]
+        .iter()
+        .filter_map(|(n, kind)| n.as_ref().map(|n| format!("{kind} {n}")))
+        .collect();
+    if !counts.is_empty() {
+        let _ =
+            writeln!(out, "Runs per cell and library: {} (the libraries take turns, run by run).\n", counts.join(", "));
     }
-    let paced = cells(rows, "paced");
-    if !paced.is_empty() {
-        out.push_str("**One-way latency of small messages, ms, p50 / p99** (100 B every 1 ms for 10 s)\n\n");
-        header("D, loss", &mut out);
-        for &(d, p) in &paced {
-            let vals: Vec<String> = libs
-                .iter()
-                .map(|&l| match find(rows, l, "paced", p, d) {
-                    Some(r) if r.outcome.status == Status::Ok => format!(
-                        "{:.1} / {:.1}",
-                        r.percentile(0.5).unwrap_or(f64::NAN),
-                        r.percentile(0.99).unwrap_or(f64::NAN)
-                    ),
-                    Some(r) => match (r.percentile(0.5), r.percentile(0.99)) {
-                        (Some(a), Some(b)) => format!(
-                            "{} ({:.0} / {:.0} of the {} delivered)",
-                            goodput_cell(r),
-                            a,
-                            b,
-                            r.outcome.latencies_ms.len()
-                        ),
-                        _ => goodput_cell(r),
-                    },
-                    None => "-".into(),
-                })
-                .collect();
-            let _ = writeln!(out, "| {d} ms, {}% | {} |", p * 100.0, vals.join(" | "));
-        }
-        out.push('\n');
-        out.push_str(
-            "**CPU per 1,000 delivered small messages, ms** (the same runs; sender and receiver threads, the relay not counted)\n\n",
-        );
-        header("D, loss", &mut out);
-        for &(d, p) in &paced {
-            let vals: Vec<String> = libs
-                .iter()
-                .map(|&l| {
-                    find(rows, l, "paced", p, d)
-                        .and_then(Row::cpu_ms_per_thousand_messages)
-                        .map_or("-".into(), |v| format!("{v:.0}"))
-                })
-                .collect();
-            let _ = writeln!(out, "| {d} ms, {}% | {} |", p * 100.0, vals.join(" | "));
-        }
-        out.push('\n');
-    }
+    bulk_tables(&mut out, rows, bulk_runs.as_deref());
+    paced_tables(&mut out, rows);
     for (file, caption) in plots {
         let _ = writeln!(out, "![{caption}]({file})\n");
     }
     out.push_str(END);
     out
+}
+
+/// Goodput (median and range), ratios of the medians, CPU and wire bytes of the bulk cells.
+fn bulk_tables(out: &mut String, rows: &[Row], runs_per_cell: Option<&str>) {
+    let Some(bytes) = rows.iter().find(|r| r.kind == "bulk").map(|r| r.bytes) else { return };
+    let libs = libraries(rows);
+    let names: Vec<&str> = libs.iter().map(|l| l.name()).collect();
+    let bulk = cells(rows, "bulk");
+    let runs = |l: Library, d: u64, p: f64| Runs::of(rows, l, "bulk", p, d);
+    let lib = |c: usize| libs.get(c).copied().unwrap_or(Library::Seqlink);
+    let title = match runs_per_cell {
+        Some("1") | None => {
+            format!("**Goodput, MB/s** ({} MiB per run; T: not finished in the time limit)", bytes >> 20)
+        }
+        Some(n) => format!(
+            "**Goodput, MB/s** ({} MiB per run; the median of {n} runs per cell, lowest-highest in brackets; \
+             T: not finished in the time limit, ranked below every finished run)",
+            bytes >> 20
+        ),
+    };
+    cell_table(out, &title, &names, &bulk, |c, d, p| runs(lib(c), d, p).goodput());
+    let pairs: Vec<(Library, Library)> = [Library::Seqlink, Library::SeqlinkFast]
+        .iter()
+        .flat_map(|&s| [Library::KcpTurbo, Library::Enet].map(move |o| (s, o)))
+        .filter(|(s, o)| libs.contains(s) && libs.contains(o))
+        .collect();
+    if !pairs.is_empty() {
+        let pair_names: Vec<String> = pairs.iter().map(|(s, o)| format!("{} / {}", s.name(), o.name())).collect();
+        let pair_names: Vec<&str> = pair_names.iter().map(String::as_str).collect();
+        let title = "**Goodput ratios** (of the medians; above 1: seqlink is faster)";
+        cell_table(out, title, &pair_names, &bulk, |c, d, p| {
+            let Some(&(s, o)) = pairs.get(c) else { return "-".into() };
+            match (runs(s, d, p).median(), runs(o, d, p).median()) {
+                (Some(a), Some(b)) if a.outcome.status == Status::Ok && b.outcome.status == Status::Ok => {
+                    format!("{:.2}", a.outcome.mb_per_s() / b.outcome.mb_per_s().max(1e-9))
+                }
+                (Some(a), Some(b)) => format!("{} vs {}", goodput_cell(a), goodput_cell(b)),
+                _ => "-".into(),
+            }
+        });
+    }
+    let title = "**CPU per delivered MB, ms** (median of the runs; sender and receiver threads, the relay not counted)";
+    cell_table(out, title, &names, &bulk, |c, d, p| {
+        runs(lib(c), d, p).median_of(Row::cpu_ms_per_mb).map_or("-".into(), |v| format!("{v:.0}"))
+    });
+    let title = format!("**Wire bytes per delivered payload byte** {WIRE_NOTE}");
+    cell_table(out, &title, &names, &bulk, |c, d, p| runs(lib(c), d, p).wire_bytes_per_byte());
+}
+
+/// Latency, CPU and wire bytes of the paced cells (one run each: the first).
+fn paced_tables(out: &mut String, rows: &[Row]) {
+    let paced = cells(rows, "paced");
+    if paced.is_empty() {
+        return;
+    }
+    let libs = libraries(rows);
+    let names: Vec<&str> = libs.iter().map(|l| l.name()).collect();
+    let run = |c: usize, d: u64, p: f64| libs.get(c).and_then(|&l| find(rows, l, "paced", p, d));
+    let title = "**One-way latency of small messages, ms, p50 / p99** (100 B every 1 ms for 10 s)";
+    cell_table(out, title, &names, &paced, |c, d, p| match run(c, d, p) {
+        Some(r) if r.outcome.status == Status::Ok => {
+            format!("{:.1} / {:.1}", r.percentile(0.5).unwrap_or(f64::NAN), r.percentile(0.99).unwrap_or(f64::NAN))
+        }
+        Some(r) => match (r.percentile(0.5), r.percentile(0.99)) {
+            (Some(a), Some(b)) => {
+                format!("{} ({:.0} / {:.0} of the {} delivered)", goodput_cell(r), a, b, r.outcome.latencies_ms.len())
+            }
+            _ => goodput_cell(r),
+        },
+        None => "-".into(),
+    });
+    let title = "**CPU per 1,000 delivered small messages, ms** (the same runs; sender and receiver threads, the relay not counted)";
+    cell_table(out, title, &names, &paced, |c, d, p| {
+        run(c, d, p).and_then(Row::cpu_ms_per_thousand_messages).map_or("-".into(), |v| format!("{v:.0}"))
+    });
+    let title = format!("**Wire bytes per delivered payload byte, small messages** {WIRE_NOTE}");
+    cell_table(out, &title, &names, &paced, |c, d, p| {
+        run(c, d, p).map_or("-".into(), |r| Runs(vec![r]).wire_bytes_per_byte())
+    });
 }
 
 /// `doc` with the text between the markers (included) replaced by `generated`,
@@ -299,7 +399,8 @@ fn legend(out: &mut String, libs: &[Library]) {
     }
 }
 
-/// Goodput against loss at one delay: a line per library (unfinished runs at 0).
+/// Goodput against loss at one delay: a line through each library's median
+/// runs, with a bar from its lowest to its highest run (unfinished runs at 0).
 pub fn goodput_svg(rows: &[Row], delay_ms: u64) -> String {
     let libs = libraries(rows);
     let losses: Vec<f64> = cells(rows, "bulk").into_iter().filter(|c| c.0 == delay_ms).map(|c| c.1).collect();
@@ -309,25 +410,35 @@ pub fn goodput_svg(rows: &[Row], delay_ms: u64) -> String {
     let mut out = frame(&format!("Goodput vs loss, one-way delay {delay_ms} ms"), "loss each way (%)", "MB/s");
     let n = losses.len().max(2) as f64 - 1.0;
     let x_of = |i: usize| L + (W - L - R) * i as f64 / n;
+    let y_of = |v: f64| H - B - (H - T - B) * v / y_max;
     let x_ticks: Vec<(f64, String)> =
         losses.iter().enumerate().map(|(i, p)| (x_of(i), format!("{}", p * 100.0))).collect();
     ticks(&mut out, &x_ticks, y_max, |v| format!("{v:.0}"));
     for (li, &lib) in libs.iter().enumerate() {
-        let points: Vec<String> = losses
-            .iter()
-            .enumerate()
-            .filter_map(|(i, &p)| find(rows, lib, "bulk", p, delay_ms).map(|r| (i, mb(r))))
-            .map(|(i, v)| format!("{:.1},{:.1}", x_of(i), H - B - (H - T - B) * v / y_max))
-            .collect();
         let c = COLORS.get(li).copied().unwrap_or("black");
-        let _ = writeln!(
-            out,
-            "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>",
-            points.join(" ")
-        );
-        for p in &points {
-            let (x, y) = p.split_once(',').unwrap_or(("0", "0"));
-            let _ = writeln!(out, "<circle cx=\"{x}\" cy=\"{y}\" r=\"3\" fill=\"{c}\"/>");
+        let mut points = Vec::new();
+        for (i, &p) in losses.iter().enumerate() {
+            let runs = Runs::of(rows, lib, "bulk", p, delay_ms);
+            let (Some(median), Some(low), Some(high)) = (runs.median(), runs.0.first(), runs.0.last()) else {
+                continue;
+            };
+            let x = x_of(i);
+            if runs.0.len() > 1 {
+                // side by side, so that the libraries' bars do not cover each other
+                let bar_x = x + 3.0 * (li as f64 - (libs.len() as f64 - 1.0) / 2.0);
+                let (y_low, y_high) = (y_of(mb(low)), y_of(mb(high)));
+                let _ = writeln!(
+                    out,
+                    "<line x1=\"{bar_x:.1}\" x2=\"{bar_x:.1}\" y1=\"{y_low:.1}\" y2=\"{y_high:.1}\" stroke=\"{c}\" stroke-width=\"1.5\" stroke-opacity=\"0.6\"/>"
+                );
+            }
+            points.push((x, y_of(mb(median))));
+        }
+        let line: Vec<String> = points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+        let _ =
+            writeln!(out, "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>", line.join(" "));
+        for (x, y) in points {
+            let _ = writeln!(out, "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"{c}\"/>");
         }
     }
     legend(&mut out, &libs);
@@ -390,6 +501,7 @@ fn nice(v: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::relay::Traffic;
     use super::*;
 
     #[test]
@@ -409,12 +521,14 @@ mod tests {
             elapsed: std::time::Duration::from_secs(10),
             cpu: std::time::Duration::from_millis(360),
             latencies_ms: vec![0.5; 1000],
+            relay: Default::default(),
         };
         let row = Row {
             library: Library::KcpTurbo,
             kind: "paced",
             loss: 0.05,
             delay_ms: 10,
+            run: 1,
             bytes: 100_000,
             duplicate: 0.0,
             reorder: 0.0,
@@ -431,5 +545,141 @@ mod tests {
         assert_eq!(percentile(&v, 0.5), Some(50.0));
         assert_eq!(percentile(&v, 0.99), Some(99.0));
         assert_eq!(percentile(&[], 0.5), None);
+    }
+
+    /// A finished 4 MB bulk run at `mb_per_s` in the 10 ms, 5 % cell, its CPU `cpu_ms_per_mb`.
+    fn bulk_run(library: Library, run: u32, mb_per_s: f64, cpu_ms_per_mb: f64) -> Row {
+        let outcome = Outcome {
+            status: Status::Ok,
+            delivered: 4_000_000,
+            elapsed: std::time::Duration::from_secs_f64(4.0 / mb_per_s),
+            cpu: std::time::Duration::from_secs_f64(cpu_ms_per_mb * 4.0 / 1e3),
+            latencies_ms: Vec::new(),
+            relay: Default::default(),
+        };
+        Row {
+            library,
+            kind: "bulk",
+            loss: 0.05,
+            delay_ms: 10,
+            run,
+            bytes: 4_000_000,
+            duplicate: 0.0,
+            reorder: 0.0,
+            outcome,
+        }
+    }
+
+    /// `row` stopped at its time limit with a tenth of its bytes.
+    fn unfinished(mut row: Row) -> Row {
+        row.outcome.status = Status::Timeout;
+        row.outcome.delivered = 400_000;
+        row.outcome.elapsed = std::time::Duration::from_secs(15);
+        row
+    }
+
+    fn table<'a>(md: &'a str, title: &str) -> &'a str {
+        let after = md.split(title).nth(1).unwrap_or_else(|| panic!("no table {title} in\n{md}"));
+        after.split("\n\n**").next().unwrap_or(after)
+    }
+
+    #[test]
+    fn the_goodput_table_shows_the_median_of_a_cells_runs_and_their_range() {
+        let runs = [5.69, 4.12, 5.07].iter().zip(1..).map(|(&v, run)| bulk_run(Library::Seqlink, run, v, 5.0));
+        let md = markdown(&runs.collect::<Vec<_>>(), "", &[]);
+        assert!(md.contains("median of 3 runs"), "{md}");
+        assert!(table(&md, "**Goodput, MB/s**").contains("| 10 ms, 5% | 5.07 (4.12-5.69) |"), "{md}");
+
+        // of an even number of runs, the lower middle one
+        let two = [bulk_run(Library::Seqlink, 1, 6.0, 5.0), bulk_run(Library::Seqlink, 2, 4.0, 5.0)];
+        let md = markdown(&two, "", &[]);
+        assert!(table(&md, "**Goodput, MB/s**").contains("| 10 ms, 5% | 4.00 (4.00-6.00) |"), "{md}");
+    }
+
+    #[test]
+    fn a_run_that_did_not_finish_ranks_below_every_finished_run_and_is_counted() {
+        let one_slow = [
+            unfinished(bulk_run(Library::Seqlink, 1, 5.0, 5.0)),
+            bulk_run(Library::Seqlink, 2, 5.69, 5.0),
+            bulk_run(Library::Seqlink, 3, 5.07, 5.0),
+        ];
+        let md = markdown(&one_slow, "", &[]);
+        assert!(table(&md, "**Goodput, MB/s**").contains("| 10 ms, 5% | 5.07 (T-5.69, 1 of 3 T) |"), "{md}");
+
+        let two_slow = [
+            unfinished(bulk_run(Library::Seqlink, 1, 5.0, 5.0)),
+            bulk_run(Library::Seqlink, 2, 5.69, 5.0),
+            unfinished(bulk_run(Library::Seqlink, 3, 5.07, 5.0)),
+        ];
+        let md = markdown(&two_slow, "", &[]);
+        assert!(table(&md, "**Goodput, MB/s**").contains("| 10 ms, 5% | T (T-5.69, 2 of 3 T) |"), "{md}");
+
+        let all_slow: Vec<Row> = (1..=3).map(|run| unfinished(bulk_run(Library::Enet, run, 5.0, 5.0))).collect();
+        let md = markdown(&all_slow, "", &[]);
+        assert!(table(&md, "**Goodput, MB/s**").contains("| 10 ms, 5% | T (3 of 3 T) |"), "{md}");
+    }
+
+    #[test]
+    fn the_ratios_are_of_the_medians_not_of_paired_runs() {
+        // paired runs would give 0.5, 5 and 0.5; the medians are 4 and 2
+        let rows: Vec<Row> = [(1.0, 2.0), (10.0, 2.0), (4.0, 8.0)]
+            .iter()
+            .zip(1..)
+            .flat_map(|(&(s, k), run)| {
+                [bulk_run(Library::Seqlink, run, s, 5.0), bulk_run(Library::KcpTurbo, run, k, 5.0)]
+            })
+            .collect();
+        let md = markdown(&rows, "", &[]);
+        assert!(table(&md, "**Goodput ratios**").contains("| 10 ms, 5% | 2.00 |"), "{md}");
+    }
+
+    #[test]
+    fn the_cpu_table_shows_the_median_cpu_per_megabyte_of_the_runs() {
+        let rows: Vec<Row> =
+            [5.0, 30.0, 7.0].iter().zip(1..).map(|(&cpu, run)| bulk_run(Library::Enet, run, 3.0, cpu)).collect();
+        let md = markdown(&rows, "", &[]);
+        assert!(table(&md, "**CPU per delivered MB, ms**").contains("| 10 ms, 5% | 7 |"), "{md}");
+    }
+
+    #[test]
+    fn the_goodput_plot_marks_the_median_run() {
+        let rows: Vec<Row> =
+            [1.0, 10.0, 4.0].iter().zip(1..).map(|(&v, run)| bulk_run(Library::Seqlink, run, v, 5.0)).collect();
+        let svg = goodput_svg(&rows, 10);
+        // 4 MB/s on an axis up to the highest run's 10: 40 % up the plot area
+        let y = H - B - (H - T - B) * 0.4;
+        assert!(svg.contains(&format!("cy=\"{y:.1}\"")), "{svg}");
+    }
+
+    #[test]
+    fn the_csv_keeps_every_run_with_its_number() {
+        let rows: Vec<Row> = (1..=3).map(|run| bulk_run(Library::KcpTurbo, run, 5.0, 5.0)).collect();
+        let text = csv(&rows);
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+        let column = header.iter().position(|&c| c == "run").expect("a run column");
+        let runs: Vec<&str> = lines.filter_map(|l| l.split(',').nth(column)).collect();
+        assert_eq!(runs, ["1", "2", "3"]);
+    }
+
+    #[test]
+    fn wire_bytes_per_payload_byte_count_both_directions_and_in_brackets_the_ip_udp_headers() {
+        let mut row = bulk_run(Library::SeqlinkFast, 1, 5.0, 5.0);
+        row.outcome.delivered = 1000;
+        row.outcome.relay.to_receiver = Traffic { datagrams: 2, bytes: 1100 };
+        row.outcome.relay.to_sender = Traffic { datagrams: 3, bytes: 60 };
+        let mut paced = row.clone();
+        paced.kind = "paced";
+        paced.outcome.latencies_ms = vec![1.0; 10];
+        let md = markdown(&[row, paced], "", &[]);
+        // (1100 + 60) / 1000, and with 5 datagrams x 28 B: 1300 / 1000
+        let bulk = table(&md, "**Wire bytes per delivered payload byte**");
+        assert!(bulk.contains("| 10 ms, 5% | 1.16 (1.30) |"), "{md}");
+        let paced = table(&md, "**Wire bytes per delivered payload byte, small messages**");
+        assert!(paced.contains("| 10 ms, 5% | 1.16 (1.30) |"), "{md}");
+        let csv = csv(&[bulk_run(Library::Seqlink, 1, 5.0, 5.0)]);
+        assert!(csv.lines().next().is_some_and(|h| h.ends_with(
+            "datagrams_to_receiver,bytes_to_receiver,datagrams_to_sender,bytes_to_sender,wire_bytes_per_byte"
+        )));
     }
 }

@@ -85,7 +85,9 @@ fn send(
     shared: &Shared,
 ) -> io::Result<Instant> {
     let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
-    let mut client = UdpConnection::connect_with(socket, relay, config, Duration::from_secs(5), None)?;
+    // the handshake may take what is left of the run's time limit
+    let limit = shared.deadline.saturating_duration_since(Instant::now());
+    let mut client = UdpConnection::connect_with(socket, relay, config, limit, None)?;
     client.set_socket_buffers(Some(SOCKET_BUFFER), Some(SOCKET_BUFFER))?;
     client.set_nonblocking(true)?;
     let start = source.start();
