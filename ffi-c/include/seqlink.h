@@ -405,6 +405,11 @@ typedef struct SeqlinkLinkConfig {
   // (0, the default: only what is queued when a datagram goes out is
   // packed). This side's choice; nothing of it is on the wire.
   uint16_t coalesce_wait_ms;
+  // With coalescing, how many earlier unacknowledged packets a datagram
+  // of a thin stream may carry again when it has room (redundant
+  // bundling, docs/PROTOCOL.md 6.8.1; 1 by default, 0: none). Each copy
+  // costs bytes; a lost datagram is then repaired by the next one.
+  uint8_t redundancy;
 } SeqlinkLinkConfig;
 
 // A connection's settings (`seqlink_core::ConnectionConfig`).

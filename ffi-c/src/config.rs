@@ -75,6 +75,11 @@ pub struct SeqlinkLinkConfig {
     /// (0, the default: only what is queued when a datagram goes out is
     /// packed). This side's choice; nothing of it is on the wire.
     pub coalesce_wait_ms: u16,
+    /// With coalescing, how many earlier unacknowledged packets a datagram
+    /// of a thin stream may carry again when it has room (redundant
+    /// bundling, docs/PROTOCOL.md 6.8.1; 1 by default, 0: none). Each copy
+    /// costs bytes; a lost datagram is then repaired by the next one.
+    pub redundancy: u8,
 }
 
 /// A connection's settings (`seqlink_core::ConnectionConfig`).
@@ -182,6 +187,7 @@ impl SeqlinkLinkConfig {
             integrity: c.integrity as u8,
             coalesce: c.coalesce,
             coalesce_wait_ms: c.coalesce_wait_ms,
+            redundancy: c.redundancy,
         }
     }
 
@@ -199,6 +205,7 @@ impl SeqlinkLinkConfig {
         c.integrity = Integrity::from_u8(self.integrity).ok_or(Status::INVALID)?;
         c.coalesce = self.coalesce;
         c.coalesce_wait_ms = self.coalesce_wait_ms;
+        c.redundancy = self.redundancy;
         c.validate()?;
         Ok(c)
     }
@@ -313,9 +320,10 @@ mod tests {
         c.link.coalesce = true;
         c.link.coalesce_wait_ms = 3;
         c.link.send_window = 9;
+        c.link.redundancy = 2;
         let core = c.to_core().unwrap();
         assert!(core.link.coalesce);
-        assert_eq!((core.link.coalesce_wait_ms, core.link.send_window), (3, 9));
+        assert_eq!((core.link.coalesce_wait_ms, core.link.send_window, core.link.redundancy), (3, 9, 2));
         assert_eq!(SeqlinkConnectionConfig::from_core(&core), c);
     }
 

@@ -62,6 +62,12 @@ pub struct ConnectionConfig {
     /// (coalescing, docs/PROTOCOL.md 6.8), milliseconds (0: never waits).
     #[pyo3(get)]
     pub coalesce_wait_ms: u16,
+    /// How many earlier unacknowledged packets a datagram of a thin stream
+    /// may carry again when it has room (redundant bundling,
+    /// docs/PROTOCOL.md 6.8.1; 0: none). Each copy costs bytes; a lost
+    /// datagram is then repaired by the next one instead of a round trip later.
+    #[pyo3(get)]
+    pub redundancy: u8,
 }
 
 const TIMINGS: [&str; 2] = ["low_latency", "standard"];
@@ -86,6 +92,7 @@ impl ConnectionConfig {
             congestion: "loss_tolerant".into(),
             extension: Vec::new(),
             coalesce_wait_ms: link.coalesce_wait_ms,
+            redundancy: link.redundancy,
         }
     }
 
@@ -106,6 +113,7 @@ impl ConnectionConfig {
         };
         link.unreliable_slots = self.unreliable_slots;
         link.coalesce_wait_ms = self.coalesce_wait_ms;
+        link.redundancy = self.redundancy;
         let link = link.with_window(self.window).with_max_payload(self.max_payload);
         link.validate().or_raise(py)?;
         let mut config = CoreConnectionConfig::new().with_link(link).with_extension(&self.extension).or_raise(py)?;
@@ -139,9 +147,11 @@ impl ConnectionConfig {
         congestion = "loss_tolerant".to_string(),
         extension = None,
         coalesce_wait_ms = None,
+        redundancy = None,
     ), text_signature = "(*, max_payload=1200, window=256, heartbeat_ms=1000, idle_timeout_ms=10000, \
         connect_timeout_ms=10000, close_timeout_ms=30000, linger_ms=2000, prefer_crc=False, stream=False, \
-        unreliable_slots=8, timing='low_latency', congestion='loss_tolerant', extension=b'', coalesce_wait_ms=0)")]
+        unreliable_slots=8, timing='low_latency', congestion='loss_tolerant', extension=b'', coalesce_wait_ms=0, \
+        redundancy=1)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -159,6 +169,7 @@ impl ConnectionConfig {
         congestion: String,
         extension: Option<&Bound<'_, PyAny>>,
         coalesce_wait_ms: Option<&Bound<'_, PyAny>>,
+        redundancy: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<ConnectionConfig> {
         let defaults = ConnectionConfig::core_defaults();
         let config = ConnectionConfig {
@@ -181,6 +192,7 @@ impl ConnectionConfig {
             congestion,
             extension: extension.map(bytes_arg).transpose()?.unwrap_or_default(),
             coalesce_wait_ms: or_default(coalesce_wait_ms, "coalesce_wait_ms", u16_arg, defaults.coalesce_wait_ms)?,
+            redundancy: or_default(redundancy, "redundancy", u8_arg, defaults.redundancy)?,
         };
         config.to_core(py)?;
         Ok(config)
@@ -247,6 +259,12 @@ impl ConnectionConfig {
     }
 
     #[setter]
+    fn set_redundancy(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.redundancy = u8_arg(value, "redundancy")?;
+        Ok(())
+    }
+
+    #[setter]
     fn set_unreliable_slots(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         self.unreliable_slots = u8_arg(value, "unreliable_slots")?;
         Ok(())
@@ -280,7 +298,7 @@ impl ConnectionConfig {
         format!(
             "ConnectionConfig(max_payload={}, window={}, heartbeat_ms={}, idle_timeout_ms={}, connect_timeout_ms={}, \
              close_timeout_ms={}, linger_ms={}, prefer_crc={}, stream={}, unreliable_slots={}, timing={:?}, \
-             congestion={:?}, extension={:?}, coalesce_wait_ms={})",
+             congestion={:?}, extension={:?}, coalesce_wait_ms={}, redundancy={})",
             self.max_payload,
             self.window,
             self.heartbeat_ms,
@@ -295,6 +313,7 @@ impl ConnectionConfig {
             self.congestion,
             self.extension,
             self.coalesce_wait_ms,
+            self.redundancy,
         )
     }
 }

@@ -23,6 +23,7 @@ CONNECTION_INTS = {
     "linger_ms": 0xFFFF_FFFF,
     "unreliable_slots": 0xFF,
     "coalesce_wait_ms": 0xFFFF,
+    "redundancy": 0xFF,
 }
 ENDPOINT_INTS = {"max_connections": 0xFFFF, "cookie_lifetime_ms": 0xFFFF_FFFF, "resets_per_second": 0xFFFF}
 PEER = ("127.0.0.1", 9000)

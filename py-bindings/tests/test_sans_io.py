@@ -122,6 +122,31 @@ def test_a_coalescing_wait_holds_small_messages_to_share_one_datagram():
         assert got == [b"m0", b"m1", b"m2"]
 
 
+def test_a_lost_datagram_of_a_thin_stream_is_repaired_by_the_copy_in_the_next_one():
+    for redundancy in (1, 0):
+        server = seqlink.Endpoint(entropy=7)
+        config = seqlink.ConnectionConfig(redundancy=redundancy)
+        assert config.redundancy == redundancy
+        client = seqlink.Connection(0, config, entropy=8)
+        net = Net(server, client)
+        net.run(100)
+        assert client.state == State.ESTABLISHED
+        (connected,) = events(server)
+        client.send(100, b"first")
+        lost = client.transmit(net.now)
+        assert len(lost) == 1, "the first message leaves alone, and is lost"
+        client.send(100, b"second")
+        (second,) = client.transmit(net.now + 1)
+        server.handle_datagram(net.now + 1, ("127.0.0.1", 40001), second)
+        got = []
+        while (m := server.recv(connected.handle)) is not None:
+            got.append(m.payload)
+        if redundancy:
+            assert got == [b"first", b"second"], "the second datagram carried the first message again"
+        else:
+            assert got == [], "without copies the second waits for the first one's resend"
+
+
 def test_an_application_refuses_a_peer_and_the_client_fails_with_its_code():
     server = seqlink.Endpoint(seqlink.EndpointConfig(auto_accept=False), entropy=5)
     client = seqlink.Connection(0, entropy=6)

@@ -110,6 +110,7 @@ class ConnectionConfig:
     congestion: str
     extension: bytes
     coalesce_wait_ms: int
+    redundancy: int
     def __init__(
         self,
         *,
@@ -127,6 +128,7 @@ class ConnectionConfig:
         congestion: str = "loss_tolerant",
         extension: bytes = b"",
         coalesce_wait_ms: int = 0,
+        redundancy: int = 1,
     ) -> None: ...
     def __eq__(self, other: object) -> bool: ...
     @property
