@@ -190,6 +190,14 @@ pub(crate) fn send_error(e: SendError, reason: Option<FailReason>) -> io::Error 
     io::Error::new(kind, e)
 }
 
+/// Whether a blocking send that found its window with `room` places too
+/// few may try again: the window has more room now (room for a message of
+/// several fragments may free up one acknowledgement at a time, so it waits
+/// for more than there was, not for any), or `conn` no longer takes messages.
+pub(crate) fn send_room_grew<S: AsMut<[u8]>>(conn: &Connection<S>, room: usize) -> bool {
+    conn.link().send_capacity() > room || !conn.is_established()
+}
+
 /// The first address `addr` resolves to.
 pub(crate) fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<SocketAddr> {
     addr.to_socket_addrs()?

@@ -7,7 +7,10 @@
 
 use crate::event_loop::EventLoop;
 use crate::readiness::{self, PollFd, PollFlags};
-use crate::{close_outcome, connect_outcome, core_error, entropy, recv_outcome, resolve, send_error, Clock, Message};
+use crate::{
+    close_outcome, connect_outcome, core_error, entropy, recv_outcome, resolve, send_error, send_room_grew, Clock,
+    Message,
+};
 use seqlink_core::Codec;
 use seqlink_core::PacketType;
 use seqlink_core::StreamDecoder;
@@ -116,10 +119,8 @@ impl TcpConnection {
             match self.conn.send(ptype, data, delivery) {
                 Ok(()) => return self.send_ready(),
                 Err(SendError::WouldBlock) => {
-                    // room for a message of several fragments may free up one
-                    // acknowledgement at a time: wait for more than there is
                     let room = self.conn.link().send_capacity();
-                    self.drive(None, |c| c.conn.link().send_capacity() > room || !c.conn.is_established())?;
+                    self.drive(None, |c| send_room_grew(&c.conn, room))?;
                 }
                 Err(e) => return Err(send_error(e, self.conn.failure())),
             }

@@ -5,8 +5,8 @@ use crate::observe::{Observer, Tap};
 use crate::registry::{admission_error, Registry, ServerEndpoint, Table};
 use crate::udp_io::UdpIo;
 use crate::{
-    close_outcome, connect_outcome, core_error, entropy, recv_outcome, resolve, secret, send_error, Clock, Impairment,
-    Message,
+    close_outcome, connect_outcome, core_error, entropy, recv_outcome, resolve, secret, send_error, send_room_grew,
+    Clock, Impairment, Message,
 };
 use seqlink_core::ErrorCode;
 use seqlink_core::{Connection, ConnectionConfig, State};
@@ -90,10 +90,8 @@ impl UdpConnection {
             match self.conn.send(ptype, data, delivery) {
                 Ok(()) => return self.send_ready(),
                 Err(SendError::WouldBlock) if !self.nonblocking => {
-                    // room for a message of several fragments may free up one
-                    // acknowledgement at a time: wait for more than there is
                     let room = self.conn.link().send_capacity();
-                    self.drive(None, |c| c.conn.link().send_capacity() > room || !c.conn.is_established())?;
+                    self.drive(None, |c| send_room_grew(&c.conn, room))?;
                 }
                 Err(e) => return Err(send_error(e, self.conn.failure())),
             }
@@ -351,14 +349,8 @@ impl UdpServer {
             match self.endpoint.send(handle, ptype, data, delivery) {
                 Ok(()) => return self.send_ready(),
                 Err(SendError::WouldBlock) => {
-                    // room for a message of several fragments may free up one
-                    // acknowledgement at a time: wait for more than there is
                     let room = self.endpoint.connection(handle).map_or(0, |c| c.link().send_capacity());
-                    self.drive(None, |s| {
-                        s.endpoint
-                            .connection(handle)
-                            .is_none_or(|c| c.link().send_capacity() > room || !c.is_established())
-                    })?;
+                    self.drive(None, |s| s.endpoint.connection(handle).is_none_or(|c| send_room_grew(c, room)))?;
                 }
                 Err(e) => {
                     let reason = self.endpoint.connection(handle).and_then(|c| c.failure());

@@ -19,7 +19,7 @@ use self::stream::{Outbox, PeerStream, Role};
 use crate::readiness::{self, PollFd, PollFlags};
 use crate::registry::{admission_error, Registry, ServerEndpoint, Table};
 use crate::tcp::stream_config;
-use crate::{core_error, entropy, secret, send_error, wait_time, Clock, Message};
+use crate::{core_error, entropy, secret, send_error, send_room_grew, wait_time, Clock, Message};
 use seqlink_core::ErrorCode;
 use seqlink_core::StreamDecoder;
 use seqlink_core::{BasicConfig, BasicStats};
@@ -317,14 +317,8 @@ impl TcpServer {
             match self.endpoint.send(handle, ptype, data, delivery) {
                 Ok(()) => return self.flush(),
                 Err(SendError::WouldBlock) if wait => {
-                    // room for a message of several fragments may free up one
-                    // acknowledgement at a time: wait for more than there is
                     let room = self.endpoint.connection(handle).map_or(0, |c| c.link().send_capacity());
-                    self.drive(None, |s| {
-                        s.endpoint
-                            .connection(handle)
-                            .is_none_or(|c| c.link().send_capacity() > room || !c.is_established())
-                    })?;
+                    self.drive(None, |s| s.endpoint.connection(handle).is_none_or(|c| send_room_grew(c, room)))?;
                 }
                 Err(e) => {
                     let reason = self.endpoint.connection(handle).and_then(|c| c.failure());
