@@ -32,6 +32,11 @@ pub struct Row {
 }
 
 impl Row {
+    /// Whether this is a run of `lib` in the cell (`kind`, `loss`, `delay`).
+    fn is_of(&self, lib: Library, kind: &str, loss: f64, delay: u64) -> bool {
+        self.library == lib && self.kind == kind && self.loss == loss && self.delay_ms == delay
+    }
+
     fn percentile(&self, q: f64) -> Option<f64> {
         percentile(&self.outcome.latencies_ms, q)
     }
@@ -110,7 +115,7 @@ fn goodput_cell(r: &Row) -> String {
 }
 
 fn find<'a>(rows: &'a [Row], lib: Library, kind: &str, loss: f64, delay: u64) -> Option<&'a Row> {
-    rows.iter().find(|r| r.library == lib && r.kind == kind && r.loss == loss && r.delay_ms == delay)
+    rows.iter().find(|r| r.is_of(lib, kind, loss, delay))
 }
 
 /// The runs of one library in one cell, worst first: failed runs, then
@@ -119,10 +124,7 @@ struct Runs<'a>(Vec<&'a Row>);
 
 impl<'a> Runs<'a> {
     fn of(rows: &'a [Row], lib: Library, kind: &str, loss: f64, delay: u64) -> Runs<'a> {
-        let mut runs: Vec<&Row> = rows
-            .iter()
-            .filter(|r| r.library == lib && r.kind == kind && r.loss == loss && r.delay_ms == delay)
-            .collect();
+        let mut runs: Vec<&Row> = rows.iter().filter(|r| r.is_of(lib, kind, loss, delay)).collect();
         let rank = |r: &Row| match r.outcome.status {
             Status::Corrupt(_) | Status::Error(_) => 0,
             Status::Timeout => 1,
