@@ -20,8 +20,9 @@
 //!   answered as NewReno answers them; random losses on an uncongested path
 //!   are not. A queue that holds less delay than that threshold when full
 //!   is not seen (choose NewReno for such paths: docs/BENCHMARKS.md,
-//!   "Sharing a bottleneck", measures the limit). A timeout drops the window to one packet as in NewReno, but
-//!   unless all of the last 8 to 16 samples show a queue, the next
+//!   "Sharing a bottleneck", measures the limit). A timeout drops the
+//!   window to one packet as in NewReno, but unless all of the last 8 to
+//!   16 samples show a queue, the next
 //!   acknowledgement restores the window the timeout found. The link paces
 //!   new data under this controller (at most `max(2, 2 x cwnd / SRTT)`
 //!   first transmissions per millisecond from an SRTT of 8 ms on), so that

@@ -47,8 +47,9 @@ pub(crate) trait EventLoop {
 
     /// Runs turns until `done` holds or `deadline` passes; returns whether `done` held.
     /// The socket is read on the way in (whatever is already waiting), then
-    /// whenever its readiness says there is something. (Reading only on
-    /// readiness made the impaired CLI interop case stall in 2 of 7 runs.)
+    /// whenever its readiness says there is something. (A build that read
+    /// only on readiness saw the impaired CLI interop case stall in 2 of 7
+    /// runs; 20 later runs of that build did not, so the link is not proven.)
     fn run(&mut self, deadline: Option<Instant>, mut done: impl FnMut(&mut Self) -> bool) -> io::Result<bool>
     where
         Self: Sized,
